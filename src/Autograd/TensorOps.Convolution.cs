@@ -1,0 +1,74 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore;
+
+public static partial class TensorOps
+{
+    /// <summary>
+    /// 2-D convolution (cross-correlation, as PyTorch): x [N, C, H, W], weight [K, C, R, S], bias [K] (optional);
+    /// result [N, K, (H + 2p - R)/s + 1, (W + 2p - S)/s + 1].
+    /// </summary>
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
+    {
+        SameBackend("conv2d", x, weight);
+        if (x.Shape.Rank != 4 || weight.Shape.Rank != 4 || x.Shape[1] != weight.Shape[1])
+            throw new ArgumentException($"conv2d: expected input [N, C, H, W] and weight [K, C, R, S] with the same C, got {x.Shape} and {weight.Shape}");
+        var g = new ConvGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], weight.Shape[0], weight.Shape[2], weight.Shape[3],
+            stride, stride, padding, padding);
+        try { g.Validate(); } catch (ArgumentException e) { throw new ArgumentException($"conv2d: {e.Message} (input {x.Shape}, weight {weight.Shape})"); }
+        var backend = x.Backend;
+        var y = NewTensor(backend, new Shape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth));
+        backend.Conv2dForward(x.Buffer, weight.Buffer, y.Buffer, g);
+        y = Autograd.Record(y, "conv2d", [x, weight], (dy, gradOf) =>
+        {
+            var dx = gradOf(x);
+            if (dx != null) backend.Conv2dBackwardData(dy.Buffer, weight.Buffer, dx.Buffer, g);
+            var dw = gradOf(weight);
+            if (dw != null) backend.Conv2dBackwardWeight(x.Buffer, dy.Buffer, dw.Buffer, g);
+        });
+        return bias == null ? y : y.Add(ChannelBias(bias, g.OutChannels, "conv2d"));
+    }
+
+    /// <summary>
+    /// Transposed 2-D convolution (PyTorch's ConvTranspose2d): x [N, Cin, H, W], weight [Cin, Cout, R, S],
+    /// bias [Cout] (optional); result [N, Cout, (H-1)s - 2p + R + outputPadding, same for W].
+    /// It is the gradient of a convolution with respect to its input, so it reuses those kernels.
+    /// </summary>
+    public static Tensor ConvTranspose2d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0)
+    {
+        SameBackend("conv_transpose2d", x, weight);
+        if (x.Shape.Rank != 4 || weight.Shape.Rank != 4 || x.Shape[1] != weight.Shape[0])
+            throw new ArgumentException($"conv_transpose2d: expected input [N, Cin, H, W] and weight [Cin, Cout, R, S] with the same Cin, got {x.Shape} and {weight.Shape}");
+        if (outputPadding < 0 || outputPadding >= stride)
+            throw new ArgumentException($"conv_transpose2d: output padding {outputPadding} must be in [0, stride {stride})");
+        int outH = (x.Shape[2] - 1) * stride - 2 * padding + weight.Shape[2] + outputPadding;
+        int outW = (x.Shape[3] - 1) * stride - 2 * padding + weight.Shape[3] + outputPadding;
+        // The equivalent convolution maps the (bigger) output back to x: input [N, Cout, outH, outW], weight [Cin, Cout, R, S].
+        var g = new ConvGeometry(x.Shape[0], weight.Shape[1], outH, outW, weight.Shape[0], weight.Shape[2], weight.Shape[3],
+            stride, stride, padding, padding);
+        try { g.Validate(); } catch (ArgumentException e) { throw new ArgumentException($"conv_transpose2d: {e.Message} (input {x.Shape}, weight {weight.Shape})"); }
+        var backend = x.Backend;
+        var y = NewTensor(backend, new Shape(g.Batch, g.InChannels, outH, outW));   // zeroed: backward-data accumulates
+        backend.Conv2dBackwardData(x.Buffer, weight.Buffer, y.Buffer, g);
+        y = Autograd.Record(y, "conv_transpose2d", [x, weight], (dy, gradOf) =>
+        {
+            var dx = gradOf(x);
+            if (dx != null)
+            {
+                // dx += conv2d(dy, w); the forward kernel overwrites, so go through a temporary
+                using var tmp = backend.Allocate(x.Count);
+                backend.Conv2dForward(dy.Buffer, weight.Buffer, tmp, g);
+                backend.CopyBlock(tmp, 0, 0, dx.Buffer, 0, 0, 1, x.Count, accumulate: true);
+            }
+            var dw = gradOf(weight);
+            if (dw != null) backend.Conv2dBackwardWeight(dy.Buffer, x.Buffer, dw.Buffer, g);
+        });
+        return bias == null ? y : y.Add(ChannelBias(bias, g.InChannels, "conv_transpose2d"));
+    }
+
+    private static Tensor ChannelBias(Tensor bias, int channels, string op)
+    {
+        if (bias.Count != channels) throw new ArgumentException($"{op}: bias has shape {bias.Shape}, expected [{channels}]");
+        return bias.Reshape(channels, 1, 1);
+    }
+}

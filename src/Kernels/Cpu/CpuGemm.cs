@@ -1,0 +1,533 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NeuralCore.Kernels.Cpu;
+
+/// <summary>
+/// Single-precision GEMM for the CPU backend, built the BLIS/GotoBLAS way:
+/// <list type="number">
+/// <item>op(B) is cut into KC x NC panels and packed into NR-wide micro-panels ([p][j], zero padded);</item>
+/// <item>op(A) is cut into MC x KC blocks and packed into MR-tall micro-panels ([p][i], zero padded, scaled by alpha);</item>
+/// <item>a register-blocked micro-kernel computes one MR x NR tile of C as a sum of KC rank-1 updates.</item>
+/// </list>
+/// Packing absorbs both transposes, so one micro-kernel serves all four variants, and zero padding lets the
+/// micro-kernel always run full tiles: edge tiles are computed into a small scratch tile and then merged.
+/// <para>Threads: C is split into one contiguous strip per thread (rows or columns, whichever duplicates less
+/// packing work), and each thread runs the blocked algorithm on its strip with its own packing buffers. Small
+/// products run on the calling thread only.</para>
+/// </summary>
+public static unsafe class CpuGemm
+{
+    // ---- micro-tile --------------------------------------------------------------------------
+    // AVX-512 (Zen 4): 8 x 32 tile = 16 zmm accumulators + 2 zmm for the B row + 1 broadcast of A.
+    //   16 independent FMA chains hide the 4-cycle FMA latency at Zen 4's one 512-bit FMA per cycle, and each
+    //   k step needs only 2 vector loads of B + 8 scalar broadcasts of A for 16 FMAs (not load bound).
+    // AVX2: 6 x 16 tile = 12 ymm accumulators + 2 for B + 1 broadcast = 15 of the 16 ymm registers.
+    // No SIMD: a plain 4 x 16 scalar tile (correct everywhere, fast nowhere).
+    private static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+    private static readonly bool Use256 = !Use512 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>Rows of the register tile (broadcast side, from A).</summary>
+    internal static readonly int MR = Use512 ? 8 : Use256 ? 6 : 4;
+    /// <summary>Columns of the register tile (vector side, from B).</summary>
+    internal static readonly int NR = Use512 ? 32 : 16;
+
+    /// <summary>Which micro-kernel this machine runs, for benchmarks and logs.</summary>
+    public static string KernelName => $"{(Use512 ? "Vector512" : Use256 ? "Vector256" : "scalar")} {MR}x{NR}";
+
+    // ---- cache blocking ----------------------------------------------------------------------
+    // Loop order: jc (NC) -> pc (KC, pack B) -> ic (MC, pack A) -> ir (MR) -> jr (NR) -> micro-kernel.
+    // KC: depth of one rank-KC update. The MR x KC micro-panel of A (8 * 256 * 4 B = 8 KiB) is reused across the
+    //     whole jr sweep and so stays in L1 (32-48 KiB), while B micro-panels stream from L2. Longer KC amortises
+    //     the load/store of the C tile over more FMAs.
+    // NC: the packed KC x NC panel of B (256 * 512 * 4 B = 512 KiB) must stay resident in the 1 MiB L2, since
+    //     every MR row strip of A sweeps over all of it.
+    // MC: rows of A packed at a time; small so that the packed A block (64 KiB) does not push B out of L2.
+    private const int KC = 256;
+    private const int NC = 512;
+    private const int MC = 64;
+
+    /// <summary>Products below this many flops (2mnk) run on the calling thread: a parallel dispatch costs
+    /// several microseconds, about what a single core needs for ~1 MFLOP.</summary>
+    private const long ParallelThresholdFlops = 1L << 22;
+
+    /// <summary>Maximum worker count; defaults to the machine's processor count.</summary>
+    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// C[m,n] (+)= alpha * op(A) op(B). Row-major, contiguous. Stored A is [m,k] (or [k,m] when transposeA),
+    /// stored B is [k,n] (or [n,k] when transposeB); C is [m,n]. accumulate=false overwrites C.
+    /// </summary>
+    public static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha = 1f)
+        => Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, alpha, MaxThreads);
+
+    /// <summary>As the public overload, with an explicit thread cap (1 = run on the calling thread), so that callers
+    /// which already parallelise (e.g. convolution over the batch) do not nest parallel loops.</summary>
+    internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, int maxThreads)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(c);
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative GEMM size {m}x{n}x{k}");
+        CheckRange(a, aOffset, (long)m * k, nameof(a));
+        CheckRange(b, bOffset, (long)k * n, nameof(b));
+        CheckRange(c, cOffset, (long)m * n, nameof(c));
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f)
+        {
+            if (!accumulate) Array.Clear(c, cOffset, m * n);
+            return;
+        }
+
+        int lda = transposeA ? m : k;
+        int ldb = transposeB ? k : n;
+
+        long flops = 2L * m * n * k;
+        int threads = Math.Max(1, Math.Min(maxThreads, Environment.ProcessorCount));
+        if (flops < ParallelThresholdFlops) threads = 1;
+
+        // Split C into strips. Splitting rows makes every thread pack all of op(B) (k*n each), splitting columns
+        // makes every thread pack all of op(A) (m*k each): split the side whose duplicate is cheaper.
+        bool splitRows = m >= n;
+        int units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+        threads = Math.Min(threads, units);
+        if (threads <= 1)
+        {
+            fixed (float* pa = a, pb = b, pc = c)
+                Blocked(pa + aOffset, lda, transposeA, pb + bOffset, ldb, transposeB, pc + cOffset, n,
+                        m, n, k, accumulate, alpha);
+            return;
+        }
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int u0 = (int)((long)units * t / threads), u1 = (int)((long)units * (t + 1) / threads);
+            fixed (float* pa = a, pb = b, pc = c)
+            {
+                float* a0 = pa + aOffset, b0 = pb + bOffset, c0 = pc + cOffset;
+                if (splitRows)
+                {
+                    int i0 = u0 * MR, i1 = Math.Min(m, u1 * MR);
+                    if (i1 <= i0) return;
+                    float* aStrip = transposeA ? a0 + i0 : a0 + (long)i0 * lda;
+                    Blocked(aStrip, lda, transposeA, b0, ldb, transposeB, c0 + (long)i0 * n, n,
+                            i1 - i0, n, k, accumulate, alpha);
+                }
+                else
+                {
+                    int j0 = u0 * NR, j1 = Math.Min(n, u1 * NR);
+                    if (j1 <= j0) return;
+                    float* bStrip = transposeB ? b0 + (long)j0 * ldb : b0 + j0;
+                    Blocked(a0, lda, transposeA, bStrip, ldb, transposeB, c0 + j0, n,
+                            m, j1 - j0, k, accumulate, alpha);
+                }
+            }
+        });
+    }
+
+    private static void CheckRange(float[] array, int offset, long length, string name)
+    {
+        if (offset < 0 || offset + length > array.Length)
+            throw new ArgumentException($"GEMM operand {name}: offset {offset} + {length} elements exceeds length {array.Length}", name);
+    }
+
+    // ---- per-thread packing buffers ----------------------------------------------------------
+
+    /// <summary>Pinned, 64-byte aligned packing storage, one per thread, allocated once and reused.</summary>
+    private sealed class PackBuffers
+    {
+        private readonly float[] _a = GC.AllocateUninitializedArray<float>(MC * KC + 16, pinned: true);
+        private readonly float[] _b = GC.AllocateUninitializedArray<float>((NC + 32) * KC + 16, pinned: true);
+        private readonly float[] _tile = GC.AllocateUninitializedArray<float>(32 * 32 + 16, pinned: true);
+        public float* A => Align(_a);
+        public float* B => Align(_b);
+        public float* Tile => Align(_tile);
+
+        // The arrays live on the pinned object heap, so their addresses never change.
+        private static float* Align(float[] array)
+        {
+            float* p = (float*)Unsafe.AsPointer(ref array[0]);
+            return (float*)(((nint)p + 63) & ~(nint)63);
+        }
+    }
+
+    [ThreadStatic] private static PackBuffers? t_buffers;
+
+    // ---- blocked driver ----------------------------------------------------------------------
+
+    /// <summary>Sequential blocked GEMM on raw pointers: C[m,n] (+)= alpha op(A) op(B), C with row stride ldc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void Blocked(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
+        int m, int n, int k, bool accumulate, float alpha)
+    {
+        var buffers = t_buffers ??= new PackBuffers();
+        float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
+        int mr = MR, nr = NR;
+
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool add = accumulate || pc > 0; // the first rank-KC update overwrites C unless accumulating
+                PackB(b, ldb, transB, pc, jc, kc, nc, packB);
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    PackA(a, lda, transA, ic, pc, mc, kc, alpha, packA);
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* ap = packA + (long)ir * kc;
+                        float* cRow = c + (long)(ic + ir) * ldc + jc;
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int cols = Math.Min(nr, nc - jr);
+                            float* bp = packB + (long)jr * kc;
+                            if (rows == mr && cols == nr)
+                            {
+                                MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
+                            }
+                            else
+                            {
+                                MicroKernel(kc, ap, bp, tile, nr, false);
+                                MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void MergeTile(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool add)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* t = tile + i * ldt, d = c + (long)i * ldc;
+            if (add) for (int j = 0; j < cols; j++) d[j] += t[j];
+            else for (int j = 0; j < cols; j++) d[j] = t[j];
+        }
+    }
+
+    // ---- packing -----------------------------------------------------------------------------
+
+    /// <summary>Packs alpha * op(A)[ic..ic+mc, pc..pc+kc] into MR-row micro-panels laid out [panel][p][i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void PackA(float* a, int lda, bool trans, int ic, int pc, int mc, int kc, float alpha, float* dst)
+    {
+        int mr = MR;
+        for (int i0 = 0; i0 < mc; i0 += mr)
+        {
+            int rows = Math.Min(mr, mc - i0);
+            float* d = dst + (long)i0 * kc;
+            if (trans)
+            {
+                // op(A)[i,p] = a[p*lda + i]: each p gives MR contiguous values.
+                float* s = a + (long)pc * lda + ic + i0;
+                if (rows == 8 && mr == 8)
+                {
+                    var va = Vector256.Create(alpha);
+                    for (int p = 0; p < kc; p++)
+                        Vector256.Store(Vector256.Load(s + (long)p * lda) * va, d + p * 8);
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* sp = s + (long)p * lda;
+                        float* dp = d + p * mr;
+                        int i = 0;
+                        for (; i < rows; i++) dp[i] = alpha * sp[i];
+                        for (; i < mr; i++) dp[i] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                // op(A)[i,p] = a[i*lda + p]: walk MR rows in parallel, transposing into [p][i].
+                float* s = a + (long)(ic + i0) * lda + pc;
+                if (rows == 8 && mr == 8)
+                {
+                    PackA8Rows(s, lda, kc, alpha, d);
+                }
+                else
+                {
+                    for (int i = 0; i < rows; i++)
+                    {
+                        float* sr = s + (long)i * lda;
+                        for (int p = 0; p < kc; p++) d[p * mr + i] = alpha * sr[p];
+                    }
+                    for (int i = rows; i < mr; i++)
+                        for (int p = 0; p < kc; p++) d[p * mr + i] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Transposes an 8 x kc block of rows into [p][8], scaled by alpha, 8 columns at a time with AVX.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void PackA8Rows(float* s, int lda, int kc, float alpha, float* d)
+    {
+        int p = 0;
+        if (Avx.IsSupported)
+        {
+            var va = Vector256.Create(alpha);
+            for (; p + 8 <= kc; p += 8)
+            {
+                var r0 = Vector256.Load(s + p) * va;
+                var r1 = Vector256.Load(s + lda + p) * va;
+                var r2 = Vector256.Load(s + 2L * lda + p) * va;
+                var r3 = Vector256.Load(s + 3L * lda + p) * va;
+                var r4 = Vector256.Load(s + 4L * lda + p) * va;
+                var r5 = Vector256.Load(s + 5L * lda + p) * va;
+                var r6 = Vector256.Load(s + 6L * lda + p) * va;
+                var r7 = Vector256.Load(s + 7L * lda + p) * va;
+                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                float* dp = d + p * 8;
+                r0.Store(dp); r1.Store(dp + 8); r2.Store(dp + 16); r3.Store(dp + 24);
+                r4.Store(dp + 32); r5.Store(dp + 40); r6.Store(dp + 48); r7.Store(dp + 56);
+            }
+        }
+        for (; p < kc; p++)
+            for (int i = 0; i < 8; i++) d[p * 8 + i] = alpha * s[(long)i * lda + p];
+    }
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] into NR-column micro-panels laid out [panel][p][j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void PackB(float* b, int ldb, bool trans, int pc, int jc, int kc, int nc, float* dst)
+    {
+        int nr = NR;
+        for (int j0 = 0; j0 < nc; j0 += nr)
+        {
+            int cols = Math.Min(nr, nc - j0);
+            float* d = dst + (long)j0 * kc;
+            if (!trans)
+            {
+                // op(B)[p,j] = b[p*ldb + j]: each p gives NR contiguous values.
+                float* s = b + (long)pc * ldb + jc + j0;
+                if (cols == nr && nr == 32 && Vector512.IsHardwareAccelerated)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* sp = s + (long)p * ldb;
+                        Vector512.Store(Vector512.Load(sp), d + p * 32);
+                        Vector512.Store(Vector512.Load(sp + 16), d + p * 32 + 16);
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* sp = s + (long)p * ldb;
+                        float* dp = d + p * nr;
+                        int j = 0;
+                        for (; j < cols; j++) dp[j] = sp[j];
+                        for (; j < nr; j++) dp[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                // op(B)[p,j] = b[j*ldb + p]: NR rows of stored B are transposed into [p][j].
+                float* s = b + (long)(jc + j0) * ldb + pc;
+                int j = 0;
+                if (Avx.IsSupported)
+                    for (; j + 8 <= cols; j += 8) PackTransposed8(s + (long)j * ldb, ldb, kc, d + j, nr);
+                for (; j < cols; j++)
+                {
+                    float* sr = s + (long)j * ldb;
+                    for (int p = 0; p < kc; p++) d[p * nr + j] = sr[p];
+                }
+                for (; j < nr; j++)
+                    for (int p = 0; p < kc; p++) d[p * nr + j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>d[p*ldd + j] = s[j*lds + p] for j in [0,8), p in [0,kc): 8x8 AVX transposes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void PackTransposed8(float* s, int lds, int kc, float* d, int ldd)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            var r0 = Vector256.Load(s + p);
+            var r1 = Vector256.Load(s + lds + p);
+            var r2 = Vector256.Load(s + 2L * lds + p);
+            var r3 = Vector256.Load(s + 3L * lds + p);
+            var r4 = Vector256.Load(s + 4L * lds + p);
+            var r5 = Vector256.Load(s + 5L * lds + p);
+            var r6 = Vector256.Load(s + 6L * lds + p);
+            var r7 = Vector256.Load(s + 7L * lds + p);
+            Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            float* dp = d + (long)p * ldd;
+            r0.Store(dp); r1.Store(dp + ldd); r2.Store(dp + 2 * ldd); r3.Store(dp + 3 * ldd);
+            r4.Store(dp + 4 * ldd); r5.Store(dp + 5 * ldd); r6.Store(dp + 6 * ldd); r7.Store(dp + 7 * ldd);
+        }
+        for (; p < kc; p++)
+            for (int j = 0; j < 8; j++) d[(long)p * ldd + j] = s[(long)j * lds + p];
+    }
+
+    /// <summary>In-register 8x8 transpose: on return r_i holds what was column i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2,
+        ref Vector256<float> r3, ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6,
+        ref Vector256<float> r7)
+    {
+        // Interleave pairs of rows, then pairs of 64-bit halves, then swap 128-bit lanes.
+        var u0 = UnpackLo(r0, r1); var u1 = UnpackHi(r0, r1);
+        var u2 = UnpackLo(r2, r3); var u3 = UnpackHi(r2, r3);
+        var u4 = UnpackLo(r4, r5); var u5 = UnpackHi(r4, r5);
+        var u6 = UnpackLo(r6, r7); var u7 = UnpackHi(r6, r7);
+        var v0 = MoveLo64(u0, u2); var v1 = MoveHi64(u0, u2);
+        var v2 = MoveLo64(u1, u3); var v3 = MoveHi64(u1, u3);
+        var v4 = MoveLo64(u4, u6); var v5 = MoveHi64(u4, u6);
+        var v6 = MoveLo64(u5, u7); var v7 = MoveHi64(u5, u7);
+        r0 = LowLanes(v0, v4); r1 = LowLanes(v1, v5); r2 = LowLanes(v2, v6); r3 = LowLanes(v3, v7);
+        r4 = HighLanes(v0, v4); r5 = HighLanes(v1, v5); r6 = HighLanes(v2, v6); r7 = HighLanes(v3, v7);
+
+        static Vector256<float> UnpackLo(Vector256<float> x, Vector256<float> y) => Avx.UnpackLow(x, y);
+        static Vector256<float> UnpackHi(Vector256<float> x, Vector256<float> y) => Avx.UnpackHigh(x, y);
+        static Vector256<float> MoveLo64(Vector256<float> x, Vector256<float> y) => Avx.Shuffle(x, y, 0x44);
+        static Vector256<float> MoveHi64(Vector256<float> x, Vector256<float> y) => Avx.Shuffle(x, y, 0xEE);
+        static Vector256<float> LowLanes(Vector256<float> x, Vector256<float> y) => Avx.Permute2x128(x, y, 0x20);
+        static Vector256<float> HighLanes(Vector256<float> x, Vector256<float> y) => Avx.Permute2x128(x, y, 0x31);
+    }
+
+    // ---- micro-kernels -----------------------------------------------------------------------
+
+    /// <summary>C[MR,NR] (+)= A-panel (kc x MR) * B-panel (kc x NR), C with row stride ldc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        if (Use512) Kernel8x32(kc, a, b, c, ldc, add);
+        else if (Use256) Kernel6x16(kc, a, b, c, ldc, add);
+        else KernelScalar(kc, a, b, c, ldc, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var ai = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            a += 8;
+            b += 32;
+        }
+        Store2(c, c00, c01, add); c += ldc;
+        Store2(c, c10, c11, add); c += ldc;
+        Store2(c, c20, c21, add); c += ldc;
+        Store2(c, c30, c31, add); c += ldc;
+        Store2(c, c40, c41, add); c += ldc;
+        Store2(c, c50, c51, add); c += ldc;
+        Store2(c, c60, c61, add); c += ldc;
+        Store2(c, c70, c71, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        v0.Store(c);
+        v1.Store(c + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        Store2(c, c00, c01, add); c += ldc;
+        Store2(c, c10, c11, add); c += ldc;
+        Store2(c, c20, c21, add); c += ldc;
+        Store2(c, c30, c31, add); c += ldc;
+        Store2(c, c40, c41, add); c += ldc;
+        Store2(c, c50, c51, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(float* c, Vector256<float> v0, Vector256<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + 8);
+        }
+        v0.Store(c);
+        v1.Store(c + 8);
+    }
+
+    /// <summary>Portable fallback for machines without 256-bit SIMD (MR = 4, NR = 16).</summary>
+    private static void KernelScalar(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        const int mr = 4, nr = 16;
+        float* acc = stackalloc float[mr * nr];
+        for (int i = 0; i < mr * nr; i++) acc[i] = 0f;
+        for (int p = 0; p < kc; p++)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                float ai = a[i];
+                float* row = acc + i * nr;
+                for (int j = 0; j < nr; j++) row[j] += ai * b[j];
+            }
+            a += mr;
+            b += nr;
+        }
+        for (int i = 0; i < mr; i++)
+        {
+            float* d = c + (long)i * ldc;
+            for (int j = 0; j < nr; j++) d[j] = add ? d[j] + acc[i * nr + j] : acc[i * nr + j];
+        }
+    }
+}

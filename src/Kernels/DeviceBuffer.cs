@@ -1,0 +1,48 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// A block of float32 storage owned by one <see cref="IBackend"/>. Kernels see only buffers plus
+/// dimension integers, never tensors. A buffer may be longer than the tensor that uses it (pooled sizes).
+/// </summary>
+public abstract class DeviceBuffer : IDisposable
+{
+    protected DeviceBuffer(IBackend backend, int length)
+    {
+        Backend = backend;
+        Length = length;
+    }
+
+    /// <summary>The backend that allocated this buffer; only that backend's kernels may touch it.</summary>
+    public IBackend Backend { get; }
+
+    /// <summary>Number of float32 elements that are valid to use.</summary>
+    public int Length { get; }
+
+    /// <summary>True once the buffer was returned to its backend.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>Returns the storage to the backend (which may pool it). Using it afterwards is an error.</summary>
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        IsDisposed = true;
+        Backend.Release(this);
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A buffer that lives in managed memory (reference and SIMD CPU backends).</summary>
+public sealed class HostBuffer : DeviceBuffer
+{
+    public HostBuffer(IBackend backend, float[] data, int length) : base(backend, length)
+    {
+        if (length > data.Length) throw new ArgumentOutOfRangeException(nameof(length));
+        Data = data;
+    }
+
+    /// <summary>The storage; may be longer than <see cref="DeviceBuffer.Length"/>.</summary>
+    public float[] Data { get; }
+
+    /// <summary>The valid part as a span.</summary>
+    public Span<float> Span => Data.AsSpan(0, Length);
+}

@@ -1,0 +1,122 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// The seam between the engine and the hardware: raw compute on <see cref="DeviceBuffer"/>s.
+/// <para>Conventions, the same on every device:</para>
+/// <list type="bullet">
+/// <item>Buffers hold float32, row-major, contiguous. Shapes are passed as dimension integers.</item>
+/// <item>Forward kernels OVERWRITE their output. Backward kernels ACCUMULATE (+=) into gradients.</item>
+/// <item>An output may alias an input of an elementwise op at the same index (in-place is allowed);
+///   MatMul and convolution outputs must not alias their inputs.</item>
+/// <item>Broadcasting follows NumPy: shapes are right-aligned, a dimension of 1 stretches.</item>
+/// <item>Random numbers are never generated here: the engine draws them from one seeded host generator
+///   and uploads them, so every backend sees the same noise.</item>
+/// </list>
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>Short name, e.g. "reference", "cpu", "ilgpu-cpu", "cuda".</summary>
+    string Name { get; }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /// <summary>A buffer of <paramref name="length"/> floats, all zero.</summary>
+    DeviceBuffer Allocate(int length);
+
+    /// <summary>Called by <see cref="DeviceBuffer.Dispose"/>; the backend may pool the storage.</summary>
+    void Release(DeviceBuffer buffer);
+
+    /// <summary>dst[dstOffset ..] = src.</summary>
+    void Upload(ReadOnlySpan<float> source, DeviceBuffer destination, int destinationOffset = 0);
+
+    /// <summary>dst = src[srcOffset .. srcOffset + dst.Length].</summary>
+    void Download(DeviceBuffer source, Span<float> destination, int sourceOffset = 0);
+
+    /// <summary>dst[offset .. offset + length] = value.</summary>
+    void Fill(DeviceBuffer destination, float value, int offset, int length);
+
+    /// <summary>
+    /// Strided block copy: for r in [0, rows): dst[dstOffset + r*dstStride + c] (+)= src[srcOffset + r*srcStride + c]
+    /// for c in [0, columns). Serves copy, slice, concat and their backward passes.
+    /// </summary>
+    void CopyBlock(DeviceBuffer source, int sourceOffset, int sourceStride,
+                   DeviceBuffer destination, int destinationOffset, int destinationStride,
+                   int rows, int columns, bool accumulate);
+
+    /// <summary>Waits for all queued work (no-op on synchronous backends).</summary>
+    void Synchronize();
+
+    // ---- elementwise --------------------------------------------------------------------------
+
+    /// <summary>y[i] = op(x[i]) for i in [0, n).</summary>
+    void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0f);
+
+    /// <summary>dx[i] += dy[i] * op'(x[i]) for i in [0, n); <paramref name="y"/> = op(x) is given for ops whose
+    /// derivative is cheaper from the output (exp, sigmoid, tanh, sqrt).</summary>
+    void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0f);
+
+    /// <summary>c = a op b with broadcasting; <paramref name="cShape"/> is the broadcast shape of a and b.</summary>
+    void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
+                DeviceBuffer c, ReadOnlySpan<int> cShape);
+
+    /// <summary>
+    /// Gradients of c = a op b: da += reduce(dc * dc/da) and db += reduce(dc * dc/db), each summed over the
+    /// dimensions along which that input was broadcast. Pass null for a gradient that is not wanted.
+    /// </summary>
+    void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
+                        DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db);
+
+    // ---- reductions ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// Sum over the middle axis of x viewed as [outer, length, inner]: y[o, i] (+)= sum_r x[o, r, i].
+    /// Its backward (broadcast back) is <see cref="Binary"/> Add of dy onto dx.
+    /// </summary>
+    void ReduceSum(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool accumulate);
+
+    /// <summary>Fused loss: result[0] = the SUM given by <paramref name="kind"/> over n elements of a and b.</summary>
+    void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n);
+
+    /// <summary>
+    /// Loss gradient: da += scale * dLoss[0] * dL/da, db += scale * dLoss[0] * dL/db (null = not wanted).
+    /// dLoss is the one-element upstream gradient of the summed loss.
+    /// </summary>
+    void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
+                      DeviceBuffer? da, DeviceBuffer? db, int n);
+
+    // ---- matrix and layout --------------------------------------------------------------------
+
+    /// <summary>
+    /// C[m, n] (+)= alpha * op(A) op(B), op(A) is [m, k], op(B) is [k, n]. Stored A is [m, k] or, when
+    /// <paramref name="transposeA"/>, [k, m]; stored B is [k, n] or, when <paramref name="transposeB"/>, [n, k].
+    /// One kernel serves forward and both gradients.
+    /// </summary>
+    void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
+                bool transposeA, bool transposeB, bool accumulate, float alpha = 1f);
+
+    /// <summary>y[b, j, i] (+)= x[b, i, j] for x viewed as [batch, rows, columns].</summary>
+    void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate);
+
+    // ---- convolution --------------------------------------------------------------------------
+
+    /// <summary>y = conv2d(x, w): x [N,C,H,W], w [K,C,R,S], y [N,K,OH,OW] (overwritten). No bias.</summary>
+    void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g);
+
+    /// <summary>dx += conv2d_backward_data(dy, w). Also the forward pass of a transposed convolution.</summary>
+    void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g);
+
+    /// <summary>dw += conv2d_backward_weight(x, dy).</summary>
+    void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g);
+
+    // ---- optimisers ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// One fused Adam/AdamW step over n parameters, in place on p, m and v:
+    /// g' = g + wd p (Adam) ; m = b1 m + (1-b1) g' ; v = b2 v + (1-b2) g'^2 ;
+    /// p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) ; AdamW additionally p -= lr wd p (decoupled).
+    /// </summary>
+    void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h);
+
+    /// <summary>SGD with momentum, in place: g' = g + wd p ; vel = mu vel + g' ; p -= lr vel (PyTorch's form).</summary>
+    void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay);
+}

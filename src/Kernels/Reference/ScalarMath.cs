@@ -1,0 +1,98 @@
+namespace NeuralCore.Kernels.Reference;
+
+/// <summary>The definition of every elementwise op and its derivative, one scalar at a time, in double.</summary>
+public static class ScalarMath
+{
+    public static double Apply(UnaryOp op, double x, double alpha) => op switch
+    {
+        UnaryOp.Neg => -x,
+        UnaryOp.Exp => Math.Exp(x),
+        UnaryOp.Log => Math.Log(x),
+        UnaryOp.Sqrt => Math.Sqrt(x),
+        UnaryOp.Abs => Math.Abs(x),
+        UnaryOp.Relu => x > 0 ? x : 0,
+        UnaryOp.LeakyRelu => x > 0 ? x : alpha * x,
+        UnaryOp.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        UnaryOp.Tanh => Math.Tanh(x),
+        UnaryOp.Softplus => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x))),
+        UnaryOp.Pow => Math.Pow(x, alpha),
+        UnaryOp.Scale => alpha * x,
+        UnaryOp.AddScalar => x + alpha,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    /// <summary>dy/dx given x and y = op(x).</summary>
+    public static double Derivative(UnaryOp op, double x, double y, double alpha) => op switch
+    {
+        UnaryOp.Neg => -1,
+        UnaryOp.Exp => y,
+        UnaryOp.Log => 1 / x,
+        UnaryOp.Sqrt => 0.5 / y,
+        UnaryOp.Abs => Math.Sign(x),
+        UnaryOp.Relu => x > 0 ? 1 : 0,
+        UnaryOp.LeakyRelu => x > 0 ? 1 : alpha,
+        UnaryOp.Sigmoid => y * (1 - y),
+        UnaryOp.Tanh => 1 - y * y,
+        UnaryOp.Softplus => 1 / (1 + Math.Exp(-x)),
+        UnaryOp.Pow => alpha * Math.Pow(x, alpha - 1),
+        UnaryOp.Scale => alpha,
+        UnaryOp.AddScalar => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    public static double Apply(BinaryOp op, double a, double b) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        BinaryOp.Div => a / b,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    /// <summary>(dc/da, dc/db) at (a, b).</summary>
+    public static (double DA, double DB) Derivatives(BinaryOp op, double a, double b) => op switch
+    {
+        BinaryOp.Add => (1, 1),
+        BinaryOp.Sub => (1, -1),
+        BinaryOp.Mul => (b, a),
+        BinaryOp.Div => (1 / b, -a / (b * b)),
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    /// <summary>Loss term for one element pair.</summary>
+    public static double Loss(LossKind kind, double a, double b) => kind switch
+    {
+        LossKind.SquaredError => (a - b) * (a - b),
+        LossKind.BinaryCrossEntropy => -(b * Math.Max(Math.Log(a), -100) + (1 - b) * Math.Max(Math.Log(1 - a), -100)),
+        LossKind.BinaryCrossEntropyWithLogits => Math.Max(a, 0) - a * b + Math.Log(1 + Math.Exp(-Math.Abs(a))),
+        LossKind.GaussianKl => -0.5 * (1 + b - a * a - Math.Exp(b)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>(dL/da, dL/db) for one element pair.</summary>
+    public static (double DA, double DB) LossDerivatives(LossKind kind, double a, double b)
+    {
+        switch (kind)
+        {
+            case LossKind.SquaredError:
+                return (2 * (a - b), -2 * (a - b));
+            case LossKind.BinaryCrossEntropy:
+            {
+                // PyTorch clamps the logs at -100; the gradient uses the clamped probabilities the same way.
+                const double eps = 1e-12;
+                double da = (a - b) / Math.Max(a * (1 - a), eps);
+                double db = -(Math.Max(Math.Log(a), -100) - Math.Max(Math.Log(1 - a), -100));
+                return (da, db);
+            }
+            case LossKind.BinaryCrossEntropyWithLogits:
+            {
+                double s = 1 / (1 + Math.Exp(-a));
+                return (s - b, -a);
+            }
+            case LossKind.GaussianKl:
+                return (a, -0.5 * (1 - Math.Exp(b)));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+}

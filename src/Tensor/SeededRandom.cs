@@ -1,0 +1,95 @@
+using System.Numerics;
+
+namespace NeuralCore;
+
+/// <summary>
+/// The one seeded random generator of the engine (xoshiro128**, seeded by SplitMix64). Every backend
+/// receives noise drawn from it on the host, so runs are reproducible across devices. Its state can be
+/// saved and restored (resumable training).
+/// </summary>
+public sealed class SeededRandom
+{
+    private uint _s0, _s1, _s2, _s3;
+    private float? _spareGaussian;
+
+    public SeededRandom(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = (uint)SplitMix(ref x); _s1 = (uint)SplitMix(ref x); _s2 = (uint)SplitMix(ref x); _s3 = (uint)SplitMix(ref x);
+        if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1;
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Next 32 random bits.</summary>
+    public uint NextUInt()
+    {
+        uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        uint t = _s1 << 9;
+        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 11);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 24 bits of precision.</summary>
+    public float NextFloat() => (NextUInt() >> 8) * (1f / (1 << 24));
+
+    /// <summary>Uniform integer in [0, maxExclusive).</summary>
+    public int NextInt(int maxExclusive)
+    {
+        if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive));
+        return (int)((ulong)NextUInt() * (ulong)maxExclusive >> 32);
+    }
+
+    /// <summary>Standard normal N(0, 1) (Box-Muller, both values used).</summary>
+    public float NextGaussian()
+    {
+        if (_spareGaussian is float spare) { _spareGaussian = null; return spare; }
+        float u1;
+        do u1 = NextFloat(); while (u1 <= 0f);
+        float u2 = NextFloat();
+        float r = MathF.Sqrt(-2f * MathF.Log(u1));
+        _spareGaussian = r * MathF.Sin(2f * MathF.PI * u2);
+        return r * MathF.Cos(2f * MathF.PI * u2);
+    }
+
+    /// <summary>Fills with uniform values in [low, high).</summary>
+    public void FillUniform(Span<float> destination, float low, float high)
+    {
+        for (int i = 0; i < destination.Length; i++) destination[i] = low + (high - low) * NextFloat();
+    }
+
+    /// <summary>Fills with N(mean, std^2) values.</summary>
+    public void FillNormal(Span<float> destination, float mean, float std)
+    {
+        for (int i = 0; i < destination.Length; i++) destination[i] = mean + std * NextGaussian();
+    }
+
+    /// <summary>Fisher-Yates shuffle in place.</summary>
+    public void Shuffle(Span<int> values)
+    {
+        for (int i = values.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+    }
+
+    /// <summary>The full generator state (for checkpoints).</summary>
+    public uint[] GetState() => [_s0, _s1, _s2, _s3, _spareGaussian.HasValue ? 1u : 0u, BitConverter.SingleToUInt32Bits(_spareGaussian ?? 0f)];
+
+    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    public void SetState(ReadOnlySpan<uint> state)
+    {
+        if (state.Length != 6) throw new ArgumentException($"random state must have 6 words, got {state.Length}");
+        _s0 = state[0]; _s1 = state[1]; _s2 = state[2]; _s3 = state[3];
+        _spareGaussian = state[4] != 0 ? BitConverter.UInt32BitsToSingle(state[5]) : null;
+    }
+}

@@ -1,0 +1,60 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore;
+
+/// <summary>An immutable tensor shape, e.g. [batch, features]. Row-major, contiguous.</summary>
+public readonly struct Shape : IEquatable<Shape>
+{
+    private readonly int[] _dims;
+
+    public Shape(params int[] dims)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        foreach (int d in dims)
+            if (d < 0) throw new ArgumentException($"shape {Broadcast.Format(dims)} has a negative dimension");
+        _dims = (int[])dims.Clone();
+        _count = Broadcast.Count(_dims);
+    }
+
+    private readonly int _count;
+
+    /// <summary>The shape of a scalar: rank 0, one element (also what <c>default(Shape)</c> is).</summary>
+    public static Shape Scalar => new([]);
+
+    /// <summary>Dimensions (a copy is never needed: the span is read-only).</summary>
+    public ReadOnlySpan<int> Dims => _dims ?? [];
+
+    /// <summary>Number of dimensions.</summary>
+    public int Rank => _dims?.Length ?? 0;
+
+    /// <summary>Total number of elements (1 for a scalar).</summary>
+    public int Count => _dims == null ? 1 : _count;
+
+    /// <summary>Dimension <paramref name="axis"/>; negative axes count from the end.</summary>
+    public int this[int axis] => _dims[NormalizeAxis(axis)];
+
+    /// <summary>Maps a possibly negative axis into [0, rank) or throws naming the shape.</summary>
+    public int NormalizeAxis(int axis)
+    {
+        int a = axis < 0 ? axis + Rank : axis;
+        if (a < 0 || a >= Rank) throw new ArgumentOutOfRangeException(nameof(axis), $"axis {axis} is out of range for shape {this}");
+        return a;
+    }
+
+    /// <summary>The dimensions as a new array.</summary>
+    public int[] ToArray() => Dims.ToArray();
+
+    public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
+    public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (int d in Dims) h.Add(d);
+        return h.ToHashCode();
+    }
+    public static bool operator ==(Shape a, Shape b) => a.Equals(b);
+    public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
+    public override string ToString() => Broadcast.Format(Dims);
+
+    public static implicit operator Shape(int[] dims) => new(dims);
+}

@@ -1,0 +1,157 @@
+using NeuralCore.Kernels.Cpu;
+
+namespace NeuralCore.Kernels.Tests;
+
+/// <summary>
+/// CpuConvolution against direct nested loops accumulated in double.
+/// Tolerance: |ours - ref| &lt;= 1e-5 * sqrt(terms) * (1 + |start| + sum |products|), where terms is the number of products
+/// summed into that element and start is the value an accumulating kernel starts from.
+/// </summary>
+public class CpuConvolutionTests
+{
+    // (N, C, H, W, K, R, S, strideH, strideW, padH, padW)
+    public static IEnumerable<object[]> Geometries => new[]
+    {
+        new object[] { 2, 1, 28, 28, 16, 3, 3, 2, 2, 1, 1 },   // conv AE layer 1 (small batch)
+        new object[] { 3, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1 },  // conv AE layer 2
+        new object[] { 16, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1 }, // enough work for the batch-parallel path
+        new object[] { 9, 1, 28, 28, 16, 3, 3, 2, 2, 1, 1 },   // batch-parallel, odd batch split
+        new object[] { 2, 3, 7, 5, 4, 3, 3, 1, 1, 0, 0 },      // stride 1, pad 0, non-square input
+        new object[] { 2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1 },      // stride 1, pad 1
+        new object[] { 1, 2, 9, 6, 3, 3, 2, 2, 1, 1, 0 },      // non-square kernel, mixed strides and pads
+        new object[] { 2, 4, 8, 11, 5, 2, 3, 1, 2, 0, 1 },
+        new object[] { 3, 5, 6, 6, 7, 1, 1, 1, 1, 0, 0 },      // pointwise (no im2col)
+        new object[] { 2, 3, 5, 5, 2, 5, 5, 1, 1, 2, 2 },      // kernel as large as the image
+        new object[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 },      // trivial
+        new object[] { 2, 2, 6, 6, 3, 3, 3, 3, 3, 1, 1 },      // stride 3
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ForwardMatchesNaive(int n, int c, int h, int w, int k, int r, int s, int sh, int sw, int ph, int pw)
+    {
+        var g = new ConvGeometry(n, c, h, w, k, r, s, sh, sw, ph, pw);
+        var rng = new Random(1);
+        float[] x = Random(rng, g.InputSize), wt = Random(rng, g.WeightSize);
+        float[] y = Random(rng, g.OutputSize); // garbage: forward must overwrite
+        CpuConvolution.Forward(x, wt, y, g);
+
+        var (expected, mag, terms) = Naive(g, x, wt);
+        for (int i = 0; i < y.Length; i++)
+            AssertClose(expected[i], y[i], 1e-5 * Math.Sqrt(terms) * (1 + mag[i]), $"y[{i}] {g}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void BackwardDataMatchesNaive(int n, int c, int h, int w, int k, int r, int s, int sh, int sw, int ph, int pw)
+    {
+        var g = new ConvGeometry(n, c, h, w, k, r, s, sh, sw, ph, pw);
+        var rng = new Random(2);
+        float[] dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize);
+        float[] dx = Random(rng, g.InputSize);
+        float[] dx0 = (float[])dx.Clone();
+        CpuConvolution.BackwardData(dy, wt, dx, g);
+
+        var expected = new double[g.InputSize];
+        var mag = new double[g.InputSize];
+        ForEachTap(g, (xi, wi, yi) =>
+        {
+            expected[xi] += (double)dy[yi] * wt[wi];
+            mag[xi] += Math.Abs((double)dy[yi] * wt[wi]);
+        });
+        int terms = k * r * s;
+        for (int i = 0; i < dx.Length; i++)
+            AssertClose(dx0[i] + expected[i], dx[i], 1e-5 * Math.Sqrt(terms) * (1 + Math.Abs(dx0[i]) + mag[i]), $"dx[{i}] {g}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void BackwardWeightMatchesNaive(int n, int c, int h, int w, int k, int r, int s, int sh, int sw, int ph, int pw)
+    {
+        var g = new ConvGeometry(n, c, h, w, k, r, s, sh, sw, ph, pw);
+        var rng = new Random(3);
+        float[] x = Random(rng, g.InputSize), dy = Random(rng, g.OutputSize);
+        float[] dw = Random(rng, g.WeightSize);
+        float[] dw0 = (float[])dw.Clone();
+        CpuConvolution.BackwardWeight(x, dy, dw, g);
+
+        var expected = new double[g.WeightSize];
+        var mag = new double[g.WeightSize];
+        ForEachTap(g, (xi, wi, yi) =>
+        {
+            expected[wi] += (double)x[xi] * dy[yi];
+            mag[wi] += Math.Abs((double)x[xi] * dy[yi]);
+        });
+        int terms = n * g.OutHeight * g.OutWidth;
+        for (int i = 0; i < dw.Length; i++)
+            AssertClose(dw0[i] + expected[i], dw[i], 1e-5 * Math.Sqrt(terms) * (1 + Math.Abs(dw0[i]) + mag[i]), $"dw[{i}] {g}");
+    }
+
+    [Fact]
+    public void TransposedConvolutionShapesOfTheAutoencoder()
+    {
+        // ConvTranspose2d(32->16, 3, s2, p1, output_padding 1) 7->14 is BackwardData of Conv(16->32) 14->7.
+        var g = new ConvGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1);
+        Assert.Equal(7, g.OutHeight);
+        var rng = new Random(4);
+        float[] dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize);
+        float[] dx = new float[g.InputSize];
+        CpuConvolution.BackwardData(dy, wt, dx, g);
+        var expected = new double[g.InputSize];
+        ForEachTap(g, (xi, wi, yi) => expected[xi] += (double)dy[yi] * wt[wi]);
+        for (int i = 0; i < dx.Length; i++) AssertClose(expected[i], dx[i], 1e-3, $"dx[{i}]");
+    }
+
+    [Fact]
+    public void RejectsShortBuffers()
+    {
+        var g = new ConvGeometry(2, 1, 5, 5, 2, 3, 3, 1, 1, 0, 0);
+        Assert.Throws<ArgumentException>(() => CpuConvolution.Forward(new float[10], new float[g.WeightSize], new float[g.OutputSize], g));
+    }
+
+    /// <summary>Calls tap(xIndex, wIndex, yIndex) for every (input, weight, output) triple that interact.</summary>
+    private static void ForEachTap(ConvGeometry g, Action<int, int, int> tap)
+    {
+        int OH = g.OutHeight, OW = g.OutWidth;
+        for (int n = 0; n < g.Batch; n++)
+        for (int k = 0; k < g.OutChannels; k++)
+        for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++)
+        for (int c = 0; c < g.InChannels; c++)
+        for (int r = 0; r < g.KernelHeight; r++)
+        for (int s = 0; s < g.KernelWidth; s++)
+        {
+            int ih = oh * g.StrideH - g.PadH + r, iw = ow * g.StrideW - g.PadW + s;
+            if (ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth) continue;
+            int xi = ((n * g.InChannels + c) * g.InHeight + ih) * g.InWidth + iw;
+            int wi = ((k * g.InChannels + c) * g.KernelHeight + r) * g.KernelWidth + s;
+            int yi = ((n * g.OutChannels + k) * OH + oh) * OW + ow;
+            tap(xi, wi, yi);
+        }
+    }
+
+    private static (double[] y, double[] mag, int terms) Naive(ConvGeometry g, float[] x, float[] w)
+    {
+        var y = new double[g.OutputSize];
+        var mag = new double[g.OutputSize];
+        ForEachTap(g, (xi, wi, yi) =>
+        {
+            y[yi] += (double)x[xi] * w[wi];
+            mag[yi] += Math.Abs((double)x[xi] * w[wi]);
+        });
+        return (y, mag, g.InChannels * g.KernelHeight * g.KernelWidth);
+    }
+
+    private static void AssertClose(double expected, double actual, double tol, string what)
+    {
+        if (!(Math.Abs(expected - actual) <= tol))
+            Assert.Fail($"{what}: got {actual}, expected {expected} (tol {tol})");
+    }
+
+    private static float[] Random(Random rng, int length)
+    {
+        var x = new float[length];
+        for (int i = 0; i < length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}

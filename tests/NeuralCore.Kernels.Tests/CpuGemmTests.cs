@@ -1,0 +1,121 @@
+using NeuralCore.Kernels.Cpu;
+
+namespace NeuralCore.Kernels.Tests;
+
+/// <summary>
+/// CpuGemm against a naive triple loop accumulated in double.
+/// Tolerance: |ours - ref| &lt;= 1e-5 * sqrt(k) * (1 + |c0| + sum_p |alpha a_ip b_pj|), i.e. float rounding that grows
+/// like sqrt(k) relative to the magnitude of the terms being summed (|ref| alone can cancel to ~0).
+/// </summary>
+public class CpuGemmTests
+{
+    private const int Guard = 37; // sentinel floats before and after every operand, to catch stray reads/writes
+
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        { 1, 1, 1 }, { 1, 7, 3 }, { 7, 1, 5 }, { 7, 7, 7 }, { 3, 5, 1 },
+        { 33, 33, 33 }, { 8, 32, 16 }, { 9, 33, 17 }, { 31, 65, 2 },
+        { 65, 97, 257 },      // m crosses MC=64, k crosses KC=256
+        { 40, 530, 300 },     // n crosses NC=512
+        { 257, 257, 257 },    // big enough to run multi-threaded, nothing divides the tiles
+        { 128, 400, 100 },    // multi-threaded, column split (m < n)
+        { 300, 70, 64 },      // multi-threaded, row split (m >= n)
+        { 2, 1000, 3 },       // very wide
+        { 1000, 3, 2 },       // very tall
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void AllVariantsMatchNaive(int m, int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (bool acc in new[] { false, true })
+        {
+            float alpha = acc ? -0.75f : 1f;
+            Check(m, n, k, ta, tb, acc, alpha, threads: null, seed: m * 7919 + n * 31 + k);
+        }
+    }
+
+    [Theory]
+    [InlineData(257, 129, 300)]
+    [InlineData(128, 784, 400)]
+    public void SingleThreadedPathMatches(int m, int n, int k)
+    {
+        Check(m, n, k, false, true, false, 1f, threads: 1, seed: 5);
+        Check(m, n, k, true, false, true, 2f, threads: 1, seed: 6);
+    }
+
+    [Theory]
+    [InlineData(128, 400, 784, false, true)]   // Linear forward x W^T
+    [InlineData(128, 784, 400, false, false)]  // input gradient dy W
+    [InlineData(400, 784, 128, true, false)]   // weight gradient dy^T x
+    [InlineData(784, 400, 128, true, false)]
+    public void AutoencoderShapes(int m, int n, int k, bool ta, bool tb)
+    {
+        Check(m, n, k, ta, tb, false, 1f, null, 11);
+        Check(m, n, k, ta, tb, true, 0.5f, null, 12);
+    }
+
+    [Fact]
+    public void ZeroDepthOverwritesOrKeeps()
+    {
+        var c = new[] { 1f, 2f, 3f, 4f };
+        CpuGemm.Multiply(Array.Empty<float>(), 0, Array.Empty<float>(), 0, c, 0, 2, 2, 0, false, false, accumulate: true);
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, c);
+        CpuGemm.Multiply(Array.Empty<float>(), 0, Array.Empty<float>(), 0, c, 0, 2, 2, 0, false, false, accumulate: false);
+        Assert.Equal(new[] { 0f, 0f, 0f, 0f }, c);
+    }
+
+    [Fact]
+    public void RejectsShortOperands()
+    {
+        Assert.Throws<ArgumentException>(() =>
+            CpuGemm.Multiply(new float[5], 0, new float[6], 0, new float[4], 0, 2, 2, 3, false, false, false));
+    }
+
+    private static void Check(int m, int n, int k, bool ta, bool tb, bool acc, float alpha, int? threads, int seed)
+    {
+        var rng = new Random(seed);
+        float[] a = Random(rng, Guard + m * k + Guard);
+        float[] b = Random(rng, Guard + k * n + Guard);
+        float[] c = Random(rng, Guard + m * n + Guard);
+        float[] c0 = (float[])c.Clone();
+
+        if (threads is int t)
+            CpuGemm.Multiply(a, Guard, b, Guard, c, Guard, m, n, k, ta, tb, acc, alpha, t);
+        else
+            CpuGemm.Multiply(a, Guard, b, Guard, c, Guard, m, n, k, ta, tb, acc, alpha);
+
+        for (int i = 0; i < Guard; i++)
+        {
+            Assert.Equal(c0[i], c[i]);
+            Assert.Equal(c0[Guard + m * n + i], c[Guard + m * n + i]);
+        }
+        for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+        {
+            double sum = 0, mag = 0;
+            for (int p = 0; p < k; p++)
+            {
+                double av = ta ? a[Guard + p * m + i] : a[Guard + i * k + p];
+                double bv = tb ? b[Guard + j * k + p] : b[Guard + p * n + j];
+                sum += av * bv;
+                mag += Math.Abs(av * bv);
+            }
+            double start = acc ? c0[Guard + i * n + j] : 0.0;
+            double expected = start + alpha * sum;
+            double tol = 1e-5 * Math.Sqrt(k) * (1 + Math.Abs(start) + Math.Abs(alpha) * mag);
+            double got = c[Guard + i * n + j];
+            if (!(Math.Abs(got - expected) <= tol))
+                Assert.Fail($"m={m} n={n} k={k} ta={ta} tb={tb} acc={acc} alpha={alpha}: C[{i},{j}] = {got}, expected {expected} (tol {tol})");
+        }
+    }
+
+    private static float[] Random(Random rng, int length)
+    {
+        var x = new float[length];
+        for (int i = 0; i < length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}
