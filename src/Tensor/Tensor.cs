@@ -214,6 +214,23 @@ public sealed class Tensor : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// A trainable parameter: a copy of <paramref name="data"/> that requires gradients and that no
+    /// <see cref="TensorScope"/> will dispose (it lives as long as its model).
+    /// </summary>
+    public static Tensor Parameter(IBackend backend, ReadOnlySpan<float> data, Shape shape)
+    {
+        if (shape.Count != data.Length)
+            throw new ArgumentException($"parameter shape {shape} needs {shape.Count} values but {data.Length} were given");
+        var t = Unscoped(backend, shape);
+        backend.Upload(data, t.Buffer);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    /// <summary>A zero tensor that no <see cref="TensorScope"/> will dispose (optimiser state, persistent buffers).</summary>
+    public static Tensor Persistent(IBackend backend, Shape shape) => Unscoped(backend, shape);
+
     /// <summary>Creates a tensor that no scope will dispose (parameters, gradients, optimiser state).</summary>
     internal static Tensor Unscoped(IBackend backend, Shape shape) => new(new Storage(backend.Allocate(shape.Count)), shape, register: false);
 

@@ -20,6 +20,9 @@ public class CpuGemmTests
         { 257, 257, 257 },    // big enough to run multi-threaded, nothing divides the tiles
         { 128, 400, 100 },    // multi-threaded, column split (m < n)
         { 300, 70, 64 },      // multi-threaded, row split (m >= n)
+        { 13, 48, 20 },       // 16-column edge panel with a row edge (half-width kernel into the scratch tile)
+        { 16, 16, 9 },        // exactly one half-width panel
+        { 24, 400, 40 },      // 400 = 12 * 32 + 16: half-width kernel straight into C
         { 2, 1000, 3 },       // very wide
         { 1000, 3, 2 },       // very tall
     };

@@ -2,16 +2,17 @@ namespace NeuralCore.Kernels.Cpu;
 
 /// <summary>
 /// 2-D convolution on NCHW input with KCRS weights (PyTorch layout) by im2col + <see cref="CpuGemm"/>.
-/// <para>Per image, the input patches are unrolled into col[C*R*S, OH*OW] (row (c*R + r)*S + s holds the input pixel
-/// that kernel tap (c, r, s) sees at every output position). Then</para>
+/// <para>The input patches of a group of nb images are unrolled side by side into col[C*R*S, nb*OH*OW] (row (c*R + r)*S + s
+/// holds the input pixel that kernel tap (c, r, s) sees at every output position of every image in the group). Then</para>
 /// <list type="bullet">
-/// <item>forward:         y_n[K, OH*OW]  = W[K, CRS] · col_n</item>
-/// <item>backward data:   dcol[CRS, OH*OW] = Wᵀ · dy_n, then col2im scatters (adds) dcol into dx_n</item>
-/// <item>backward weight: dW[K, CRS]    += dy_n · col_nᵀ</item>
+/// <item>forward:         Y[K, nb*P]   = W[K, CRS] · col, scattered to y[n, K, P]</item>
+/// <item>backward data:   dcol[CRS, nb*P] = Wᵀ · dY[K, nb*P] (dy gathered), then col2im adds dcol into dx</item>
+/// <item>backward weight: dW[K, CRS]  += dY[K, nb*P] · colᵀ</item>
 /// </list>
-/// <para>Parallelism: the network shapes here are many small images (MNIST, batch 128), where each per-image GEMM is
-/// far too small to split, so the batch is divided among threads and every thread runs single-threaded GEMMs on its
-/// own pooled scratch. With fewer images than threads the GEMM parallelises internally instead.</para>
+/// <para>Grouping matters: one MNIST image gives GEMMs far too thin to run well (conv2: 32 x 49 x 144). Parallelism: the
+/// batch is divided among threads and every thread runs single-threaded GEMMs on its own pooled scratch (im2col and
+/// col2im are memory work that a parallel GEMM would leave serial). With fewer images than threads the GEMM
+/// parallelises internally instead.</para>
 /// </summary>
 public static class CpuConvolution
 {
@@ -19,6 +20,7 @@ public static class CpuConvolution
     private const long ParallelThresholdFlops = 1L << 21;
 
     [ThreadStatic] private static float[]? t_col;
+    [ThreadStatic] private static float[]? t_out;
 
     private static float[] Scratch(ref float[]? slot, int length)
     {
@@ -31,18 +33,26 @@ public static class CpuConvolution
     {
         Check(x, w, y, g, out int crs, out int plane);
         var geo = g;
-        int k = g.OutChannels;
-        bool direct = IsPointwise(g);
-        Run(g.Batch, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
+        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
+        Run(g, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
         {
-            float[] col = direct ? x : Scratch(ref t_col, crs * plane);
-            for (int n = n0; n < n1; n++)
+            int group = GroupSize(geo, crs, plane, n1 - n0);
+            for (int n = n0; n < n1; n += group)
             {
-                int colOffset = 0;
-                if (direct) colOffset = n * crs * plane;
-                else Im2Col(x, n * geo.InChannels * geo.InHeight * geo.InWidth, col, geo);
-                CpuGemm.Multiply(w, 0, col, colOffset, y, n * k * plane, k, plane, crs,
-                    transposeA: false, transposeB: false, accumulate: false, 1f, gemmThreads);
+                int nb = Math.Min(group, n1 - n), cols = nb * plane;
+                if (nb == 1 && IsPointwise(geo))
+                {
+                    // A 1x1, stride-1, unpadded convolution has col == x: multiply straight into y.
+                    CpuGemm.Multiply(w, 0, x, n * imageSize, y, n * k * plane, k, plane, crs, false, false, false, 1f, gemmThreads);
+                    continue;
+                }
+                float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
+                for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, geo);
+                CpuGemm.Multiply(w, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
+                // outBuf is [K, nb*P]; y wants [nb, K, P].
+                for (int j = 0; j < nb; j++)
+                for (int kk = 0; kk < k; kk++)
+                    outBuf.AsSpan(kk * cols + j * plane, plane).CopyTo(y.AsSpan(((n + j) * k + kk) * plane, plane));
             }
         });
     }
@@ -52,18 +62,23 @@ public static class CpuConvolution
     {
         Check(dx, w, dy, g, out int crs, out int plane);
         var geo = g;
-        int k = g.OutChannels;
-        int imageSize = g.InChannels * g.InHeight * g.InWidth;
-        bool direct = IsPointwise(g);
-        Run(g.Batch, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
+        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
+        Run(g, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
         {
-            float[] col = direct ? dx : Scratch(ref t_col, crs * plane);
-            for (int n = n0; n < n1; n++)
+            int group = GroupSize(geo, crs, plane, n1 - n0);
+            for (int n = n0; n < n1; n += group)
             {
-                // A 1x1, stride-1, unpadded convolution has col == x, so dx accumulates straight from the GEMM.
-                CpuGemm.Multiply(w, 0, dy, n * k * plane, col, direct ? n * imageSize : 0, crs, plane, k,
-                    transposeA: true, transposeB: false, accumulate: direct, 1f, gemmThreads);
-                if (!direct) Col2ImAdd(col, dx, n * imageSize, geo);
+                int nb = Math.Min(group, n1 - n), cols = nb * plane;
+                if (nb == 1 && IsPointwise(geo))
+                {
+                    CpuGemm.Multiply(w, 0, dy, n * k * plane, dx, n * imageSize, crs, plane, k, true, false, true, 1f, gemmThreads);
+                    continue;
+                }
+                float[] col = Scratch(ref t_col, crs * cols);
+                float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
+                if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
+                CpuGemm.Multiply(w, 0, dyBuf, nb == 1 ? n * k * plane : 0, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
+                for (int j = 0; j < nb; j++) Col2ImAdd(col, j * plane, cols, dx, (n + j) * imageSize, geo);
             }
         });
     }
@@ -73,9 +88,7 @@ public static class CpuConvolution
     {
         Check(x, dw, dy, g, out int crs, out int plane);
         var geo = g;
-        int k = g.OutChannels;
-        int weightSize = k * crs;
-        bool direct = IsPointwise(g);
+        int k = g.OutChannels, weightSize = k * crs, imageSize = g.InChannels * g.InHeight * g.InWidth;
         int chunks = Chunks(g.Batch, 2L * g.Batch * k * crs * plane);
         if (chunks <= 1)
         {
@@ -94,25 +107,50 @@ public static class CpuConvolution
             Accumulate(n0, n1, partial, 1);
             partials[t] = partial;
         });
-        for (int t = 0; t < chunks; t++)
+        var target = dw.AsSpan(0, weightSize);
+        foreach (float[] p in partials)
         {
-            float[] p = partials[t];
-            System.Numerics.Tensors.TensorPrimitives.Add(dw.AsSpan(0, weightSize), p.AsSpan(0, weightSize), dw.AsSpan(0, weightSize));
+            System.Numerics.Tensors.TensorPrimitives.Add(target, p.AsSpan(0, weightSize), target);
             System.Buffers.ArrayPool<float>.Shared.Return(p);
         }
 
         void Accumulate(int n0, int n1, float[] target, int gemmThreads)
         {
-            float[] col = direct ? x : Scratch(ref t_col, crs * plane);
-            for (int n = n0; n < n1; n++)
+            int group = GroupSize(geo, crs, plane, n1 - n0);
+            for (int n = n0; n < n1; n += group)
             {
-                int colOffset = 0;
-                if (direct) colOffset = n * crs * plane;
-                else Im2Col(x, n * geo.InChannels * geo.InHeight * geo.InWidth, col, geo);
-                CpuGemm.Multiply(dy, n * k * plane, col, colOffset, target, 0, k, crs, plane,
-                    transposeA: false, transposeB: true, accumulate: true, 1f, gemmThreads);
+                int nb = Math.Min(group, n1 - n), cols = nb * plane;
+                float[] col = Scratch(ref t_col, crs * cols);
+                float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
+                if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
+                for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, geo);
+                // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
+                CpuGemm.Multiply(dyBuf, nb == 1 ? n * k * plane : 0, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
             }
         }
+    }
+
+    /// <summary>
+    /// Images per GEMM. One image of a small layer gives a GEMM too thin to run well (conv2 of the MNIST autoencoder:
+    /// 32 x 49 x 144), so several images are unrolled side by side into col[CRS, nb*P] and multiplied at once; the
+    /// group is capped so that the col scratch stays around 1M floats (4 MiB).
+    /// </summary>
+    private static int GroupSize(in ConvGeometry g, int crs, int plane, int images)
+    {
+        const int targetColumns = 4096, maxColFloats = 1 << 20;
+        int byColumns = Math.Max(1, targetColumns / plane);
+        int byMemory = Math.Max(1, maxColFloats / Math.Max(1, crs * plane));
+        return Math.Max(1, Math.Min(images, Math.Min(byColumns, byMemory)));
+    }
+
+    /// <summary>dst[kk, j*P + p] = src[offset + (j*K + kk)*P + p]: [nb, K, P] to [K, nb*P].</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void GatherRows(float[] src, int offset, float[] dst, int k, int plane, int nb)
+    {
+        int cols = nb * plane;
+        for (int j = 0; j < nb; j++)
+        for (int kk = 0; kk < k; kk++)
+            src.AsSpan(offset + (j * k + kk) * plane, plane).CopyTo(dst.AsSpan(kk * cols + j * plane, plane));
     }
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -143,8 +181,9 @@ public static class CpuConvolution
 
     /// <summary>Runs body(n0, n1, gemmThreads) over the batch: chunked in parallel when there are enough images,
     /// otherwise sequentially with the GEMM free to parallelise.</summary>
-    private static void Run(int batch, long flops, Action<int, int, int> body)
+    private static void Run(in ConvGeometry g, long flops, Action<int, int, int> body)
     {
+        int batch = g.Batch;
         int chunks = Chunks(batch, flops);
         if (chunks <= 1)
         {
@@ -167,72 +206,74 @@ public static class CpuConvolution
         if (hi < lo) hi = lo;
     }
 
-    /// <summary>col[(c*R + r)*S + s, oh*OW + ow] = x[c, oh*sh - ph + r, ow*sw - pw + s] (0 outside the image).</summary>
-    internal static void Im2Col(float[] x, int xOffset, float[] col, in ConvGeometry g)
+    /// <summary>col[(c*R + r)*S + s, oh*OW + ow] = x[c, oh*sh - ph + r, ow*sw - pw + s] (0 outside the image), where
+    /// col row i starts at colOffset + i*ldCol. Pointer loops: output rows are short (7 or 14 floats), so
+    /// per-row slicing and bounds checks would dominate.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Im2Col(float[] x, int xOffset, float[] col, int colOffset, int ldCol, in ConvGeometry g)
     {
         int C = g.InChannels, H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth;
         int OH = g.OutHeight, OW = g.OutWidth, sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
         int plane = OH * OW;
-        var xs = x.AsSpan();
-        var cs = col.AsSpan();
-        for (int c = 0; c < C; c++)
-        for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
+        if (xOffset < 0 || xOffset + C * H * W > x.Length || colOffset < 0 ||
+            (long)colOffset + (long)(C * R * S - 1) * ldCol + plane > col.Length)
+            throw new ArgumentOutOfRangeException(nameof(col), "im2col out of range");
+        fixed (float* px = x, pcol = col)
         {
-            int row = ((c * R) + r) * S + s;
-            var dst = cs.Slice(row * plane, plane);
-            ValidRange(OW, W, sw, pw, s, out int owLo, out int owHi);
-            ValidRange(OH, H, sh, ph, r, out int ohLo, out int ohHi);
-            dst.Slice(0, ohLo * OW).Clear();
-            dst.Slice(ohHi * OW).Clear();
-            for (int oh = ohLo; oh < ohHi; oh++)
+            for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
             {
-                int ih = oh * sh - ph + r;
-                var d = dst.Slice(oh * OW, OW);
-                d.Slice(0, owLo).Clear();
-                d.Slice(owHi).Clear();
-                int src = xOffset + (c * H + ih) * W + owLo * sw - pw + s;
-                if (sw == 1)
+                ValidRange(OH, H, sh, ph, r, out int ohLo, out int ohHi);
+                for (int s = 0; s < S; s++)
                 {
-                    xs.Slice(src, owHi - owLo).CopyTo(d.Slice(owLo));
-                }
-                else
-                {
-                    for (int ow = owLo; ow < owHi; ow++, src += sw) d[ow] = xs[src];
+                    int row = ((c * R) + r) * S + s;
+                    float* dst = pcol + colOffset + (long)row * ldCol;
+                    ValidRange(OW, W, sw, pw, s, out int owLo, out int owHi);
+                    new Span<float>(dst, ohLo * OW).Clear();
+                    new Span<float>(dst + ohHi * OW, (OH - ohHi) * OW).Clear();
+                    for (int oh = ohLo; oh < ohHi; oh++)
+                    {
+                        float* d = dst + oh * OW;
+                        float* src = px + xOffset + (c * H + oh * sh - ph + r) * W - pw + s;
+                        int ow = 0;
+                        for (; ow < owLo; ow++) d[ow] = 0f;
+                        if (sw == 1) for (; ow < owHi; ow++) d[ow] = src[ow];
+                        else for (; ow < owHi; ow++) d[ow] = src[ow * sw];
+                        for (; ow < OW; ow++) d[ow] = 0f;
+                    }
                 }
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[c, ih, iw] += col[(c*R + r)*S + s, oh*OW + ow].</summary>
-    internal static void Col2ImAdd(float[] col, float[] dx, int dxOffset, in ConvGeometry g)
+    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[c, ih, iw] += col[(c*R + r)*S + s, oh*OW + ow], same col layout.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Col2ImAdd(float[] col, int colOffset, int ldCol, float[] dx, int dxOffset, in ConvGeometry g)
     {
         int C = g.InChannels, H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth;
         int OH = g.OutHeight, OW = g.OutWidth, sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
         int plane = OH * OW;
-        var xs = dx.AsSpan();
-        var cs = col.AsSpan();
-        for (int c = 0; c < C; c++)
-        for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++)
+        if (dxOffset < 0 || dxOffset + C * H * W > dx.Length || colOffset < 0 ||
+            (long)colOffset + (long)(C * R * S - 1) * ldCol + plane > col.Length)
+            throw new ArgumentOutOfRangeException(nameof(col), "col2im out of range");
+        fixed (float* pdx = dx, pcol = col)
         {
-            int row = ((c * R) + r) * S + s;
-            var srcRow = cs.Slice(row * plane, plane);
-            ValidRange(OW, W, sw, pw, s, out int owLo, out int owHi);
-            ValidRange(OH, H, sh, ph, r, out int ohLo, out int ohHi);
-            for (int oh = ohLo; oh < ohHi; oh++)
+            for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
             {
-                int ih = oh * sh - ph + r;
-                var sRow = srcRow.Slice(oh * OW, OW);
-                int dst = dxOffset + (c * H + ih) * W + owLo * sw - pw + s;
-                if (sw == 1)
+                ValidRange(OH, H, sh, ph, r, out int ohLo, out int ohHi);
+                for (int s = 0; s < S; s++)
                 {
-                    var d = xs.Slice(dst, owHi - owLo);
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, sRow.Slice(owLo, owHi - owLo), d);
-                }
-                else
-                {
-                    for (int ow = owLo; ow < owHi; ow++, dst += sw) xs[dst] += sRow[ow];
+                    int row = ((c * R) + r) * S + s;
+                    float* srcRow = pcol + colOffset + (long)row * ldCol;
+                    ValidRange(OW, W, sw, pw, s, out int owLo, out int owHi);
+                    for (int oh = ohLo; oh < ohHi; oh++)
+                    {
+                        float* sp = srcRow + oh * OW;
+                        float* d = pdx + dxOffset + (c * H + oh * sh - ph + r) * W - pw + s;
+                        if (sw == 1) for (int ow = owLo; ow < owHi; ow++) d[ow] += sp[ow];
+                        else for (int ow = owLo; ow < owHi; ow++) d[ow * sw] += sp[ow];
+                    }
                 }
             }
         }

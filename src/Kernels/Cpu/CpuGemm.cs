@@ -89,10 +89,17 @@ public static unsafe class CpuGemm
         int threads = Math.Max(1, Math.Min(maxThreads, Environment.ProcessorCount));
         if (flops < ParallelThresholdFlops) threads = 1;
 
-        // Split C into strips. Splitting rows makes every thread pack all of op(B) (k*n each), splitting columns
-        // makes every thread pack all of op(A) (m*k each): split the side whose duplicate is cheaper.
-        bool splitRows = m >= n;
-        int units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+        // Split C into strips, one per thread, along rows (units of MR) or columns (units of NR). Splitting rows
+        // makes every thread pack all of op(B) (k*n each), splitting columns makes every thread pack all of op(A)
+        // (m*k each); and the busiest thread decides the time. Pick the split with the smaller estimated time.
+        bool splitRows = true;
+        int units = (m + MR - 1) / MR;
+        if (threads > 1)
+        {
+            double rows = SplitCost(m, n, k, threads, byRows: true), cols = SplitCost(m, n, k, threads, byRows: false);
+            splitRows = rows <= cols;
+            units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+        }
         threads = Math.Min(threads, units);
         if (threads <= 1)
         {
@@ -126,6 +133,38 @@ public static unsafe class CpuGemm
                 }
             }
         });
+    }
+
+    /// <summary>Estimated cycles of the busiest thread when C is split into strips along one dimension.</summary>
+    private static double SplitCost(int m, int n, int k, int threads, bool byRows)
+    {
+        // One full-tile k step is MR*NR/16 vector FMAs (8 cycles for 8x32 at two 512-bit FMAs per cycle); a
+        // column-edge panel of at most NR/2 columns runs the half-width kernel at half the cost. Packing costs
+        // roughly half a cycle per float. Strips are assigned exactly as Multiply does.
+        const double fmaCyclesPerTileStep = 8, packCyclesPerFloat = 0.5;
+        int rowPanels = (m + MR - 1) / MR, colPanels = (n + NR - 1) / NR;
+        int rest = n % NR;
+        double lastColWork = rest == 0 ? 1 : rest <= NR / 2 ? 0.5 : 1;
+        int units = byRows ? rowPanels : colPanels;
+        int t = Math.Min(threads, units);
+        double worst = 0;
+        for (int i = 0; i < t; i++)
+        {
+            int u0 = (int)((long)units * i / t), u1 = (int)((long)units * (i + 1) / t);
+            double cost;
+            if (byRows)
+            {
+                double colWork = colPanels - 1 + lastColWork;
+                cost = (u1 - u0) * colWork * k * fmaCyclesPerTileStep + ((double)k * n + (double)(u1 - u0) * MR * k) * packCyclesPerFloat;
+            }
+            else
+            {
+                double colWork = (u1 - u0) - (u1 == colPanels ? 1 - lastColWork : 0);
+                cost = rowPanels * colWork * k * fmaCyclesPerTileStep + ((double)m * k + (double)(u1 - u0) * NR * k) * packCyclesPerFloat;
+            }
+            worst = Math.Max(worst, cost);
+        }
+        return worst;
     }
 
     private static void CheckRange(float[] array, int offset, long length, string name)
@@ -170,9 +209,13 @@ public static unsafe class CpuGemm
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += KC)
+            // Split k into equal blocks of at most KC rather than KC, KC, ..., remainder: a short last block
+            // would pay the C-tile load/store for only a few FMAs.
+            int kBlocks = (k + KC - 1) / KC;
+            int kStep = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kStep)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kStep, k - pc);
                 bool add = accumulate || pc > 0; // the first rank-KC update overwrites C unless accumulating
                 PackB(b, ldb, transB, pc, jc, kc, nc, packB);
                 for (int ic = 0; ic < m; ic += MC)
@@ -191,6 +234,16 @@ public static unsafe class CpuGemm
                             if (rows == mr && cols == nr)
                             {
                                 MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
+                            }
+                            else if (Use512 && cols <= 16)
+                            {
+                                // Column edge of at most 16: the half-width kernel does half the FMAs.
+                                if (rows == mr && cols == 16) Kernel8x16(kc, ap, bp, cRow + jr, ldc, add);
+                                else
+                                {
+                                    Kernel8x16(kc, ap, bp, tile, nr, false);
+                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                                }
                             }
                             else
                             {
@@ -449,6 +502,43 @@ public static unsafe class CpuGemm
         Store2(c, c50, c51, add); c += ldc;
         Store2(c, c60, c61, add); c += ldc;
         Store2(c, c70, c71, add);
+    }
+
+    /// <summary>Edge kernel: the first 16 columns of an 8 x 32 packed panel pair (B rows still 32 apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+            b += 32;
+        }
+        Store1(c, c0, add); c += ldc;
+        Store1(c, c1, add); c += ldc;
+        Store1(c, c2, add); c += ldc;
+        Store1(c, c3, add); c += ldc;
+        Store1(c, c4, add); c += ldc;
+        Store1(c, c5, add); c += ldc;
+        Store1(c, c6, add); c += ldc;
+        Store1(c, c7, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store1(float* c, Vector512<float> v, bool add)
+    {
+        if (add) v += Vector512.Load(c);
+        v.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

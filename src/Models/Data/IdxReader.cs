@@ -37,9 +37,10 @@ public static class IdxReader
     {
         using var payload = IdxPayload.Open(path);
         Span<byte> header = stackalloc byte[16];
-        payload.ReadHeader(header);
+        payload.ReadHeader(header[..4]);
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
         if (magic != ImagesMagic) throw WrongMagic(path, magic, ImagesMagic, "an image (idx3-ubyte) file");
+        payload.ReadHeader(header[4..]);
         long count = ReadDimension(path, header[4..], "image count");
         long rows = ReadDimension(path, header[8..], "rows");
         long cols = ReadDimension(path, header[12..], "cols");
@@ -74,9 +75,10 @@ public static class IdxReader
     {
         using var payload = IdxPayload.Open(path);
         Span<byte> header = stackalloc byte[8];
-        payload.ReadHeader(header);
+        payload.ReadHeader(header[..4]);
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
         if (magic != LabelsMagic) throw WrongMagic(path, magic, LabelsMagic, "a label (idx1-ubyte) file");
+        payload.ReadHeader(header[4..]);
         long count = ReadDimension(path, header[4..], "label count");
         if (count == 0) throw Fail(path, "declares 0 labels", "the file is empty or corrupt; download it again");
         if (count > MaxTotalPixels) throw Fail(path, $"declares {count} labels, above the limit of {MaxTotalPixels}", "the header is corrupt; download the file again");
@@ -157,7 +159,7 @@ public static class IdxReader
         {
             int got = ReadUpTo(header);
             if (got < header.Length)
-                throw Fail(_path, $"is too short for an IDX header ({got} of {header.Length} bytes)", "the file is empty or truncated; download it again");
+                throw Fail(_path, "is too short for an IDX header", "the file is empty or truncated; download it again");
         }
 
         /// <summary>Rejects a declared content size the file cannot possibly hold, before allocating for it.</summary>

@@ -51,8 +51,10 @@ public sealed class MnistDataset
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: MNIST directory not found; pass a directory holding {TrainImagesFile}(.gz) and the other three IDX files");
-        var (trainImages, trainLabels) = LoadSplit(directory, TrainImagesFile, TrainLabelsFile);
-        var (testImages, testLabels) = LoadSplit(directory, TestImagesFile, TestLabelsFile);
+        // Resolve all four names first so a missing file is reported before any slow decoding.
+        string[] paths = [.. new[] { TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile }.Select(name => RequireFile(directory, name))];
+        var (trainImages, trainLabels) = LoadSplit(paths[0], paths[1]);
+        var (testImages, testLabels) = LoadSplit(paths[2], paths[3]);
         if (trainImages.Rows != testImages.Rows || trainImages.Cols != testImages.Cols)
             throw new DataFormatException($"{directory}: training images are {trainImages.Rows}x{trainImages.Cols} but test images are {testImages.Rows}x{testImages.Cols}; the files come from different data sets");
         return new MnistDataset(trainImages, trainLabels, testImages, testLabels, directory);
@@ -96,10 +98,8 @@ public sealed class MnistDataset
         return counts;
     }
 
-    private static (IdxImages Images, byte[] Labels) LoadSplit(string directory, string imagesName, string labelsName)
+    private static (IdxImages Images, byte[] Labels) LoadSplit(string imagesPath, string labelsPath)
     {
-        string imagesPath = RequireFile(directory, imagesName);
-        string labelsPath = RequireFile(directory, labelsName);
         IdxImages images = IdxReader.ReadImages(imagesPath);
         byte[] labels = IdxReader.ReadLabels(labelsPath);
         if (images.Count != labels.Length)

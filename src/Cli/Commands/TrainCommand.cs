@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.IO;
+using NeuralCore.Models.Training;
+
+namespace NeuralCore.Cli.Commands;
+
+/// <summary><c>neuralcore train</c>: trains an autoencoder and writes model, metrics and pictures.</summary>
+public static class TrainCommand
+{
+    public const string Help = """
+        neuralcore train - train an autoencoder (AE, denoising AE or VAE; MLP or convolutional)
+
+        usage: neuralcore train [--model KIND] [--data SOURCE] [--epochs N] [--out DIR] [options]
+
+          --model KIND        ae | dae | vae (default) | conv-ae | conv-dae | conv-vae
+          --data SOURCE       mnist (bundled MNIST-10k, default), a directory with MNIST IDX files, or FILE.csv
+            --drop COLS         CSV: comma-separated columns to ignore (e.g. a class column)
+            --label-column COL  CSV: a column holding labels (kept out of the features)
+          --epochs N          passes over the training split (default 10)
+          --batch N           mini-batch size (default 128)
+          --lr X              learning rate (default 1e-3)
+          --optimizer NAME    adam (default) | adamw | sgd
+          --weight-decay X    L2 (adam, sgd) or decoupled (adamw) weight decay (default 0)
+          --latent N          embedding size (default 20 for vae/conv-vae, 32 otherwise; tables: a quarter of the columns, at least 2)
+          --hidden SIZES      MLP hidden layer sizes, e.g. 400 or 512,256 (default 400; tables 64)
+          --loss NAME         bce (images, default) | mse (tables, default)
+          --beta X            weight of the KL term of a VAE (default 1)
+          --noise NAME        denoising corruption: gaussian (default) | masking
+          --noise-level X     gaussian sigma or masking probability (default 0.3)
+          --seed N            seed of initialisation, shuffling and noise (default 0)
+          --out DIR           output directory (default runs/KIND)
+          --log-grads         record per-layer gradient norms every epoch (metrics.json, grad-norms.png)
+          --quiet             no progress output
+          --device NAME       cpu (default) | reference
+
+        writes DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
+        (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
+        """;
+
+    public static int Run(CommandLine cl)
+    {
+        string kind = cl.String("model", "vae")!;
+        if (!ModelSpec.Kinds.Contains(kind))
+            throw new CliException($"train: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        var options = new TrainingOptions
+        {
+            Epochs = cl.Int("epochs", 10, 0),
+            BatchSize = cl.Int("batch", 128, 1),
+            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
+            Optimizer = cl.String("optimizer", "adam")!,
+            WeightDecay = cl.Float("weight-decay", 0f, 0f, 10f),
+            Seed = (ulong)cl.Int("seed", 0, 0),
+        };
+        try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
+        string outDir = cl.String("out", Path.Combine("runs", kind))!;
+        bool quiet = cl.Flag("quiet");
+        bool logGrads = cl.Flag("log-grads");
+        var backend = Devices.Open(cl);
+        var data = DataSource.Load(cl, null, options.Seed);
+        bool isTable = data.Columns != null;
+        bool conv = kind.StartsWith("conv-", StringComparison.Ordinal);
+        if (conv && data.ImageShape == null)
+            throw new CliException($"train: --model {kind} needs image data; tables train with ae, dae or vae", 2);
+        int defaultLatent = isTable ? Math.Max(2, data.Features / 4) : kind.EndsWith("vae", StringComparison.Ordinal) ? 20 : 32;
+        var spec = new ModelSpec
+        {
+            Kind = kind,
+            InputFeatures = data.Features,
+            ImageShape = data.ImageShape,
+            Latent = cl.Int("latent", defaultLatent, 1),
+            Hidden = cl.IntList("hidden", isTable ? [64] : [400]),
+            Loss = cl.String("loss", isTable ? "mse" : "bce")!,
+            Beta = cl.Float("beta", 1f, 0f, 1000f),
+            Noise = cl.String("noise", "gaussian")!,
+            NoiseLevel = cl.Float("noise-level", 0.3f, 0f, 10f),
+            Data = data.Description,
+            Columns = data.Columns,
+            Scaler = data.Scaler,
+        };
+        cl.RejectUnknown();
+        try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
+
+        var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
+        var trainer = new Trainer(model, options) { LogGradients = logGrads };
+        if (!quiet)
+            Console.WriteLine($"training {kind} ({model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
+                              $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, device {backend.Name}");
+        var progress = new ProgressBar(options.Epochs, quiet);
+        var history = new List<EpochMetrics>();
+        for (int e = 0; e < options.Epochs; e++)
+        {
+            var m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step);
+            history.Add(m);
+            progress.EpochDone(m);
+        }
+        var final = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);
+
+        Directory.CreateDirectory(outDir);
+        ModelStore.Save(model, outDir);
+        WriteMetrics(Path.Combine(outDir, "metrics.json"), spec, options, history, final);
+        Pictures.WriteAll(outDir, model, data, history, options.Seed);
+        Console.WriteLine($"test loss per sample: {final.Loss:F3}" + (spec.IsVariational ? $" (reconstruction {final.Reconstruction:F3} + KL {final.Kl:F3})" : ""));
+        Console.WriteLine($"saved {Path.Combine(outDir, ModelStore.WeightsFile)} and {ModelStore.SpecFile}, metrics.json, pictures in {outDir}");
+        return 0;
+    }
+
+    private static void WriteMetrics(string path, ModelSpec spec, TrainingOptions options, List<EpochMetrics> history, Evaluation final)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", spec.Kind);
+            w.WriteString("data", spec.Data);
+            w.WriteNumber("epochs", options.Epochs);
+            w.WriteNumber("batch", options.BatchSize);
+            w.WriteNumber("lr", options.LearningRate);
+            w.WriteString("optimizer", options.Optimizer);
+            w.WriteNumber("seed", options.Seed);
+            w.WriteNumber("test_loss_per_sample", final.Loss);
+            w.WriteNumber("test_reconstruction_per_sample", final.Reconstruction);
+            w.WriteNumber("test_kl_per_sample", final.Kl);
+            w.WriteStartArray("history");
+            foreach (var m in history)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("epoch", m.Epoch);
+                w.WriteNumber("train_loss", m.TrainLoss);
+                w.WriteNumber("test_loss", m.TestLoss);
+                w.WriteNumber("test_reconstruction", m.TestReconstruction);
+                w.WriteNumber("test_kl", m.TestKl);
+                w.WriteNumber("seconds", m.Seconds);
+                w.WriteNumber("samples_per_second", m.SamplesPerSecond);
+                if (m.GradientNorms != null)
+                {
+                    w.WriteStartObject("grad_norms");
+                    foreach (var (name, norm) in m.GradientNorms) w.WriteNumber(name, norm);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        AtomicFile.WriteAllBytes(path, stream.ToArray());
+    }
+}

@@ -1,0 +1,124 @@
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.Data;
+
+namespace NeuralCore.Cli;
+
+/// <summary>Rows ready for a model: train and test splits [count, features] in [0, 1], with labels when known.</summary>
+public sealed class Dataset
+{
+    public required string Description { get; init; }
+    public required float[] Train { get; init; }
+    public required int TrainCount { get; init; }
+    public required float[] Test { get; init; }
+    public required int TestCount { get; init; }
+    public required int Features { get; init; }
+    /// <summary>[channels, height, width] for image data.</summary>
+    public int[]? ImageShape { get; init; }
+    public int[]? TrainLabels { get; init; }
+    public int[]? TestLabels { get; init; }
+    /// <summary>Feature names of a table.</summary>
+    public string[]? Columns { get; init; }
+    public FeatureScaler? Scaler { get; init; }
+    /// <summary>Original row numbers (in the file) of the test rows, for tables.</summary>
+    public int[]? TestRowNumbers { get; init; }
+}
+
+/// <summary>Loads --data: "mnist" (the bundled MNIST-10k), a directory of IDX files, or a CSV table.</summary>
+public static class DataSource
+{
+    public const string Help =
+        "--data SOURCE       mnist (bundled MNIST-10k, default), a directory with MNIST IDX files, or FILE.csv\n" +
+        "  --drop COLS         CSV: comma-separated columns to ignore (e.g. an id or class column)\n" +
+        "  --label-column COL  CSV: a column holding labels (kept out of the features)";
+
+    public static Dataset Load(CommandLine cl, ModelSpec? spec = null, ulong seed = 0)
+    {
+        string source = cl.String("data", spec?.Data is { } d && !d.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? d : "mnist")!;
+        var drop = cl.StringList("drop");
+        string? labelColumn = cl.String("label-column");
+        return Load(source, drop, labelColumn, spec, seed);
+    }
+
+    public static Dataset Load(string source, string[] drop, string? labelColumn, ModelSpec? spec, ulong seed)
+    {
+        if (source == "mnist" || Directory.Exists(source))
+        {
+            MnistDataset mnist;
+            try
+            {
+                mnist = source == "mnist" ? MnistDataset.LoadBundled() : MnistDataset.Load(source);
+            }
+            catch (DirectoryNotFoundException e) { throw new CliException(e.Message); }
+            catch (FileNotFoundException e) { throw new CliException($"{source}: {e.Message}"); }
+            var tr = mnist.TrainImages;
+            var te = mnist.TestImages;
+            var ds = new Dataset
+            {
+                Description = source == "mnist" ? "mnist" : source,
+                Train = tr.Pixels, TrainCount = tr.Count, Test = te.Pixels, TestCount = te.Count,
+                Features = tr.Rows * tr.Cols, ImageShape = [1, tr.Rows, tr.Cols],
+                TrainLabels = mnist.TrainLabels.Select(b => (int)b).ToArray(),
+                TestLabels = mnist.TestLabels.Select(b => (int)b).ToArray(),
+            };
+            if (spec != null && spec.InputFeatures != ds.Features)
+                throw new CliException($"{source}: images have {ds.Features} pixels but the model expects {spec.InputFeatures} features");
+            return ds;
+        }
+        if (!File.Exists(source))
+            throw new CliException($"--data {source}: file not found; pass mnist, a directory of IDX files, or a CSV file");
+        if (!source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+        {
+            // maybe a single IDX file given by mistake, or some other file
+            throw new CliException($"--data {source}: not a CSV file (expected a .csv table) and not a directory of MNIST IDX files");
+        }
+        var table = CsvTable.Read(source, drop, labelColumn);
+        return FromTable(table, spec, seed);
+    }
+
+    /// <summary>Scales a table (fitting the scaler unless the model has one) and splits 80/20 by <paramref name="seed"/>.</summary>
+    public static Dataset FromTable(CsvTable table, ModelSpec? spec, ulong seed)
+    {
+        var columns = table.ColumnNames.ToArray();
+        if (spec != null)
+        {
+            if (spec.Columns == null)
+                throw new CliException($"{table.SourcePath}: the model was trained on images, not on a table; pass --data mnist");
+            if (!spec.Columns.SequenceEqual(columns))
+                throw new CliException($"{table.SourcePath}: columns [{string.Join(", ", columns)}] do not match the model's [{string.Join(", ", spec.Columns)}]; use --drop to remove extra columns");
+        }
+        int n = table.RowCount, f = columns.Length;
+        var scaler = spec?.Scaler ?? FeatureScaler.Fit(table.Values, f);
+        var values = scaler.Transformed(table.Values);
+        // missing cells: the column's mean of observed (scaled) values
+        var means = new float[f];
+        for (int c = 0; c < f; c++)
+        {
+            double s = 0; int k = 0;
+            for (int r = 0; r < n; r++) if (!float.IsNaN(values[r * f + c])) { s += values[r * f + c]; k++; }
+            means[c] = k > 0 ? (float)(s / k) : 0.5f;
+        }
+        for (int i = 0; i < values.Length; i++) if (float.IsNaN(values[i])) values[i] = means[i % f];
+
+        var order = Enumerable.Range(0, n).ToArray();
+        new SeededRandom(seed + 7).Shuffle(order);
+        int testCount = spec == null ? Math.Max(1, n / 5) : n;   // evaluating a model: all rows are test rows
+        if (n < 2 && spec == null) throw new CliException($"{table.SourcePath}: needs at least 2 rows to train, found {n}");
+        var testRows = spec == null ? order.Take(testCount).Order().ToArray() : Enumerable.Range(0, n).ToArray();
+        var trainRows = spec == null ? order.Skip(testCount).Order().ToArray() : Array.Empty<int>();
+        float[] Gather(int[] rows)
+        {
+            var result = new float[rows.Length * f];
+            for (int i = 0; i < rows.Length; i++) Array.Copy(values, rows[i] * f, result, i * f, f);
+            return result;
+        }
+        int[]? Labels(int[] rows) => table.Labels == null ? null : rows.Select(r => (int)table.Labels[r]).ToArray();
+        return new Dataset
+        {
+            Description = table.SourcePath,
+            Train = Gather(trainRows), TrainCount = trainRows.Length,
+            Test = Gather(testRows), TestCount = testRows.Length,
+            Features = f, Columns = columns, Scaler = scaler,
+            TrainLabels = Labels(trainRows), TestLabels = Labels(testRows), TestRowNumbers = testRows,
+        };
+    }
+}

@@ -1,0 +1,73 @@
+using NeuralCore.Cli;
+using NeuralCore.Cli.Commands;
+using NeuralCore.Models.Data;
+using NeuralCore.Models.IO;
+using NeuralCore.Models.Training;
+
+namespace NeuralCore.Cli
+{
+    /// <summary>The `neuralcore` command: dispatch, help, and one-line errors with non-zero exit codes.</summary>
+    public static class Cli
+    {
+        public const string Help = """
+            neuralcore - autoencoders from scratch (AE, denoising AE, VAE; dense and convolutional)
+
+            usage: neuralcore COMMAND [options]      (neuralcore COMMAND --help for details)
+
+            commands:
+              train       train a model on the bundled MNIST, an IDX directory or a CSV table
+              eval        test loss of a saved model (and denoising quality)
+
+            example: neuralcore train --model vae --epochs 10 --out runs/vae
+            """;
+
+        private static readonly Dictionary<string, (string Help, Func<CommandLine, int> Run)> Commands = new()
+        {
+            ["train"] = (TrainCommand.Help, TrainCommand.Run),
+            ["eval"] = (EvalCommand.Help, EvalCommand.Run),
+        };
+
+        public static int Main(string[] args) => Run(args);
+
+        /// <summary>Runs one command line; returns the exit code (0 ok, 1 bad input or failure, 2 usage).</summary>
+        public static int Run(string[] args)
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                Console.WriteLine(Help);
+                return args.Length == 0 ? 2 : 0;
+            }
+            if (!Commands.TryGetValue(args[0], out var command))
+            {
+                Console.Error.WriteLine($"error: unknown command '{args[0]}'; commands: {string.Join(", ", Commands.Keys)} (see neuralcore --help)");
+                return 2;
+            }
+            try
+            {
+                var cl = new CommandLine(args[0], args[1..]);
+                if (cl.HelpRequested)
+                {
+                    Console.WriteLine(command.Help);
+                    return 0;
+                }
+                return command.Run(cl);
+            }
+            catch (CliException e) { return Fail(e.Message, e.ExitCode); }
+            catch (DataFormatException e) { return Fail(e.Message, 1); }
+            catch (SafeTensorsFormatException e) { return Fail(e.Message, 1); }
+            catch (TrainingDivergedException e) { return Fail(e.Message, 1); }
+            catch (AnomalyException e) { return Fail(e.Message, 1); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail($"{e.Message} (check the path and its permissions)", 1);
+            }
+            catch (ArgumentException e) { return Fail(e.Message, 1); }
+        }
+
+        private static int Fail(string message, int code)
+        {
+            Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" "));
+            return code;
+        }
+    }
+}

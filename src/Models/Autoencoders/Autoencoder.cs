@@ -1,0 +1,141 @@
+using NeuralCore.Kernels;
+using NeuralCore.Models.Layers;
+
+namespace NeuralCore.Models.Autoencoders;
+
+/// <summary>The loss of one batch: the total that is optimised (summed over the batch) and its parts.</summary>
+/// <param name="Total">Scalar tensor to call Backward on: reconstruction + beta * KL, summed over the batch.</param>
+/// <param name="Reconstruction">Summed reconstruction loss (BCE or squared error).</param>
+/// <param name="Kl">Summed KL divergence (VAE only).</param>
+public sealed record LossParts(Tensor Total, Tensor Reconstruction, Tensor? Kl);
+
+/// <summary>
+/// An autoencoder: encoder -> embedding -> decoder, all inputs and outputs as rows [batch, features].
+/// Covers the plain AE and the denoising AE (which corrupts its input during training and reconstructs the
+/// clean input), in MLP and convolutional forms. Build one from a <see cref="ModelSpec"/> with
+/// <see cref="ModelFactory.Create"/>.
+/// </summary>
+public class Autoencoder : Module
+{
+    public Autoencoder(ModelSpec spec, Module encoder, Module decoder)
+    {
+        spec.Validate();
+        Spec = spec;
+        Encoder = RegisterModule("encoder", encoder);
+        Decoder = RegisterModule("decoder", decoder);
+    }
+
+    /// <summary>The architecture description (saved as model.json).</summary>
+    public ModelSpec Spec { get; }
+    public Module Encoder { get; }
+    public Module Decoder { get; }
+
+    /// <summary>The embedding of each row: [batch, features] -> [batch, latent] (for a VAE, the mean mu).</summary>
+    public virtual Tensor Encode(Tensor input) => Encoder.Call(CheckInput(input), "encoder");
+
+    /// <summary>Rows rebuilt from embeddings: [batch, latent] -> [batch, features].</summary>
+    public Tensor Decode(Tensor embedding)
+    {
+        if (embedding.Shape.Rank != 2 || embedding.Shape[1] != Spec.Latent)
+            throw new ArgumentException($"decode: expected embeddings [batch, {Spec.Latent}], got {embedding.Shape}");
+        return Decoder.Call(embedding, "decoder");
+    }
+
+    /// <summary>Deterministic reconstruction (decoder of the embedding; no noise, no sampling).</summary>
+    public override Tensor Forward(Tensor input) => Decode(Encode(input));
+
+    /// <summary>
+    /// The training loss of a batch of clean rows. A denoising model corrupts them first (in training mode);
+    /// a VAE samples its latent with <paramref name="random"/>. Summed over the batch, as PyTorch's reduction='sum'.
+    /// </summary>
+    public virtual LossParts ComputeLoss(Tensor clean, SeededRandom random)
+    {
+        var input = Spec.IsDenoising && IsTraining ? Corrupt(clean, random) : clean;
+        var reconstruction = ReconstructionLoss(Decode(Encode(input)), clean);
+        return new LossParts(reconstruction, reconstruction, null);
+    }
+
+    /// <summary>Summed BCE or squared error between a reconstruction and its target.</summary>
+    protected Tensor ReconstructionLoss(Tensor reconstruction, Tensor target) => Spec.Loss == "mse"
+        ? reconstruction.MseLoss(target, Reduction.Sum)
+        : reconstruction.BinaryCrossEntropy(target, Reduction.Sum);
+
+    /// <summary>
+    /// The denoising corruption (not recorded by autograd): Gaussian noise clipped to [0, 1], or masking noise
+    /// that zeroes each value with probability <see cref="ModelSpec.NoiseLevel"/>.
+    /// </summary>
+    public Tensor Corrupt(Tensor clean, SeededRandom random)
+    {
+        using var _ = Autograd.NoGrad();
+        var noise = new float[clean.Count];
+        if (Spec.Noise == "gaussian")
+        {
+            random.FillNormal(noise, 0f, Spec.NoiseLevel);
+            var noisy = clean.Add(Tensor.FromArray(clean.Backend, noise, clean.Shape));
+            return noisy.Relu().Sub(noisy.Sub(1f).Relu());   // clip to [0, 1] = relu(v) - relu(v - 1)
+        }
+        for (int i = 0; i < noise.Length; i++) noise[i] = random.NextFloat() < Spec.NoiseLevel ? 0f : 1f;
+        return clean.Mul(Tensor.FromArray(clean.Backend, noise, clean.Shape));
+    }
+
+    protected Tensor CheckInput(Tensor input)
+    {
+        if (input.Shape.Rank != 2 || input.Shape[1] != Spec.InputFeatures)
+            throw new ArgumentException($"{Spec.Kind}: expected input [batch, {Spec.InputFeatures}], got {input.Shape}");
+        return input;
+    }
+}
+
+/// <summary>
+/// A variational autoencoder: the encoder body feeds two heads, mu and log-variance; training samples
+/// z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) (the reparameterisation trick) and minimises
+/// reconstruction + beta * KL(N(mu, sigma²) || N(0, I)).
+/// </summary>
+public sealed class VariationalAutoencoder : Autoencoder
+{
+    public VariationalAutoencoder(ModelSpec spec, Module encoderBody, Linear muHead, Linear logVarHead, Module decoder)
+        : base(spec, encoderBody, decoder)
+    {
+        MuHead = RegisterModule("mu", muHead);
+        LogVarHead = RegisterModule("logvar", logVarHead);
+    }
+
+    public Linear MuHead { get; }
+    public Linear LogVarHead { get; }
+
+    /// <summary>Mean and log-variance of q(z | x), each [batch, latent].</summary>
+    public (Tensor Mu, Tensor LogVar) EncodeDistribution(Tensor input)
+    {
+        var h = Encoder.Call(CheckInput(input), "encoder");
+        return (MuHead.Call(h, "mu"), LogVarHead.Call(h, "logvar"));
+    }
+
+    /// <summary>The embedding is the mean mu.</summary>
+    public override Tensor Encode(Tensor input) => EncodeDistribution(input).Mu;
+
+    /// <summary>z = mu + exp(logvar / 2) * eps, eps drawn from <paramref name="random"/>.</summary>
+    public Tensor Sample(Tensor mu, Tensor logVar, SeededRandom random)
+    {
+        var eps = Tensor.Normal(mu.Backend, random, 0f, 1f, mu.Shape.ToArray());
+        using var _ = Autograd.NameScope("reparameterize");
+        return mu.Add(logVar.Mul(0.5f).Exp().Mul(eps));
+    }
+
+    public override LossParts ComputeLoss(Tensor clean, SeededRandom random)
+    {
+        var (mu, logVar) = EncodeDistribution(clean);
+        var z = Sample(mu, logVar, random);
+        var reconstruction = ReconstructionLoss(Decode(z), clean);
+        var kl = TensorOps.GaussianKlDivergence(mu, logVar, Reduction.Sum);
+        var total = Spec.Beta == 1f ? reconstruction.Add(kl) : reconstruction.Add(kl.Mul(Spec.Beta));
+        return new LossParts(total, reconstruction, kl);
+    }
+
+    /// <summary>Decodes <paramref name="count"/> samples z ~ N(0, I): [count, features].</summary>
+    public Tensor Generate(int count, SeededRandom random)
+    {
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), $"sample count must be positive, got {count}");
+        var backend = MuHead.Weight.Backend;
+        return Decode(Tensor.Normal(backend, random, 0f, 1f, count, Spec.Latent));
+    }
+}

@@ -1,0 +1,68 @@
+using NeuralCore.Kernels;
+using NeuralCore.Models.Layers;
+
+namespace NeuralCore.Models.Autoencoders;
+
+/// <summary>Builds an autoencoder from its <see cref="ModelSpec"/> (the same layers PyTorch's reference uses).</summary>
+public static class ModelFactory
+{
+    /// <summary>
+    /// MLP: features -> hidden... -> latent (ReLU between), decoder mirrored, sigmoid output for BCE.
+    /// Conv (images [C, H, W]): Conv(C->16, 3, s2, p1)-ReLU-Conv(16->32, 3, s2, p1)-ReLU-Flatten-Linear(32·H/4·W/4 -> latent)
+    /// and Linear(latent -> 32·H/4·W/4)-ReLU-Reshape-ConvT(32->16, 3, s2, p1, op1)-ReLU-ConvT(16->C, 3, s2, p1, op1)-Sigmoid.
+    /// </summary>
+    public static Autoencoder Create(ModelSpec spec, IBackend backend, SeededRandom random)
+    {
+        spec.Validate();
+        Module encoderBody, decoder;
+        int bodyOut;
+        if (spec.IsConvolutional)
+        {
+            int c = spec.ImageShape![0], h = spec.ImageShape[1], w = spec.ImageShape[2];
+            int flat = 32 * (h / 4) * (w / 4);
+            var body = new Sequential(
+                new Layers.Reshape(c, h, w),
+                new Conv2d(backend, random, c, 16, 3, 2, 1), new ReLU(),
+                new Conv2d(backend, random, 16, 32, 3, 2, 1), new ReLU(),
+                new Flatten());
+            if (!spec.IsVariational) body.Add(new Linear(backend, random, flat, spec.Latent));
+            encoderBody = body;
+            bodyOut = flat;
+            decoder = new Sequential(
+                new Linear(backend, random, spec.Latent, flat), new ReLU(),
+                new Layers.Reshape(32, h / 4, w / 4),
+                new ConvTranspose2d(backend, random, 32, 16, 3, 2, 1, 1), new ReLU(),
+                new ConvTranspose2d(backend, random, 16, c, 3, 2, 1, 1),
+                new Flatten());
+        }
+        else
+        {
+            var body = new Sequential();
+            int width = spec.InputFeatures;
+            foreach (int hidden in spec.Hidden)
+            {
+                body.Add(new Linear(backend, random, width, hidden)).Add(new ReLU());
+                width = hidden;
+            }
+            if (!spec.IsVariational) body.Add(new Linear(backend, random, width, spec.Latent));
+            encoderBody = body;
+            bodyOut = width;
+            var dec = new Sequential();
+            width = spec.Latent;
+            foreach (int hidden in spec.Hidden.Reverse())
+            {
+                dec.Add(new Linear(backend, random, width, hidden)).Add(new ReLU());
+                width = hidden;
+            }
+            dec.Add(new Linear(backend, random, width, spec.InputFeatures));
+            decoder = dec;
+        }
+        if (spec.Loss == "bce") ((Sequential)decoder).Add(new Layers.Sigmoid());
+
+        if (!spec.IsVariational) return new Autoencoder(spec, encoderBody, decoder);
+        // PyTorch's reference creates fc1, fc21 (mu), fc22 (logvar), fc3, fc4 in that order.
+        var mu = new Linear(backend, random, bodyOut, spec.Latent);
+        var logVar = new Linear(backend, random, bodyOut, spec.Latent);
+        return new VariationalAutoencoder(spec, encoderBody, mu, logVar, decoder);
+    }
+}

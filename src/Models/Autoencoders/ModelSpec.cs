@@ -1,0 +1,149 @@
+using System.Text.Json;
+using NeuralCore.Models.Data;
+
+namespace NeuralCore.Models.Autoencoders;
+
+/// <summary>
+/// Everything needed to rebuild a model with no code: its kind, sizes, loss and noise, plus the data's
+/// scaling. Stored as model.json next to model.safetensors.
+/// </summary>
+public sealed class ModelSpec
+{
+    /// <summary>The model kinds the command line accepts.</summary>
+    public static readonly string[] Kinds = ["ae", "dae", "vae", "conv-ae", "conv-dae", "conv-vae"];
+
+    /// <summary>"ae", "dae", "vae", "conv-ae", "conv-dae" or "conv-vae".</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Features per input row, e.g. 784 for MNIST or 13 for the wine table.</summary>
+    public required int InputFeatures { get; init; }
+
+    /// <summary>Image geometry [channels, height, width] for convolutional models (input rows are flattened images).</summary>
+    public int[]? ImageShape { get; init; }
+
+    /// <summary>Size of the embedding (latent space).</summary>
+    public required int Latent { get; init; }
+
+    /// <summary>Hidden layer sizes of the MLP encoder (mirrored by the decoder), e.g. [400].</summary>
+    public int[] Hidden { get; init; } = [400];
+
+    /// <summary>Reconstruction loss: "bce" (inputs in [0, 1], summed) or "mse" (summed squared error).</summary>
+    public string Loss { get; init; } = "bce";
+
+    /// <summary>Weight of the KL term of a VAE (beta-VAE when not 1).</summary>
+    public float Beta { get; init; } = 1f;
+
+    /// <summary>Corruption of a denoising model: "gaussian" (sigma = <see cref="NoiseLevel"/>, clipped to [0,1]) or "masking" (probability).</summary>
+    public string Noise { get; init; } = "gaussian";
+
+    /// <summary>Gaussian sigma or masking probability.</summary>
+    public float NoiseLevel { get; init; } = 0.3f;
+
+    /// <summary>Where the training data came from ("mnist" or a CSV path), for the record.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>Column names of a CSV model, in order (inputs must match them).</summary>
+    public string[]? Columns { get; init; }
+
+    /// <summary>Per-feature min-max scaling of a CSV model (applied before encoding).</summary>
+    public FeatureScaler? Scaler { get; init; }
+
+    public bool IsVariational => Kind.EndsWith("vae", StringComparison.Ordinal);
+    public bool IsDenoising => Kind.EndsWith("dae", StringComparison.Ordinal);
+    public bool IsConvolutional => Kind.StartsWith("conv-", StringComparison.Ordinal);
+
+    /// <summary>Throws a one-line error for an invalid spec.</summary>
+    public void Validate()
+    {
+        if (!Kinds.Contains(Kind)) throw new ArgumentException($"unknown model '{Kind}'; choose one of {string.Join(", ", Kinds)}");
+        if (InputFeatures <= 0) throw new ArgumentException($"input features must be positive, got {InputFeatures}");
+        if (Latent <= 0) throw new ArgumentException($"latent size must be positive, got {Latent}");
+        if (Hidden.Any(h => h <= 0)) throw new ArgumentException($"hidden sizes must be positive, got [{string.Join(", ", Hidden)}]");
+        if (Loss is not ("bce" or "mse")) throw new ArgumentException($"unknown loss '{Loss}'; choose bce or mse");
+        if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking");
+        if (IsConvolutional)
+        {
+            if (ImageShape is not { Length: 3 } || ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
+                throw new ArgumentException($"convolutional model '{Kind}' needs image data [channels, height, width] matching {InputFeatures} features");
+            if (ImageShape[1] % 4 != 0 || ImageShape[2] % 4 != 0)
+                throw new ArgumentException($"convolutional models need image sides divisible by 4, got {ImageShape[1]}x{ImageShape[2]}; use an MLP model (ae, dae, vae)");
+        }
+    }
+
+    /// <summary>The spec as indented JSON.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", "neuralcore-model");
+            w.WriteNumber("version", 1);
+            w.WriteString("kind", Kind);
+            w.WriteNumber("input_features", InputFeatures);
+            if (ImageShape != null) WriteInts(w, "image_shape", ImageShape);
+            w.WriteNumber("latent", Latent);
+            WriteInts(w, "hidden", Hidden);
+            w.WriteString("loss", Loss);
+            w.WriteNumber("beta", Beta);
+            w.WriteString("noise", Noise);
+            w.WriteNumber("noise_level", NoiseLevel);
+            if (Data != null) w.WriteString("data", Data);
+            if (Columns != null)
+            {
+                w.WriteStartArray("columns");
+                foreach (var c in Columns) w.WriteStringValue(c);
+                w.WriteEndArray();
+            }
+            if (Scaler != null)
+            {
+                w.WritePropertyName("scaler");
+                Scaler.WriteJson(w);
+            }
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteInts(Utf8JsonWriter w, string name, int[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (int v in values) w.WriteNumberValue(v);
+        w.WriteEndArray();
+    }
+
+    /// <summary>Parses model.json; errors name <paramref name="source"/> and the problem.</summary>
+    public static ModelSpec FromJson(string json, string source)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.GetString() != "neuralcore-model")
+                throw new FormatException("not a NeuralCore model description (missing \"format\": \"neuralcore-model\")");
+            int[]? Ints(string name) => root.TryGetProperty(name, out var e) ? e.EnumerateArray().Select(x => x.GetInt32()).ToArray() : null;
+            string? Str(string name) => root.TryGetProperty(name, out var e) ? e.GetString() : null;
+            var spec = new ModelSpec
+            {
+                Kind = Str("kind") ?? throw new FormatException("missing \"kind\""),
+                InputFeatures = root.GetProperty("input_features").GetInt32(),
+                ImageShape = Ints("image_shape"),
+                Latent = root.GetProperty("latent").GetInt32(),
+                Hidden = Ints("hidden") ?? [400],
+                Loss = Str("loss") ?? "bce",
+                Beta = root.TryGetProperty("beta", out var b) ? b.GetSingle() : 1f,
+                Noise = Str("noise") ?? "gaussian",
+                NoiseLevel = root.TryGetProperty("noise_level", out var n) ? n.GetSingle() : 0.3f,
+                Data = Str("data"),
+                Columns = root.TryGetProperty("columns", out var c) ? c.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : null,
+                Scaler = root.TryGetProperty("scaler", out var s) ? FeatureScaler.FromJson(s) : null,
+            };
+            spec.Validate();
+            return spec;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            throw new DataFormatException($"{source}: invalid model description: {e.Message}");
+        }
+    }
+}

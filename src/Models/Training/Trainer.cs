@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.Data;
+using NeuralCore.Models.Optimizers;
+
+namespace NeuralCore.Models.Training;
+
+/// <summary>Settings of a training run (defaults match PyTorch's reference: Adam 1e-3, batch 128).</summary>
+public sealed class TrainingOptions
+{
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 128;
+    public float LearningRate { get; init; } = 1e-3f;
+    public ulong Seed { get; init; }
+    /// <summary>"adam", "adamw" or "sgd".</summary>
+    public string Optimizer { get; init; } = "adam";
+    public float WeightDecay { get; init; }
+    public float Momentum { get; init; } = 0.9f;
+
+    public void Validate()
+    {
+        if (Epochs < 0) throw new ArgumentException($"--epochs must be 0 or more, got {Epochs}");
+        if (BatchSize <= 0) throw new ArgumentException($"--batch must be positive, got {BatchSize}");
+        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new ArgumentException($"--lr must be a positive number, got {LearningRate}");
+        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam, adamw or sgd");
+    }
+}
+
+/// <summary>Figures of one epoch (losses per sample).</summary>
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double TestLoss, double TestReconstruction, double TestKl, double Seconds,
+    double SamplesPerSecond, IReadOnlyDictionary<string, double>? GradientNorms = null);
+
+/// <summary>Progress of a step inside an epoch, for progress bars.</summary>
+public readonly record struct StepProgress(int Epoch, int Step, int Steps, double RunningLoss, double SamplesPerSecond);
+
+/// <summary>Test-set evaluation: losses per sample.</summary>
+public readonly record struct Evaluation(double Loss, double Reconstruction, double Kl, int Count);
+
+/// <summary>
+/// Mini-batch training of an autoencoder on rows [count, features] in host memory: shuffles with a seed,
+/// wraps every step in a <see cref="TensorScope"/> (no device memory grows), reads back one scalar per step.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly float[] _batch;
+
+    public Trainer(Autoencoder model, TrainingOptions options)
+    {
+        options.Validate();
+        Model = model;
+        Options = options;
+        var parameters = model.Parameters();
+        Optimizer = options.Optimizer switch
+        {
+            "adamw" => new AdamW(parameters, options.LearningRate, weightDecay: options.WeightDecay),
+            "sgd" => new Sgd(parameters, options.LearningRate, options.Momentum, options.WeightDecay),
+            _ => new Adam(parameters, options.LearningRate, weightDecay: options.WeightDecay),
+        };
+        // Separate streams so that changing one (e.g. noise) does not change the others.
+        ShuffleRandom = new SeededRandom(options.Seed + 1);
+        NoiseRandom = new SeededRandom(options.Seed + 2);
+        _batch = new float[options.BatchSize * model.Spec.InputFeatures];
+    }
+
+    public Autoencoder Model { get; }
+    public TrainingOptions Options { get; }
+    public Optimizer Optimizer { get; }
+    public SeededRandom ShuffleRandom { get; }
+    public SeededRandom NoiseRandom { get; }
+
+    /// <summary>Epochs completed so far.</summary>
+    public int EpochsDone { get; set; }
+
+    /// <summary>When set, per-parameter gradient norms of the last step of each epoch are recorded.</summary>
+    public bool LogGradients { get; init; }
+
+    /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
+    public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null)
+    {
+        int features = Model.Spec.InputFeatures;
+        var loader = new MiniBatchLoader(train, trainCount, features, Options.BatchSize, ShuffleRandom);
+        var backend = Model.Parameters()[0].Backend;
+        int epoch = EpochsDone + 1;
+        Model.Train();
+        loader.StartEpoch();
+        var clock = Stopwatch.StartNew();
+        double lossSum = 0;
+        int seen = 0, step = 0;
+        Dictionary<string, double>? norms = null;
+        while (loader.TryNextBatch(_batch, out int rows))
+        {
+            using (TensorScope.Begin())
+            {
+                var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
+                Optimizer.ZeroGrad();
+                var parts = Model.ComputeLoss(x, NoiseRandom);
+                parts.Total.Backward();
+                float loss = parts.Total.Item();
+                if (!float.IsFinite(loss))
+                    throw new TrainingDivergedException(
+                        $"loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (--lr, now {Options.LearningRate}) or check the input scaling");
+                Optimizer.Step();
+                lossSum += loss;
+                seen += rows;
+                step++;
+                if (LogGradients && step == loader.BatchesPerEpoch) norms = GradientNorms();
+            }
+            progress?.Invoke(new StepProgress(epoch, step, loader.BatchesPerEpoch, lossSum / seen, seen / clock.Elapsed.TotalSeconds));
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        EpochsDone = epoch;
+        var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
+        return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
+    }
+
+    /// <summary>L2 norm of each parameter's gradient, by parameter name.</summary>
+    public Dictionary<string, double> GradientNorms()
+    {
+        var result = new Dictionary<string, double>();
+        foreach (var (name, p) in Model.NamedParameters())
+        {
+            if (p.Grad == null) continue;
+            double s = 0;
+            foreach (float v in p.Grad.ToArray()) s += (double)v * v;
+            result[name] = Math.Sqrt(s);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Loss per sample on <paramref name="data"/> in eval mode (no denoising corruption). A VAE samples its latent
+    /// from a generator seeded by <paramref name="seed"/>, so the figure is reproducible.
+    /// </summary>
+    public static Evaluation Evaluate(Autoencoder model, float[] data, int count, int batchSize = 500, ulong seed = 0)
+    {
+        int features = model.Spec.InputFeatures;
+        var backend = model.Parameters()[0].Backend;
+        var random = new SeededRandom(seed + 1000);
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        double total = 0, recon = 0, kl = 0;
+        using (Autograd.NoGrad())
+        {
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int rows = Math.Min(batchSize, count - start);
+                using var _ = TensorScope.Begin();
+                var x = Tensor.FromArray(backend, data.AsSpan(start * features, rows * features), new Shape(rows, features));
+                var parts = model.ComputeLoss(x, random);
+                total += parts.Total.Item();
+                recon += parts.Reconstruction.Item();
+                if (parts.Kl != null) kl += parts.Kl.Item();
+            }
+        }
+        model.Train(wasTraining);
+        return new Evaluation(total / count, recon / count, kl / count, count);
+    }
+}
+
+/// <summary>Training stopped because the loss became NaN or infinite.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using NeuralCore.Models.IO;
+
+namespace NeuralCore.Models.Tests.IO;
+
+public class SafeTensorsTests
+{
+    private static readonly (string Name, int[] Shape, float[] Data)[] Sample =
+    [
+        ("encoder.weight", [2, 3], [1f, -2f, 0.1f, float.MaxValue, float.Epsilon, -0f]),
+        ("a.bias", [3], [0.5f, float.NaN, float.NegativeInfinity]),
+        ("scalar", [], [42f]),
+        ("empty", [0, 4], []),
+    ];
+
+    [Fact]
+    public void RoundTripsTensorsAndMetadataBitExactly()
+    {
+        using var temp = new TempDirectory();
+        var metadata = new Dictionary<string, string> { ["format"] = "pt", ["config"] = "{\"latent\": 2}" };
+        SafeTensors.Write(temp.File("m.safetensors"), Sample, metadata);
+        var file = SafeTensors.Read(temp.File("m.safetensors"));
+        Assert.Equal(Sample.Select(t => t.Name).Order(StringComparer.Ordinal), file.Names);
+        foreach (var (name, shape, data) in Sample)
+        {
+            Assert.Equal(shape, file.Tensors[name].Shape);
+            Assert.Equal(data.Select(BitConverter.SingleToInt32Bits), file.Tensors[name].Data.Select(BitConverter.SingleToInt32Bits));
+        }
+        Assert.Equal(metadata, file.Metadata);
+        Assert.Same(file.Tensors["a.bias"], file.Require("a.bias", 3));
+        Assert.Empty(Directory.GetFiles(temp.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public void IndependentMinimalReaderParsesOurFile()
+    {
+        using var temp = new TempDirectory();
+        SafeTensors.Write(temp.File("m.safetensors"), Sample, new Dictionary<string, string> { ["k"] = "v" });
+        byte[] bytes = File.ReadAllBytes(temp.File("m.safetensors"));
+
+        long n = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        Assert.Equal(0, n % 8);
+        string headerText = Encoding.UTF8.GetString(bytes, 8, (int)n);
+        Assert.EndsWith("}", headerText.TrimEnd(' '));
+        Assert.InRange(headerText.Length - headerText.TrimEnd(' ').Length, 0, 7); // padded with spaces to a multiple of 8
+        using var header = JsonDocument.Parse(headerText);
+        var names = new List<string>();
+        long expectedBegin = 0;
+        foreach (var property in header.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                Assert.Equal("v", property.Value.GetProperty("k").GetString());
+                continue;
+            }
+            names.Add(property.Name);
+            var info = property.Value;
+            Assert.Equal("F32", info.GetProperty("dtype").GetString());
+            int[] shape = info.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
+            long begin = info.GetProperty("data_offsets")[0].GetInt64(), end = info.GetProperty("data_offsets")[1].GetInt64();
+            Assert.Equal(expectedBegin, begin); // contiguous, in name order
+            expectedBegin = end;
+            var expected = Sample.Single(t => t.Name == property.Name);
+            Assert.Equal(expected.Shape, shape);
+            Assert.Equal(expected.Data.Length * 4, end - begin);
+            for (int i = 0; i < expected.Data.Length; i++)
+            {
+                float value = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan((int)(8 + n + begin + 4 * i)));
+                Assert.Equal(BitConverter.SingleToInt32Bits(expected.Data[i]), BitConverter.SingleToInt32Bits(value));
+            }
+        }
+        Assert.Equal(names.Order(StringComparer.Ordinal), names);
+        Assert.Equal(bytes.Length, 8 + n + expectedBegin);
+    }
+
+    [Fact]
+    public void HeaderMatchesTheReferenceLayoutByteForByte()
+    {
+        using var temp = new TempDirectory();
+        SafeTensors.Write(temp.File("t.safetensors"), [("b", [2], [1f, 2f]), ("a", [1, 1], [3f])]);
+        byte[] bytes = File.ReadAllBytes(temp.File("t.safetensors"));
+        string expected = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+        expected += new string(' ', (8 - expected.Length % 8) % 8);
+        Assert.Equal((ulong)expected.Length, BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+        Assert.Equal(expected, Encoding.UTF8.GetString(bytes, 8, expected.Length));
+        Assert.Equal(new byte[] { 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40 }, bytes[(8 + expected.Length)..]);
+    }
+
+    public static TheoryData<string, byte[], string> BadFiles => new()
+    {
+        { "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4], "dtype F16" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", new byte[8], "outside" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8], "needs 12" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8], "overlaps" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8], "gap" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[8], "cover only 4" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", new byte[4], "shape entry 0" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[65536,65536],\"data_offsets\":[0,4]}}", new byte[4], "more than" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", new byte[8], "outside" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", new byte[4], "non-negative" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", new byte[4], "data_offsets" },
+        { "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4], "twice" },
+        { "{\"__metadata__\":{\"k\":1}}", [], "must be strings" },
+        { "{\"a\":{\"dtype\":\"F32\",", new byte[4], "not valid JSON" },
+        { "[1,2]", [], "does not start with '{'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void StrictValidationRejectsBadHeaders(string header, byte[] data, string expected)
+    {
+        using var temp = new TempDirectory();
+        string path = temp.File("bad.safetensors");
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header);
+        File.WriteAllBytes(path, [.. Length(headerBytes.Length), .. headerBytes, .. data]);
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith(path, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void HeaderLengthPastTheFileAndTinyFilesAreRejected()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.File("bad.safetensors");
+        File.WriteAllBytes(path, [.. Length(1000), .. "{}"u8]);
+        Assert.Contains("runs past the end", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path)).Message);
+        File.WriteAllBytes(path, [.. Length(ulong.MaxValue)]);
+        Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path));
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.Contains("too short", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path)).Message);
+
+        // A valid file cut short loses data the header promises.
+        SafeTensors.Write(path, Sample);
+        byte[] full = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, full[..^4]);
+        Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path));
+    }
+
+    [Fact]
+    public void RequireReportsExpectedAndActualShapes()
+    {
+        using var temp = new TempDirectory();
+        SafeTensors.Write(temp.File("m.safetensors"), Sample);
+        var file = SafeTensors.Read(temp.File("m.safetensors"));
+        var e = Assert.Throws<SafeTensorsFormatException>(() => file.Require("encoder.weight", 3, 2));
+        Assert.Contains("expected shape [3, 2], got [2, 3]", e.Message);
+        Assert.Contains("no tensor 'decoder.weight'", Assert.Throws<SafeTensorsFormatException>(() => file.Require("decoder.weight", 1)).Message);
+    }
+
+    [Fact]
+    public void WriteRejectsInconsistentTensors()
+    {
+        using var temp = new TempDirectory();
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("a", [2, 2], new float[3])]));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("a", [1], new float[1]), ("a", [1], new float[1])]));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("__metadata__", [1], new float[1])]));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("a", [-1], new float[0])]));
+        Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+
+    private static byte[] Length(long n) => Length((ulong)n);
+
+    private static byte[] Length(ulong n)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, n);
+        return bytes;
+    }
+}
