@@ -324,6 +324,8 @@ public abstract class BackendConformanceTests : IDisposable
         new ConvGeometry(1, 2, 9, 6, 3, 2, 3, 1, 2, 0, 1),        // non-square everything
         new ConvGeometry(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
         new ConvGeometry(2, 5, 8, 8, 7, 5, 5, 3, 3, 2, 2),
+        new ConvGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1),  // full conv-AE batch: exercises the parallel paths
+        new ConvGeometry(128, 16, 14, 14, 1, 3, 3, 1, 1, 1, 1),
     };
 
     [Theory]
