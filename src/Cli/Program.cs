@@ -17,6 +17,7 @@ namespace NeuralCore.Cli
             commands:
               train       train a model on the bundled MNIST, an IDX directory or a CSV table
               eval        test loss of a saved model (and denoising quality)
+              experiment  reproducible experiments (neuralcore experiment --help)
 
             example: neuralcore train --model vae --epochs 10 --out runs/vae
             """;
@@ -37,6 +38,11 @@ namespace NeuralCore.Cli
                 Console.WriteLine(Help);
                 return args.Length == 0 ? 2 : 0;
             }
+            if (args[0] == "experiment")
+            {
+                try { return ExperimentCommand.Run(args[1..]); }
+                catch (Exception e) when (Describe(e) is { } message) { return Fail(message, e is CliException c ? c.ExitCode : 1); }
+            }
             if (!Commands.TryGetValue(args[0], out var command))
             {
                 Console.Error.WriteLine($"error: unknown command '{args[0]}'; commands: {string.Join(", ", Commands.Keys)} (see neuralcore --help)");
@@ -52,17 +58,17 @@ namespace NeuralCore.Cli
                 }
                 return command.Run(cl);
             }
-            catch (CliException e) { return Fail(e.Message, e.ExitCode); }
-            catch (DataFormatException e) { return Fail(e.Message, 1); }
-            catch (SafeTensorsFormatException e) { return Fail(e.Message, 1); }
-            catch (TrainingDivergedException e) { return Fail(e.Message, 1); }
-            catch (AnomalyException e) { return Fail(e.Message, 1); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Fail($"{e.Message} (check the path and its permissions)", 1);
-            }
-            catch (ArgumentException e) { return Fail(e.Message, 1); }
+            catch (Exception e) when (Describe(e) is { } message) { return Fail(message, e is CliException c ? c.ExitCode : 1); }
         }
+
+        /// <summary>The one-line message for an expected failure (bad input, diverged training); null lets a real bug crash loudly.</summary>
+        private static string? Describe(Exception e) => e switch
+        {
+            CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => e.Message,
+            IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
+            ArgumentException => e.Message,
+            _ => null,
+        };
 
         private static int Fail(string message, int code)
         {
