@@ -15,6 +15,22 @@ public static class Program
                 return PeakBenchmark.Run(rest);
             case "conv":
                 return ConvBenchmark.Run(rest);
+            case "allocprobe2":
+                return AllocProbe2.Run(rest);
+            case "allocprobe":
+                return AllocProbe.Run(rest);
+            case "train":
+            {
+                var data = NeuralCore.Models.Data.MnistDataset.LoadBundled();
+                int epochs = Option(rest, "--epochs") is string ep ? int.Parse(ep) : 10;
+                foreach (var w in TrainingBenchmark.Workloads)
+                {
+                    using var cpu = new NeuralCore.Kernels.Cpu.CpuBackend();
+                    var r = TrainingBenchmark.Run(cpu, data, w, epochs);
+                    Console.WriteLine($"{w}: median {r.EpochSecondsMedian:F3} s/epoch, test {r.TestLossPerSample:F3}, {r.AllocatedBytesPerStep:F0} B/step; epochs {string.Join(" ", r.EpochSeconds.Select(x => x.ToString("F3")))}");
+                }
+                return 0;
+            }
             default:
                 Console.WriteLine("usage: NeuralCore.Bench <benchmark> [options]");
                 Console.WriteLine("  gemm [--json FILE] [--threads N]  GEMM GFLOP/s: square sizes, autoencoder shapes, training transposes, FMA peak");

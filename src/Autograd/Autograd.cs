@@ -9,7 +9,9 @@ namespace NeuralCore;
 public static class Autograd
 {
     [ThreadStatic] private static int _noGradDepth;
-    [ThreadStatic] private static List<string>? _nameStack;
+    [ThreadStatic] private static NameNode? _currentName;
+    [ThreadStatic] private static List<NoGradScope>? _noGradScopes;
+    [ThreadStatic] private static BackwardState? _backwardState;
 
     /// <summary>False inside a <see cref="NoGrad"/> scope: ops then record nothing.</summary>
     public static bool IsGradEnabled => _noGradDepth == 0;
@@ -25,8 +27,18 @@ public static class Autograd
     /// <example><code>using (Autograd.NoGrad()) { var y = model.Forward(x); }</code></example>
     public static IDisposable NoGrad()
     {
-        _noGradDepth++;
-        return new Scope(() => _noGradDepth--);
+        // One cached scope object per depth: entering NoGrad allocates nothing after the first time.
+        var scopes = _noGradScopes ??= new List<NoGradScope>();
+        while (scopes.Count <= _noGradDepth) scopes.Add(new NoGradScope(scopes.Count + 1));
+        return scopes[_noGradDepth++];
+    }
+
+    private sealed class NoGradScope(int depth) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (_noGradDepth == depth) _noGradDepth--;
+        }
     }
 
     /// <summary>
@@ -35,20 +47,42 @@ public static class Autograd
     /// </summary>
     public static IDisposable NameScope(string name)
     {
-        (_nameStack ??= new List<string>()).Add(name);
-        return new Scope(() => _nameStack.RemoveAt(_nameStack.Count - 1));
+        ArgumentNullException.ThrowIfNull(name);
+        var node = (_currentName ??= new NameNode(null, "")).Child(name);
+        _currentName = node;
+        return node;
     }
 
     /// <summary>The current name-scope path, e.g. "vae/encoder/fc1", or null.</summary>
-    public static string? CurrentNamePath => _nameStack is { Count: > 0 } ? string.Join("/", _nameStack) : null;
+    public static string? CurrentNamePath => _currentName is { Parent: not null } n ? n.Path : null;
 
-    private sealed class Scope(Action onDispose) : IDisposable
+    /// <summary>
+    /// One name-scope path, as a node of a per-thread tree of the paths seen so far. Module calls enter the same
+    /// paths every training step, so the tree makes entering a scope and reading its path free of allocations
+    /// (a list of names joined per op was a large part of a step's garbage). The node is also the scope's disposable.
+    /// </summary>
+    private sealed class NameNode(NameNode? parent, string name) : IDisposable
     {
-        private Action? _onDispose = onDispose;
+        private const int MaxChildren = 256;   // names made up per call (e.g. counters) are not cached beyond this
+        private Dictionary<string, NameNode>? _children;
+        private string? _path;
+
+        public NameNode? Parent { get; } = parent;
+
+        public string Path => _path ??= Parent is { Parent: not null } p ? p.Path + "/" + name : name;
+
+        public NameNode Child(string childName)
+        {
+            _children ??= new Dictionary<string, NameNode>(StringComparer.Ordinal);
+            if (_children.TryGetValue(childName, out var child)) return child;
+            child = new NameNode(this, childName);
+            if (_children.Count < MaxChildren) _children[childName] = child;
+            return child;
+        }
+
         public void Dispose()
         {
-            _onDispose?.Invoke();
-            _onDispose = null;
+            if (ReferenceEquals(_currentName, this)) _currentName = Parent;
         }
     }
 
@@ -97,29 +131,73 @@ public static class Autograd
         if (gradient != null && gradient.Shape != root.Shape)
             throw new ArgumentException($"Backward() gradient has shape {gradient.Shape} but the tensor has shape {root.Shape}");
 
-        var order = TopologicalOrder(root);
-        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-        var leafTemps = new List<Tensor>();   // leaves with hooks collect into a temporary first
+        // The walk's collections are reused from call to call on this thread (a re-entrant Backward, e.g. from a
+        // hook, gets fresh ones), so a training step's backward pass allocates no bookkeeping.
+        var state = _backwardState ?? new BackwardState();
+        _backwardState = null;
+        try
+        {
+            BackwardWalk(root, gradient, retainGraph, state);
+        }
+        finally
+        {
+            state.Clear();
+            _backwardState = state;
+        }
+    }
+
+    /// <summary>Reusable bookkeeping of one backward pass.</summary>
+    private sealed class BackwardState
+    {
+        public readonly List<Tensor> Order = new();
+        public readonly HashSet<Tensor> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(Tensor Tensor, int NextInput)> Stack = new();
+        public readonly Dictionary<Tensor, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+        public readonly List<Tensor> LeafTemps = new();   // leaves with hooks collect into a temporary first
+        public readonly Func<Tensor, Tensor?> GradientOf;
+
+        public BackwardState() => GradientOf = GradientOfInput;
+
+        private Tensor? GradientOfInput(Tensor input)
+        {
+            if (!input.RequiresGrad) return null;
+            if (Grads.TryGetValue(input, out var g)) return g;
+            if (input.IsLeaf && input.Hooks == null)
+            {
+                input.Grad ??= Tensor.Unscoped(input.Backend, input.Shape);
+                Grads[input] = input.Grad;
+                return input.Grad;
+            }
+            g = Tensor.ZerosLike(input);
+            Grads[input] = g;
+            if (input.IsLeaf) LeafTemps.Add(input);
+            return g;
+        }
+
+        public void Clear()
+        {
+            Order.Clear(); Visited.Clear(); Stack.Clear(); Grads.Clear(); LeafTemps.Clear();
+        }
+    }
+
+    private static void BackwardWalk(Tensor root, Tensor? gradient, bool retainGraph, BackwardState state)
+    {
+        var order = state.Order;
+        TopologicalOrder(root, order, state.Visited, state.Stack);
+        var grads = state.Grads;
+        var leafTemps = state.LeafTemps;
+        var gradientOf = state.GradientOf;
 
         var seed = Tensor.ZerosLike(root);
         if (gradient == null) root.Backend.Fill(seed.Buffer, 1f, 0, 1);
         else root.Backend.CopyBlock(gradient.Buffer, 0, 0, seed.Buffer, 0, 0, 1, root.Count, false);
         grads[root] = seed;
-
-        Tensor? GradientOf(Tensor input)
+        if (root.IsLeaf)
         {
-            if (!input.RequiresGrad) return null;
-            if (grads.TryGetValue(input, out var g)) return g;
-            if (input.IsLeaf && input.Hooks == null)
-            {
-                input.Grad ??= Tensor.Unscoped(input.Backend, input.Shape);
-                grads[input] = input.Grad;
-                return input.Grad;
-            }
-            g = Tensor.ZerosLike(input);
-            grads[input] = g;
-            if (input.IsLeaf) leafTemps.Add(input);
-            return g;
+            // Backward() on a leaf: its gradient is the seed itself.
+            root.Grad ??= Tensor.Unscoped(root.Backend, root.Shape);
+            root.Backend.CopyBlock(RunHooks(root, seed).Buffer, 0, 0, root.Grad.Buffer, 0, 0, 1, root.Count, accumulate: true);
+            return;
         }
 
         // Walk from the root towards the leaves: each node's gradient is complete when it is reached.
@@ -136,7 +214,7 @@ public static class Autograd
             }
             var backward = node.Backward ?? throw new InvalidOperationException(
                 $"the graph through op '{node.OpName}' was already freed by an earlier Backward(); pass retainGraph: true to run backward twice");
-            backward(g, GradientOf);
+            backward(g, gradientOf);
             if (DetectAnomaly)
                 foreach (var input in node.Inputs)
                     if (input.RequiresGrad && grads.TryGetValue(input, out var ig))
@@ -171,9 +249,14 @@ public static class Autograd
     internal static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor Tensor, int NextInput)>();
-        if (root.GradFn == null) return order;
+        TopologicalOrder(root, order, new HashSet<Tensor>(ReferenceEqualityComparer.Instance), new Stack<(Tensor Tensor, int NextInput)>());
+        return order;
+    }
+
+    /// <summary><see cref="TopologicalOrder(Tensor)"/> into caller-provided (empty) collections.</summary>
+    private static void TopologicalOrder(Tensor root, List<Tensor> order, HashSet<Tensor> visited, Stack<(Tensor Tensor, int NextInput)> stack)
+    {
+        if (root.GradFn == null) return;
         stack.Push((root, 0));
         visited.Add(root);
         while (stack.Count > 0)
@@ -188,7 +271,6 @@ public static class Autograd
             }
             else order.Add(t);
         }
-        return order;
     }
 }
 

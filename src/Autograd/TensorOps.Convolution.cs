@@ -17,7 +17,7 @@ public static partial class TensorOps
             stride, stride, padding, padding);
         try { g.Validate(); } catch (ArgumentException e) { throw new ArgumentException($"conv2d: {e.Message} (input {x.Shape}, weight {weight.Shape})"); }
         var backend = x.Backend;
-        var y = NewTensor(backend, new Shape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth));
+        var y = NewTensor(backend, Shape.Own([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]));
         backend.Conv2dForward(x.Buffer, weight.Buffer, y.Buffer, g);
         y = Autograd.Record(y, "conv2d", [x, weight], (dy, gradOf) =>
         {
@@ -48,7 +48,7 @@ public static partial class TensorOps
             stride, stride, padding, padding);
         try { g.Validate(); } catch (ArgumentException e) { throw new ArgumentException($"conv_transpose2d: {e.Message} (input {x.Shape}, weight {weight.Shape})"); }
         var backend = x.Backend;
-        var y = NewTensor(backend, new Shape(g.Batch, g.InChannels, outH, outW));   // zeroed: backward-data accumulates
+        var y = NewTensor(backend, Shape.Own([g.Batch, g.InChannels, outH, outW]));   // zeroed: backward-data accumulates
         backend.Conv2dBackwardData(x.Buffer, weight.Buffer, y.Buffer, g);
         y = Autograd.Record(y, "conv_transpose2d", [x, weight], (dy, gradOf) =>
         {

@@ -34,11 +34,14 @@ public static partial class TensorOps
     private static Tensor Binary(BinaryOp op, string name, Tensor a, Tensor b)
     {
         SameBackend(name, a, b);
-        int[] shape;
-        try { shape = Broadcast.ResultShape(a.Shape.Dims, b.Shape.Dims); }
-        catch (ArgumentException e) { throw new ArgumentException($"{name}: {e.Message}"); }
+        Shape shape = a.Shape;   // same shapes (the common case) share the dimension array: no per-op garbage
+        if (a.Shape != b.Shape)
+        {
+            try { shape = Shape.Own(Broadcast.ResultShape(a.Shape.Dims, b.Shape.Dims)); }
+            catch (ArgumentException e) { throw new ArgumentException($"{name}: {e.Message}"); }
+        }
         var backend = a.Backend;
-        var c = NewTensor(backend, new Shape(shape));
+        var c = NewTensor(backend, shape);
         backend.Binary(op, a.Buffer, a.Shape.Dims, b.Buffer, b.Shape.Dims, c.Buffer, c.Shape.Dims);
         return Autograd.Record(c, name, [a, b], (dc, gradOf) =>
             backend.BinaryBackward(op, a.Buffer, a.Shape.Dims, b.Buffer, b.Shape.Dims, dc.Buffer, dc.Shape.Dims,

@@ -20,7 +20,7 @@ public static partial class TensorOps
         if (k != kb)
             throw new ArgumentException($"matmul: inner dimensions differ: {a.Shape}{(transposeA ? "ᵀ" : "")} · {b.Shape}{(transposeB ? "ᵀ" : "")} ({k} vs {kb})");
         var backend = a.Backend;
-        var c = NewTensor(backend, new Shape(m, n));
+        var c = NewTensor(backend, Shape.Own([m, n]));
         backend.MatMul(a.Buffer, b.Buffer, c.Buffer, m, n, k, transposeA, transposeB, accumulate: false);
         return Autograd.Record(c, "matmul", [a, b], (dc, gradOf) =>
         {

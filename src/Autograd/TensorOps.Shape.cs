@@ -7,8 +7,8 @@ public static partial class TensorOps
     /// <summary>Same data, new shape (no copy). One dimension may be -1 (inferred).</summary>
     public static Tensor Reshape(this Tensor x, params int[] shape)
     {
-        shape = InferShape(x, shape);
-        var y = x.ViewAs(new Shape(shape));
+        shape = InferShape(x, shape);   // a fresh copy, owned by the result's shape
+        var y = x.ViewAs(Shape.Own(shape));
         var backend = x.Backend;
         return Autograd.Record(y, "reshape", [x], (dy, gradOf) =>
         {

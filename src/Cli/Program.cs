@@ -17,6 +17,13 @@ namespace NeuralCore.Cli
             commands:
               train       train a model on the bundled MNIST, an IDX directory or a CSV table
               eval        test loss of a saved model (and denoising quality)
+              graph       draw the autograd graph of one batch (Graphviz DOT/SVG, values and gradients)
+              gradcheck   compare every op's and layer's backward with finite differences
+              impute      fill missing cells of a CSV table with a denoising autoencoder
+              encode      extract features: the embedding of every row, as CSV (and a latent-space plot)
+              detect      anomaly scores by reconstruction error, a percentile threshold, AUROC
+              sample      generate images from a VAE: decode z ~ N(0, I)
+              interpolate decode the straight line between the embeddings of two test images
               experiment  reproducible experiments (neuralcore experiment --help)
 
             example: neuralcore train --model vae --epochs 10 --out runs/vae
@@ -26,6 +33,13 @@ namespace NeuralCore.Cli
         {
             ["train"] = (TrainCommand.Help, TrainCommand.Run),
             ["eval"] = (EvalCommand.Help, EvalCommand.Run),
+            ["graph"] = (GraphCommand.Help, GraphCommand.Run),
+            ["gradcheck"] = (GradCheckCommand.Help, GradCheckCommand.Run),
+            ["impute"] = (ImputeCommand.Help, ImputeCommand.Run),
+            ["encode"] = (EncodeCommand.Help, EncodeCommand.Run),
+            ["detect"] = (DetectCommand.Help, DetectCommand.Run),
+            ["sample"] = (SampleCommand.Help, SampleCommand.Run),
+            ["interpolate"] = (InterpolateCommand.Help, InterpolateCommand.Run),
         };
 
         public static int Main(string[] args) => Run(args);

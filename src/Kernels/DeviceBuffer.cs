@@ -21,6 +21,10 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>True once the buffer was returned to its backend.</summary>
     public bool IsDisposed { get; private set; }
 
+    /// <summary>Marks a pooled buffer live again: a backend may hand the same buffer object out again after
+    /// <see cref="IBackend.Release"/> (the CPU backend does, so that steady-state training allocates no objects).</summary>
+    internal void Revive() => IsDisposed = false;
+
     /// <summary>Returns the storage to the backend (which may pool it). Using it afterwards is an error.</summary>
     public void Dispose()
     {

@@ -18,6 +18,21 @@ public readonly struct Shape : IEquatable<Shape>
 
     private readonly int _count;
 
+    /// <summary>Takes ownership of <paramref name="dims"/> without the defensive copy (the caller made it and never
+    /// changes it): ops build one fresh dimension array per result, and copying it again was per-op garbage.</summary>
+    internal static Shape Own(int[] dims)
+    {
+        foreach (int d in dims)
+            if (d < 0) throw new ArgumentException($"shape {Broadcast.Format(dims)} has a negative dimension");
+        return new Shape(dims, Broadcast.Count(dims));
+    }
+
+    private Shape(int[] dims, int count)
+    {
+        _dims = dims;
+        _count = count;
+    }
+
     /// <summary>The shape of a scalar: rank 0, one element (also what <c>default(Shape)</c> is).</summary>
     public static Shape Scalar => new([]);
 

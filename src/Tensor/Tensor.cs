@@ -89,7 +89,7 @@ public sealed class Tensor : IDisposable
     }
 
     /// <summary>A tensor of zeros shaped like <paramref name="other"/>, on its backend.</summary>
-    public static Tensor ZerosLike(Tensor other) => Zeros(other.Backend, other.Shape.ToArray());
+    public static Tensor ZerosLike(Tensor other) => new(new Storage(other.Backend.Allocate(other.Count)), other.Shape);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(IBackend backend, float value, params int[] shape)
@@ -108,7 +108,7 @@ public sealed class Tensor : IDisposable
         if (shape.Length == 0) shape = [data.Length];
         var s = new Shape(shape);
         if (s.Count != data.Length)
-            throw new ArgumentException($"shape {s} needs {s.Count} values but {data.Length} were given");
+            throw new ArgumentException($"shape {s} needs {s.Count} values but {data.Length} values were given");
         var t = new Tensor(new Storage(backend.Allocate(s.Count)), s);
         backend.Upload(data, t.Buffer);
         return t;
@@ -118,7 +118,7 @@ public sealed class Tensor : IDisposable
     public static Tensor FromArray(IBackend backend, ReadOnlySpan<float> data, Shape shape)
     {
         if (shape.Count != data.Length)
-            throw new ArgumentException($"shape {shape} needs {shape.Count} values but {data.Length} were given");
+            throw new ArgumentException($"shape {shape} needs {shape.Count} values but {data.Length} values were given");
         var t = new Tensor(new Storage(backend.Allocate(shape.Count)), shape);
         backend.Upload(data, t.Buffer);
         return t;
@@ -136,18 +136,22 @@ public sealed class Tensor : IDisposable
     public static Tensor Uniform(IBackend backend, SeededRandom random, float low, float high, params int[] shape)
     {
         var s = new Shape(shape);
-        var host = new float[s.Count];
-        random.FillUniform(host, low, high);
-        return FromArray(backend, host, shape);
+        var host = System.Buffers.ArrayPool<float>.Shared.Rent(s.Count);   // pooled: a VAE draws noise every step
+        random.FillUniform(host.AsSpan(0, s.Count), low, high);
+        var t = FromArray(backend, host.AsSpan(0, s.Count), s);
+        System.Buffers.ArrayPool<float>.Shared.Return(host);
+        return t;
     }
 
     /// <summary>Normal values N(mean, std^2) drawn from <paramref name="random"/>.</summary>
     public static Tensor Normal(IBackend backend, SeededRandom random, float mean, float std, params int[] shape)
     {
         var s = new Shape(shape);
-        var host = new float[s.Count];
-        random.FillNormal(host, mean, std);
-        return FromArray(backend, host, shape);
+        var host = System.Buffers.ArrayPool<float>.Shared.Rent(s.Count);   // pooled: a VAE draws noise every step
+        random.FillNormal(host.AsSpan(0, s.Count), mean, std);
+        var t = FromArray(backend, host.AsSpan(0, s.Count), s);
+        System.Buffers.ArrayPool<float>.Shared.Return(host);
+        return t;
     }
 
     // ---- reading --------------------------------------------------------------------------------
@@ -221,7 +225,7 @@ public sealed class Tensor : IDisposable
     public static Tensor Parameter(IBackend backend, ReadOnlySpan<float> data, Shape shape)
     {
         if (shape.Count != data.Length)
-            throw new ArgumentException($"parameter shape {shape} needs {shape.Count} values but {data.Length} were given");
+            throw new ArgumentException($"parameter shape {shape} needs {shape.Count} values but {data.Length} values were given");
         var t = Unscoped(backend, shape);
         backend.Upload(data, t.Buffer);
         t.RequiresGrad = true;

@@ -17,8 +17,11 @@ namespace NeuralCore;
 public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? _current;
+    // Tensor lists of disposed scopes, reused by the next scopes on this thread: a training step opens a scope and
+    // registers ~100 tensors, and regrowing a fresh list every step was ~2 KB of garbage per step.
+    [ThreadStatic] private static Stack<List<Tensor>>? _freeLists;
 
-    private readonly List<Tensor> _tensors = new();
+    private readonly List<Tensor> _tensors = _freeLists is { Count: > 0 } free ? free.Pop() : new();
     private readonly TensorScope? _outer;
     private bool _disposed;
 
@@ -35,6 +38,7 @@ public sealed class TensorScope : IDisposable
     /// <summary>Takes <paramref name="tensor"/> out of this scope (into the outer one, if any) so it survives.</summary>
     public Tensor Keep(Tensor tensor)
     {
+        if (_disposed) return tensor;   // its list may already serve another scope
         if (_tensors.Remove(tensor)) _outer?._tensors.Add(tensor);
         return tensor;
     }
@@ -54,5 +58,7 @@ public sealed class TensorScope : IDisposable
         _current = _outer;
         foreach (var t in _tensors) t.Dispose();
         _tensors.Clear();
+        var free = _freeLists ??= new Stack<List<Tensor>>();
+        if (free.Count < 16) free.Push(_tensors);
     }
 }

@@ -7,6 +7,9 @@ public static class ExperimentCommand
     private static readonly Dictionary<string, (string Summary, string Help, Func<CommandLine, int> Run)> Experiments = new()
     {
         // experiments register here, e.g. ["oneclass-mnist"] = (OneClassMnistExperiment.Summary, OneClassMnistExperiment.Help, OneClassMnistExperiment.Run),
+        ["oneclass-mnist"] = (OneClassMnistExperiment.Summary, OneClassMnistExperiment.Help, OneClassMnistExperiment.Run),
+        ["latent-size"] = (LatentSizeExperiment.Summary, LatentSizeExperiment.Help, LatentSizeExperiment.Run),
+        ["sphere"] = (SphereExperiment.Summary, SphereExperiment.Help, SphereExperiment.Run),
     };
 
     public static string Help =>

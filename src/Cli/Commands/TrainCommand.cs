@@ -34,13 +34,17 @@ public static class TrainCommand
           --log-grads         record per-layer gradient norms every epoch (metrics.json, grad-norms.png)
           --quiet             no progress output
           --device NAME       cpu (default) | reference
+          --resume DIR        continue an interrupted run from DIR/checkpoint.safetensors with its settings
+                              (only --epochs, --device and --quiet may be given; --epochs sets a new target)
 
-        writes DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
+        writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
+        DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
         (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
         """;
 
     public static int Run(CommandLine cl)
     {
+        if (cl.Has("resume")) return Resume(cl);
         string kind = cl.String("model", "vae")!;
         if (!ModelSpec.Kinds.Contains(kind))
             throw new CliException($"train: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
@@ -59,6 +63,7 @@ public static class TrainCommand
         bool logGrads = cl.Flag("log-grads");
         var backend = Devices.Open(cl);
         var data = DataSource.Load(cl, null, options.Seed);
+        var run = RunInfo(cl.String("data", "mnist")!, cl.StringList("drop"), cl.String("label-column"), logGrads);
         bool isTable = data.Columns != null;
         bool conv = kind.StartsWith("conv-", StringComparison.Ordinal);
         if (conv && data.ImageShape == null)
@@ -87,12 +92,71 @@ public static class TrainCommand
         if (!quiet)
             Console.WriteLine($"training {kind} ({model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
                               $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, device {backend.Name}");
+        return Fit(trainer, data, outDir, quiet, [], run);
+    }
+
+    // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
+    private static readonly string[] FixedWhenResuming =
+        ["model", "data", "drop", "label-column", "batch", "lr", "optimizer", "weight-decay", "latent", "hidden", "loss", "beta",
+         "noise", "noise-level", "seed", "out", "log-grads"];
+
+    /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
+    private static int Resume(CommandLine cl)
+    {
+        string dir = cl.Required("resume");
+        foreach (string name in FixedWhenResuming)
+            if (cl.Has(name)) throw new CliException($"train: --{name} cannot be combined with --resume; a resumed run keeps its checkpoint's settings (only --epochs, --device and --quiet may be given)", 2);
+        string path = Path.Combine(dir, Checkpoint.FileName);
+        if (!File.Exists(path))
+            throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
+        var checkpoint = Checkpoint.Load(path);
+        var options = Checkpoint.WithEpochs(checkpoint.Options, cl.Int("epochs", checkpoint.Options.Epochs, 0));
+        bool quiet = cl.Flag("quiet");
+        var backend = Devices.Open(cl);
+        cl.RejectUnknown();
+        var spec = checkpoint.Spec;
+        string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
+        var data = DataSource.Load(Extra("data") is { Length: > 0 } source ? source : "mnist",
+            Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, options.Seed);
+        if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
+            throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
+        var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
+        var trainer = new Trainer(model, options) { LogGradients = Extra("log_grads") == "true" };
+        checkpoint.Restore(trainer);
+        if (!quiet) Console.WriteLine($"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {options.Epochs}, device {backend.Name}");
+        return Fit(trainer, data, dir, quiet, [.. checkpoint.History], checkpoint.Extra);
+    }
+
+    /// <summary>What a resumed run needs besides the trainer's own state: where the data came from.</summary>
+    private static Dictionary<string, string> RunInfo(string source, string[] drop, string? labelColumn, bool logGrads) => new()
+    {
+        ["data"] = source != "mnist" && Path.Exists(source) ? Path.GetFullPath(source) : source,
+        ["drop"] = string.Join(",", drop),
+        ["label_column"] = labelColumn ?? "",
+        ["log_grads"] = logGrads ? "true" : "false",
+    };
+
+    /// <summary>
+    /// Trains up to the target epoch, writing a checkpoint after every epoch; then writes model, metrics and pictures.
+    /// A diverged epoch throws before its checkpoint, so the last good one is kept.
+    /// </summary>
+    private static int Fit(Trainer trainer, Dataset data, string outDir, bool quiet, List<EpochMetrics> history, IReadOnlyDictionary<string, string> run)
+    {
+        var model = trainer.Model;
+        var spec = model.Spec;
+        var options = trainer.Options;
+        string checkpointPath = Path.Combine(outDir, Checkpoint.FileName);
         var progress = new ProgressBar(options.Epochs, quiet);
-        var history = new List<EpochMetrics>();
-        for (int e = 0; e < options.Epochs; e++)
+        while (trainer.EpochsDone < options.Epochs)
         {
-            var m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step);
+            EpochMetrics m;
+            try { m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step); }
+            catch (TrainingDivergedException e) when (history.Count > 0)
+            {
+                throw new TrainingDivergedException($"{e.Message}; the checkpoint of epoch {history.Count} is kept in {checkpointPath}");
+            }
             history.Add(m);
+            Checkpoint.Save(checkpointPath, trainer, history, run);
             progress.EpochDone(m);
         }
         var final = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);

@@ -5,27 +5,31 @@ namespace NeuralCore.Kernels.Cpu;
 /// starting offsets of both inputs, and each input's stride inside the row (1 = contiguous, 0 = broadcast).
 /// Bias adds ([N, F] + [F]) and channel adds ([N, C, H*W] + [C, 1]) become long contiguous or scalar rows.
 /// </summary>
+/// <remarks>The dimension arrays are inline (fixed-size, rank at most <see cref="Broadcast.MaxRank"/>): every broadcast
+/// kernel call builds a walk, and three int[] per call were a measurable part of a training step's garbage.</remarks>
 internal ref struct BroadcastWalk
 {
-    private Span<int> _shape;
-    private Span<int> _strideA;
-    private Span<int> _strideB;
+    [System.Runtime.CompilerServices.InlineArray(Broadcast.MaxRank)]
+    private struct Dims { private int _element; }
+
+    private Dims _shape;
+    private Dims _strideA;
+    private Dims _strideB;
     private readonly int _rank;
 
     public BroadcastWalk(ReadOnlySpan<int> aShape, ReadOnlySpan<int> bShape, ReadOnlySpan<int> cShape)
     {
         int rank = Math.Max(cShape.Length, 1);
-        _shape = new int[rank];
-        _strideA = new int[rank];
-        _strideB = new int[rank];
-        if (cShape.Length == 0) { _shape[0] = 1; }
+        if (rank > Broadcast.MaxRank) throw new ArgumentException($"rank {rank} exceeds the supported maximum {Broadcast.MaxRank}");
+        Span<int> shape = ((Span<int>)_shape).Slice(0, rank), strideA = ((Span<int>)_strideA).Slice(0, rank), strideB = ((Span<int>)_strideB).Slice(0, rank);
+        if (cShape.Length == 0) { shape[0] = 1; }
         else
         {
-            cShape.CopyTo(_shape);
-            Broadcast.InputStrides(aShape, cShape, _strideA);
-            Broadcast.InputStrides(bShape, cShape, _strideB);
+            cShape.CopyTo(shape);
+            Broadcast.InputStrides(aShape, cShape, strideA);
+            Broadcast.InputStrides(bShape, cShape, strideB);
         }
-        _rank = Broadcast.Collapse(_shape.Slice(0, rank), _strideA.Slice(0, rank), _strideB.Slice(0, rank));
+        _rank = Broadcast.Collapse(shape, strideA, strideB);
         InnerLength = _shape[_rank - 1];
         InnerStrideA = _strideA[_rank - 1];
         InnerStrideB = _strideB[_rank - 1];

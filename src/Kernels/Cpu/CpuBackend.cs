@@ -16,15 +16,34 @@ public sealed class CpuBackend : IBackend
 
     // ---- memory -------------------------------------------------------------------------------
 
+    // Released buffers are pooled whole (array and buffer object) by length: a training step allocates and releases
+    // the same ~60 buffers every step, and a new buffer object per tensor was ~2 KB of garbage per step.
+    private readonly Dictionary<int, Stack<HostBuffer>> _freeBuffers = new();
+    private const int MaxFreeBuffersPerLength = 64;
+
     public DeviceBuffer Allocate(int length)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
-        return new HostBuffer(this, _pool.Rent(length, clear: true), length);
+        HostBuffer? buffer = null;
+        lock (_freeBuffers)
+        {
+            if (_freeBuffers.TryGetValue(length, out var stack) && stack.Count > 0) buffer = stack.Pop();
+        }
+        if (buffer == null) return new HostBuffer(this, _pool.Rent(length, clear: true), length);
+        Array.Clear(buffer.Data);
+        buffer.Revive();
+        return buffer;
     }
 
     public void Release(DeviceBuffer buffer)
     {
-        if (buffer is HostBuffer h && ReferenceEquals(h.Backend, this)) _pool.Return(h.Data);
+        if (buffer is not HostBuffer h || !ReferenceEquals(h.Backend, this)) return;
+        lock (_freeBuffers)
+        {
+            if (!_freeBuffers.TryGetValue(h.Length, out var stack)) _freeBuffers[h.Length] = stack = new Stack<HostBuffer>();
+            if (stack.Count < MaxFreeBuffersPerLength) { stack.Push(h); return; }
+        }
+        _pool.Return(h.Data);
     }
 
     /// <summary>Scratch memory for one kernel call; return it with <see cref="BufferPool.Return"/>.</summary>
@@ -174,8 +193,13 @@ public sealed class CpuBackend : IBackend
 
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
+        => Binary(op, D(a), aShape, D(b), bShape, D(c), cShape);
+
+    /// <summary><see cref="Binary(BinaryOp, DeviceBuffer, ReadOnlySpan{int}, DeviceBuffer, ReadOnlySpan{int}, DeviceBuffer, ReadOnlySpan{int})"/>
+    /// on arrays, so that backward passes can target pooled scratch without wrapping it in a buffer object.</summary>
+    private static void Binary(BinaryOp op, float[] av, ReadOnlySpan<int> aShape, float[] bv, ReadOnlySpan<int> bShape,
+        float[] cv, ReadOnlySpan<int> cShape)
     {
-        float[] av = D(a), bv = D(b), cv = D(c);
         int n = Broadcast.Count(cShape);
         if (aShape.SequenceEqual(cShape) && bShape.SequenceEqual(cShape))
         {
@@ -250,8 +274,8 @@ public sealed class CpuBackend : IBackend
             switch (op)
             {
                 case BinaryOp.Add: case BinaryOp.Sub: t = dcv.AsSpan(0, n); break;
-                case BinaryOp.Mul: term = Scratch(n); Binary(BinaryOp.Mul, dc, cShape, b, bShape, Wrap(term, n), cShape); t = term.AsSpan(0, n); break;
-                case BinaryOp.Div: term = Scratch(n); Binary(BinaryOp.Div, dc, cShape, b, bShape, Wrap(term, n), cShape); t = term.AsSpan(0, n); break;
+                case BinaryOp.Mul: term = Scratch(n); Binary(BinaryOp.Mul, dcv, cShape, D(b), bShape, term, cShape); t = term.AsSpan(0, n); break;
+                case BinaryOp.Div: term = Scratch(n); Binary(BinaryOp.Div, dcv, cShape, D(b), bShape, term, cShape); t = term.AsSpan(0, n); break;
                 default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
             }
             ReduceInto(t, cShape, D(da), aShape, 1f);
@@ -266,17 +290,16 @@ public sealed class CpuBackend : IBackend
                 case BinaryOp.Sub: t = dcv.AsSpan(0, n); sign = -1f; break;
                 case BinaryOp.Mul:
                     term ??= Scratch(n);
-                    Binary(BinaryOp.Mul, dc, cShape, a, aShape, Wrap(term, n), cShape);
+                    Binary(BinaryOp.Mul, dcv, cShape, D(a), aShape, term, cShape);
                     t = term.AsSpan(0, n);
                     break;
                 case BinaryOp.Div:
                 {
                     // -dc * a / b^2 = -((dc * a) / b) / b
                     term ??= Scratch(n);
-                    var w = Wrap(term, n);
-                    Binary(BinaryOp.Mul, dc, cShape, a, aShape, w, cShape);
-                    Binary(BinaryOp.Div, w, cShape, b, bShape, w, cShape);
-                    Binary(BinaryOp.Div, w, cShape, b, bShape, w, cShape);
+                    Binary(BinaryOp.Mul, dcv, cShape, D(a), aShape, term, cShape);
+                    Binary(BinaryOp.Div, term, cShape, D(b), bShape, term, cShape);
+                    Binary(BinaryOp.Div, term, cShape, D(b), bShape, term, cShape);
                     t = term.AsSpan(0, n);
                     sign = -1f;
                     break;
@@ -287,9 +310,6 @@ public sealed class CpuBackend : IBackend
         }
         if (term != null) _pool.Return(term);
     }
-
-    /// <summary>A non-owning buffer view over a scratch array (so scratch can be passed to kernels).</summary>
-    private HostBuffer Wrap(float[] array, int length) => new(this, array, length);
 
     /// <summary>dst (shape <paramref name="dstShape"/>) += sign * sum of src (shape <paramref name="srcShape"/>) over broadcast dimensions.</summary>
     private static void ReduceInto(ReadOnlySpan<float> src, ReadOnlySpan<int> srcShape, float[] dst, ReadOnlySpan<int> dstShape, float sign)
@@ -390,7 +410,11 @@ public sealed class CpuBackend : IBackend
     public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
         => CpuOptimizers.Sgd(D(p).AsSpan(0, n), D(g).AsSpan(0, n), D(velocity).AsSpan(0, n), learningRate, momentum, weightDecay);
 
-    public void Dispose() => _pool.Clear();
+    public void Dispose()
+    {
+        _pool.Clear();
+        lock (_freeBuffers) _freeBuffers.Clear();
+    }
 
     private float[] D(DeviceBuffer buffer)
     {

@@ -32,101 +32,138 @@ public static class CpuConvolution
     public static void Forward(float[] x, float[] w, float[] y, in ConvGeometry g)
     {
         Check(x, w, y, g, out int crs, out int plane);
-        var geo = g;
-        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
-        Run(g, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
-        {
-            int group = GroupSize(geo, crs, plane, n1 - n0);
-            for (int n = n0; n < n1; n += group)
-            {
-                int nb = Math.Min(group, n1 - n), cols = nb * plane;
-                if (nb == 1 && IsPointwise(geo))
-                {
-                    // A 1x1, stride-1, unpadded convolution has col == x: multiply straight into y.
-                    CpuGemm.Multiply(w, 0, x, n * imageSize, y, n * k * plane, k, plane, crs, false, false, false, 1f, gemmThreads);
-                    continue;
-                }
-                float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
-                for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, geo);
-                CpuGemm.Multiply(w, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
-                // outBuf is [K, nb*P]; y wants [nb, K, P].
-                for (int j = 0; j < nb; j++)
-                for (int kk = 0; kk < k; kk++)
-                    outBuf.AsSpan(kk * cols + j * plane, plane).CopyTo(y.AsSpan(((n + j) * k + kk) * plane, plane));
-            }
-        });
+        var job = new ForwardJob { X = x, W = w, Y = y, G = g, Crs = crs, Plane = plane };
+        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
     }
 
     /// <summary>dx += conv2d_backward_data(dy, w). Also the forward pass of a transposed convolution.</summary>
     public static void BackwardData(float[] dy, float[] w, float[] dx, in ConvGeometry g)
     {
         Check(dx, w, dy, g, out int crs, out int plane);
-        var geo = g;
-        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
-        Run(g, 2L * g.Batch * k * crs * plane, (n0, n1, gemmThreads) =>
-        {
-            int group = GroupSize(geo, crs, plane, n1 - n0);
-            for (int n = n0; n < n1; n += group)
-            {
-                int nb = Math.Min(group, n1 - n), cols = nb * plane;
-                if (nb == 1 && IsPointwise(geo))
-                {
-                    CpuGemm.Multiply(w, 0, dy, n * k * plane, dx, n * imageSize, crs, plane, k, true, false, true, 1f, gemmThreads);
-                    continue;
-                }
-                float[] col = Scratch(ref t_col, crs * cols);
-                float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
-                if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
-                CpuGemm.Multiply(w, 0, dyBuf, nb == 1 ? n * k * plane : 0, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
-                for (int j = 0; j < nb; j++) Col2ImAdd(col, j * plane, cols, dx, (n + j) * imageSize, geo);
-            }
-        });
+        var job = new BackwardDataJob { Dy = dy, W = w, Dx = dx, G = g, Crs = crs, Plane = plane };
+        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
     }
 
     /// <summary>dw += conv2d_backward_weight(x, dy).</summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in ConvGeometry g)
     {
         Check(x, dw, dy, g, out int crs, out int plane);
-        var geo = g;
-        int k = g.OutChannels, weightSize = k * crs, imageSize = g.InChannels * g.InHeight * g.InWidth;
-        int chunks = Chunks(g.Batch, 2L * g.Batch * k * crs * plane);
+        int weightSize = g.OutChannels * crs;
+        int chunks = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
         if (chunks <= 1)
         {
-            Accumulate(0, g.Batch, dw, CpuGemm.MaxThreads);
+            AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, CpuGemm.MaxThreads);
             return;
         }
-
-        // Each chunk of images sums into its own partial gradient, and the partials are reduced at the end.
-        var partials = new float[chunks][];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, t =>
-        {
-            int n0 = (int)((long)geo.Batch * t / chunks), n1 = (int)((long)geo.Batch * (t + 1) / chunks);
-            // Pooled per chunk, not per thread: one thread may run two chunks back to back.
-            float[] partial = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
-            Array.Clear(partial, 0, weightSize);
-            Accumulate(n0, n1, partial, 1);
-            partials[t] = partial;
-        });
+        // Each chunk of images sums into its own partial gradient (pooled per chunk, not per thread: one thread may
+        // run two chunks back to back), and the partials are reduced at the end.
+        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = chunks, WeightSize = weightSize };
+        for (int t = 0; t < chunks; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
+        CpuParallel.For(chunks, ref job);
         var target = dw.AsSpan(0, weightSize);
-        foreach (float[] p in partials)
+        for (int t = 0; t < chunks; t++)
         {
+            float[] p = job.Partials[t]!;
             System.Numerics.Tensors.TensorPrimitives.Add(target, p.AsSpan(0, weightSize), target);
             System.Buffers.ArrayPool<float>.Shared.Return(p);
         }
+    }
 
-        void Accumulate(int n0, int n1, float[] target, int gemmThreads)
+    /// <summary>The most batch chunks a convolution is split into.</summary>
+    private const int MaxChunks = 64;
+
+    [System.Runtime.CompilerServices.InlineArray(MaxChunks)]
+    private struct ChunkArrays { private float[]? _element; }
+
+    // Loop bodies (structs, so that starting a parallel loop allocates nothing; see CpuParallel).
+
+    private struct ForwardJob : IConvBody
+    {
+        public float[] X, W, Y;
+        public ConvGeometry G;
+        public int Crs, Plane;
+
+        public readonly void Run(int n0, int n1, int gemmThreads)
         {
-            int group = GroupSize(geo, crs, plane, n1 - n0);
+            int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
+            int group = GroupSize(G, crs, plane, n1 - n0);
             for (int n = n0; n < n1; n += group)
             {
                 int nb = Math.Min(group, n1 - n), cols = nb * plane;
-                float[] col = Scratch(ref t_col, crs * cols);
-                float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
-                if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
-                for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, geo);
-                // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
-                CpuGemm.Multiply(dyBuf, nb == 1 ? n * k * plane : 0, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
+                if (nb == 1 && IsPointwise(G))
+                {
+                    // A 1x1, stride-1, unpadded convolution has col == x: multiply straight into y.
+                    CpuGemm.Multiply(W, 0, X, n * imageSize, Y, n * k * plane, k, plane, crs, false, false, false, 1f, gemmThreads);
+                    continue;
+                }
+                float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
+                for (int j = 0; j < nb; j++) Im2Col(X, (n + j) * imageSize, col, j * plane, cols, G);
+                CpuGemm.Multiply(W, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
+                // outBuf is [K, nb*P]; y wants [nb, K, P].
+                for (int j = 0; j < nb; j++)
+                for (int kk = 0; kk < k; kk++)
+                    outBuf.AsSpan(kk * cols + j * plane, plane).CopyTo(Y.AsSpan(((n + j) * k + kk) * plane, plane));
             }
+        }
+    }
+
+    private struct BackwardDataJob : IConvBody
+    {
+        public float[] Dy, W, Dx;
+        public ConvGeometry G;
+        public int Crs, Plane;
+
+        public readonly void Run(int n0, int n1, int gemmThreads)
+        {
+            int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
+            int group = GroupSize(G, crs, plane, n1 - n0);
+            for (int n = n0; n < n1; n += group)
+            {
+                int nb = Math.Min(group, n1 - n), cols = nb * plane;
+                if (nb == 1 && IsPointwise(G))
+                {
+                    CpuGemm.Multiply(W, 0, Dy, n * k * plane, Dx, n * imageSize, crs, plane, k, true, false, true, 1f, gemmThreads);
+                    continue;
+                }
+                float[] col = Scratch(ref t_col, crs * cols);
+                float[] dyBuf = nb == 1 ? Dy : Scratch(ref t_out, k * cols);
+                if (nb > 1) GatherRows(Dy, n * k * plane, dyBuf, k, plane, nb);
+                CpuGemm.Multiply(W, 0, dyBuf, nb == 1 ? n * k * plane : 0, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
+                for (int j = 0; j < nb; j++) Col2ImAdd(col, j * plane, cols, Dx, (n + j) * imageSize, G);
+            }
+        }
+    }
+
+    private struct BackwardWeightJob : IParallelBody
+    {
+        public float[] X, Dy;
+        public ConvGeometry G;
+        public int Crs, Plane, Chunks, WeightSize;
+        public ChunkArrays Partials;
+
+        public readonly void Invoke(int t)
+        {
+            int n0 = (int)((long)G.Batch * t / Chunks), n1 = (int)((long)G.Batch * (t + 1) / Chunks);
+            float[] partial = Partials[t]!;
+            Array.Clear(partial, 0, WeightSize);
+            AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, 1);
+        }
+    }
+
+    /// <summary>target[K, CRS] += sum over images [n0, n1) of dY[K, P] * col[CRS, P]^T.</summary>
+    private static void AccumulateWeight(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, int gemmThreads)
+    {
+        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
+        int group = GroupSize(g, crs, plane, n1 - n0);
+        for (int n = n0; n < n1; n += group)
+        {
+            int nb = Math.Min(group, n1 - n), cols = nb * plane;
+            float[] col = Scratch(ref t_col, crs * cols);
+            float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
+            if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
+            for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, g);
+            // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
+            CpuGemm.Multiply(dyBuf, nb == 1 ? n * k * plane : 0, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
         }
     }
 
@@ -176,22 +213,35 @@ public static class CpuConvolution
     {
         int threads = Math.Min(CpuGemm.MaxThreads, Environment.ProcessorCount);
         if (flops < ParallelThresholdFlops || batch < threads) return 1;
-        return Math.Min(threads, batch);
+        return Math.Min(Math.Min(threads, batch), MaxChunks);
     }
 
-    /// <summary>Runs body(n0, n1, gemmThreads) over the batch: chunked in parallel when there are enough images,
-    /// otherwise sequentially with the GEMM free to parallelise.</summary>
-    private static void Run(in ConvGeometry g, long flops, Action<int, int, int> body)
+    /// <summary>A convolution loop body over images [n0, n1), with a thread cap for the GEMMs it runs.</summary>
+    private interface IConvBody
     {
-        int batch = g.Batch;
+        void Run(int n0, int n1, int gemmThreads);
+    }
+
+    /// <summary>Chunk i of <see cref="Chunked{T}"/>'s batch split.</summary>
+    private struct Chunked<T> : IParallelBody where T : struct, IConvBody
+    {
+        public T Body;
+        public int Batch, Chunks;
+        public readonly void Invoke(int t) => Body.Run((int)((long)Batch * t / Chunks), (int)((long)Batch * (t + 1) / Chunks), 1);
+    }
+
+    /// <summary>Runs body over the batch: chunked in parallel when there are enough images, otherwise sequentially with
+    /// the GEMM free to parallelise.</summary>
+    private static void Run<T>(ref T body, int batch, long flops) where T : struct, IConvBody
+    {
         int chunks = Chunks(batch, flops);
         if (chunks <= 1)
         {
-            body(0, batch, CpuGemm.MaxThreads);
+            body.Run(0, batch, CpuGemm.MaxThreads);
             return;
         }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, t =>
-            body((int)((long)batch * t / chunks), (int)((long)batch * (t + 1) / chunks), 1));
+        var job = new Chunked<T> { Body = body, Batch = batch, Chunks = chunks };
+        CpuParallel.For(chunks, ref job);
     }
 
     /// <summary>Output positions ow in [lo, hi) whose input column ow*stride - pad + tap lies inside [0, size).</summary>

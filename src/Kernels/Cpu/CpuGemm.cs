@@ -109,30 +109,44 @@ public static unsafe class CpuGemm
             return;
         }
 
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        fixed (float* pa = a, pb = b, pc = c)
         {
-            int u0 = (int)((long)units * t / threads), u1 = (int)((long)units * (t + 1) / threads);
-            fixed (float* pa = a, pb = b, pc = c)
+            var job = new StripJob
             {
-                float* a0 = pa + aOffset, b0 = pb + bOffset, c0 = pc + cOffset;
-                if (splitRows)
-                {
-                    int i0 = u0 * MR, i1 = Math.Min(m, u1 * MR);
-                    if (i1 <= i0) return;
-                    float* aStrip = transposeA ? a0 + i0 : a0 + (long)i0 * lda;
-                    Blocked(aStrip, lda, transposeA, b0, ldb, transposeB, c0 + (long)i0 * n, n,
-                            i1 - i0, n, k, accumulate, alpha);
-                }
-                else
-                {
-                    int j0 = u0 * NR, j1 = Math.Min(n, u1 * NR);
-                    if (j1 <= j0) return;
-                    float* bStrip = transposeB ? b0 + (long)j0 * ldb : b0 + j0;
-                    Blocked(a0, lda, transposeA, bStrip, ldb, transposeB, c0 + j0, n,
-                            m, j1 - j0, k, accumulate, alpha);
-                }
+                A = pa + aOffset, Lda = lda, TransA = transposeA, B = pb + bOffset, Ldb = ldb, TransB = transposeB,
+                C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
+                SplitRows = splitRows, Units = units, Threads = threads,
+            };
+            CpuParallel.For(threads, ref job); // allocation-free (Parallel.For allocated ~1.6 KB per call)
+        }
+    }
+
+    /// <summary>One thread's strip of C (rows or columns), run by <see cref="CpuParallel"/>; operands are pinned by the caller.</summary>
+    private struct StripJob : IParallelBody
+    {
+        public float* A, B, C;
+        public int Lda, Ldb, M, N, K, Units, Threads;
+        public bool TransA, TransB, Accumulate, SplitRows;
+        public float Alpha;
+
+        public readonly void Invoke(int t)
+        {
+            int u0 = (int)((long)Units * t / Threads), u1 = (int)((long)Units * (t + 1) / Threads);
+            if (SplitRows)
+            {
+                int i0 = u0 * MR, i1 = Math.Min(M, u1 * MR);
+                if (i1 <= i0) return;
+                float* aStrip = TransA ? A + i0 : A + (long)i0 * Lda;
+                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha);
             }
-        });
+            else
+            {
+                int j0 = u0 * NR, j1 = Math.Min(N, u1 * NR);
+                if (j1 <= j0) return;
+                float* bStrip = TransB ? B + (long)j0 * Ldb : B + j0;
+                Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha);
+            }
+        }
     }
 
     /// <summary>Estimated cycles of the busiest thread when C is split into strips along one dimension.</summary>

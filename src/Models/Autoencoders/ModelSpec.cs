@@ -63,11 +63,38 @@ public sealed class ModelSpec
         if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking");
         if (IsConvolutional)
         {
-            if (ImageShape is not { Length: 3 } || ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
+            if (ImageShape is not { Length: 3 } || ImageShape.Any(d => d <= 0) || (long)ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
                 throw new ArgumentException($"convolutional model '{Kind}' needs image data [channels, height, width] matching {InputFeatures} features");
             if (ImageShape[1] % 4 != 0 || ImageShape[2] % 4 != 0)
                 throw new ArgumentException($"convolutional models need image sides divisible by 4, got {ImageShape[1]}x{ImageShape[2]}; use an MLP model (ae, dae, vae)");
         }
+        if (Hidden.Length > MaxHiddenLayers) throw new ArgumentException($"{Hidden.Length} hidden layers is more than the limit of {MaxHiddenLayers}");
+        long parameters = EstimatedParameters();
+        if (parameters > MaxParameters)
+            throw new ArgumentException($"the model would have about {parameters:N0} parameters, above the limit of {MaxParameters:N0}; use smaller --hidden / --latent sizes");
+    }
+
+    /// <summary>Most hidden layers a spec may list.</summary>
+    public const int MaxHiddenLayers = 64;
+
+    /// <summary>Largest accepted parameter count (2^28 floats, 1 GiB), so that a corrupt model.json or a typo cannot start a huge allocation.</summary>
+    public const long MaxParameters = 1L << 28;
+
+    /// <summary>Approximate parameter count (weights of the dense layers and of the convolutions), computed without overflow.</summary>
+    private long EstimatedParameters()
+    {
+        if (IsConvolutional)
+        {
+            long flat = 32L * (ImageShape![1] / 4) * (ImageShape[2] / 4);
+            return 2 * 9 * (16L * ImageShape[0] + 16 * 32) + 3 * (flat + 1) * Latent;
+        }
+        long total = 0, width = InputFeatures;
+        foreach (int h in Hidden.Append(Latent))
+        {
+            total += 2 * (width + 1) * h;   // encoder layer and its mirror in the decoder
+            width = h;
+        }
+        return total + (IsVariational ? (width + 1) * Latent : 0);
     }
 
     /// <summary>The spec as indented JSON.</summary>
@@ -141,9 +168,9 @@ public sealed class ModelSpec
             spec.Validate();
             return spec;
         }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or ArgumentException or DataFormatException)
         {
-            throw new DataFormatException($"{source}: invalid model description: {e.Message}");
+            throw new DataFormatException($"{source}: invalid model description: {e.Message.ReplaceLineEndings(" ")}");
         }
     }
 }

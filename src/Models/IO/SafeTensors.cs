@@ -144,6 +144,7 @@ public static class SafeTensors
     private static List<Entry> ParseHeader(string path, byte[] header, long dataLength, out Dictionary<string, string> metadata)
     {
         if (header[0] != (byte)'{') throw Fail(path, "header does not start with '{'; this is not a safetensors file");
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Fail(path, "header is not valid UTF-8 text; the file is corrupt");
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<Entry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);

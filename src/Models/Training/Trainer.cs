@@ -110,6 +110,9 @@ public sealed class Trainer
         double seconds = clock.Elapsed.TotalSeconds;
         EpochsDone = epoch;
         var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
+        if (!double.IsFinite(eval.Loss))   // finite training losses can still leave weights that overflow on other rows
+            throw new TrainingDivergedException(
+                $"test loss became {eval.Loss} after epoch {epoch}; lower the learning rate (--lr, now {Options.LearningRate}) or check the input scaling");
         return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
     }
 

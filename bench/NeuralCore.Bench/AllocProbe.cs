@@ -1,0 +1,47 @@
+using NeuralCore.Kernels.Cpu;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.Data;
+using NeuralCore.Models.Optimizers;
+
+namespace NeuralCore.Bench;
+
+/// <summary>Temporary: bytes allocated by each part of a training step.</summary>
+public static class AllocProbe
+{
+    public static int Run(string[] args)
+    {
+        var data = MnistDataset.LoadBundled();
+        foreach (var kind in new[] { "vae", "conv-ae" })
+        {
+            using var cpu = new CpuBackend();
+            var spec = kind == "vae" ? new ModelSpec { Kind = "vae", InputFeatures = 784, Latent = 20 }
+                : new ModelSpec { Kind = "conv-ae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 32 };
+            var model = ModelFactory.Create(spec, cpu, new SeededRandom(0));
+            var opt = new Adam(model.Parameters(), 1e-3f);
+            var rnd = new SeededRandom(2);
+            var batch = data.TrainImages.Pixels.AsSpan(0, 128 * 784).ToArray();
+            long[] acc = new long[7];
+            for (int it = 0; it < 60; it++)
+            {
+                long t0 = GC.GetTotalAllocatedBytes(true);
+                using (TensorScope.Begin())
+                {
+                    var x = Tensor.FromArray(cpu, batch, new Shape(128, 784));
+                    long t1 = GC.GetTotalAllocatedBytes(true);
+                    opt.ZeroGrad();
+                    long t2 = GC.GetTotalAllocatedBytes(true);
+                    var parts = model.ComputeLoss(x, rnd);
+                    long t3 = GC.GetTotalAllocatedBytes(true);
+                    parts.Total.Backward();
+                    long t4 = GC.GetTotalAllocatedBytes(true);
+                    parts.Total.Item();
+                    opt.Step();
+                    long t5 = GC.GetTotalAllocatedBytes(true);
+                    if (it >= 10) { acc[0] += t1 - t0; acc[1] += t2 - t1; acc[2] += t3 - t2; acc[3] += t4 - t3; acc[4] += t5 - t4; }
+                }
+            }
+            Console.WriteLine($"{kind}: fromArray {acc[0] / 50} zeroGrad {acc[1] / 50} forward {acc[2] / 50} backward {acc[3] / 50} step {acc[4] / 50}");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.IO;
+using NeuralCore.Models.Training;
+
+namespace NeuralCore.Cli.Commands;
+
+/// <summary><c>neuralcore experiment latent-size</c>: test reconstruction loss and KL against the embedding size.</summary>
+public static class LatentSizeExperiment
+{
+    public const string Summary = "train one model per embedding size; test reconstruction loss and KL against the size";
+
+    public const string Help = """
+        neuralcore experiment latent-size - how the embedding size trades reconstruction against KL
+
+        usage: neuralcore experiment latent-size [--model vae] [--sizes 2,5,10,20,50] [--epochs N] [--out DIR]
+
+          --model KIND        vae (default) | conv-vae | ae | conv-ae | dae | conv-dae
+          --sizes LIST        embedding sizes, comma-separated (default 2,5,10,20,50)
+          --epochs N          training passes per model (default 10)
+          --hidden SIZES      MLP hidden sizes (default 400)
+          --batch N           mini-batch size (default 128)
+          --lr X              learning rate (default 1e-3)
+          --data SOURCE       mnist (bundled MNIST-10k, default), a directory of IDX files, or FILE.csv (with --drop)
+          --seed N            seed (default 0)
+          --out DIR           results.json, results.md and latent-size.png (default runs/latent-size)
+          --device NAME       cpu (default) | reference
+
+        prints a table size | test reconstruction loss | KL | total, per test sample (KL is 0 for non-variational
+        models), and plots the test reconstruction loss against the embedding size.
+        """;
+
+    private sealed record Row(int Size, Evaluation Test, double Seconds);
+
+    public static int Run(CommandLine cl)
+    {
+        string kind = cl.String("model", "vae")!;
+        if (!ModelSpec.Kinds.Contains(kind))
+            throw new CliException($"experiment latent-size: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        var sizes = cl.IntList("sizes", [2, 5, 10, 20, 50]).Distinct().ToArray();
+        var options = new TrainingOptions
+        {
+            Epochs = cl.Int("epochs", 10, 1),
+            BatchSize = cl.Int("batch", 128, 1),
+            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
+            Seed = (ulong)cl.Int("seed", 0, 0),
+        };
+        int[] hidden = cl.IntList("hidden", [400]);
+        string outDir = cl.String("out", Path.Combine("runs", "latent-size"))!;
+        var backend = Devices.Open(cl);
+        var data = DataSource.Load(cl, null, options.Seed);
+        cl.RejectUnknown();
+        bool isTable = data.Columns != null;
+        if (kind.StartsWith("conv-", StringComparison.Ordinal) && data.ImageShape == null)
+            throw new CliException($"experiment latent-size: --model {kind} needs image data; tables use ae, dae or vae", 2);
+
+        Console.WriteLine($"latent size sweep: {kind}, sizes {string.Join(", ", sizes)}, {options.Epochs} epochs each, {data.Description} " +
+                          $"({data.TrainCount} train / {data.TestCount} test rows)");
+        var clock = Stopwatch.StartNew();
+        var rows = new List<Row>();
+        foreach (int size in sizes)
+        {
+            var spec = new ModelSpec
+            {
+                Kind = kind, InputFeatures = data.Features, ImageShape = data.ImageShape, Latent = size, Hidden = hidden,
+                Loss = isTable ? "mse" : "bce", Data = data.Description, Columns = data.Columns, Scaler = data.Scaler,
+            };
+            try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("experiment latent-size: " + e.Message, 2); }
+            var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
+            var trainer = new Trainer(model, options);
+            var sizeClock = Stopwatch.StartNew();
+            for (int e = 0; e < options.Epochs; e++)
+            {
+                var m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, 0);
+                Console.Error.WriteLine($"size {size}: epoch {e + 1}/{options.Epochs}, train loss {m.TrainLoss:F2}");
+            }
+            var test = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);
+            rows.Add(new Row(size, test, sizeClock.Elapsed.TotalSeconds));
+            Console.WriteLine($"size {size,3}: test reconstruction {test.Reconstruction:F3}  KL {test.Kl:F3}  total {test.Loss:F3}  ({sizeClock.Elapsed.TotalSeconds:F1} s)");
+        }
+        string table = Table(rows);
+        Console.WriteLine();
+        Console.Write(table);
+        Console.WriteLine($"wall time {clock.Elapsed.TotalSeconds:F0} s");
+
+        Directory.CreateDirectory(outDir);
+        var x = rows.Select(r => (float)r.Size).ToList();
+        var series = new List<PlotSeries> { new("reconstruction", rows.Select(r => (float)r.Test.Reconstruction).ToList(), x) };
+        if (rows.Any(r => r.Test.Kl != 0))
+        {
+            series.Add(new("KL", rows.Select(r => (float)r.Test.Kl).ToList(), x));
+            series.Add(new("total", rows.Select(r => (float)r.Test.Loss).ToList(), x));
+        }
+        string plot = Path.Combine(outDir, "latent-size.png");
+        Plot.WriteLines(plot, series, $"{kind}: test loss per sample vs embedding size", "embedding size", "loss per sample");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"),
+            $"# Embedding size sweep: {kind}\n\n{options.Epochs} epochs each, data {data.Description}; losses per test sample.\n\n{table}");
+        WriteJson(Path.Combine(outDir, "results.json"), kind, options, data.Description, rows);
+        Console.WriteLine($"wrote {plot}, results.md and results.json in {outDir}");
+        return 0;
+    }
+
+    private static string Table(List<Row> rows)
+    {
+        var sb = new StringBuilder("| size | test reconstruction | KL | total |\n|---|---|---|---|\n");
+        foreach (var r in rows)
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Size} | {r.Test.Reconstruction:F3} | {r.Test.Kl:F3} | {r.Test.Loss:F3} |\n");
+        return sb.ToString();
+    }
+
+    private static void WriteJson(string path, string kind, TrainingOptions options, string data, List<Row> rows)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("experiment", "latent-size");
+            w.WriteString("model", kind);
+            w.WriteNumber("epochs", options.Epochs);
+            w.WriteNumber("seed", options.Seed);
+            w.WriteString("data", data);
+            w.WriteStartArray("sizes");
+            foreach (var r in rows)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("size", r.Size);
+                w.WriteNumber("test_reconstruction", r.Test.Reconstruction);
+                w.WriteNumber("test_kl", r.Test.Kl);
+                w.WriteNumber("test_loss", r.Test.Loss);
+                w.WriteNumber("seconds", r.Seconds);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        AtomicFile.WriteAllBytes(path, stream.ToArray());
+    }
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NeuralCore.Models.Applications;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.IO;
+using NeuralCore.Models.Training;
+
+namespace NeuralCore.Cli.Commands;
+
+/// <summary><c>neuralcore experiment oneclass-mnist</c>: one-class anomaly detection per digit, autoencoder against PCA.</summary>
+public static class OneClassMnistExperiment
+{
+    public const string Summary = "per digit: train on that digit only, detect the other digits by reconstruction error (AUROC vs PCA)";
+
+    public const string Help = """
+        neuralcore experiment oneclass-mnist - one-class anomaly detection on MNIST, autoencoder vs PCA
+
+        usage: neuralcore experiment oneclass-mnist [--model conv-ae] [--epochs N] [--latent 32] [--digits 0-9] [--out DIR]
+
+          --model KIND        ae | dae | conv-ae (default) | conv-dae | vae | conv-vae
+          --epochs N          training passes over the ~800 images of one digit (default 150)
+          --latent N          embedding size; PCA keeps as many components (default 32)
+          --digits LIST       digits to run, e.g. 0-9 (default), 3 or 1,4,7
+          --score NAME        mse (default) | bce: per-image reconstruction error
+          --batch N           mini-batch size (default 128)
+          --lr X              learning rate (default 1e-3)
+          --hidden SIZES      MLP hidden sizes for ae/dae/vae (default 400)
+          --data SOURCE       mnist (bundled MNIST-10k, default) or a directory of IDX files
+          --seed N            seed (default 0)
+          --out DIR           results.json and results.md (default runs/oneclass-mnist)
+          --device NAME       cpu (default) | reference
+
+        for each digit d: train on the training images of d only, score all test images by reconstruction error
+        (the other digits are the anomalies) and report the AUROC; the baseline is a PCA with the same number of
+        components fitted to the same images. Prints a table digit | AE AUROC | PCA AUROC and the means.
+        """;
+
+    public static int Run(CommandLine cl)
+    {
+        string kind = cl.String("model", "conv-ae")!;
+        if (!ModelSpec.Kinds.Contains(kind))
+            throw new CliException($"experiment oneclass-mnist: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        var options = new TrainingOptions
+        {
+            Epochs = cl.Int("epochs", 150, 1),
+            BatchSize = cl.Int("batch", 128, 1),
+            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
+            Seed = (ulong)cl.Int("seed", 0, 0),
+        };
+        int latent = cl.Int("latent", 32, 1, 784);
+        var digits = ParseDigits(cl.String("digits", "0-9")!);
+        var score = cl.String("score", "mse") switch
+        {
+            "mse" => ReconstructionScore.Mse,
+            "bce" => ReconstructionScore.Bce,
+            var s => throw new CliException($"experiment oneclass-mnist: --score must be mse or bce, got '{s}'", 2),
+        };
+        int[] hidden = cl.IntList("hidden", [400]);
+        string outDir = cl.String("out", Path.Combine("runs", "oneclass-mnist"))!;
+        var backend = Devices.Open(cl);
+        var data = DataSource.Load(cl);
+        cl.RejectUnknown();
+        if (data.ImageShape == null || data.TrainLabels == null || data.TestLabels == null)
+            throw new CliException($"experiment oneclass-mnist: --data must be labelled images (mnist or an IDX directory), got {data.Description}", 2);
+        var spec = new ModelSpec { Kind = kind, InputFeatures = data.Features, ImageShape = data.ImageShape, Latent = latent, Hidden = hidden, Data = data.Description };
+        try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("experiment oneclass-mnist: " + e.Message, 2); }
+
+        Console.WriteLine($"one-class MNIST: {kind}, latent {latent}, {options.Epochs} epochs per digit, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+                          $"score {score.ToString().ToLowerInvariant()}; PCA with {latent} components; {data.Description}: {data.TestCount} test images");
+        var clock = Stopwatch.StartNew();
+        var results = new List<OneClassResult>();
+        bool interactive = !Console.IsErrorRedirected;
+        foreach (int d in digits)
+        {
+            var r = OneClassBenchmark.Run(backend, spec, options, data.Train, data.TrainLabels, data.Test, data.TestLabels, d, score, (epoch, loss) =>
+            {
+                if (interactive && (epoch % 10 == 0 || epoch == options.Epochs))
+                    Console.Error.Write($"\rdigit {d}: epoch {epoch}/{options.Epochs}, train loss {loss:F2}   ");
+            });
+            if (interactive) Console.Error.Write("\r" + new string(' ', 60) + "\r");
+            results.Add(r);
+            Console.WriteLine($"digit {d}: AE AUROC {100 * r.AutoencoderAuroc:F2}  PCA AUROC {100 * r.PcaAuroc:F2}  ({r.TrainCount} training images, {r.Seconds:F1} s)");
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        string table = Table(results, kind);
+        Console.WriteLine();
+        Console.Write(table);
+        Console.WriteLine($"wall time {seconds:F0} s");
+
+        Directory.CreateDirectory(outDir);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"),
+            $"# One-class MNIST: {kind} vs PCA\n\n{kind}, latent {latent}, {options.Epochs} epochs per digit, batch {options.BatchSize}, " +
+            $"score {score.ToString().ToLowerInvariant()}, data {data.Description}; AUROC in percent (anomaly = any other digit).\n\n{table}\nwall time {seconds:F0} s\n");
+        WriteJson(Path.Combine(outDir, "results.json"), spec, options, score, results, seconds);
+        Console.WriteLine($"wrote {Path.Combine(outDir, "results.md")} and results.json");
+        return 0;
+    }
+
+    /// <summary>The markdown table digit | AE AUROC | PCA AUROC, with the means as the last row.</summary>
+    private static string Table(List<OneClassResult> results, string kind)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"| digit | {kind} AUROC | PCA AUROC |\n|---|---|---|\n");
+        foreach (var r in results)
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.NormalClass} | {100 * r.AutoencoderAuroc:F2} | {100 * r.PcaAuroc:F2} |\n");
+        sb.Append(CultureInfo.InvariantCulture, $"| mean | {100 * results.Average(r => r.AutoencoderAuroc):F2} | {100 * results.Average(r => r.PcaAuroc):F2} |\n");
+        return sb.ToString();
+    }
+
+    private static void WriteJson(string path, ModelSpec spec, TrainingOptions options, ReconstructionScore score, List<OneClassResult> results, double seconds)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("experiment", "oneclass-mnist");
+            w.WriteString("model", spec.Kind);
+            w.WriteNumber("latent", spec.Latent);
+            w.WriteNumber("epochs", options.Epochs);
+            w.WriteNumber("batch", options.BatchSize);
+            w.WriteNumber("lr", options.LearningRate);
+            w.WriteNumber("seed", options.Seed);
+            w.WriteString("score", score.ToString().ToLowerInvariant());
+            w.WriteString("data", spec.Data);
+            w.WriteNumber("mean_ae_auroc", results.Average(r => r.AutoencoderAuroc));
+            w.WriteNumber("mean_pca_auroc", results.Average(r => r.PcaAuroc));
+            w.WriteNumber("seconds", seconds);
+            w.WriteStartArray("digits");
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("digit", r.NormalClass);
+                w.WriteNumber("train_images", r.TrainCount);
+                w.WriteNumber("ae_auroc", r.AutoencoderAuroc);
+                w.WriteNumber("pca_auroc", r.PcaAuroc);
+                w.WriteNumber("final_train_loss", r.FinalTrainLoss);
+                w.WriteNumber("seconds", r.Seconds);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        AtomicFile.WriteAllBytes(path, stream.ToArray());
+    }
+
+    /// <summary>"0-9", "3", "1,4,7" or "0-2,5" -> distinct digits in the order given.</summary>
+    public static int[] ParseDigits(string text)
+    {
+        var digits = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var ends = part.Split('-', StringSplitOptions.TrimEntries);
+            if (ends.Length is < 1 or > 2 || !ends.All(e => e.Length == 1 && char.IsAsciiDigit(e[0])))
+                throw new CliException($"experiment oneclass-mnist: --digits expects digits 0-9 such as 0-9, 3 or 1,4,7; got '{text}'", 2);
+            int lo = ends[0][0] - '0', hi = ends[^1][0] - '0';
+            if (lo > hi) throw new CliException($"experiment oneclass-mnist: --digits range '{part}' runs backwards; write {hi}-{lo}", 2);
+            for (int d = lo; d <= hi; d++) if (!digits.Contains(d)) digits.Add(d);
+        }
+        if (digits.Count == 0) throw new CliException($"experiment oneclass-mnist: --digits is empty; e.g. --digits 0-9", 2);
+        return digits.ToArray();
+    }
+}

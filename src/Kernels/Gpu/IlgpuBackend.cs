@@ -1,0 +1,532 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+using NeuralCore.Kernels.Gpu.Kernels;
+using static NeuralCore.Kernels.Gpu.Kernels.ConvolutionKernels;
+using static NeuralCore.Kernels.Gpu.Kernels.ElementwiseKernels;
+using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
+using static NeuralCore.Kernels.Gpu.Kernels.ReductionKernels;
+
+namespace NeuralCore.Kernels.Gpu;
+
+/// <summary>
+/// <see cref="IBackend"/> on an ILGPU accelerator: CUDA, OpenCL, or ILGPU's CPU accelerator (which emulates
+/// groups, shared memory and barriers, so the same kernels run in tests without a GPU).
+/// <para>Tensors stay resident on the device; every op queues kernels on one stream and returns. Nothing is
+/// read back except in <see cref="Download"/> (losses write their sum into a one-element device buffer and
+/// loss gradients read dLoss[0] on the device). Every kernel is compiled once, at construction.</para>
+/// </summary>
+public sealed class IlgpuBackend : IBackend
+{
+    /// <summary>The device names <see cref="Create"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> DeviceNames = ["cuda", "opencl", "ilgpu-cpu"];
+
+    /// <summary>Largest im2col scratch (floats) one convolution chunk may use; bigger batches are split.</summary>
+    private const int MaxColumnFloats = 1 << 24;
+
+    private readonly Context _context;
+    private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
+    private readonly GpuMemoryPool _pool;
+    private bool _disposed;
+
+    // kernels, compiled once
+    private readonly Action<Index1D, ArrayView<float>, float> _fill;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CopyArgs> _copyBlock;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _unary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _unaryBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BroadcastWalk8> _binary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, BroadcastWalk8> _binaryGradTerm;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _transpose;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _swapOuterAxes;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs> _adam;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> _sgd;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int> _reducePerThread;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int> _reducePerGroup;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _lossPartials;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs> _lossBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm64;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _im2col;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _col2im;
+
+    private IlgpuBackend(string name, Context context, Accelerator accelerator)
+    {
+        Name = name;
+        _context = context;
+        _accelerator = accelerator;
+        _stream = accelerator.DefaultStream;
+        _pool = new GpuMemoryPool(accelerator);
+        var acc = accelerator;
+        _fill = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(ElementwiseKernels.Fill);
+        _copyBlock = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CopyArgs>(ElementwiseKernels.CopyBlock);
+        _unary = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(ElementwiseKernels.Unary);
+        _unaryBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(ElementwiseKernels.UnaryBackward);
+        _binary = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BroadcastWalk8>(ElementwiseKernels.Binary);
+        _binaryGradTerm = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, BroadcastWalk8>(BinaryGradTerm);
+        _transpose = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ElementwiseKernels.Transpose);
+        _swapOuterAxes = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(SwapOuterAxes);
+        _adam = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(Adam);
+        _sgd = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(Sgd);
+        _reducePerThread = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int>(PerThread);
+        _reducePerGroup = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReductionPlan, float, int>(PerGroup);
+        _lossPartials = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(LossPartials);
+        _lossBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs>(ReductionKernels.LossBackward);
+        _gemm64 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm64);
+        _gemm128 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128);
+        _im2col = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Im2Col);
+        _col2im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Col2ImAccumulate);
+    }
+
+    /// <summary>
+    /// Opens the first accelerator of the named kind: "cuda", "opencl" or "ilgpu-cpu" (ILGPU's CPU
+    /// accelerator, 256 threads per group). Throws <see cref="AcceleratorNotFoundException"/> naming what
+    /// was found when the kind is absent.
+    /// </summary>
+    public static IlgpuBackend Create(string device)
+    {
+        AcceleratorType kind = device switch
+        {
+            "cuda" => AcceleratorType.Cuda,
+            "opencl" => AcceleratorType.OpenCL,
+            "ilgpu-cpu" => AcceleratorType.CPU,
+            _ => throw new ArgumentException($"unknown ILGPU device '{device}'; choose one of {string.Join(", ", DeviceNames)}", nameof(device)),
+        };
+        Context? context = null;
+        try
+        {
+            context = Context.Create(builder =>
+            {
+                switch (kind)
+                {
+                    case AcceleratorType.Cuda: builder.Cuda().Optimize(OptimizationLevel.O2); break;
+                    case AcceleratorType.OpenCL: builder.OpenCL().Optimize(OptimizationLevel.O2); break;
+                    default: builder.CPU(EmulatedDevice); break;
+                }
+                builder.EnableAlgorithms();
+            });
+            var found = context.Devices.FirstOrDefault(d => d.AcceleratorType == kind)
+                ?? throw new AcceleratorNotFoundException(device, FindAccelerators());
+            var accelerator = found.CreateAccelerator(context);
+            return new IlgpuBackend(device, context, accelerator);
+        }
+        catch
+        {
+            context?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>ILGPU's CPU accelerator shaped like a small GPU: warps of 32, 8 warps (256 threads) per group.</summary>
+    private static CPUDevice EmulatedDevice => new(32, 8, 1);
+
+    /// <summary>Every accelerator ILGPU can see here, as "device-name (description)".</summary>
+    public static IReadOnlyList<string> FindAccelerators()
+    {
+        var found = new List<string>();
+        foreach (var (type, name) in new[] { (AcceleratorType.Cuda, "cuda"), (AcceleratorType.OpenCL, "opencl") })
+        {
+            try
+            {
+                using var context = Context.Create(b => { if (type == AcceleratorType.Cuda) b.Cuda(); else b.OpenCL(); });
+                foreach (var d in context.Devices.Where(d => d.AcceleratorType == type)) found.Add($"{name} ({d.Name})");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // a missing driver library means "none of this kind"
+            }
+        }
+        found.Add("ilgpu-cpu (ILGPU CPU accelerator)");
+        return found;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The accelerator's own description, e.g. "NVIDIA H200".</summary>
+    public string DeviceDescription => _accelerator.Name;
+
+    /// <summary>Test hook: force the 64 or 128 GEMM tile (0 = choose by size).</summary>
+    internal int ForceGemmTile { get; set; }
+
+    /// <summary>Test hook: force this many split-K slices (0 = choose by size).</summary>
+    internal int ForceSplitK { get; set; }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    public DeviceBuffer Allocate(int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
+        var buffer = new GpuBuffer(this, _pool.Rent(length), length);
+        if (length > 0) buffer.View.MemSetToZero(_stream);
+        return buffer;
+    }
+
+    public void Release(DeviceBuffer buffer)
+    {
+        if (!_disposed && buffer is GpuBuffer g && ReferenceEquals(g.Backend, this)) _pool.Return(g.Memory, g.Length);
+    }
+
+    /// <summary>Device scratch of <paramref name="length"/> floats (contents undefined); give it back with
+    /// <see cref="Return"/> as soon as the kernels that use it are queued.</summary>
+    private MemoryBuffer1D<float, Stride1D.Dense> Rent(int length) => _pool.Rent(length);
+
+    private void Return(MemoryBuffer1D<float, Stride1D.Dense> scratch, int length) => _pool.Return(scratch, length);
+
+    public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination, int destinationOffset = 0)
+    {
+        var d = G(destination);
+        CheckRange(d, destinationOffset, source.Length, nameof(destinationOffset));
+        if (source.Length == 0) return;
+        d.Memory.View.SubView(destinationOffset, source.Length).CopyFromCPU(_stream, source);
+    }
+
+    public void Download(DeviceBuffer source, Span<float> destination, int sourceOffset = 0)
+    {
+        var s = G(source);
+        CheckRange(s, sourceOffset, destination.Length, nameof(sourceOffset));
+        if (destination.Length == 0) return;
+        s.Memory.View.SubView(sourceOffset, destination.Length).CopyToCPU(_stream, destination);
+    }
+
+    public void Fill(DeviceBuffer destination, float value, int offset, int length)
+    {
+        var d = G(destination);
+        CheckRange(d, offset, length, nameof(offset));
+        if (length > 0) _fill(length, d.View.SubView(offset, length), value);
+    }
+
+    public void CopyBlock(DeviceBuffer source, int sourceOffset, int sourceStride, DeviceBuffer destination,
+        int destinationOffset, int destinationStride, int rows, int columns, bool accumulate)
+    {
+        if (rows <= 0 || columns <= 0) return;
+        var args = new CopyArgs
+        {
+            SourceOffset = sourceOffset, SourceStride = sourceStride,
+            DestinationOffset = destinationOffset, DestinationStride = destinationStride,
+            Columns = columns, Accumulate = accumulate ? 1 : 0,
+        };
+        _copyBlock(rows * columns, V(source), V(destination), args);
+    }
+
+    public void Synchronize() => _accelerator.Synchronize();
+
+    // ---- elementwise --------------------------------------------------------------------------
+
+    public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
+    {
+        CheckOp(op);
+        if (n > 0) _unary(n, V(x), V(y), (int)op, alpha);
+    }
+
+    public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
+    {
+        CheckOp(op);
+        if (n > 0) _unaryBackward(n, V(x), V(y), V(dy), V(dx), (int)op, alpha);
+    }
+
+    public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
+        DeviceBuffer c, ReadOnlySpan<int> cShape)
+    {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        int n = Broadcast.Count(cShape);
+        if (n == 0) return;
+        _binary(n, V(a), V(b), V(c), (int)op, BroadcastWalk8.Create(aShape, bShape, cShape));
+    }
+
+    public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
+        DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
+    {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        int n = Broadcast.Count(cShape);
+        if (n == 0) return;
+        var walk = BroadcastWalk8.Create(aShape, bShape, cShape);
+        if (da != null) BinaryGradient(op, a, b, dc, cShape, walk, da, aShape, wantB: 0);
+        if (db != null) BinaryGradient(op, a, b, dc, cShape, walk, db, bShape, wantB: 1);
+    }
+
+    /// <summary>grad += the gradient of one input of a op b, summed over the dimensions it was broadcast along.</summary>
+    private void BinaryGradient(BinaryOp op, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dc, ReadOnlySpan<int> cShape,
+        BroadcastWalk8 walk, DeviceBuffer grad, ReadOnlySpan<int> shape, int wantB)
+    {
+        int n = Broadcast.Count(cShape);
+        if (Broadcast.Count(shape) == n)
+        {
+            // not broadcast: the term goes straight into the gradient
+            _binaryGradTerm(n, V(a), V(b), V(dc), V(grad), (int)op, wantB, 1, walk);
+            return;
+        }
+        // the term at every element of c, then summed over the dimensions this input was broadcast along
+        var term = Rent(n);
+        _binaryGradTerm(n, V(a), V(b), V(dc), term.View, (int)op, wantB, 0, walk);
+        Reduce(term.View, V(grad), ReductionPlan.ToBroadcastSource(cShape, shape), 1f, accumulate: true);
+        Return(term, n);
+    }
+
+    // ---- reductions ---------------------------------------------------------------------------
+
+    public void ReduceSum(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool accumulate)
+    {
+        if (outer * inner == 0) return;
+        Reduce(V(x), V(y), ReductionPlan.MiddleAxis(outer, length, inner), 1f, accumulate);
+    }
+
+    /// <summary>dst (+)= scale * the sums the plan describes: a group per output when each output sums many
+    /// elements and there are few outputs, otherwise a thread per output.</summary>
+    private void Reduce(ArrayView<float> src, ArrayView<float> dst, ReductionPlan plan, float scale, bool accumulate)
+    {
+        if (plan.Outputs == 0) return;
+        int acc = accumulate ? 1 : 0;
+        if (plan.Length >= 64 && plan.Outputs < 8192)
+            _reducePerGroup(new KernelConfig(plan.Outputs, GroupSize), src, dst, plan, scale, acc);
+        else
+            _reducePerThread(plan.Outputs, src, dst, plan, scale, acc);
+    }
+
+    public void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n)
+    {
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        var r = V(result);
+        if (n == 0) { _fill(1, r, 0f); return; }
+        int groups = Math.Min(MaxPartials, (n + GroupSize - 1) / GroupSize);
+        if (groups == 1)
+        {
+            _lossPartials(new KernelConfig(1, GroupSize), V(a), V(b), r, (int)kind, n);
+            return;
+        }
+        var partials = Rent(groups);
+        _lossPartials(new KernelConfig(groups, GroupSize), V(a), V(b), partials.View, (int)kind, n);
+        Reduce(partials.View, r, ReductionPlan.MiddleAxis(1, groups, 1), 1f, accumulate: false);
+        Return(partials, groups);
+    }
+
+    public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
+        DeviceBuffer? da, DeviceBuffer? db, int n)
+    {
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        if (n == 0 || (da == null && db == null)) return;
+        var av = V(a);
+        var args = new LossBackwardArgs { Kind = (int)kind, WantA = da != null ? 1 : 0, WantB = db != null ? 1 : 0, Scale = scale };
+        // an unwanted gradient gets a placeholder view that the kernel never touches
+        _lossBackward(n, av, V(b), V(dLoss), da != null ? V(da) : av, db != null ? V(db) : av, args);
+    }
+
+    // ---- matrix and layout --------------------------------------------------------------------
+
+    public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
+        bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
+        => Gemm(V(a), V(b), V(c), m, n, k, transposeA, transposeB, accumulate, alpha);
+
+    private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k,
+        bool transposeA, bool transposeB, bool accumulate, float alpha)
+    {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0)
+        {
+            if (!accumulate) _fill(m * n, c.SubView(0, m * n), 0f);
+            return;
+        }
+        int sms = Math.Max(1, _accelerator.NumMultiprocessors);
+        bool large = ForceGemmTile switch
+        {
+            LargeTile => true,
+            SmallTile => false,
+            _ => Tiles(m, LargeTile) * Tiles(n, LargeTile) >= sms,
+        };
+        int tile = large ? LargeTile : SmallTile;
+        int gx = Tiles(n, tile), gy = Tiles(m, tile);
+        // split-K when the output has too few tiles to occupy the device and k is long (e.g. weight gradients)
+        int splits = ForceSplitK > 0 ? ForceSplitK : Math.Clamp(Math.Min(2 * sms / (gx * gy), k / 512), 1, 64);
+        int kSlice = splits == 1 ? k : RoundUp((k + splits - 1) / splits, 16);
+        splits = (k + kSlice - 1) / kSlice;
+        var kernel = large ? _gemm128 : _gemm64;
+        var config = new KernelConfig(new Index3D(gx, gy, splits), new Index3D(Threads, Threads, 1));
+        var args = new GemmArgs
+        {
+            M = m, N = n, K = k, TransposeA = transposeA ? 1 : 0, TransposeB = transposeB ? 1 : 0,
+            KSlice = kSlice, SliceStride = m * n,
+        };
+        if (splits == 1)
+        {
+            args.Accumulate = accumulate ? 1 : 0;
+            args.Alpha = alpha;
+            kernel(config, a, b, c, args);
+            return;
+        }
+        var partials = Rent(splits * m * n);
+        args.Accumulate = 0;
+        args.Alpha = 1f;
+        kernel(config, a, b, partials.View, args);
+        Reduce(partials.View, c, ReductionPlan.MiddleAxis(1, splits, m * n), alpha, accumulate);
+        Return(partials, splits * m * n);
+    }
+
+    private static int Tiles(int size, int tile) => (size + tile - 1) / tile;
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)
+    {
+        int n = batch * rows * columns;
+        if (n > 0) _transpose(n, V(x), V(y), rows, columns, accumulate ? 1 : 0);
+    }
+
+    // ---- convolution (im2col + GEMM, in chunks of images) ---------------------------------------
+
+    private static ConvArgs Args(in ConvGeometry g, int images) => new()
+    {
+        C = g.InChannels, H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth,
+        StrideH = g.StrideH, StrideW = g.StrideW, PadH = g.PadH, PadW = g.PadW,
+        OutH = g.OutHeight, OutW = g.OutWidth, Images = images,
+    };
+
+    /// <summary>Images per chunk so that the column matrix stays under <see cref="MaxColumnFloats"/>.</summary>
+    private static int ChunkImages(in ConvGeometry g) =>
+        Math.Clamp(MaxColumnFloats / Math.Max(1, g.InChannels * g.KernelHeight * g.KernelWidth * g.OutHeight * g.OutWidth), 1, g.Batch);
+
+    public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
+    {
+        g.Validate();
+        ArrayView<float> xv = V(x), wv = V(w), yv = V(y);
+        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
+        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
+        int chunk = ChunkImages(g);
+        var col = Rent(crs * chunk * pixels);
+        var product = chunk > 1 ? Rent(outPerImage * chunk) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        {
+            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
+            var colView = col.View.SubView(0, crs * columns);
+            _im2col(crs * columns, xv.SubView(n0 * inPerImage, nb * inPerImage), colView, Args(g, nb));
+            var yChunk = yv.SubView(n0 * outPerImage, nb * outPerImage);
+            if (nb == 1)
+            {
+                // y[n] = W [K, CRS] x col [CRS, P], already in [K, P] order
+                Gemm(wv, colView, yChunk, g.OutChannels, columns, crs, false, false, false, 1f);
+                continue;
+            }
+            var prod = product!.View.SubView(0, nb * outPerImage);
+            Gemm(wv, colView, prod, g.OutChannels, columns, crs, false, false, false, 1f);
+            _swapOuterAxes(nb * outPerImage, prod, yChunk, g.OutChannels, nb, pixels, 0);   // [K, nb, P] -> [nb, K, P]
+        }
+        Return(col, crs * chunk * pixels);
+        if (product != null) Return(product, outPerImage * chunk);
+    }
+
+    public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
+    {
+        g.Validate();
+        ArrayView<float> dyv = V(dy), wv = V(w), dxv = V(dx);
+        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
+        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
+        int chunk = ChunkImages(g);
+        var col = Rent(crs * chunk * pixels);
+        var gradient = chunk > 1 ? Rent(outPerImage * chunk) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        {
+            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
+            var dyChunk = dyv.SubView(n0 * outPerImage, nb * outPerImage);
+            ArrayView<float> dyKnp = dyChunk;
+            if (nb > 1)
+            {
+                dyKnp = gradient!.View.SubView(0, nb * outPerImage);
+                _swapOuterAxes(nb * outPerImage, dyChunk, dyKnp, nb, g.OutChannels, pixels, 0);   // [nb, K, P] -> [K, nb, P]
+            }
+            // dcol [CRS, nb P] = W^T [CRS, K] x dy [K, nb P]; then gathered back onto the input
+            var colView = col.View.SubView(0, crs * columns);
+            Gemm(wv, dyKnp, colView, crs, columns, g.OutChannels, true, false, false, 1f);
+            _col2im(nb * inPerImage, colView, dxv.SubView(n0 * inPerImage, nb * inPerImage), Args(g, nb));
+        }
+        Return(col, crs * chunk * pixels);
+        if (gradient != null) Return(gradient, outPerImage * chunk);
+    }
+
+    public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
+    {
+        g.Validate();
+        ArrayView<float> xv = V(x), dyv = V(dy), dwv = V(dw);
+        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
+        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
+        int chunk = ChunkImages(g);
+        var col = Rent(crs * chunk * pixels);
+        var gradient = chunk > 1 ? Rent(outPerImage * chunk) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        {
+            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
+            var colView = col.View.SubView(0, crs * columns);
+            _im2col(crs * columns, xv.SubView(n0 * inPerImage, nb * inPerImage), colView, Args(g, nb));
+            var dyChunk = dyv.SubView(n0 * outPerImage, nb * outPerImage);
+            ArrayView<float> dyKnp = dyChunk;
+            if (nb > 1)
+            {
+                dyKnp = gradient!.View.SubView(0, nb * outPerImage);
+                _swapOuterAxes(nb * outPerImage, dyChunk, dyKnp, nb, g.OutChannels, pixels, 0);
+            }
+            // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
+            Gemm(dyKnp, colView, dwv, g.OutChannels, crs, columns, false, true, true, 1f);
+        }
+        Return(col, crs * chunk * pixels);
+        if (gradient != null) Return(gradient, outPerImage * chunk);
+    }
+
+    // ---- optimisers ---------------------------------------------------------------------------
+
+    public void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h)
+    {
+        if (n <= 0) return;
+        bool decoupled = h.DecoupledWeightDecay;
+        var args = new AdamArgs
+        {
+            LearningRate = h.LearningRate, Beta1 = h.Beta1, Beta2 = h.Beta2, Epsilon = h.Epsilon,
+            Correction1 = 1f / (1f - MathF.Pow(h.Beta1, h.Step)),
+            Correction2 = 1f / (1f - MathF.Pow(h.Beta2, h.Step)),
+            Decay = decoupled ? 1f - h.LearningRate * h.WeightDecay : 1f,   // AdamW shrinks p first
+            L2 = decoupled ? 0f : h.WeightDecay,                             // Adam adds wd p to the gradient
+        };
+        _adam(n, V(p), V(g), V(m), V(v), args);
+    }
+
+    public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
+    {
+        if (n > 0) _sgd(n, V(p), V(g), V(velocity), learningRate, momentum, weightDecay);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try { _accelerator.Synchronize(); } catch (Exception e) when (e is not OutOfMemoryException) { /* device lost: still free */ }
+        _pool.Dispose();
+        _accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private static void CheckOp(UnaryOp op)
+    {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
+    }
+
+    private static void CheckRange(GpuBuffer buffer, int offset, int length, string name)
+    {
+        if (offset < 0 || length < 0 || (long)offset + length > buffer.Length)
+            throw new ArgumentOutOfRangeException(name, $"range [{offset}, {offset + length}) is outside a buffer of {buffer.Length} floats");
+    }
+
+    private GpuBuffer G(DeviceBuffer buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (buffer is GpuBuffer g && ReferenceEquals(buffer.Backend, this))
+        {
+            ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
+            return g;
+        }
+        throw new ArgumentException($"buffer belongs to backend '{buffer.Backend.Name}', not '{Name}'; move the tensor first");
+    }
+
+    /// <summary>The whole storage of a buffer: ops index it with their own sizes (like the CPU backends' arrays).</summary>
+    private ArrayView<float> V(DeviceBuffer buffer) => G(buffer).Memory.View;
+}

@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.Data;
+using NeuralCore.Models.IO;
+
+namespace NeuralCore.Models.Training;
+
+/// <summary>
+/// A resumable snapshot of a training run after a whole epoch, in one safetensors file: the model's parameters
+/// under their usual names, the optimiser's state tensors under <c>optimizer.{name}</c> (e.g.
+/// <c>optimizer.0.exp_avg</c>), and in <c>__metadata__</c> the epoch, the optimiser's step count, the states of
+/// <see cref="Trainer.ShuffleRandom"/> and <see cref="Trainer.NoiseRandom"/> (six uint words as decimal text),
+/// the training options and model spec as JSON, and the metrics history. Restoring it into a fresh
+/// <see cref="Trainer"/> continues the run exactly: on a deterministic backend (CPU, same thread count) the final
+/// model is bit-identical to an uninterrupted run with the same seed.
+/// <code>
+/// Checkpoint.Save(path, trainer, history);                  // after each epoch; atomic
+/// var checkpoint = Checkpoint.Load(path);
+/// var trainer = new Trainer(ModelFactory.Create(checkpoint.Spec, backend, new SeededRandom(0)), checkpoint.Options);
+/// checkpoint.Restore(trainer);                              // weights, optimiser state, generators, EpochsDone
+/// </code>
+/// </summary>
+public sealed class Checkpoint
+{
+    /// <summary>File name of the checkpoint inside a run directory.</summary>
+    public const string FileName = "checkpoint.safetensors";
+
+    /// <summary>Value of the <c>format</c> metadata entry.</summary>
+    public const string Format = "neuralcore-checkpoint";
+
+    /// <summary>Prefix of the optimiser's state tensors.</summary>
+    public const string OptimizerPrefix = "optimizer.";
+
+    // Metadata keys owned by the checkpoint; callers' extra entries must not use them.
+    private static readonly string[] ReservedKeys = ["format", "epoch", "optimizer_step", "shuffle_rng", "noise_rng", "training_options", "model_spec", "history"];
+
+    private readonly SafeTensorsFile _file;
+
+    private Checkpoint(SafeTensorsFile file, ModelSpec spec, TrainingOptions options, int epoch, int optimizerSteps,
+        uint[] shuffleState, uint[] noiseState, IReadOnlyList<EpochMetrics> history, IReadOnlyDictionary<string, string> extra)
+    {
+        _file = file; Spec = spec; Options = options; Epoch = epoch; OptimizerSteps = optimizerSteps;
+        ShuffleState = shuffleState; NoiseState = noiseState; History = history; Extra = extra;
+    }
+
+    /// <summary>The file this checkpoint was read from.</summary>
+    public string Path => _file.Path;
+    /// <summary>The model's architecture.</summary>
+    public ModelSpec Spec { get; }
+    /// <summary>The run's training options (<see cref="TrainingOptions.Epochs"/> is the run's target, not the epochs done).</summary>
+    public TrainingOptions Options { get; }
+    /// <summary>Epochs completed when the checkpoint was written.</summary>
+    public int Epoch { get; }
+    /// <summary>The optimiser's step count.</summary>
+    public int OptimizerSteps { get; }
+    /// <summary>State of <see cref="Trainer.ShuffleRandom"/> (see <see cref="SeededRandom.GetState"/>).</summary>
+    public IReadOnlyList<uint> ShuffleState { get; }
+    /// <summary>State of <see cref="Trainer.NoiseRandom"/>.</summary>
+    public IReadOnlyList<uint> NoiseState { get; }
+    /// <summary>Metrics of every epoch so far, [Epoch].</summary>
+    public IReadOnlyList<EpochMetrics> History { get; }
+    /// <summary>The caller's extra metadata given to <see cref="Save"/> (e.g. where the data came from).</summary>
+    public IReadOnlyDictionary<string, string> Extra { get; }
+
+    /// <summary>
+    /// Atomically writes the state of <paramref name="trainer"/> after a whole epoch to <paramref name="path"/>
+    /// (a crash while saving leaves the previous checkpoint intact). Stale temporary files of earlier killed saves
+    /// next to it are removed.
+    /// </summary>
+    /// <param name="path">Target file, usually <c>DIR/checkpoint.safetensors</c>.</param>
+    /// <param name="trainer">The trainer; its model, optimiser, generators and <see cref="Trainer.EpochsDone"/> are saved.</param>
+    /// <param name="history">Metrics of the epochs done so far (one per epoch).</param>
+    /// <param name="extra">Optional string metadata of the caller, returned by <see cref="Extra"/>.</param>
+    public static void Save(string path, Trainer trainer, IReadOnlyList<EpochMetrics> history, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Count != trainer.EpochsDone)
+            throw new ArgumentException($"history has {history.Count} epochs but the trainer has done {trainer.EpochsDone}", nameof(history));
+        var tensors = new List<(string Name, int[] Shape, float[] Data)>();
+        foreach (var (name, p) in trainer.Model.NamedParameters()) tensors.Add((name, p.Shape.ToArray(), p.ToArray()));
+        foreach (var (name, state) in trainer.Optimizer.StateTensors()) tensors.Add((OptimizerPrefix + name, state.Shape.ToArray(), state.ToArray()));
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            if (ReservedKeys.Contains(key)) throw new ArgumentException($"extra metadata key '{key}' is reserved by the checkpoint", nameof(extra));
+            metadata[key] = value;
+        }
+        metadata["format"] = Format;
+        metadata["epoch"] = trainer.EpochsDone.ToString(CultureInfo.InvariantCulture);
+        metadata["optimizer_step"] = trainer.Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
+        metadata["shuffle_rng"] = string.Join(' ', trainer.ShuffleRandom.GetState());
+        metadata["noise_rng"] = string.Join(' ', trainer.NoiseRandom.GetState());
+        metadata["training_options"] = OptionsToJson(trainer.Options);
+        metadata["model_spec"] = trainer.Model.Spec.ToJson();
+        metadata["history"] = HistoryToJson(history);
+
+        DeleteStaleTempFiles(path);
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Reads and validates a checkpoint (the tensors are checked against the model in <see cref="Restore"/>).</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="SafeTensorsFormatException">Not a valid safetensors file, not a checkpoint, or corrupt metadata.</exception>
+    /// <exception cref="DataFormatException">The stored model spec is invalid.</exception>
+    public static Checkpoint Load(string path)
+    {
+        var file = SafeTensors.Read(path);
+        var meta = file.Metadata;
+        if (!meta.TryGetValue("format", out var format) || format != Format)
+            throw Fail(path, $"is not a training checkpoint (metadata \"format\" is {(format == null ? "missing" : $"'{format}'")}, expected '{Format}')");
+        int epoch = ParseCount(path, meta, "epoch");
+        int steps = ParseCount(path, meta, "optimizer_step");
+        uint[] shuffle = ParseState(path, meta, "shuffle_rng");
+        uint[] noise = ParseState(path, meta, "noise_rng");
+        var options = OptionsFromJson(path, Require(path, meta, "training_options"));
+        var spec = ModelSpec.FromJson(Require(path, meta, "model_spec"), path + " (model_spec)");
+        var history = HistoryFromJson(path, Require(path, meta, "history"));
+        if (history.Count != epoch) throw Fail(path, $"records {history.Count} epochs of metrics but says {epoch} epochs are done");
+        var extra = meta.Where(kv => !ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return new Checkpoint(file, spec, options, epoch, steps, shuffle, noise, history, extra);
+    }
+
+    /// <summary>
+    /// Copies the checkpoint into <paramref name="trainer"/>: parameters, optimiser state and step count, both
+    /// generators, and <see cref="Trainer.EpochsDone"/>. The trainer must have been built from <see cref="Spec"/>
+    /// with the same optimiser.
+    /// </summary>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, or is not used by this model and optimiser.</exception>
+    public void Restore(Trainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        var expected = new List<string>();
+        foreach (var (name, p) in trainer.Model.NamedParameters())
+        {
+            p.CopyFrom(_file.Require(name, p.Shape.ToArray()).Data);
+            expected.Add(name);
+        }
+        foreach (var (name, state) in trainer.Optimizer.StateTensors())
+        {
+            state.CopyFrom(_file.Require(OptimizerPrefix + name, state.Shape.ToArray()).Data);
+            expected.Add(OptimizerPrefix + name);
+        }
+        var extra = _file.Names.Except(expected).ToList();
+        if (extra.Count > 0)
+            throw Fail(Path, $"holds tensors this model and optimiser do not have ({string.Join(", ", extra.Take(5))}); it belongs to a different run");
+        trainer.Optimizer.RestoreStepCount(OptimizerSteps);
+        trainer.ShuffleRandom.SetState(ShuffleState.ToArray());
+        trainer.NoiseRandom.SetState(NoiseState.ToArray());
+        trainer.EpochsDone = Epoch;
+    }
+
+    /// <summary>A copy of <paramref name="options"/> with another epoch target (a resumed run may train longer).</summary>
+    public static TrainingOptions WithEpochs(TrainingOptions options, int epochs) => new()
+    {
+        Epochs = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = options.Seed,
+        Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum,
+    };
+
+    private static string OptionsToJson(TrainingOptions o) => Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("epochs", o.Epochs);
+        w.WriteNumber("batch", o.BatchSize);
+        w.WriteNumber("lr", o.LearningRate);
+        w.WriteNumber("seed", o.Seed);
+        w.WriteString("optimizer", o.Optimizer);
+        w.WriteNumber("weight_decay", o.WeightDecay);
+        w.WriteNumber("momentum", o.Momentum);
+        w.WriteEndObject();
+    });
+
+    private static TrainingOptions OptionsFromJson(string path, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            var options = new TrainingOptions
+            {
+                Epochs = r.GetProperty("epochs").GetInt32(),
+                BatchSize = r.GetProperty("batch").GetInt32(),
+                LearningRate = r.GetProperty("lr").GetSingle(),
+                Seed = r.GetProperty("seed").GetUInt64(),
+                Optimizer = r.GetProperty("optimizer").GetString() ?? "",
+                WeightDecay = r.GetProperty("weight_decay").GetSingle(),
+                Momentum = r.GetProperty("momentum").GetSingle(),
+            };
+            options.Validate();
+            return options;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            throw Fail(path, $"training_options are invalid ({e.Message.ReplaceLineEndings(" ")})");
+        }
+    }
+
+    private static string HistoryToJson(IReadOnlyList<EpochMetrics> history) => Json(w =>
+    {
+        w.WriteStartArray();
+        foreach (var m in history)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("epoch", m.Epoch);
+            w.WriteNumber("train_loss", m.TrainLoss);
+            w.WriteNumber("test_loss", m.TestLoss);
+            w.WriteNumber("test_reconstruction", m.TestReconstruction);
+            w.WriteNumber("test_kl", m.TestKl);
+            w.WriteNumber("seconds", m.Seconds);
+            w.WriteNumber("samples_per_second", m.SamplesPerSecond);
+            if (m.GradientNorms != null)
+            {
+                w.WriteStartObject("grad_norms");
+                foreach (var (name, norm) in m.GradientNorms) w.WriteNumber(name, norm);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    });
+
+    private static List<EpochMetrics> HistoryFromJson(string path, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var history = new List<EpochMetrics>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                Dictionary<string, double>? norms = null;
+                if (e.TryGetProperty("grad_norms", out var g))
+                {
+                    norms = new Dictionary<string, double>(StringComparer.Ordinal);
+                    foreach (var p in g.EnumerateObject()) norms[p.Name] = p.Value.GetDouble();
+                }
+                history.Add(new EpochMetrics(e.GetProperty("epoch").GetInt32(), e.GetProperty("train_loss").GetDouble(),
+                    e.GetProperty("test_loss").GetDouble(), e.GetProperty("test_reconstruction").GetDouble(), e.GetProperty("test_kl").GetDouble(),
+                    e.GetProperty("seconds").GetDouble(), e.GetProperty("samples_per_second").GetDouble(), norms));
+            }
+            return history;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw Fail(path, $"history is invalid ({e.Message.ReplaceLineEndings(" ")})");
+        }
+    }
+
+    private static string Require(string path, IReadOnlyDictionary<string, string> meta, string key) =>
+        meta.TryGetValue(key, out var value) ? value : throw Fail(path, $"checkpoint metadata has no \"{key}\"; the file is incomplete or was written by another program");
+
+    private static int ParseCount(string path, IReadOnlyDictionary<string, string> meta, string key)
+    {
+        string text = Require(path, meta, key);
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value))
+            throw Fail(path, $"checkpoint metadata \"{key}\" is '{text}', not a non-negative integer");
+        return value;
+    }
+
+    private static uint[] ParseState(string path, IReadOnlyDictionary<string, string> meta, string key)
+    {
+        string text = Require(path, meta, key);
+        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var state = new uint[words.Length];
+        bool ok = words.Length == 6;
+        for (int i = 0; ok && i < words.Length; i++) ok = uint.TryParse(words[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]);
+        if (!ok || (state[0] | state[1] | state[2] | state[3]) == 0)
+            throw Fail(path, $"checkpoint metadata \"{key}\" is not a generator state of six unsigned words ('{(text.Length > 80 ? text[..80] + "..." : text)}')");
+        return state;
+    }
+
+    private static string Json(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream)) write(w);
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>Removes temporary files an earlier save left behind when its process was killed mid-write.</summary>
+    private static void DeleteStaleTempFiles(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        string? directory = System.IO.Path.GetDirectoryName(full);
+        if (directory == null || !Directory.Exists(directory)) return;
+        foreach (string stale in Directory.EnumerateFiles(directory, $".{System.IO.Path.GetFileName(full)}.*{AtomicFile.TempSuffix}"))
+        {
+            try { File.Delete(stale); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static SafeTensorsFormatException Fail(string path, string problem) => new($"{path}: {problem}");
+}

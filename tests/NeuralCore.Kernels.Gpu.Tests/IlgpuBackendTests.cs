@@ -1,0 +1,121 @@
+using NeuralCore.Kernels.Reference;
+using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
+
+namespace NeuralCore.Kernels.Gpu.Tests;
+
+/// <summary>What the conformance suite does not reach: device selection, both GEMM tiles, split-K, the conformance
+/// runner used for real GPUs, and memory reuse.</summary>
+public sealed class IlgpuBackendTests
+{
+    private static IlgpuBackend Backend => Accelerators.SharedCpu.Value;
+
+    [Fact]
+    public void MissingDeviceKind_ThrowsListingWhatWasFound()
+    {
+        if (Accelerators.Has("cuda")) return;   // only meaningful without a GPU
+        var e = Assert.Throws<AcceleratorNotFoundException>(() => IlgpuBackend.Create("cuda"));
+        Assert.Contains("no cuda device found", e.Message);
+        Assert.Contains("ilgpu-cpu", e.Message);
+    }
+
+    [Fact]
+    public void UnknownDeviceName_IsAnArgumentError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => IlgpuBackend.Create("tpu"));
+        Assert.Contains("cuda, opencl, ilgpu-cpu", e.Message);
+    }
+
+    [Theory]
+    [InlineData(64, 0)]
+    [InlineData(128, 0)]
+    [InlineData(64, 3)]
+    [InlineData(128, 2)]
+    public void MatMul_EachTileAndSplitK_MatchesReference(int tile, int splits)
+    {
+        var reference = new ReferenceBackend();
+        var backend = Backend;
+        var random = new Random(7);
+        (int m, int n, int k)[] shapes = [(130, 67, 45), (5, 129, 200), (128, 128, 16)];
+        try
+        {
+            backend.ForceGemmTile = tile;
+            backend.ForceSplitK = splits;
+            foreach (var (m, n, k) in shapes)
+            foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                bool acc = ta ^ tb;
+                float[] a = Random(random, m * k), b = Random(random, k * n), c = Random(random, m * n);
+                float[] expected = Run(reference, a, b, c, m, n, k, ta, tb, acc);
+                float[] actual = Run(backend, a, b, c, m, n, k, ta, tb, acc);
+                AssertClose($"tile {tile} splits {splits} m={m} n={n} k={k} ta={ta} tb={tb}",
+                    expected, actual, 1e-4 * Math.Sqrt(k), 1e-4);
+            }
+        }
+        finally
+        {
+            backend.ForceGemmTile = 0;
+            backend.ForceSplitK = 0;
+        }
+    }
+
+    internal static void AssertClose(string what, float[] expected, float[] actual, double absolute, double relative)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var bad = new List<string>();
+        for (int i = 0; i < expected.Length && bad.Count < 5; i++)
+            if (!(Math.Abs(expected[i] - actual[i]) <= absolute + relative * Math.Abs(expected[i])))
+                bad.Add($"[{i}] expected {expected[i]:G9} got {actual[i]:G9}");
+        Assert.True(bad.Count == 0, $"{what}: first mismatches: {string.Join("; ", bad)}");
+    }
+
+    private static float[] Random(Random random, int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray();
+
+    private static float[] Run(IBackend backend, float[] a, float[] b, float[] c, int m, int n, int k, bool ta, bool tb, bool acc)
+    {
+        using var da = backend.Allocate(a.Length);
+        using var db = backend.Allocate(b.Length);
+        using var dc = backend.Allocate(c.Length);
+        backend.Upload(a, da);
+        backend.Upload(b, db);
+        backend.Upload(c, dc);
+        backend.MatMul(da, db, dc, m, n, k, ta, tb, acc, acc ? 0.5f : 1f);
+        var result = new float[c.Length];
+        backend.Download(dc, result);
+        return result;
+    }
+
+    [Fact]
+    public void ConformanceRunner_RunsTheWholeSuite()
+    {
+        // the runner that CUDA/OpenCL use, exercised here on the reference backend so that it is known to work
+        ConformanceSuiteRunner.RunAll(new ReferenceBackend());
+    }
+
+    [Fact]
+    public void ReleasedBuffers_AreReusedAndComeBackZeroed()
+    {
+        var backend = Backend;
+        var first = (GpuBuffer)backend.Allocate(1000);
+        backend.Fill(first, 3f, 0, 1000);
+        var memory = first.Memory;
+        first.Dispose();
+        var second = (GpuBuffer)backend.Allocate(1000);
+        Assert.Same(memory, second.Memory);
+        var values = new float[1000];
+        backend.Download(second, values);
+        Assert.All(values, v => Assert.Equal(0f, v));
+        second.Dispose();
+        using var empty = backend.Allocate(0);
+        Assert.Equal(0, empty.Length);
+    }
+
+    [Fact]
+    public void BuffersOfAnotherBackend_AreRejected()
+    {
+        var cpu = new Cpu.CpuBackend();
+        using var foreign = cpu.Allocate(4);
+        var e = Assert.Throws<ArgumentException>(() => Backend.Fill(foreign, 1f, 0, 4));
+        Assert.Contains("belongs to backend 'cpu'", e.Message);
+    }
+}
