@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Runs NeuralCore's GEMM benchmark and the PyTorch peer reference (../shared/peers/torch_cpu_ref.py) back to back on
-# this machine and prints ours / PyTorch for every GEMM shape both measure.
+# Issue 6 in one go: runs NeuralCore's benchmarks (bench/NeuralCore.Bench `all`: FMA peak, kernels, the VAE and conv-AE
+# training workloads) and the PyTorch peer (../shared/peers/torch_cpu_ref.py) back to back on this machine, then
+# prints ours / PyTorch: seconds per epoch, test losses side by side, GEMM GFLOP/s, and our managed bytes per step.
 #
 #   bench/compare.sh                      # from anywhere; the repo root is found from this script's location
-#   PEER_DIR=/path/to/peers bench/compare.sh
+#   EPOCHS=3 bench/compare.sh             # shorter run (the acceptance numbers use the default 10)
 #
-# Environment: PEER_DIR (default <repo>/../shared/peers), PYTHON (default /usr/bin/python3),
-# TORCH_JSON (default /tmp/torch.json), TORCH_WAIT_TRIES (default 30 tries, 20 s apart, while torch is installing).
+# Environment: PEER_DIR (default <repo>/../shared/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
+# OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
+# TORCH_WAIT_TRIES (default 30 tries, 20 s apart, while torch is installing).
+# For a fair peer, PyTorch should use OpenBLAS (apt-get install -y libopenblas0-pthread): Debian's default reference
+# BLAS runs sgemm at ~8 GFLOP/s.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/peers}"
 PY="${PYTHON:-/usr/bin/python3}"
-TORCH_JSON="${TORCH_JSON:-/tmp/torch.json}"
-OURS_JSON="$(mktemp /tmp/neuralcore-gemm.XXXXXX.json)"
-trap 'rm -f "$OURS_JSON"' EXIT
+EPOCHS="${EPOCHS:-10}"
+OUT="${OUT:-$ROOT/bench/results}"
+mkdir -p "$OUT"
 
 if [[ ! -f "$PEER_DIR/torch_cpu_ref.py" ]]; then
   echo "compare.sh: $PEER_DIR/torch_cpu_ref.py not found (set PEER_DIR)" >&2
   exit 1
 fi
-
-echo "== NeuralCore gemm =="
-dotnet run -c Release --project "$ROOT/bench/NeuralCore.Bench" -- gemm --json "$OURS_JSON"
 
 tries="${TORCH_WAIT_TRIES:-30}"
 until "$PY" -c 'import torch' 2>/dev/null; do
@@ -32,30 +33,48 @@ until "$PY" -c 'import torch' 2>/dev/null; do
   sleep 20
 done
 
+echo "== NeuralCore (bench/NeuralCore.Bench all, $EPOCHS epochs) =="
+dotnet build -c Release "$ROOT/bench/NeuralCore.Bench" -v q -nologo > /dev/null
+dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" all --epochs "$EPOCHS" --out "$OUT"
+
 # The peer script defaults its data directory to <peers>/../data/mnist-10k; fall back to the repo's copy.
 DATA_ARGS=()
 if [[ ! -d "$PEER_DIR/../data/mnist-10k" && -d "$ROOT/data/mnist-10k" ]]; then DATA_ARGS=("$ROOT/data/mnist-10k"); fi
 
 echo
-echo "== PyTorch reference =="
-"$PY" "$PEER_DIR/torch_cpu_ref.py" "${DATA_ARGS[@]}" --epochs 1 --json "$TORCH_JSON" > /dev/null
-echo "written $TORCH_JSON"
+echo "== PyTorch reference ($EPOCHS epochs) =="
+BLAS="$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p' || true)"
+echo "BLAS behind torch: ${BLAS:-unknown}"
+"$PY" "$PEER_DIR/torch_cpu_ref.py" "${DATA_ARGS[@]}" --epochs "$EPOCHS" --json "$OUT/torch.json" > /dev/null
+echo "written $OUT/torch.json"
 
 echo
-"$PY" - "$OURS_JSON" "$TORCH_JSON" <<'PYEOF'
+"$PY" - "$OUT/results.json" "$OUT/torch.json" "$BLAS" <<'PYEOF' | tee "$OUT/compare.txt"
 import json, sys
 ours, torch = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"torch {torch.get('torch')} ({torch.get('threads')} threads) vs NeuralCore ({ours.get('threads')} threads); "
-      f"measured FMA peak {ours['fma_peak_1thread_gflops']:.0f} GFLOP/s 1 thread, {ours['fma_peak_all_gflops']:.0f} all threads")
-print(f"{'shape (m x k x n)':<24} {'ours GFLOP/s':>13} {'torch GFLOP/s':>14} {'ours/torch':>11}")
+blas = sys.argv[3] or 'unknown BLAS'
+print(f"NeuralCore ({ours.get('threads')} threads; {ours.get('machine')}) vs torch {torch.get('torch')} "
+      f"({torch.get('threads')} threads, {blas}), {ours.get('date_utc')} UTC")
+print(f"measured FMA peak {ours['fma_peak_1thread_gflops']:.0f} GFLOP/s on 1 thread, {ours['fma_peak_all_gflops']:.0f} on all threads")
+print()
+print(f"{'workload':<8} {'ours s/epoch':>13} {'torch s/epoch':>14} {'ours/torch':>11} {'ours test loss':>15} {'torch test loss':>16} {'diff':>7} {'ours B/step':>12}")
+for name in ('vae', 'convae'):
+    o, t = ours.get(name), torch.get(name)
+    if not o or not t:
+        continue
+    print(f"{name:<8} {o['epoch_s_median']:13.3f} {t['epoch_s_median']:14.3f} {o['epoch_s_median'] / t['epoch_s_median']:10.2f}x "
+          f"{o['test_loss_per_sample']:15.3f} {t['test_loss_per_sample']:16.3f} {o['test_loss_per_sample'] - t['test_loss_per_sample']:+7.2f} "
+          f"{o['alloc_bytes_per_step']:12.0f}")
+print()
+print(f"{'GEMM (m x k x n)':<24} {'ours GFLOP/s':>13} {'torch GFLOP/s':>14} {'ours/torch':>11}")
 for key, value in ours.items():
     if not key.endswith('_gflops') or key.startswith('fma_'):
         continue
-    shape = key[:-len('_gflops')]
     ref = torch.get(key)
-    label = shape.replace('sgemm_', 'NN ').replace('nt_', 'NT ').replace('tn_', 'TN ').replace('tt_', 'TT ').replace('nn_', 'NN ')
+    label = key[:-len('_gflops')].replace('sgemm_', 'NN ').replace('nt_', 'NT ').replace('tn_', 'TN ').replace('tt_', 'TT ').replace('nn_', 'NN ')
     if ref:
         print(f"{label:<24} {value:13.1f} {ref:14.1f} {value / ref:10.2f}x")
     else:
         print(f"{label:<24} {value:13.1f} {'-':>14} {'-':>11}")
 PYEOF
+echo "written $OUT/compare.txt"

@@ -1,43 +1,176 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using NeuralCore.Kernels;
+using NeuralCore.Kernels.Benchmarks;
+using NeuralCore.Kernels.Cpu;
+using NeuralCore.Models.Data;
+
 namespace NeuralCore.Bench;
 
 /// <summary>Entry point: <c>dotnet run -c Release --project bench/NeuralCore.Bench -- &lt;benchmark&gt; [options]</c>.</summary>
 public static class Program
 {
+    private const string Usage = """
+        usage: NeuralCore.Bench <benchmark> [options]
+          all [--out DIR] [--epochs N] [--quick]   everything below on the CPU backend; writes DIR/results.json and DIR/results.md
+                                                   (default DIR bench/results, 10 epochs)
+          kernels [--quick]                        kernel table: GEMM, conv, elementwise, with the measured FMA peak
+          train [--epochs N] [--only vae|convae]   end-to-end workloads of ../shared/peers/torch_cpu_ref.py
+          gemm [--json FILE] [--threads N]         GEMM rows only (FILE gets the peer's sgemm_* keys)
+          peak                                     measured FMA peak (one thread and all threads)
+          alloc                                    managed bytes per part of a training step
+        """;
+
     public static int Main(string[] args)
     {
         string command = args.Length > 0 ? args[0] : "help";
         string[] rest = args.Length > 0 ? args[1..] : [];
+        if (Option(rest, "--threads") is string t) CpuGemm.MaxThreads = int.Parse(t, CultureInfo.InvariantCulture);
         switch (command)
         {
-            case "gemm":
-                return GemmBenchmark.Run(rest);
-            case "peak":
-                return PeakBenchmark.Run(rest);
-            case "conv":
-                return ConvBenchmark.Run(rest);
-            case "allocprobe2":
-                return AllocProbe2.Run(rest);
-            case "allocprobe":
-                return AllocProbe.Run(rest);
-            case "train":
+            case "all": return All(rest);
+            case "kernels":
             {
-                var data = NeuralCore.Models.Data.MnistDataset.LoadBundled();
-                int epochs = Option(rest, "--epochs") is string ep ? int.Parse(ep) : 10;
-                foreach (var w in TrainingBenchmark.Workloads)
-                {
-                    using var cpu = new NeuralCore.Kernels.Cpu.CpuBackend();
-                    var r = TrainingBenchmark.Run(cpu, data, w, epochs);
-                    Console.WriteLine($"{w}: median {r.EpochSecondsMedian:F3} s/epoch, test {r.TestLossPerSample:F3}, {r.AllocatedBytesPerStep:F0} B/step; epochs {string.Join(" ", r.EpochSeconds.Select(x => x.ToString("F3")))}");
-                }
+                bool quick = rest.Contains("--quick");
+                var peak = KernelBenchmarks.MeasurePeak(quick);
+                using var cpu = new CpuBackend();
+                Console.WriteLine(KernelBenchmarks.FormatMarkdown(KernelBenchmarks.Run(cpu, quick), peak));
                 return 0;
             }
+            case "gemm":
+            {
+                var peak = KernelBenchmarks.MeasurePeak();
+                using var cpu = new CpuBackend();
+                var gemm = KernelBenchmarks.Run(cpu, quick: false).Where(r => r.Group == "gemm").ToList();
+                Console.WriteLine(KernelBenchmarks.FormatMarkdown(gemm, peak));
+                if (Option(rest, "--json") is string json) File.WriteAllText(json, ToJson(peak, gemm, []));
+                return 0;
+            }
+            case "peak":
+            {
+                var p = KernelBenchmarks.MeasurePeak();
+                Console.WriteLine($"FMA peak ({p.Width}): 1 thread {p.OneThread:F1} GFLOP/s, {p.Threads} threads {p.AllThreads:F1} GFLOP/s");
+                return 0;
+            }
+            case "train":
+            {
+                int epochs = Option(rest, "--epochs") is string e ? int.Parse(e, CultureInfo.InvariantCulture) : 10;
+                var only = Option(rest, "--only");
+                foreach (var w in TrainingBenchmark.Workloads.Where(w => only == null || w == only))
+                    Print(RunTraining(MnistDataset.LoadBundled(), w, epochs));
+                return 0;
+            }
+            case "alloc": return AllocProbe.Run(rest);
             default:
-                Console.WriteLine("usage: NeuralCore.Bench <benchmark> [options]");
-                Console.WriteLine("  gemm [--json FILE] [--threads N]  GEMM GFLOP/s: square sizes, autoencoder shapes, training transposes, FMA peak");
-                Console.WriteLine("  peak                             measured FMA peak only (one thread and all threads)");
-                Console.WriteLine("  conv                             conv autoencoder layers (forward, backward data, backward weight)");
+                Console.WriteLine(Usage);
                 return command == "help" ? 0 : 2;
         }
+    }
+
+    /// <summary>The one command of issue 6: peak, kernels and both training workloads, written as JSON and markdown.</summary>
+    private static int All(string[] args)
+    {
+        string outDir = Option(args, "--out") ?? Path.Combine("bench", "results");
+        int epochs = Option(args, "--epochs") is string e ? int.Parse(e, CultureInfo.InvariantCulture) : 10;
+        bool quick = args.Contains("--quick");
+        Directory.CreateDirectory(outDir);
+        var data = MnistDataset.LoadBundled();
+
+        // Training first, on a quiet process; then the kernels.
+        var training = new List<TrainingResult>();
+        foreach (var w in TrainingBenchmark.Workloads)
+        {
+            var r = RunTraining(data, w, epochs);
+            Print(r);
+            training.Add(r);
+        }
+        var peak = KernelBenchmarks.MeasurePeak(quick);
+        List<KernelResult> kernels;
+        using (var cpu = new CpuBackend()) kernels = KernelBenchmarks.Run(cpu, quick);
+
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"NeuralCore benchmarks, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Machine()}");
+        md.AppendLine();
+        md.AppendLine("| workload | epochs | s/epoch (median) | test loss / sample | managed bytes / step after epoch 1 |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var r in training)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Epochs} | {r.EpochSecondsMedian:F3} | {r.TestLossPerSample:F3} | {r.AllocatedBytesPerStep:F0} |");
+        md.AppendLine();
+        md.Append(KernelBenchmarks.FormatMarkdown(kernels, peak));
+        string markdown = md.ToString();
+        File.WriteAllText(Path.Combine(outDir, "results.md"), markdown);
+        File.WriteAllText(Path.Combine(outDir, "results.json"), ToJson(peak, kernels, training));
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        Console.WriteLine($"written {Path.Combine(outDir, "results.json")} and {Path.Combine(outDir, "results.md")}");
+        return 0;
+    }
+
+    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs)
+    {
+        using var cpu = new CpuBackend();
+        return TrainingBenchmark.Run(cpu, data, workload, epochs);
+    }
+
+    private static void Print(TrainingResult r) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Name}: {r.EpochSecondsMedian:F3} s/epoch (median of {r.Epochs}), test loss {r.TestLossPerSample:F3}/sample, " +
+            $"{r.AllocatedBytesPerStep:F0} managed bytes per step after epoch 1; epochs [{string.Join(", ", r.EpochSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))}] s"));
+
+    private static string Machine() =>
+        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, " +
+        $"GEMM kernel {CpuGemm.KernelName}";
+
+    /// <summary>Flat keys for compare.sh (the peer's sgemm_*_gflops, vae/convae objects) plus every kernel row.</summary>
+    private static string ToJson(PeakResult peak, IReadOnlyList<KernelResult> kernels, IReadOnlyList<TrainingResult> training)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("date_utc", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
+            w.WriteString("machine", Machine());
+            w.WriteNumber("threads", CpuGemm.MaxThreads);
+            w.WriteNumber("fma_peak_1thread_gflops", Math.Round(peak.OneThread, 2));
+            w.WriteNumber("fma_peak_all_gflops", Math.Round(peak.AllThreads, 2));
+            foreach (var k in kernels.Where(k => k.Group == "gemm"))
+                w.WriteNumber(k.Key + "_gflops", Math.Round(k.Gflops, 2));
+            foreach (var r in training)
+            {
+                w.WriteStartObject(r.Name);
+                w.WriteNumber("epochs", r.Epochs);
+                w.WriteNumber("epoch_s_median", Math.Round(r.EpochSecondsMedian, 4));
+                w.WriteNumber("test_loss_per_sample", Math.Round(r.TestLossPerSample, 3));
+                w.WriteNumber("alloc_bytes_per_step", Math.Round(r.AllocatedBytesPerStep));
+                w.WriteStartArray("epoch_s");
+                foreach (double s in r.EpochSeconds) w.WriteNumberValue(Math.Round(s, 4));
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteStartArray("kernels");
+            foreach (var k in kernels)
+            {
+                w.WriteStartObject();
+                w.WriteString("group", k.Group);
+                w.WriteString("key", k.Key);
+                w.WriteString("shape", k.Shape);
+                w.WriteNumber("ms", Math.Round(k.Milliseconds, 4));
+                if (!double.IsNaN(k.Gflops))
+                {
+                    w.WriteNumber("gflops", Math.Round(k.Gflops, 2));
+                    w.WriteNumber("pct_peak_1thread", Math.Round(100 * k.Gflops / peak.OneThread, 1));
+                    w.WriteNumber("pct_peak_all", Math.Round(100 * k.Gflops / peak.AllThreads, 1));
+                }
+                if (!double.IsNaN(k.GBps)) w.WriteNumber("gbps", Math.Round(k.GBps, 2));
+                w.WriteString("note", k.Note);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
     /// <summary>Value following <paramref name="name"/> in args, or null.</summary>

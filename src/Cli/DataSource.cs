@@ -49,7 +49,7 @@ public static class DataSource
                 mnist = source == "mnist" ? MnistDataset.LoadBundled() : MnistDataset.Load(source);
             }
             catch (DirectoryNotFoundException e) { throw new CliException(e.Message); }
-            catch (FileNotFoundException e) { throw new CliException($"{source}: {e.Message}"); }
+            catch (FileNotFoundException e) { throw new CliException(e.Message.StartsWith(source, StringComparison.Ordinal) ? e.Message : $"{source}: {e.Message}"); }
             var tr = mnist.TrainImages;
             var te = mnist.TestImages;
             var ds = new Dataset

@@ -24,6 +24,7 @@ namespace NeuralCore.Cli
               detect      anomaly scores by reconstruction error, a percentile threshold, AUROC
               sample      generate images from a VAE: decode z ~ N(0, I)
               interpolate decode the straight line between the embeddings of two test images
+              bench       time the kernels of a device (GEMM, convolution, elementwise)
               experiment  reproducible experiments (neuralcore experiment --help)
 
             example: neuralcore train --model vae --epochs 10 --out runs/vae
@@ -33,6 +34,7 @@ namespace NeuralCore.Cli
         {
             ["train"] = (TrainCommand.Help, TrainCommand.Run),
             ["eval"] = (EvalCommand.Help, EvalCommand.Run),
+            ["bench"] = (BenchCommand.Help, BenchCommand.Run),
             ["graph"] = (GraphCommand.Help, GraphCommand.Run),
             ["gradcheck"] = (GradCheckCommand.Help, GradCheckCommand.Run),
             ["impute"] = (ImputeCommand.Help, ImputeCommand.Run),

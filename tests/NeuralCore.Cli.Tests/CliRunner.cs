@@ -9,7 +9,10 @@ public static class CliRunner
 
     public sealed record Result(int ExitCode, string Out, string Error);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Capture(() => NeuralCore.Cli.Cli.Run(args));
+
+    /// <summary>Runs <paramref name="command"/> (e.g. a command's internal entry point) with the console captured.</summary>
+    public static Result Capture(Func<int> command)
     {
         lock (Lock)
         {
@@ -21,7 +24,7 @@ public static class CliRunner
             Console.SetError(stderr);
             try
             {
-                int code = NeuralCore.Cli.Cli.Run(args);
+                int code = command();
                 return new Result(code, stdout.ToString(), stderr.ToString());
             }
             finally

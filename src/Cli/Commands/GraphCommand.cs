@@ -91,7 +91,7 @@ public static class GraphCommand
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir != null) Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(outPath, graph.ToDot(title));
-        Console.WriteLine($"graph of the {model.Spec.Kind} loss: {graph.OpCount} ops, {graph.ParameterCount} parameters, {graph.ConstantCount} constants; {lossText}");
+        Console.WriteLine($"graph of the {model.Spec.Kind} loss: {graph.OpCount} ops, {graph.ParameterCount} parameters, {graph.ConstantCount} constant{(graph.ConstantCount == 1 ? "" : "s")}; {lossText}");
         Console.WriteLine(backward ? "gradients: every node (RetainGrad on all intermediates, then Backward)" : "no gradients (--no-backward)");
         Console.WriteLine($"wrote {outPath}");
         RenderSvg(outPath);

@@ -68,6 +68,6 @@ public class CsvTableFuzzTests(ITestOutputHelper output)
                 Assert.True(float.IsFinite(table.Values[i]) || (float.IsNaN(table.Values[i]) && table.Missing[i]), $"value {table.Values[i]} at {i}");
             if (table.Labels != null) Assert.All(table.Labels, l => Assert.True(float.IsFinite(l)));
         }, e => e is DataFormatException);
-        Assert.True(outcome.Parsed > 500 && outcome.Rejected > 500, $"{outcome}");
+        Assert.True(outcome.Parsed > 200 && outcome.Rejected > 2000, $"{outcome}");
     }
 }
