@@ -48,3 +48,33 @@ public static class AllocProbe
         return 0;
     }
 }
+
+/// <summary>Per-step managed allocation inside Trainer.RunEpoch (via its progress callback), to find outliers.</summary>
+public static class TrainerAllocProbe
+{
+    public static int Run(string[] args)
+    {
+        var data = MnistDataset.LoadBundled();
+        using var cpu = new CpuBackend();
+        var spec = new ModelSpec { Kind = "conv-ae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 32 };
+        var model = ModelFactory.Create(spec, cpu, new SeededRandom(0));
+        var trainer = new NeuralCore.Models.Training.Trainer(model, new NeuralCore.Models.Training.TrainingOptions());
+        var deltas = new List<(int Epoch, int Step, long Bytes)>();
+        long last = 0;
+        for (int e = 0; e < 3; e++)
+        {
+            last = GC.GetTotalAllocatedBytes(true);
+            long start = last;
+            trainer.RunEpoch(data.TrainImages.Pixels, data.TrainImages.Count, data.TestImages.Pixels, 0, p =>
+            {
+                long now = GC.GetTotalAllocatedBytes(true);
+                deltas.Add((p.Epoch, p.Step, now - last));
+                last = GC.GetTotalAllocatedBytes(true);
+            });
+            Console.WriteLine($"epoch {e + 1}: total {GC.GetTotalAllocatedBytes(true) - start} B");
+        }
+        foreach (var d in deltas.Where(d => d.Epoch > 1).OrderByDescending(d => d.Bytes).Take(8)) Console.WriteLine($"  epoch {d.Epoch} step {d.Step}: {d.Bytes} B");
+        Console.WriteLine($"  median {deltas.Where(d => d.Epoch > 1).Select(d => d.Bytes).Order().ElementAt(deltas.Count(d => d.Epoch > 1) / 2)} B");
+        return 0;
+    }
+}

@@ -63,6 +63,7 @@ public static class Program
                 return 0;
             }
             case "alloc": return AllocProbe.Run(rest);
+            case "alloc-trainer": return TrainerAllocProbe.Run(rest);
             default:
                 Console.WriteLine(Usage);
                 return command == "help" ? 0 : 2;

@@ -1,0 +1,59 @@
+using System.Globalization;
+using NeuralCore.Samples.EmbeddedScoring;
+
+namespace NeuralCore.CliTests;
+
+/// <summary>The embedded sample (samples/EmbeddedScoring) run in-process: same scores as `neuralcore detect`, one-line errors.</summary>
+public class EmbeddedScoringTests
+{
+    private static (int Code, string Out, string Error) RunSample(string stdin, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = ScoringApp.Run(args, new StringReader(stdin), output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static double[] Scores(string csv) =>
+        csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => double.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+
+    [Fact]
+    public void Scores_MatchDetect_FromCsvAndFromStdin()
+    {
+        string dir = CliRunner.TempDir();
+        string wine = Path.Combine(TrainEvalTests.FindRepoRoot(), "data", "wine.csv");
+        var train = CliRunner.Run("train", "--model", "ae", "--data", wine, "--drop", "class", "--epochs", "5", "--batch", "16", "--quiet", "--out", dir);
+        Assert.True(train.ExitCode == 0, train.Error);
+        string detectCsv = Path.Combine(dir, "detect.csv");
+        var detect = CliRunner.Run("detect", "--model", dir, "--data", wine, "--drop", "class", "--out", detectCsv);
+        Assert.True(detect.ExitCode == 0, detect.Error);
+        double[] expected = Scores(File.ReadAllText(detectCsv));
+        Assert.Equal(178, expected.Length);
+
+        var fromCsv = RunSample("", "--model", dir, "--csv", wine, "--drop", "class", "--embed");
+        Assert.True(fromCsv.Code == 0, fromCsv.Error);
+        Assert.StartsWith("row,score,z0,z1,z2\n", fromCsv.Out);
+        double[] actual = Scores(fromCsv.Out);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-6 + 1e-5 * expected[i]);
+
+        string rows = string.Join("\n", File.ReadAllLines(wine).Skip(1).Take(10).Select(l => string.Join(",", l.Split(',').Take(13))));
+        var fromStdin = RunSample(rows, "--model", dir);
+        Assert.True(fromStdin.Code == 0, fromStdin.Error);
+        Assert.Equal(actual.Take(10), Scores(fromStdin.Out));
+    }
+
+    [Theory]
+    [InlineData(1, "model directory not found", "--model", "/no/such/model")]
+    [InlineData(2, "--model DIR is required")]
+    [InlineData(2, "unknown argument '--bogus'", "--model", "x", "--bogus")]
+    [InlineData(2, "--limit expects a positive integer", "--model", "x", "--mnist", "y", "--limit", "0")]
+    public void BadInput_IsOneLineError(int exitCode, string message, params string[] args)
+    {
+        var run = RunSample("", args);
+        Assert.Equal(exitCode, run.Code);
+        Assert.Contains(message, run.Error);
+        Assert.Single(run.Error.TrimEnd().Split('\n'));
+        Assert.Equal("", run.Out);
+    }
+}
