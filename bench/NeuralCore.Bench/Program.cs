@@ -17,7 +17,8 @@ public static class Program
           all [--out DIR] [--epochs N] [--quick]   everything below on the CPU backend; writes DIR/results.json and DIR/results.md
                                                    (default DIR bench/results, 10 epochs)
           kernels [--quick]                        kernel table: GEMM, conv, elementwise, with the measured FMA peak
-          train [--epochs N] [--only vae|convae]   end-to-end workloads of ../shared/peers/torch_cpu_ref.py
+          train [--epochs N] [--only vae|convae] [--seeds 0,1,..]
+                                                   end-to-end workloads of ../shared/peers/torch_cpu_ref.py (seed 0 by default)
           gemm [--json FILE] [--threads N]         GEMM rows only (FILE gets the peer's sgemm_* keys)
           peak                                     measured FMA peak (one thread and all threads)
           alloc                                    managed bytes per part of a training step
@@ -58,8 +59,14 @@ public static class Program
             {
                 int epochs = Option(rest, "--epochs") is string e ? int.Parse(e, CultureInfo.InvariantCulture) : 10;
                 var only = Option(rest, "--only");
+                var seeds = (Option(rest, "--seeds") ?? "0").Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture));
+                var data = MnistDataset.LoadBundled();
                 foreach (var w in TrainingBenchmark.Workloads.Where(w => only == null || w == only))
-                    Print(RunTraining(MnistDataset.LoadBundled(), w, epochs));
+                foreach (ulong seed in seeds)
+                {
+                    Console.Write($"seed {seed} ");
+                    Print(RunTraining(data, w, epochs, seed));
+                }
                 return 0;
             }
             case "alloc": return AllocProbe.Run(rest);
@@ -109,10 +116,10 @@ public static class Program
         return 0;
     }
 
-    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs)
+    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs, ulong seed = 0)
     {
         using var cpu = new CpuBackend();
-        return TrainingBenchmark.Run(cpu, data, workload, epochs);
+        return TrainingBenchmark.Run(cpu, data, workload, epochs, seed);
     }
 
     private static void Print(TrainingResult r) =>

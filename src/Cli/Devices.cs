@@ -1,5 +1,6 @@
 using NeuralCore.Kernels;
 using NeuralCore.Kernels.Cpu;
+using NeuralCore.Kernels.Gpu;
 using NeuralCore.Kernels.Reference;
 
 namespace NeuralCore.Cli;
@@ -7,7 +8,7 @@ namespace NeuralCore.Cli;
 /// <summary>Chooses the backend named by --device; never picks one silently.</summary>
 public static class Devices
 {
-    public const string Help = "--device NAME       cpu (default, SIMD), reference (naive oracle, slow)";
+    public const string Help = "--device NAME       cpu (default, SIMD), reference (naive oracle, slow), cuda, opencl, ilgpu-cpu (GPU kernels emulated, slow)";
 
     public static IBackend Open(CommandLine cl)
     {
@@ -16,9 +17,22 @@ public static class Devices
         {
             "cpu" => new CpuBackend(),
             "reference" => new ReferenceBackend(),
-            "cuda" or "opencl" => throw new CliException(
-                $"--device {name}: this build has no GPU backend yet; devices found: cpu, reference. Use --device cpu", 1),
-            _ => throw new CliException($"--device: unknown device '{name}'; choose cpu or reference", 2),
+            "cuda" or "opencl" or "ilgpu-cpu" => OpenIlgpu(name),
+            _ => throw new CliException($"--device: unknown device '{name}'; choose cpu, reference, cuda, opencl or ilgpu-cpu", 2),
         };
+    }
+
+    /// <summary>The ILGPU backend; an absent GPU is a one-line error naming what this machine has.</summary>
+    private static IlgpuBackend OpenIlgpu(string name)
+    {
+        try
+        {
+            return IlgpuBackend.Create(name);
+        }
+        catch (AcceleratorNotFoundException e)
+        {
+            throw new CliException(
+                $"--device {name}: no {name} device found; devices here: cpu, reference, {string.Join(", ", e.Found)}. Use --device cpu", 1);
+        }
     }
 }

@@ -71,11 +71,17 @@ public class ImputeCommandTests
     [InlineData("no-output", 2, "give --out FILE.csv")]
     [InlineData("missing-file", 1, "file not found")]
     [InlineData("unknown-drop", 1, "has no column 'nope' to drop")]
+    [InlineData("empty-column", 1, "column 'b' is empty in every row")]
     public void BadInput_FailsWithOneLine_AndWritesNothing(string kind, int exitCode, string message)
     {
         string dir = CliRunner.TempDir();
         string input = Path.Combine(dir, "in.csv"), output = Path.Combine(dir, "out.csv");
-        File.WriteAllText(input, kind == "text" ? "a,b\n1,2\nabc,\n3,4\n" : "a,b\n1,2\n,5\n3,4\n");
+        File.WriteAllText(input, kind switch
+        {
+            "text" => "a,b\n1,2\nabc,\n3,4\n",
+            "empty-column" => "a,b\n1,\n2,\n3,\n",
+            _ => "a,b\n1,2\n,5\n3,4\n",
+        });
         string[] args = kind switch
         {
             "evaluate-high" => ["impute", "--data", input, "--evaluate", "1.5"],

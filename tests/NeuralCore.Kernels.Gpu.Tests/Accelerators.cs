@@ -13,6 +13,9 @@ internal static class Accelerators
         ? ""
         : $"no {device} device on this machine (found: {string.Join(", ", Found.Value)}); runs where one exists";
 
+    /// <summary>Test classes that use <see cref="SharedCpu"/> run one after another (one accelerator, test hooks).</summary>
+    public const string CpuCollection = "ilgpu-cpu";
+
     /// <summary>The ILGPU CPU accelerator the emulated suites share (compiling every kernel takes a while).</summary>
     public static readonly Lazy<IlgpuBackend> SharedCpu = new(() => IlgpuBackend.Create("ilgpu-cpu"));
 }

@@ -7,6 +7,7 @@ namespace NeuralCore.Kernels.Gpu.Tests;
 /// The shared conformance suite on ILGPU's CPU accelerator: the very GPU kernels (groups, shared memory,
 /// barriers emulated), so every CI run checks them against the reference without a GPU.
 /// </summary>
+[Collection(Accelerators.CpuCollection)]
 public sealed class IlgpuCpuConformanceTests : BackendConformanceTests
 {
     protected override IBackend CreateBackend() => new SharedBackend(Accelerators.SharedCpu.Value);

@@ -69,7 +69,7 @@ public static class DetectCommand
 
         var header = new List<string> { "row", "score", "flagged" };
         if (split.Labels != null) header.Add("label");
-        CsvTable.Write(Path.GetFullPath(outPath), header, Enumerable.Range(0, split.Count).Select(r =>
+        CsvTable.Write(outPath, header, Enumerable.Range(0, split.Count).Select(r =>
         {
             var row = new List<float> { split.RowNumbers[r], (float)scores[r], flagged[r] ? 1 : 0 };
             if (split.Labels != null) row.Add(split.Labels[r]);

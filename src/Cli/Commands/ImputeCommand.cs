@@ -61,6 +61,9 @@ public static class ImputeCommand
         if (!File.Exists(path)) throw new CliException($"--data {path}: file not found; pass a CSV table with a header line");
 
         var table = CsvTable.Read(path, drop);
+        for (int c = 0; c < table.ColumnCount; c++)
+            if (Enumerable.Range(0, table.RowCount).All(r => table.Missing[r * table.ColumnCount + c]))
+                throw new CliException($"{path}: column '{table.ColumnNames[c]}' is empty in every row; nothing can be learned about it, add it to --drop");
         var imputer = new Imputer(backend, options);
         string shape = $"{table.RowCount} rows x {table.ColumnCount} columns" + (drop.Length > 0 ? $", dropped {string.Join(", ", drop)}" : "");
 

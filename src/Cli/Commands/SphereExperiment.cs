@@ -27,7 +27,7 @@ public static class SphereExperiment
           --points N          points sampled uniformly on the sphere (default 4000; 80% train, 20% test)
           --hidden SIZES      hidden layers of the encoder, mirrored by the decoder (default 64,64)
           --epochs N          training passes (default 60)
-          --lr X              Adam learning rate (default 0.003)
+          --lr X              Adam learning rate at the start, decayed linearly towards 0 (default 0.003)
           --seed N            seed of the points, initialisation and shuffling (default 0)
           --out DIR           output directory (default runs/sphere)
           --device NAME       cpu (default) | reference
@@ -75,6 +75,8 @@ public static class SphereExperiment
         EpochMetrics? last = null;
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
+            // a linearly decaying step size settles the last epochs instead of ending wherever Adam's noise left it
+            trainer.Optimizer.LearningRate = options.LearningRate * (1f - (float)epoch / options.Epochs);
             last = trainer.RunEpoch(train, trainCount, test, testCount);
             if ((epoch + 1) % Math.Max(1, options.Epochs / 5) == 0)
                 Console.WriteLine($"  epoch {epoch + 1,4}: train error {last.TrainLoss:F5}, test error {last.TestLoss:F5}");

@@ -109,9 +109,7 @@ public sealed class IlgpuBackend : IBackend
             });
             var found = context.Devices.FirstOrDefault(d => d.AcceleratorType == kind)
                 ?? throw new AcceleratorNotFoundException(device, FindAccelerators());
-            var accelerator = found is CPUDevice cpu
-                ? cpu.CreateCPUAccelerator(context, Enum.Parse<CPUAcceleratorMode>(Environment.GetEnvironmentVariable("NC_CPU_MODE") ?? "Auto"))
-                : found.CreateAccelerator(context);
+            var accelerator = found.CreateAccelerator(context);
             return new IlgpuBackend(device, context, accelerator);
         }
         catch

@@ -8,7 +8,7 @@ namespace NeuralCore.Models.Applications;
 /// <summary>The outcome of <see cref="Imputer.Impute"/>.</summary>
 /// <param name="Values">The completed table [rows, features] in the original units: observed cells bit-identical to the input, missing cells filled.</param>
 /// <param name="FilledCount">Number of cells that were missing and are now filled.</param>
-/// <param name="TrainLoss">Masked mean squared error (scaled units) of the last training epoch, on the observed cells.</param>
+/// <param name="TrainLoss">Masked mean squared error (scaled units) of the last training epoch, on the observed cells; 0 when nothing was missing (no training).</param>
 public sealed record ImputationResult(float[] Values, int FilledCount, double TrainLoss);
 
 /// <summary>
@@ -21,7 +21,7 @@ public sealed record ImputationResult(float[] Values, int FilledCount, double Tr
 /// <item>replace every missing cell by the reconstruction, repeated <see cref="ImputerOptions.FillIterations"/> times so that
 ///   later passes see better inputs than the column means; clip to the observed range and un-scale.</item>
 /// </list>
-/// Observed cells are copied from the input unchanged. A column with no observed value is filled with 0.
+/// Observed cells are copied from the input unchanged. Every column needs at least one observed value.
 /// </summary>
 /// <example><code>
 /// var table = CsvTable.Read("in.csv", dropColumns: ["class"]);
@@ -67,16 +67,17 @@ public sealed class Imputer
             scaled[i] = values[i];
             observed[i] = 1f;
         }
+        for (int c = 0; c < features; c++)
+            if (!HasObserved(observed, c, features)) throw new ArgumentException($"imputer: column {c} has no observed value, so nothing can be learned about it; drop the column");
         var scaler = FeatureScaler.Fit(scaled, features);
         scaler.Transform(scaled);
         float[] means = ColumnMeans(scaled, features);
         for (int i = 0; i < scaled.Length; i++) if (observed[i] == 0f) scaled[i] = means[i % features];
 
+        var result = values.ToArray();
+        if (filled == 0) return new ImputationResult(result, 0, 0);   // nothing to fill: no training
         var model = BuildModel(features);
         double loss = Train(model, scaled, observed, means, rows, features);
-
-        var result = values.ToArray();
-        if (filled == 0) return new ImputationResult(result, 0, loss);
         var current = scaled;
         for (int iteration = 0; iteration < Options.FillIterations; iteration++) Refill(model, current, observed, rows, features);
         scaler.InverseTransform(current);
@@ -98,6 +99,12 @@ public sealed class Imputer
         var means = new float[features];
         for (int f = 0; f < features; f++) means[f] = count[f] > 0 ? (float)(sum[f] / count[f]) : 0f;
         return means;
+    }
+
+    private static bool HasObserved(float[] observed, int column, int features)
+    {
+        for (int i = column; i < observed.Length; i += features) if (observed[i] == 1f) return true;
+        return false;
     }
 
     private int InputWidth(int features) => Options.AppendMask ? 2 * features : features;

@@ -117,5 +117,7 @@ public class ImputerTests
         Assert.Contains("missing mask", e.Message);
         Assert.Throws<ArgumentException>(() => imputer.Impute([1f, float.PositiveInfinity], new bool[2], 2));
         Assert.Throws<ArgumentException>(() => new Imputer(new CpuBackend(), new ImputerOptions { MaskFraction = 1f }));
+        e = Assert.Throws<ArgumentException>(() => imputer.Impute([1f, 0f, 2f, 0f], [false, true, false, true], 2));
+        Assert.Contains("column 1 has no observed value", e.Message);
     }
 }
