@@ -22,6 +22,7 @@ public static class Program
           gemm [--json FILE] [--threads N]         GEMM rows only (FILE gets the peer's sgemm_* keys)
           peak                                     measured FMA peak (one thread and all threads)
           alloc                                    managed bytes per part of a training step
+          alloc-trainer                            managed bytes of every step inside Trainer.RunEpoch (outliers, median)
         """;
 
     public static int Main(string[] args)
