@@ -27,6 +27,7 @@ public static class TrainCommand
           --hidden SIZES      MLP hidden layer sizes, e.g. 400 or 512,256 (default 400; tables 64)
           --loss NAME         bce (images, default) | mse (tables, default)
           --beta X            weight of the KL term of a VAE (default 1)
+          --init NAME         weight initialisation: pytorch (PyTorch's default, default) | kaiming | xavier
           --noise NAME        denoising corruption: gaussian (default) | masking
           --noise-level X     gaussian sigma or masking probability (default 0.3)
           --seed N            seed of initialisation, shuffling and noise (default 0)
@@ -78,6 +79,7 @@ public static class TrainCommand
             Hidden = cl.IntList("hidden", isTable ? [64] : [400]),
             Loss = cl.String("loss", isTable ? "mse" : "bce")!,
             Beta = cl.Float("beta", 1f, 0f, 1000f),
+            Init = cl.String("init", "pytorch")!,
             Noise = cl.String("noise", "gaussian")!,
             NoiseLevel = cl.Float("noise-level", 0.3f, 0f, 10f),
             Data = data.Description,

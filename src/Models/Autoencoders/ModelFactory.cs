@@ -14,6 +14,7 @@ public static class ModelFactory
     public static Autoencoder Create(ModelSpec spec, IBackend backend, SeededRandom random)
     {
         spec.Validate();
+        var init = spec.Init switch { "kaiming" => InitScheme.KaimingNormal, "xavier" => InitScheme.XavierUniform, _ => InitScheme.PyTorchDefault };
         Module encoderBody, decoder;
         int bodyOut;
         if (spec.IsConvolutional)
@@ -22,17 +23,17 @@ public static class ModelFactory
             int flat = 32 * (h / 4) * (w / 4);
             var body = new Sequential(
                 new Layers.Reshape(c, h, w),
-                new Conv2d(backend, random, c, 16, 3, 2, 1), new ReLU(),
-                new Conv2d(backend, random, 16, 32, 3, 2, 1), new ReLU(),
+                new Conv2d(backend, random, c, 16, 3, 2, 1, init: init), new ReLU(),
+                new Conv2d(backend, random, 16, 32, 3, 2, 1, init: init), new ReLU(),
                 new Flatten());
-            if (!spec.IsVariational) body.Add(new Linear(backend, random, flat, spec.Latent));
+            if (!spec.IsVariational) body.Add(new Linear(backend, random, flat, spec.Latent, init: init));
             encoderBody = body;
             bodyOut = flat;
             decoder = new Sequential(
-                new Linear(backend, random, spec.Latent, flat), new ReLU(),
+                new Linear(backend, random, spec.Latent, flat, init: init), new ReLU(),
                 new Layers.Reshape(32, h / 4, w / 4),
-                new ConvTranspose2d(backend, random, 32, 16, 3, 2, 1, 1), new ReLU(),
-                new ConvTranspose2d(backend, random, 16, c, 3, 2, 1, 1),
+                new ConvTranspose2d(backend, random, 32, 16, 3, 2, 1, 1, init: init), new ReLU(),
+                new ConvTranspose2d(backend, random, 16, c, 3, 2, 1, 1, init: init),
                 new Flatten());
         }
         else
@@ -41,28 +42,28 @@ public static class ModelFactory
             int width = spec.InputFeatures;
             foreach (int hidden in spec.Hidden)
             {
-                body.Add(new Linear(backend, random, width, hidden)).Add(new ReLU());
+                body.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
                 width = hidden;
             }
-            if (!spec.IsVariational) body.Add(new Linear(backend, random, width, spec.Latent));
+            if (!spec.IsVariational) body.Add(new Linear(backend, random, width, spec.Latent, init: init));
             encoderBody = body;
             bodyOut = width;
             var dec = new Sequential();
             width = spec.Latent;
             foreach (int hidden in spec.Hidden.Reverse())
             {
-                dec.Add(new Linear(backend, random, width, hidden)).Add(new ReLU());
+                dec.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
                 width = hidden;
             }
-            dec.Add(new Linear(backend, random, width, spec.InputFeatures));
+            dec.Add(new Linear(backend, random, width, spec.InputFeatures, init: init));
             decoder = dec;
         }
         if (spec.Loss == "bce") ((Sequential)decoder).Add(new Layers.Sigmoid());
 
         if (!spec.IsVariational) return new Autoencoder(spec, encoderBody, decoder);
         // PyTorch's reference creates fc1, fc21 (mu), fc22 (logvar), fc3, fc4 in that order.
-        var mu = new Linear(backend, random, bodyOut, spec.Latent);
-        var logVar = new Linear(backend, random, bodyOut, spec.Latent);
+        var mu = new Linear(backend, random, bodyOut, spec.Latent, init: init);
+        var logVar = new Linear(backend, random, bodyOut, spec.Latent, init: init);
         return new VariationalAutoencoder(spec, encoderBody, mu, logVar, decoder);
     }
 }

@@ -30,6 +30,9 @@ public sealed class ModelSpec
     /// <summary>Reconstruction loss: "bce" (inputs in [0, 1], summed) or "mse" (summed squared error).</summary>
     public string Loss { get; init; } = "bce";
 
+    /// <summary>Weight initialisation: "pytorch" (PyTorch's default, the peer's), "kaiming" (He normal) or "xavier".</summary>
+    public string Init { get; init; } = "pytorch";
+
     /// <summary>Weight of the KL term of a VAE (beta-VAE when not 1).</summary>
     public float Beta { get; init; } = 1f;
 
@@ -60,6 +63,7 @@ public sealed class ModelSpec
         if (Latent <= 0) throw new ArgumentException($"latent size must be positive, got {Latent}");
         if (Hidden.Any(h => h <= 0)) throw new ArgumentException($"hidden sizes must be positive, got [{string.Join(", ", Hidden)}]");
         if (Loss is not ("bce" or "mse")) throw new ArgumentException($"unknown loss '{Loss}'; choose bce or mse");
+        if (Init is not ("pytorch" or "kaiming" or "xavier")) throw new ArgumentException($"unknown init '{Init}'; choose pytorch, kaiming or xavier");
         if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking");
         if (IsConvolutional)
         {
@@ -113,6 +117,7 @@ public sealed class ModelSpec
             WriteInts(w, "hidden", Hidden);
             w.WriteString("loss", Loss);
             w.WriteNumber("beta", Beta);
+            w.WriteString("init", Init);
             w.WriteString("noise", Noise);
             w.WriteNumber("noise_level", NoiseLevel);
             if (Data != null) w.WriteString("data", Data);
@@ -159,6 +164,7 @@ public sealed class ModelSpec
                 Hidden = Ints("hidden") ?? [400],
                 Loss = Str("loss") ?? "bce",
                 Beta = root.TryGetProperty("beta", out var b) ? b.GetSingle() : 1f,
+                Init = Str("init") ?? "pytorch",
                 Noise = Str("noise") ?? "gaussian",
                 NoiseLevel = root.TryGetProperty("noise_level", out var n) ? n.GetSingle() : 0.3f,
                 Data = Str("data"),
