@@ -87,7 +87,7 @@ public class BadInputTable
         new("cli-unknown-model", "command line", "--model gan", d => ["train", "--model", "gan", "--out", Path.Combine(d, "out")]),
         new("cli-bad-hidden", "command line", "--hidden 0", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "0"]),
         new("cli-huge-model", "command line", "--hidden 100000000 (1e10 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "100000000,100"]),
-        new("cli-no-gpu", "command line", "--device cuda in a CPU-only build", d => ["train", "--device", "cuda", "--out", Path.Combine(d, "out")]),
+        new("cli-no-gpu", "command line", "--device cuda on a machine without CUDA", d => ["train", "--device", "cuda", "--out", Path.Combine(d, "out")]),
         new("cli-missing-data", "command line", "--data of a file that does not exist", d => ["train", "--data", Path.Combine(d, "nope.csv"), "--out", Path.Combine(d, "out")]),
     ];
 
