@@ -191,21 +191,7 @@ public static class TrainCommand
             w.WriteStartArray("history");
             foreach (var m in history)
             {
-                w.WriteStartObject();
-                w.WriteNumber("epoch", m.Epoch);
-                w.WriteNumber("train_loss", m.TrainLoss);
-                w.WriteNumber("test_loss", m.TestLoss);
-                w.WriteNumber("test_reconstruction", m.TestReconstruction);
-                w.WriteNumber("test_kl", m.TestKl);
-                w.WriteNumber("seconds", m.Seconds);
-                w.WriteNumber("samples_per_second", m.SamplesPerSecond);
-                if (m.GradientNorms != null)
-                {
-                    w.WriteStartObject("grad_norms");
-                    foreach (var (name, norm) in m.GradientNorms) w.WriteNumber(name, norm);
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
+                MetricsJson.WriteEpoch(w, m);
             }
             w.WriteEndArray();
             w.WriteEndObject();
