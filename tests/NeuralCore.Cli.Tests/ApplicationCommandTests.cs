@@ -164,13 +164,14 @@ public class ApplicationExperimentTests
     public void OneClassMnist_OnDigitOne_BeatsChanceByFar_AndWritesResults()
     {
         string dir = CliRunner.TempDir();
-        var r = CliRunner.Run("experiment", "oneclass-mnist", "--model", "ae", "--hidden", "64", "--latent", "8", "--epochs", "5",
+        var r = CliRunner.Run("experiment", "oneclass-mnist", "--model", "ae", "--hidden", "64", "--latent", "8", "--epochs", "4", "--ensemble", "2",
             "--digits", "1", "--out", dir);
         Assert.True(r.ExitCode == 0, r.Error);
         Assert.Contains("| digit | ae AUROC | PCA AUROC |", r.Out);
         var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json"))).RootElement;
         var digit = json.GetProperty("digits")[0];
         Assert.Equal(1, digit.GetProperty("digit").GetInt32());
+        Assert.Equal(2, json.GetProperty("ensemble").GetInt32());
         Assert.InRange(digit.GetProperty("ae_auroc").GetDouble(), 0.9, 1.0);    // a 1 is easy to tell from other digits
         Assert.InRange(digit.GetProperty("pca_auroc").GetDouble(), 0.99, 1.0);  // PCA with 8 components: about 99.8
         Assert.Equal(digit.GetProperty("ae_auroc").GetDouble(), json.GetProperty("mean_ae_auroc").GetDouble(), 12);

@@ -17,14 +17,15 @@ public static class OneClassMnistExperiment
     public const string Help = """
         neuralcore experiment oneclass-mnist - one-class anomaly detection on MNIST, autoencoder vs PCA
 
-        usage: neuralcore experiment oneclass-mnist [--model conv-ae] [--epochs N] [--latent 32] [--digits 0-9] [--out DIR]
+        usage: neuralcore experiment oneclass-mnist [--model conv-ae] [--epochs N] [--latent 12] [--digits 0-9] [--out DIR]
 
           --model KIND        ae | dae | conv-ae (default) | conv-dae | vae | conv-vae
-          --epochs N          training passes over the ~800 images of one digit (default 150)
-          --latent N          embedding size; PCA keeps as many components (default 32)
+          --epochs N          training passes over the ~800 images of one digit (default 300)
+          --latent N          embedding size; PCA keeps as many components (default 12)
           --digits LIST       digits to run, e.g. 0-9 (default), 3 or 1,4,7
           --score NAME        mse (default) | bce: per-image reconstruction error
-          --batch N           mini-batch size (default 128)
+          --ensemble N        autoencoders per digit (different seeds) whose scores are averaged (default 2)
+          --batch N           mini-batch size (default 32)
           --lr X              learning rate (default 1e-3)
           --hidden SIZES      MLP hidden sizes for ae/dae/vae (default 400)
           --data SOURCE       mnist (bundled MNIST-10k, default) or a directory of IDX files
@@ -35,6 +36,8 @@ public static class OneClassMnistExperiment
         for each digit d: train on the training images of d only, score all test images by reconstruction error
         (the other digits are the anomalies) and report the AUROC; the baseline is a PCA with the same number of
         components fitted to the same images. Prints a table digit | AE AUROC | PCA AUROC and the means.
+        defaults (measured on MNIST-10k, see README): a small embedding (12), many steps (300 epochs of batch 32) and
+        the mean score of 2 seeds; training uses summed BCE, the score is the mean squared error (BCE ranks worse).
         """;
 
     public static int Run(CommandLine cl)
@@ -44,12 +47,12 @@ public static class OneClassMnistExperiment
             throw new CliException($"experiment oneclass-mnist: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
         var options = new TrainingOptions
         {
-            Epochs = cl.Int("epochs", 150, 1),
-            BatchSize = cl.Int("batch", 128, 1),
+            Epochs = cl.Int("epochs", 300, 1),
+            BatchSize = cl.Int("batch", 32, 1),
             LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
             Seed = (ulong)cl.Int("seed", 0, 0),
         };
-        int latent = cl.Int("latent", 32, 1, 784);
+        int latent = cl.Int("latent", 12, 1, 784);
         var digits = ParseDigits(cl.String("digits", "0-9")!);
         var score = cl.String("score", "mse") switch
         {
@@ -57,6 +60,7 @@ public static class OneClassMnistExperiment
             "bce" => ReconstructionScore.Bce,
             var s => throw new CliException($"experiment oneclass-mnist: --score must be mse or bce, got '{s}'", 2),
         };
+        int ensemble = cl.Int("ensemble", 2, 1, 20);
         int[] hidden = cl.IntList("hidden", [400]);
         string outDir = cl.String("out", Path.Combine("runs", "oneclass-mnist"))!;
         var backend = Devices.Open(cl);
@@ -68,16 +72,17 @@ public static class OneClassMnistExperiment
         try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("experiment oneclass-mnist: " + e.Message, 2); }
 
         Console.WriteLine($"one-class MNIST: {kind}, latent {latent}, {options.Epochs} epochs per digit, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                          $"score {score.ToString().ToLowerInvariant()}; PCA with {latent} components; {data.Description}: {data.TestCount} test images");
+                          $"score {score.ToString().ToLowerInvariant()}" + (ensemble > 1 ? $", mean of {ensemble} models" : "") + $"; PCA with {latent} components; {data.Description}: {data.TestCount} test images");
         var clock = Stopwatch.StartNew();
         var results = new List<OneClassResult>();
         bool interactive = !Console.IsErrorRedirected;
         foreach (int d in digits)
         {
-            var r = OneClassBenchmark.Run(backend, spec, options, data.Train, data.TrainLabels, data.Test, data.TestLabels, d, score, (epoch, loss) =>
+            int totalEpochs = ensemble * options.Epochs;
+            var r = OneClassBenchmark.Run(backend, spec, options, data.Train, data.TrainLabels, data.Test, data.TestLabels, d, score, ensemble, (epoch, loss) =>
             {
-                if (interactive && (epoch % 10 == 0 || epoch == options.Epochs))
-                    Console.Error.Write($"\rdigit {d}: epoch {epoch}/{options.Epochs}, train loss {loss:F2}   ");
+                if (interactive && (epoch % 10 == 0 || epoch == totalEpochs))
+                    Console.Error.Write($"\rdigit {d}: epoch {epoch}/{totalEpochs}, train loss {loss:F2}   ");
             });
             if (interactive) Console.Error.Write("\r" + new string(' ', 60) + "\r");
             results.Add(r);
@@ -92,8 +97,8 @@ public static class OneClassMnistExperiment
         Directory.CreateDirectory(outDir);
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"),
             $"# One-class MNIST: {kind} vs PCA\n\n{kind}, latent {latent}, {options.Epochs} epochs per digit, batch {options.BatchSize}, " +
-            $"score {score.ToString().ToLowerInvariant()}, data {data.Description}; AUROC in percent (anomaly = any other digit).\n\n{table}\nwall time {seconds:F0} s\n");
-        WriteJson(Path.Combine(outDir, "results.json"), spec, options, score, results, seconds);
+            $"score {score.ToString().ToLowerInvariant()}, ensemble {ensemble}, data {data.Description}; AUROC in percent (anomaly = any other digit).\n\n{table}\nwall time {seconds:F0} s\n");
+        WriteJson(Path.Combine(outDir, "results.json"), spec, options, score, ensemble, results, seconds);
         Console.WriteLine($"wrote {Path.Combine(outDir, "results.md")} and results.json");
         return 0;
     }
@@ -109,7 +114,7 @@ public static class OneClassMnistExperiment
         return sb.ToString();
     }
 
-    private static void WriteJson(string path, ModelSpec spec, TrainingOptions options, ReconstructionScore score, List<OneClassResult> results, double seconds)
+    private static void WriteJson(string path, ModelSpec spec, TrainingOptions options, ReconstructionScore score, int ensemble, List<OneClassResult> results, double seconds)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -123,6 +128,7 @@ public static class OneClassMnistExperiment
             w.WriteNumber("lr", options.LearningRate);
             w.WriteNumber("seed", options.Seed);
             w.WriteString("score", score.ToString().ToLowerInvariant());
+            w.WriteNumber("ensemble", ensemble);
             w.WriteString("data", spec.Data);
             w.WriteNumber("mean_ae_auroc", results.Average(r => r.AutoencoderAuroc));
             w.WriteNumber("mean_pca_auroc", results.Average(r => r.PcaAuroc));

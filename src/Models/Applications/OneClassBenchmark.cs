@@ -38,10 +38,11 @@ public static class OneClassBenchmark
     /// <param name="testLabels">Class of each test row; any class but <paramref name="normalClass"/> is an anomaly.</param>
     /// <param name="normalClass">The class to train on.</param>
     /// <param name="score">The autoencoder's per-row reconstruction error (PCA always uses the mean squared error).</param>
-    /// <param name="progress">Called after each epoch with (epoch, train loss per sample).</param>
+    /// <param name="ensemble">Autoencoders trained with different seeds whose scores are averaged (1 = a single model).</param>
+    /// <param name="progress">Called after each epoch with (epoch counted over all members, train loss per sample).</param>
     public static OneClassResult Run(IBackend backend, ModelSpec spec, TrainingOptions options, float[] train, int[] trainLabels,
                                      float[] test, int[] testLabels, int normalClass, ReconstructionScore score = ReconstructionScore.Mse,
-                                     Action<int, double>? progress = null)
+                                     int ensemble = 1, Action<int, double>? progress = null)
     {
         int f = spec.InputFeatures;
         var clock = Stopwatch.StartNew();
@@ -51,15 +52,28 @@ public static class OneClassBenchmark
         for (int i = 0; i < keep.Length; i++) Array.Copy(train, keep[i] * f, rows, i * f, f);
         var isAnomaly = testLabels.Select(l => l != normalClass).ToArray();
 
-        var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed + (ulong)normalClass));
-        var trainer = new Trainer(model, options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ensemble, 1);
+        var scores = new double[testLabels.Length];
         double lastLoss = double.NaN;
-        for (int e = 0; e < options.Epochs; e++)
+        for (int m = 0; m < ensemble; m++)
         {
-            lastLoss = trainer.RunEpoch(rows, keep.Length, test, 0).TrainLoss;
-            progress?.Invoke(e + 1, lastLoss);
+            // each member differs only in its seed (initialisation and shuffling)
+            ulong seed = options.Seed + (ulong)normalClass + 1000UL * (ulong)m;
+            var model = ModelFactory.Create(spec, backend, new SeededRandom(seed));
+            var trainer = new Trainer(model, new TrainingOptions
+            {
+                Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = seed,
+                Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum,
+            });
+            for (int e = 0; e < options.Epochs; e++)
+            {
+                lastLoss = trainer.RunEpoch(rows, keep.Length, test, 0).TrainLoss;
+                progress?.Invoke(m * options.Epochs + e + 1, lastLoss);
+            }
+            var memberScores = AnomalyDetection.Scores(model, test, testLabels.Length, score);
+            for (int i = 0; i < scores.Length; i++) scores[i] += memberScores[i] / ensemble;
         }
-        double aeAuroc = AnomalyDetection.Auroc(AnomalyDetection.Scores(model, test, testLabels.Length, score), isAnomaly);
+        double aeAuroc = AnomalyDetection.Auroc(scores, isAnomaly);
 
         var pca = Pca.Fit(rows, keep.Length, f, Math.Min(spec.Latent, f), options.Seed);
         double pcaAuroc = AnomalyDetection.Auroc(pca.ReconstructionErrors(test, testLabels.Length), isAnomaly);
