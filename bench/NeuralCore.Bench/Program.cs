@@ -23,6 +23,7 @@ public static class Program
           peak                                     measured FMA peak (one thread and all threads)
           alloc                                    managed bytes per part of a training step
           alloc-trainer                            managed bytes of every step inside Trainer.RunEpoch (outliers, median)
+          torch-parity --dir DIR                   conv AE from PyTorch's initial weights in PyTorch's data order (bench/torch_parity.py)
         """;
 
     public static int Main(string[] args)
@@ -72,6 +73,7 @@ public static class Program
             }
             case "alloc": return AllocProbe.Run(rest);
             case "alloc-trainer": return TrainerAllocProbe.Run(rest);
+            case "torch-parity": return TorchParity.Run(rest);
             default:
                 Console.WriteLine(Usage);
                 return command == "help" ? 0 : 2;
