@@ -129,3 +129,19 @@ public class BadInputTests
         }
     }
 }
+
+public class ModelStoreConsistencyTests
+{
+    [Fact]
+    public void WeightsFromAnotherRun_NextToThisModelJson_AreRefused()
+    {
+        string a = CliRunner.TempDir(), b = CliRunner.TempDir();
+        Assert.Equal(0, CliRunner.Run("train", "--model", "ae", "--epochs", "0", "--latent", "8", "--hidden", "32", "--quiet", "--out", a).ExitCode);
+        Assert.Equal(0, CliRunner.Run("train", "--model", "ae", "--epochs", "0", "--latent", "8", "--hidden", "32", "--beta", "2", "--quiet", "--out", b).ExitCode);
+        // same shapes, different spec: a crash between the two writes of a save would leave exactly this
+        File.Copy(Path.Combine(b, "model.safetensors"), Path.Combine(a, "model.safetensors"), overwrite: true);
+        var r = CliRunner.Run("eval", "--model", a);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("does not describe the weights", r.Error);
+    }
+}

@@ -15,12 +15,16 @@ public static class ModelStore
     public const string WeightsFile = "model.safetensors";
     public const string SpecFile = "model.json";
 
-    /// <summary>Writes weights and spec into <paramref name="directory"/> (created if needed).</summary>
+    /// <summary>
+    /// Writes weights and spec into <paramref name="directory"/> (created if needed). Each file is written atomically;
+    /// the weights file also carries the spec in its metadata, so a crash between the two writes (new weights next to an
+    /// old model.json) is detected by <see cref="Load"/> instead of producing a silently wrong model.
+    /// </summary>
     public static void Save(Autoencoder model, string directory)
     {
         Directory.CreateDirectory(directory);
         var tensors = model.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList();
-        var metadata = new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind };
+        var metadata = new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind, ["spec"] = model.Spec.ToJson() };
         SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors, metadata);
         AtomicFile.WriteAllText(Path.Combine(directory, SpecFile), model.Spec.ToJson());
     }
@@ -42,6 +46,10 @@ public static class ModelStore
         var spec = LoadSpec(directory);
         var model = ModelFactory.Create(spec, backend, new SeededRandom(0));
         var file = SafeTensors.Read(Path.Combine(directory, WeightsFile));
+        if (file.Metadata.TryGetValue("spec", out var saved) && saved != spec.ToJson()
+            && ModelSpec.FromJson(saved, file.Path).ToJson() != spec.ToJson())
+            throw new DataFormatException(
+                $"{Path.Combine(directory, SpecFile)}: does not describe the weights in {WeightsFile} (they were saved by a different run); train again or restore both files together");
         LoadWeights(model, file);
         return model;
     }
