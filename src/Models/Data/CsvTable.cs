@@ -207,8 +207,11 @@ public sealed class CsvTable
         return null;
     }
 
-    /// <summary>Splits one line at commas outside double quotes; <c>""</c> inside quotes is a literal quote.</summary>
-    private static void SplitFields(string path, int lineNumber, string line, List<string> fields)
+    /// <summary>
+    /// Splits one line at commas outside double quotes; <c>""</c> inside quotes is a literal quote. Shared with
+    /// <see cref="CsvTextTable"/> so both readers accept exactly the same files.
+    /// </summary>
+    internal static void SplitFields(string path, int lineNumber, string line, List<string> fields)
     {
         fields.Clear();
         var field = new StringBuilder();

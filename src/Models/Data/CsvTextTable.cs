@@ -30,7 +30,7 @@ public sealed class CsvTextTable
 
     /// <summary>Reads every field of <paramref name="path"/> as text.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="DataFormatException">No header, a row with the wrong number of fields, an unterminated quote.</exception>
+    /// <exception cref="DataFormatException">No header, a row with the wrong number of fields, an unterminated quote or text after a closing quote.</exception>
     public static CsvTextTable Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -38,12 +38,14 @@ public sealed class CsvTextTable
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         string[]? header = null;
         var rows = new List<string[]>();
+        var parsed = new List<string>();
         int lineNumber = 0;
         while (reader.ReadLine() is string line)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
-            string[] fields = Split(path, lineNumber, line);
+            CsvTable.SplitFields(path, lineNumber, line, parsed);
+            string[] fields = parsed.ToArray();
             if (header is null) { header = fields.Select(f => f.Trim()).ToArray(); continue; }
             if (fields.Length != header.Length)
                 throw new DataFormatException($"{path}: line {lineNumber} has {fields.Length} fields but the header has {header.Length} columns; every row needs one field per column");
@@ -65,38 +67,5 @@ public sealed class CsvTextTable
     {
         bool needs = field.IndexOfAny([',', '"', '\r', '\n']) >= 0 || (field.Length > 0 && (char.IsWhiteSpace(field[0]) || char.IsWhiteSpace(field[^1])));
         return needs ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
-    }
-
-    private static string[] Split(string path, int lineNumber, string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        int i = 0;
-        while (true)
-        {
-            field.Clear();
-            while (i < line.Length && line[i] is ' ' or '\t') i++;
-            if (i < line.Length && line[i] == '"')
-            {
-                for (i++; ; i++)
-                {
-                    if (i >= line.Length) throw new DataFormatException($"{path}: line {lineNumber} has an unterminated quoted field; close the quote (quoted fields cannot span lines)");
-                    if (line[i] != '"') { field.Append(line[i]); continue; }
-                    if (i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; continue; }
-                    i++;
-                    break;
-                }
-                while (i < line.Length && line[i] != ',') i++;   // CsvTable rejects text after a closing quote; here it is dropped
-            }
-            else
-            {
-                int start = i;
-                while (i < line.Length && line[i] != ',') i++;
-                field.Append(line, start, i - start);
-            }
-            fields.Add(field.ToString());
-            if (i >= line.Length) return fields.ToArray();
-            i++;
-        }
     }
 }
