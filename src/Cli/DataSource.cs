@@ -100,7 +100,7 @@ public static class DataSource
         for (int i = 0; i < values.Length; i++) if (float.IsNaN(values[i])) values[i] = means[i % f];
 
         var order = Enumerable.Range(0, n).ToArray();
-        new SeededRandom(seed + 7).Shuffle(order);
+        SeededRandom.ForStream(seed, RandomStream.DataSplit).Shuffle(order);
         int testCount = spec == null ? Math.Max(1, n / 5) : n;   // evaluating a model: all rows are test rows
         if (n < 2 && spec == null) throw new CliException($"{table.SourcePath}: needs at least 2 rows to train, found {n}");
         var testRows = spec == null ? order.Take(testCount).Order().ToArray() : Enumerable.Range(0, n).ToArray();

@@ -38,7 +38,7 @@ public static class Pictures
             var input = x;
             if (model.Spec.IsDenoising)
             {
-                input = model.Corrupt(x, new SeededRandom(seed + 99));
+                input = model.Corrupt(x, SeededRandom.ForStream(seed, RandomStream.Pictures));
                 rows.Add(input.ToArray());
             }
             model.Eval();
@@ -48,7 +48,7 @@ public static class Pictures
             ImageGrid.Write(Path.Combine(dir, "reconstructions.png"), all, count * rows.Count, h, w, columns: count, scale: 2);
             if (model is VariationalAutoencoder vae)
             {
-                var samples = vae.Generate(64, new SeededRandom(seed + 5)).ToArray();
+                var samples = vae.Generate(64, SeededRandom.ForStream(seed, RandomStream.Pictures)).ToArray();
                 ImageGrid.Write(Path.Combine(dir, "samples.png"), samples, 64, h, w, columns: 8, scale: 2);
             }
         }

@@ -19,6 +19,20 @@ public sealed class SeededRandom
         if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1;
     }
 
+    /// <summary>
+    /// The generator for one purpose (<paramref name="stream"/>) of a user's <paramref name="seed"/>. The pair is hashed,
+    /// so streams never overlap: seed 1's shuffling is unrelated to seed 0's noise (an offset like seed + 1 would
+    /// make them the same stream). Stream <see cref="RandomStream.Init"/> is exactly <c>new SeededRandom(seed)</c>.
+    /// </summary>
+    public static SeededRandom ForStream(ulong seed, RandomStream stream)
+    {
+        if (stream == RandomStream.Init) return new SeededRandom(seed);
+        ulong key = seed ^ ((ulong)stream * 0xD1B54A32D192ED03UL);
+        key = (key ^ (key >> 30)) * 0xBF58476D1CE4E5B9UL;   // SplitMix64's finaliser: a bijection that spreads the key
+        key = (key ^ (key >> 27)) * 0x94D049BB133111EBUL;
+        return new SeededRandom(key ^ (key >> 31));
+    }
+
     private static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;
@@ -92,4 +106,27 @@ public sealed class SeededRandom
         _s0 = state[0]; _s1 = state[1]; _s2 = state[2]; _s3 = state[3];
         _spareGaussian = state[4] != 0 ? BitConverter.UInt32BitsToSingle(state[5]) : null;
     }
+}
+
+/// <summary>The purposes a user's seed drives; each gets its own independent generator (<see cref="SeededRandom.ForStream"/>).</summary>
+public enum RandomStream : ulong
+{
+    /// <summary>Initial weights (the seed itself).</summary>
+    Init = 0,
+    /// <summary>Mini-batch order.</summary>
+    Shuffle = 1,
+    /// <summary>Training noise: denoising corruption, VAE reparameterisation.</summary>
+    Noise = 2,
+    /// <summary>Noise used while evaluating (VAE latent samples in the test loss).</summary>
+    Evaluation = 3,
+    /// <summary>Train/test split of a table.</summary>
+    DataSplit = 4,
+    /// <summary>Corruption and samples drawn for pictures.</summary>
+    Pictures = 5,
+    /// <summary>Cells hidden to evaluate imputation.</summary>
+    HiddenCells = 6,
+    /// <summary>Corruption when measuring a denoiser.</summary>
+    DenoisingMeasure = 7,
+    /// <summary>Starting vectors of the iterative eigen-solver (PCA).</summary>
+    Eigen = 8,
 }

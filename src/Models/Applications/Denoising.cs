@@ -19,7 +19,7 @@ public static class Denoising
     {
         int f = model.Spec.InputFeatures;
         var backend = model.Parameters()[0].Backend;
-        var random = new SeededRandom(seed + 4242);
+        var random = SeededRandom.ForStream(seed, RandomStream.DenoisingMeasure);
         bool wasTraining = model.IsTraining;
         model.Eval();
         double noisy = 0, denoised = 0;

@@ -68,7 +68,7 @@ public static class ImputationEvaluation
         var candidates = new List<int>();
         for (int i = 0; i < missing.Length; i++) if (!missing[i]) candidates.Add(i);
         var order = candidates.ToArray();
-        new SeededRandom(seed + 7919).Shuffle(order);
+        SeededRandom.ForStream(seed, RandomStream.HiddenCells).Shuffle(order);
         int count = (int)Math.Round(fraction * order.Length);
         var chosen = order[..count];
         Array.Sort(chosen);

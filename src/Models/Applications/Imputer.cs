@@ -134,8 +134,8 @@ public sealed class Imputer
     private double Train(Sequential model, float[] table, float[] observed, float[] means, int rows, int features)
     {
         var optimizer = new Adam(model.Parameters(), Options.LearningRate);
-        var loader = new MiniBatchLoader(table, rows, features, Math.Min(Options.BatchSize, rows), new SeededRandom(Options.Seed + 1));
-        var noise = new SeededRandom(Options.Seed + 2);
+        var loader = new MiniBatchLoader(table, rows, features, Math.Min(Options.BatchSize, rows), SeededRandom.ForStream(Options.Seed, RandomStream.Shuffle));
+        var noise = SeededRandom.ForStream(Options.Seed, RandomStream.Noise);
         int width = InputWidth(features);
         var target = new float[loader.BatchSize * features];
         var mask = new float[loader.BatchSize * features];

@@ -82,7 +82,7 @@ public static class SymmetricEigen
             var (allValues, allVectors) = Jacobi(matrix, n);
             return (allValues[..count], allVectors[..(count * n)]);
         }
-        var random = new SeededRandom(seed + 31);
+        var random = SeededRandom.ForStream(seed, RandomStream.Eigen);
         var q = new double[block * n];   // rows are the current basis vectors
         for (int i = 0; i < q.Length; i++) q[i] = random.NextGaussian();
         Orthonormalize(q, block, n, random);

@@ -56,9 +56,9 @@ public sealed class Trainer
             "sgd" => new Sgd(parameters, options.LearningRate, options.Momentum, options.WeightDecay),
             _ => new Adam(parameters, options.LearningRate, weightDecay: options.WeightDecay),
         };
-        // Separate streams so that changing one (e.g. noise) does not change the others.
-        ShuffleRandom = new SeededRandom(options.Seed + 1);
-        NoiseRandom = new SeededRandom(options.Seed + 2);
+        // Separate, hashed streams: changing one (e.g. noise) does not change the others, and no seed reuses another seed's stream.
+        ShuffleRandom = SeededRandom.ForStream(options.Seed, RandomStream.Shuffle);
+        NoiseRandom = SeededRandom.ForStream(options.Seed, RandomStream.Noise);
         _batch = new float[options.BatchSize * model.Spec.InputFeatures];
     }
 
@@ -138,7 +138,7 @@ public sealed class Trainer
     {
         int features = model.Spec.InputFeatures;
         var backend = model.Parameters()[0].Backend;
-        var random = new SeededRandom(seed + 1000);
+        var random = SeededRandom.ForStream(seed, RandomStream.Evaluation);
         bool wasTraining = model.IsTraining;
         model.Eval();
         double total = 0, recon = 0, kl = 0;
