@@ -72,6 +72,8 @@ print("device:", read("devices.txt").splitlines()[1:2])
 for n in (1024, 2048, 4096):
     m = re.search(rf"sgemm_{n}x{n}x{n}\s*\|[^\n]*", bench)
     print(f"GEMM {n}: ours:", m.group(0) if m else "n/a", "| cuBLAS fp32 TFLOP/s:", torch.get(f"sgemm_fp32_{n}", "n/a"))
+for kernel, row in re.findall(r"sgemm_4096x4096x4096_(\w+)\s*\|([^\n]*)", bench):
+    print(f"GEMM 4096, {kernel} kernel alone: |{row}")
 for name, key in (("vae-cuda", "vae_cuda"), ("convae-cuda", "convae_cuda")):
     print(f"{name}: ours metrics.json:", json.dumps(metrics(name))[:600])
     print(f"{name}: torch:", torch.get(key))

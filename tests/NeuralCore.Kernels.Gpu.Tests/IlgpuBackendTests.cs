@@ -27,19 +27,43 @@ public sealed class IlgpuBackendTests
     }
 
     [Theory]
-    [InlineData(64, 0)]
-    [InlineData(128, 0)]
-    [InlineData(64, 3)]
-    [InlineData(128, 2)]
-    public void MatMul_EachTileAndSplitK_MatchesReference(int tile, int splits)
+    [InlineData(IlgpuBackend.Tiled64, 0)]
+    [InlineData(IlgpuBackend.Tiled128, 0)]
+    [InlineData(IlgpuBackend.Vector128, 0)]
+    [InlineData(IlgpuBackend.Tiled64, 3)]
+    [InlineData(IlgpuBackend.Tiled128, 2)]
+    [InlineData(IlgpuBackend.Vector128, 2)]
+    public void MatMul_EachKernelAndSplitK_MatchesReference(string kernel, int splits)
+    {
+        // odd sizes exercise every edge; the multiples of 4 (not of the tile) are the ones the vector kernel takes
+        (int m, int n, int k)[] shapes = kernel == IlgpuBackend.Vector128
+            ? [(132, 68, 44), (8, 260, 200), (4, 4, 4)]
+            : [(130, 67, 45), (5, 129, 200)];
+        CheckGemm(kernel, splits, shapes, offset: 0);
+    }
+
+    [Fact]
+    public void VectorKernel_FallsBack_OnShapesAndOffsetsItCannotTake()
+    {
+        CheckGemm(IlgpuBackend.Vector128, 0, [(130, 67, 45), (5, 129, 200), (6, 8, 12)], offset: 0);
+        CheckGemm(IlgpuBackend.Vector128, 0, [(132, 68, 44)], offset: 2);   // views starting at float 2: not 16-byte aligned
+    }
+
+    [Fact]
+    public void UnknownGemmKernel_IsAnArgumentError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Backend.ForcedGemmKernel = "fast");
+        Assert.Contains("tiled64, tiled128, vector128", e.Message);
+    }
+
+    private void CheckGemm(string kernel, int splits, (int m, int n, int k)[] shapes, int offset)
     {
         var reference = new ReferenceBackend();
         var backend = Backend;
         var random = new Random(7);
-        (int m, int n, int k)[] shapes = [(130, 67, 45), (5, 129, 200)];
         try
         {
-            backend.ForceGemmTile = tile;
+            backend.ForcedGemmKernel = kernel;
             backend.ForceSplitK = splits;
             foreach (var (m, n, k) in shapes)
             foreach (bool ta in new[] { false, true })
@@ -48,14 +72,15 @@ public sealed class IlgpuBackendTests
                 bool acc = ta ^ tb;
                 float[] a = Random(random, m * k), b = Random(random, k * n), c = Random(random, m * n);
                 float[] expected = Run(reference, a, b, c, m, n, k, ta, tb, acc);
-                float[] actual = Run(backend, a, b, c, m, n, k, ta, tb, acc);
-                AssertClose($"tile {tile} splits {splits} m={m} n={n} k={k} ta={ta} tb={tb}",
+                float[] actual = offset == 0 ? Run(backend, a, b, c, m, n, k, ta, tb, acc)
+                    : RunAtOffset(backend, offset, a, b, c, m, n, k, ta, tb, acc);
+                AssertClose($"{kernel} splits {splits} offset {offset} m={m} n={n} k={k} ta={ta} tb={tb}",
                     expected, actual, 1e-4 * Math.Sqrt(k), 1e-4);
             }
         }
         finally
         {
-            backend.ForceGemmTile = 0;
+            backend.ForcedGemmKernel = null;
             backend.ForceSplitK = 0;
         }
     }
@@ -84,6 +109,21 @@ public sealed class IlgpuBackendTests
         var result = new float[c.Length];
         backend.Download(dc, result);
         return result;
+    }
+
+    private static float[] RunAtOffset(IlgpuBackend backend, int offset, float[] a, float[] b, float[] c, int m, int n, int k, bool ta, bool tb, bool acc)
+    {
+        float[] Pad(float[] x) => [.. new float[offset], .. x];
+        using var da = backend.Allocate(offset + a.Length);
+        using var db = backend.Allocate(offset + b.Length);
+        using var dc = backend.Allocate(offset + c.Length);
+        backend.Upload(Pad(a), da);
+        backend.Upload(Pad(b), db);
+        backend.Upload(Pad(c), dc);
+        backend.MatMulAtOffset(offset, da, db, dc, m, n, k, ta, tb, acc, acc ? 0.5f : 1f);
+        var result = new float[offset + c.Length];
+        backend.Download(dc, result);
+        return result[offset..];
     }
 
     [Fact]

@@ -83,6 +83,21 @@ public static class KernelBenchmarks
             double s = Time(() => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), quick ? Math.Min(peerReps, 3) : peerReps, budget);
             string op = (c.TransA ? "T" : "N") + (c.TransB ? "T" : "N");
             Add(new KernelResult("gemm", c.Key, $"{op} {c.M}x{c.K}x{c.N}", s * 1e3, flops / s / 1e9, double.NaN, c.Note));
+            // at the accelerator-only size, also time each of the backend's GEMM kernels by itself
+            if (c.AcceleratorOnly && backend is IGemmKernelChoice choice)
+            {
+                foreach (string kernel in choice.GemmKernels)
+                {
+                    choice.ForcedGemmKernel = kernel;
+                    try
+                    {
+                        double sk = Time(() => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), peerReps, budget);
+                        Add(new KernelResult("gemm", $"{c.Key}_{kernel}", $"{op} {c.M}x{c.K}x{c.N}", sk * 1e3, flops / sk / 1e9, double.NaN,
+                            $"the {kernel} kernel alone"));
+                    }
+                    finally { choice.ForcedGemmKernel = null; }
+                }
+            }
         }
 
         foreach (var (key, g) in ConvCases)

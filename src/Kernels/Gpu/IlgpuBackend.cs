@@ -4,6 +4,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using NeuralCore.Kernels.Gpu.Kernels;
+using NeuralCore.Kernels.Benchmarks;
 using static NeuralCore.Kernels.Gpu.Kernels.ConvolutionKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.ElementwiseKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
@@ -18,7 +19,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// read back except in <see cref="Download"/> (losses write their sum into a one-element device buffer and
 /// loss gradients read dLoss[0] on the device). Every kernel is compiled once, at construction.</para>
 /// </summary>
-public sealed class IlgpuBackend : IBackend
+public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 {
     /// <summary>The device names <see cref="Create"/> accepts.</summary>
     public static readonly IReadOnlyList<string> DeviceNames = ["cuda", "opencl", "ilgpu-cpu"];
@@ -49,6 +50,7 @@ public sealed class IlgpuBackend : IBackend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs> _lossBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm64;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128Vector;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _im2col;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _col2im;
 
@@ -76,6 +78,7 @@ public sealed class IlgpuBackend : IBackend
         _lossBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs>(ReductionKernels.LossBackward);
         _gemm64 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm64);
         _gemm128 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128);
+        _gemm128Vector = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128Vector);
         _im2col = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Im2Col);
         _col2im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Col2ImAccumulate);
     }
@@ -147,8 +150,24 @@ public sealed class IlgpuBackend : IBackend
     /// <summary>The accelerator's own description, e.g. "NVIDIA H200".</summary>
     public string DeviceDescription => _accelerator.Name;
 
-    /// <summary>Test hook: force the 64 or 128 GEMM tile (0 = choose by size).</summary>
-    internal int ForceGemmTile { get; set; }
+    /// <summary>The GEMM kernels, by the names <see cref="ForcedGemmKernel"/> takes.</summary>
+    public const string Tiled64 = "tiled64", Tiled128 = "tiled128", Vector128 = "vector128";
+
+    public IReadOnlyList<string> GemmKernels { get; } = [Tiled64, Tiled128, Vector128];
+
+    /// <summary>
+    /// Forces one GEMM kernel (null = choose by shape: the 128x128 tile when it fills every multiprocessor, as the
+    /// vector kernel when m, n, k and offsets are multiples of 4; else 64x64). A forced vector128 falls back to
+    /// tiled128 on shapes it cannot take.
+    /// </summary>
+    public string? ForcedGemmKernel
+    {
+        get => _forcedGemm;
+        set => _forcedGemm = value is null || GemmKernels.Contains(value) ? value
+            : throw new ArgumentException($"unknown GEMM kernel '{value}'; choose one of {string.Join(", ", GemmKernels)}", nameof(value));
+    }
+
+    private string? _forcedGemm;
 
     /// <summary>Test hook: force this many split-K slices (0 = choose by size).</summary>
     internal int ForceSplitK { get; set; }
@@ -319,6 +338,12 @@ public sealed class IlgpuBackend : IBackend
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
         => Gemm(V(a), V(b), V(c), m, n, k, transposeA, transposeB, accumulate, alpha);
 
+    /// <summary>Test hook: <see cref="MatMul"/> on views that start <paramref name="offset"/> floats into each buffer.</summary>
+    internal void MatMulAtOffset(int offset, DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
+        bool transposeA, bool transposeB, bool accumulate, float alpha)
+        => Gemm(V(a).SubView(offset, m * k), V(b).SubView(offset, k * n), V(c).SubView(offset, m * n), m, n, k,
+            transposeA, transposeB, accumulate, alpha);
+
     private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha)
     {
@@ -329,19 +354,20 @@ public sealed class IlgpuBackend : IBackend
             return;
         }
         int sms = Math.Max(1, _accelerator.NumMultiprocessors);
-        bool large = ForceGemmTile switch
+        bool large = _forcedGemm switch
         {
-            LargeTile => true,
-            SmallTile => false,
+            Tiled64 => false,
+            Tiled128 or Vector128 => true,
             _ => Tiles(m, LargeTile) * Tiles(n, LargeTile) >= sms,
         };
+        bool vector = large && _forcedGemm != Tiled128 && VectorReady(m, n, k, Offset(a), Offset(b), Offset(c));
         int tile = large ? LargeTile : SmallTile;
         int gx = Tiles(n, tile), gy = Tiles(m, tile);
         // split-K when the output has too few tiles to occupy the device and k is long (e.g. weight gradients)
         int splits = ForceSplitK > 0 ? ForceSplitK : Math.Clamp(Math.Min(2 * sms / (gx * gy), k / 512), 1, 64);
         int kSlice = splits == 1 ? k : RoundUp((k + splits - 1) / splits, 16);
         splits = (k + kSlice - 1) / kSlice;
-        var kernel = large ? _gemm128 : _gemm64;
+        var kernel = vector ? _gemm128Vector : large ? _gemm128 : _gemm64;
         var config = new KernelConfig(new Index3D(gx, gy, splits), new Index3D(Threads, Threads, 1));
         var args = new GemmArgs
         {
@@ -362,6 +388,9 @@ public sealed class IlgpuBackend : IBackend
         Reduce(partials.View, c, ReductionPlan.MiddleAxis(1, splits, m * n), alpha, accumulate);
         Return(partials, splits * m * n);
     }
+
+    /// <summary>A view's first element within its buffer (a constrained call: no boxing of the view).</summary>
+    private static long Offset<TView>(TView view) where TView : IContiguousArrayView => view.Index;
 
     private static int Tiles(int size, int tile) => (size + tile - 1) / tile;
 
