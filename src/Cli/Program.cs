@@ -25,6 +25,7 @@ namespace NeuralCore.Cli
               sample      generate images from a VAE: decode z ~ N(0, I)
               interpolate decode the straight line between the embeddings of two test images
               bench       time the kernels of a device (GEMM, convolution, elementwise)
+              ptx         show the NVIDIA PTX of a GPU kernel (no GPU needed)
               experiment  reproducible experiments (neuralcore experiment --help)
 
             example: neuralcore train --model vae --epochs 10 --out runs/vae
@@ -35,6 +36,7 @@ namespace NeuralCore.Cli
             ["train"] = (TrainCommand.Help, TrainCommand.Run),
             ["eval"] = (EvalCommand.Help, EvalCommand.Run),
             ["bench"] = (BenchCommand.Help, BenchCommand.Run),
+            ["ptx"] = (PtxCommand.Help, PtxCommand.Run),
             ["graph"] = (GraphCommand.Help, GraphCommand.Run),
             ["gradcheck"] = (GradCheckCommand.Help, GradCheckCommand.Run),
             ["impute"] = (ImputeCommand.Help, ImputeCommand.Run),

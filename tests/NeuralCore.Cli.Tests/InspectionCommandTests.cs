@@ -7,7 +7,7 @@ using NeuralCore.Models.Training;
 
 namespace NeuralCore.CliTests;
 
-/// <summary>`neuralcore graph` and `neuralcore gradcheck`.</summary>
+/// <summary>`neuralcore graph`, `neuralcore gradcheck` and `neuralcore ptx`.</summary>
 public class InspectionCommandTests
 {
     private static int NodeCount(string dot) => Regex.Matches(dot, @"^\s*n\d+ \[label=", RegexOptions.Multiline).Count;
@@ -139,5 +139,33 @@ public class InspectionCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("no gradient check named 'nosuch'", r.Error);
         Assert.Contains("conv_transpose2d", r.Error);
+    }
+
+    [Fact]
+    public void Ptx_CountsTheVectorGemmsSixteenByteLoads_AndWritesAFile()
+    {
+        var r = CliRunner.Run("ptx", "--kernel", "Gemm128Vector", "--counts");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Matches(@"(?m)^\s*32  ld\.shared\.v4\.f32$", r.Out);
+
+        string file = Path.Combine(CliRunner.TempDir(), "adam.ptx");
+        r = CliRunner.Run("ptx", "--kernel", "adam", "--out", file);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains(".entry", File.ReadAllText(file));
+
+        r = CliRunner.Run("ptx", "--list");
+        Assert.Contains("Gemm128Vector", r.Out);
+    }
+
+    [Theory]
+    [InlineData("--kernel", "Gemm256")]
+    [InlineData("--kernel", "Gemm64", "--sm", "nine")]
+    [InlineData("--counts")]
+    public void Ptx_BadArguments_AreOneLineUsageErrors(params string[] args)
+    {
+        var r = CliRunner.Run(["ptx", .. args]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.Error.Trim().Split('\n'));
+        Assert.StartsWith("error: ", r.Error);
     }
 }

@@ -1,0 +1,57 @@
+using NeuralCore.Kernels.Gpu;
+using NeuralCore.Models.IO;
+
+namespace NeuralCore.Cli.Commands;
+
+/// <summary><c>neuralcore ptx</c>: the NVIDIA PTX a GPU kernel compiles to, on any machine (no GPU needed).</summary>
+public static class PtxCommand
+{
+    public const string Help = """
+        neuralcore ptx - show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels,
+        on any machine (no GPU or driver needed): read its memory accesses, spills and instruction mix
+
+        usage: neuralcore ptx --kernel NAME [--sm 9.0] [--out FILE] [--counts]
+               neuralcore ptx --list
+
+          --kernel NAME       the kernel, e.g. Gemm128Vector, Gemm128, Gemm64, Adam, Im2Col (--list shows all)
+          --sm MAJOR.MINOR    compute capability to compile for (default 9.0: H100/H200; ILGPU 1.5.3 writes
+                              at most .target sm_80, which the driver compiles for newer cards when loading)
+          --out FILE          write the PTX to FILE instead of printing it
+          --counts            print how often each instruction occurs instead of the PTX
+          --list              list the kernel names
+
+        example: neuralcore ptx --kernel Gemm128Vector --counts     (32 ld.shared.v4.f32: 16-byte shared loads)
+        """;
+
+    public static int Run(CommandLine cl)
+    {
+        bool list = cl.Flag("list"), counts = cl.Flag("counts");
+        string? kernel = cl.String("kernel");
+        string sm = cl.String("sm", "9.0")!;
+        string? outPath = cl.String("out");
+        cl.RejectUnknown();
+        if (list)
+        {
+            foreach (string name in PtxInspector.KernelNames) Console.WriteLine(name);
+            return 0;
+        }
+        if (kernel == null)
+            throw new CliException($"--kernel is required (one of {string.Join(", ", PtxInspector.KernelNames)}); see neuralcore ptx --help", 2);
+        if (!PtxInspector.KernelNames.Contains(kernel, StringComparer.OrdinalIgnoreCase))
+            throw new CliException($"unknown kernel '{kernel}'; choose one of {string.Join(", ", PtxInspector.KernelNames)}", 2);
+        var parts = sm.Split('.');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int major) || !int.TryParse(parts[1], out int minor) || major < 5 || minor < 0)
+            throw new CliException($"--sm '{sm}' is not a compute capability; write MAJOR.MINOR, e.g. 9.0 for H100/H200 or 8.6", 2);
+        string ptx = PtxInspector.Compile(kernel, major, minor);
+        string text = counts
+            ? string.Join(Environment.NewLine, PtxInspector.CountInstructions(ptx).OrderByDescending(p => p.Value).Select(p => $"{p.Value,6}  {p.Key}"))
+            : ptx;
+        if (outPath == null) Console.WriteLine(text);
+        else
+        {
+            AtomicFile.WriteAllText(outPath, text);
+            Console.WriteLine($"wrote {outPath}");
+        }
+        return 0;
+    }
+}
