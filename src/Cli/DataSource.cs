@@ -31,11 +31,26 @@ public static class DataSource
         "  --drop COLS         CSV: comma-separated columns to ignore (e.g. an id or class column)\n" +
         "  --label-column COL  CSV: a column holding labels (kept out of the features)";
 
+    /// <summary>
+    /// --data, --drop and --label-column. Without --data, a saved model's own training data is used: its IDX directory,
+    /// or its CSV table with the columns it was not trained on dropped (unless --drop is given).
+    /// </summary>
     public static Dataset Load(CommandLine cl, ModelSpec? spec = null, ulong seed = 0)
     {
-        string source = cl.String("data", spec?.Data is { } d && !d.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? d : "mnist")!;
+        string? trainedOn = spec?.Data;
+        bool trainedOnTable = trainedOn != null && trainedOn.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
+        string source = cl.String("data", trainedOn != null && !trainedOnTable ? trainedOn : "mnist")!;
+        bool dropGiven = cl.Has("drop");
         var drop = cl.StringList("drop");
         string? labelColumn = cl.String("label-column");
+        if (!cl.Has("data") && trainedOnTable && spec!.Columns != null)
+        {
+            if (!File.Exists(trainedOn))
+                throw new CliException($"--data not given, and the table the model was trained on ({trainedOn}) is gone; pass --data FILE.csv");
+            if (!dropGiven)
+                drop = CsvTable.ReadHeader(trainedOn!).Where(c => c != labelColumn && !spec.Columns.Contains(c)).ToArray();
+            source = trainedOn!;
+        }
         return Load(source, drop, labelColumn, spec, seed);
     }
 

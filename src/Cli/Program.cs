@@ -84,6 +84,8 @@ namespace NeuralCore.Cli
         {
             CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => e.Message,
             IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
+            // ArgumentException appends " (Parameter 'name')": a C# name, not a command-line one
+            ArgumentException a when a.ParamName != null => a.Message.Replace($" (Parameter '{a.ParamName}')", ""),
             ArgumentException => e.Message,
             _ => null,
         };

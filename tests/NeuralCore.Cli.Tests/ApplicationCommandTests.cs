@@ -80,6 +80,40 @@ public class ApplicationCommandTests(TrainedModels models) : IClassFixture<Train
     }
 
     [Fact]
+    public void Eval_OfATableModel_WithoutData_UsesItsOwnTable()
+    {
+        var r = CliRunner.Run("eval", "--model", models.WineAe);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("wine.csv (178 test rows)", r.Out);
+        // the same as naming the table and the dropped column
+        var named = CliRunner.Run("eval", "--model", models.WineAe, "--data", models.Wine, "--drop", "class");
+        Assert.Equal(CliRunner.NumberAfter(named.Out, "test loss per sample:"), CliRunner.NumberAfter(r.Out, "test loss per sample:"));
+    }
+
+    [Fact]
+    public void Eval_WhenTheTrainingTableIsGone_SaysToPassData()
+    {
+        string dir = CliRunner.TempDir();
+        string csv = Path.Combine(dir, "table.csv");
+        File.Copy(models.Wine, csv);
+        string model = Path.Combine(dir, "model");
+        var t = CliRunner.Run("train", "--model", "ae", "--data", csv, "--drop", "class", "--epochs", "1", "--quiet", "--out", model);
+        Assert.True(t.ExitCode == 0, t.Error);
+        File.Delete(csv);
+        var r = CliRunner.Run("eval", "--model", model);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("is gone; pass --data FILE.csv", r.Error);
+    }
+
+    [Fact]
+    public void Detect_LabelColumnAlsoDropped_IsOneLineWithoutCSharpParameterNames()
+    {
+        var r = CliRunner.Run("detect", "--model", models.WineAe, "--data", models.Wine, "--drop", "class", "--label-column", "class");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("error: column 'class' is both the label column and dropped; choose one", r.Error.Trim());
+    }
+
+    [Fact]
     public void Sample_WritesAGridOfTheRequestedCount()
     {
         string png = Path.Combine(CliRunner.TempDir(), "samples.png");
@@ -112,7 +146,7 @@ public class ApplicationCommandTests(TrainedModels models) : IClassFixture<Train
             (["sample", "--model", models.Vae, "--count", "-5", "--out", Path.Combine(dir, "s.png")], "--count must be at least 1"),
             (["detect", "--model", models.WineAe, "--data", other, "--out", Path.Combine(dir, "d.csv")], "do not match the model's"),
             (["encode", "--model", models.WineAe, "--data", other, "--out", Path.Combine(dir, "e.csv")], "do not match the model's"),
-            (["encode", "--model", models.WineAe, "--out", Path.Combine(dir, "e.csv")], "model expects 13 features"),
+            (["encode", "--model", models.WineAe, "--data", "mnist", "--out", Path.Combine(dir, "e.csv")], "model expects 13 features"),
             (["detect", "--model", models.Vae, "--normal-class", "12"], "--normal-class must be between 0 and 9"),
             (["detect", "--model", models.WineAe, "--data", models.Wine, "--label-column", "class", "--normal-value", "7"], "does not occur"),
             (["interpolate", "--model", models.WineAe], "interpolation draws images"),

@@ -66,6 +66,20 @@ public class ResumeTests
         var fixedOption = CliRunner.Run("train", "--resume", dir, "--lr", "0.1");
         Assert.Equal(2, fixedOption.ExitCode);
         Assert.Contains("--lr cannot be combined with --resume", fixedOption.Error);
+
+        // fewer epochs than already trained: refused, nothing changes
+        byte[] weights = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
+        var fewer = CliRunner.Run("train", "--resume", dir, "--epochs", "3");
+        Assert.Equal(2, fewer.ExitCode);
+        Assert.Contains("--epochs 3 is fewer than the 5 epochs", fewer.Error);
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+
+        // a finished run: says so, trains nothing, writes the same model again
+        var done = CliRunner.Run("train", "--resume", dir);
+        Assert.True(done.ExitCode == 0, done.Error);
+        Assert.Contains("all 5 epochs", done.Out);
+        Assert.Equal(5, TrainLosses(dir).Length);
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
     }
 
     [Fact]

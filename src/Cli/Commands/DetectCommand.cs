@@ -15,7 +15,8 @@ public static class DetectCommand
                neuralcore detect --model DIR --data FILE.csv --label-column COL [--normal-value V] [--drop COLS]
 
           --model DIR         a directory written by `neuralcore train` (trained on normal data)
-          --data SOURCE       mnist (default for image models), a directory of IDX files, or FILE.csv (all rows scored)
+          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows scored); default: the data the
+                              model was trained on (for a table: its file, minus the columns the model does not use)
             --drop COLS         CSV: columns to ignore (as in training)
             --label-column COL  CSV: a column of labels; anomaly = label differs from the normal value
             --normal-value V    CSV: the normal label (default: the most frequent label)

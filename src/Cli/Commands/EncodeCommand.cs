@@ -15,7 +15,8 @@ public static class EncodeCommand
         usage: neuralcore encode --model DIR [--data SOURCE] [--split test|train] [--out FILE.csv] [--plot FILE.png]
 
           --model DIR         a directory written by `neuralcore train`
-          --data SOURCE       mnist (default for image models), a directory of IDX files, or FILE.csv (all rows)
+          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows); default: the data the
+                              model was trained on (for a table: its file, minus the columns the model does not use)
             --drop COLS         CSV: columns to ignore (as in training)
             --label-column COL  CSV: a column of labels, copied to the output's label column
           --split NAME        image data: test (default) | train

@@ -12,7 +12,8 @@ public static class EvalCommand
         usage: neuralcore eval --model DIR [--data SOURCE] [--seed N] [--device NAME]
 
           --model DIR         a directory written by `neuralcore train`
-          --data SOURCE       mnist (default for image models), a directory of IDX files, or FILE.csv (all rows are scored)
+          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows are scored); default: the data the
+                              model was trained on (for a table: its file, minus the columns the model does not use)
             --drop COLS         CSV: columns to ignore
           --seed N            seed of the VAE's latent sampling and the denoising noise (default 0)
           --device NAME       cpu (default) | reference

@@ -112,7 +112,10 @@ public static class TrainCommand
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
         var checkpoint = Checkpoint.Load(path);
-        var options = Checkpoint.WithEpochs(checkpoint.Options, cl.Int("epochs", checkpoint.Options.Epochs, 0));
+        int epochs = cl.Int("epochs", Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch), 1);
+        if (epochs < checkpoint.Epoch)
+            throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
+        var options = Checkpoint.WithEpochs(checkpoint.Options, epochs);
         bool quiet = cl.Flag("quiet");
         var backend = Devices.Open(cl);
         cl.RejectUnknown();
@@ -125,7 +128,10 @@ public static class TrainCommand
         var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
         var trainer = new Trainer(model, options) { LogGradients = Extra("log_grads") == "true" };
         checkpoint.Restore(trainer);
-        if (!quiet) Console.WriteLine($"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {options.Epochs}, device {backend.Name}");
+        if (!quiet)
+            Console.WriteLine(checkpoint.Epoch < options.Epochs
+                ? $"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {options.Epochs}, device {backend.Name}"
+                : $"all {options.Epochs} epochs of {path} are done; writing the model files from it again (--epochs {options.Epochs + 1} or more trains further)");
         return Fit(trainer, data, dir, quiet, [.. checkpoint.History], checkpoint.Extra);
     }
 

@@ -56,6 +56,19 @@ public sealed class CsvTable
         _columnIndex.TryGetValue(name, out int index) ? index
         : throw new KeyNotFoundException($"{SourcePath}: no feature column '{name}'; columns are: {string.Join(", ", ColumnNames)}");
 
+    /// <summary>The column names on the header line of <paramref name="path"/> (trimmed, as <see cref="Read"/> sees them).</summary>
+    public static string[] ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found; check the path", path);
+        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        int lineNumber = 0;
+        string? headerLine = NextNonBlankLine(reader, ref lineNumber);
+        if (headerLine is null) throw Fail(path, "is empty", "expected a header line of column names followed by numeric rows");
+        var fields = new List<string>();
+        SplitFields(path, lineNumber, headerLine, fields);
+        return fields.Select(f => f.Trim()).ToArray();
+    }
+
     /// <summary>Reads a numeric CSV table.</summary>
     /// <param name="path">CSV file with a header line.</param>
     /// <param name="dropColumns">Column names to ignore entirely (they may hold text). Each must exist.</param>
