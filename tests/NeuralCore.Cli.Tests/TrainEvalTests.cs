@@ -79,6 +79,7 @@ public class BadInputTests
     [InlineData(new[] { "eval", "--model", "/no/such/dir" }, "model directory not found")]
     [InlineData(new[] { "frobnicate" }, "unknown command")]
     [InlineData(new[] { "train", "--device", "cuda" }, "--device cuda")]
+    [InlineData(new[] { "train", "--epochs", "1", "--out", "/proc/neuralcore-run" }, "cannot write in /proc")]
     public void OneLineError_NonZeroExit(string[] args, string expected)
     {
         var r = CliRunner.Run(args);
@@ -86,6 +87,17 @@ public class BadInputTests
         Assert.Contains(expected, r.Error);
         Assert.Single(r.Error.Trim().Split('\n'));
         Assert.DoesNotContain("   at ", r.Error);
+    }
+
+    [Fact]
+    public void OutUnderAFile_FailsBeforeTraining()
+    {
+        string file = Path.Combine(CliRunner.TempDir(), "not-a-dir");
+        File.WriteAllText(file, "x");
+        var r = CliRunner.Run("train", "--epochs", "1", "--out", Path.Combine(file, "run"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"error: --out {Path.Combine(file, "run")}: {file} is a file, not a directory; choose another --out", r.Error.Trim());
+        Assert.Equal("x", File.ReadAllText(file));
     }
 
     [Fact]
@@ -121,7 +133,7 @@ public class BadInputTests
     [Fact]
     public void HelpOnEveryCommand()
     {
-        foreach (var command in new[] { "train", "eval" })
+        foreach (var command in new[] { "train", "eval", "graph", "gradcheck", "impute", "encode", "detect", "sample", "interpolate", "bench", "ptx" })
         {
             var r = CliRunner.Run(command, "--help");
             Assert.Equal(0, r.ExitCode);

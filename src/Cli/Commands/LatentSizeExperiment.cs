@@ -50,6 +50,7 @@ public static class LatentSizeExperiment
         };
         int[] hidden = cl.IntList("hidden", [400]);
         string outDir = cl.String("out", Path.Combine("runs", "latent-size"))!;
+        OutputDirectory.EnsureWritable(outDir);
         var backend = Devices.Open(cl);
         var data = DataSource.Load(cl, null, options.Seed);
         cl.RejectUnknown();

@@ -63,6 +63,7 @@ public static class OneClassMnistExperiment
         int ensemble = cl.Int("ensemble", 2, 1, 20);
         int[] hidden = cl.IntList("hidden", [400]);
         string outDir = cl.String("out", Path.Combine("runs", "oneclass-mnist"))!;
+        OutputDirectory.EnsureWritable(outDir);
         var backend = Devices.Open(cl);
         var data = DataSource.Load(cl);
         cl.RejectUnknown();

@@ -57,6 +57,7 @@ public static class SphereExperiment
             Seed = (ulong)cl.Int("seed", 0, 0),
         };
         string outDir = cl.String("out", Path.Combine("runs", "sphere"))!;
+        OutputDirectory.EnsureWritable(outDir);
         var backend = Devices.Open(cl);
         cl.RejectUnknown();
 

@@ -89,6 +89,7 @@ public static class TrainCommand
         cl.RejectUnknown();
         try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
 
+        OutputDirectory.EnsureWritable(outDir);
         var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
         var trainer = new Trainer(model, options) { LogGradients = logGrads };
         if (!quiet)
