@@ -21,12 +21,12 @@ public class WalkthroughTests
     [Fact]
     public void EveryCodeBlockOfTheWalkthrough_IsInThisFile()
     {
-        var source = NonEmptyTrimmedLines(File.ReadAllText(RepoData.Path("tests/NeuralCore.Models.Tests/Inspection/WalkthroughTests.cs")));
-        var blocks = Blocks(File.ReadAllText(DocPath), "csharp");
+        var source = DocBlocks.NonEmptyTrimmedLines(File.ReadAllText(RepoData.Path("tests/NeuralCore.Models.Tests/Inspection/WalkthroughTests.cs")));
+        var blocks = DocBlocks.Blocks(File.ReadAllText(DocPath), "csharp");
         Assert.True(blocks.Count >= 4, $"only {blocks.Count} csharp blocks");
         foreach (var block in blocks)
         {
-            var lines = NonEmptyTrimmedLines(block);
+            var lines = DocBlocks.NonEmptyTrimmedLines(block);
             bool found = Enumerable.Range(0, source.Count - lines.Count + 1).Any(start => lines.SequenceEqual(source.Skip(start).Take(lines.Count)));
             Assert.True(found, "this block of the walkthrough is not in WalkthroughTests.cs:\n" + block);
         }
@@ -146,25 +146,8 @@ public class WalkthroughTests
 
         string output = printed.ToString().ReplaceLineEndings("\n");
         File.WriteAllText(Path.Combine(dir, "output.txt"), output);
-        foreach (var block in Blocks(File.ReadAllText(DocPath), "text"))
+        foreach (var block in DocBlocks.Blocks(File.ReadAllText(DocPath), "text"))
             Assert.True(output.Contains(block.Trim(), StringComparison.Ordinal),
                 $"the walkthrough shows output the code does not print:\n{block}\n--- printed:\n{output}");
     }
-
-    private static List<string> Blocks(string markdown, string language)
-    {
-        var blocks = new List<string>();
-        var lines = markdown.ReplaceLineEndings("\n").Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-        {
-            if (lines[i].Trim() != "```" + language) continue;
-            var block = new List<string>();
-            for (i++; i < lines.Length && lines[i].Trim() != "```"; i++) block.Add(lines[i]);
-            blocks.Add(string.Join("\n", block));
-        }
-        return blocks;
-    }
-
-    private static List<string> NonEmptyTrimmedLines(string text) =>
-        text.ReplaceLineEndings("\n").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
 }
