@@ -8,11 +8,18 @@ namespace NeuralCore.Cli;
 /// <summary>Chooses the backend named by --device; never picks one silently.</summary>
 public static class Devices
 {
-    public const string Help = "--device NAME       cpu (default, SIMD), reference (naive oracle, slow), cuda, opencl, ilgpu-cpu (GPU kernels emulated, slow)";
+    public const string Help = "--device NAME       cpu (default, SIMD), reference (naive oracle, slow), cuda, opencl, ilgpu-cpu (GPU kernels emulated, slow)\n" +
+        "  --threads N         CPU threads with --device cpu (default: every core)";
 
     public static IBackend Open(CommandLine cl)
     {
         string name = cl.String("device", "cpu")!;
+        if (cl.Has("threads"))
+        {
+            if (name != "cpu")
+                throw new CliException($"--threads sets the CPU threads of --device cpu; --device {name} does not use it, leave it out", 2);
+            CpuGemm.MaxThreads = cl.Int("threads", Environment.ProcessorCount, 1, 1024);
+        }
         return name switch
         {
             "cpu" => new CpuBackend(),

@@ -80,6 +80,8 @@ public class BadInputTests
     [InlineData(new[] { "frobnicate" }, "unknown command")]
     [InlineData(new[] { "train", "--device", "cuda" }, "--device cuda")]
     [InlineData(new[] { "train", "--epochs", "1", "--out", "/proc/neuralcore-run" }, "cannot write in /proc")]
+    [InlineData(new[] { "train", "--threads", "0" }, "--threads must be between 1 and 1024")]
+    [InlineData(new[] { "train", "--device", "reference", "--threads", "2" }, "--threads sets the CPU threads of --device cpu")]
     public void OneLineError_NonZeroExit(string[] args, string expected)
     {
         var r = CliRunner.Run(args);
@@ -87,6 +89,22 @@ public class BadInputTests
         Assert.Contains(expected, r.Error);
         Assert.Single(r.Error.Trim().Split('\n'));
         Assert.DoesNotContain("   at ", r.Error);
+    }
+
+    [Fact]
+    public void OneThread_TrainsTheSameModelAsEveryCore()
+    {
+        string wine = Path.Combine(TrainEvalTests.FindRepoRoot(), "data", "wine.csv");
+        string one = CliRunner.TempDir(), all = CliRunner.TempDir();
+        try
+        {
+            var a = CliRunner.Run("train", "--model", "vae", "--data", wine, "--drop", "class", "--epochs", "2", "--batch", "16", "--quiet", "--threads", "1", "--out", one);
+            Assert.True(a.ExitCode == 0, a.Error);
+        }
+        finally { NeuralCore.Kernels.Cpu.CpuGemm.MaxThreads = Environment.ProcessorCount; }
+        var b = CliRunner.Run("train", "--model", "vae", "--data", wine, "--drop", "class", "--epochs", "2", "--batch", "16", "--quiet", "--out", all);
+        Assert.True(b.ExitCode == 0, b.Error);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(all, "model.safetensors")), File.ReadAllBytes(Path.Combine(one, "model.safetensors")));
     }
 
     [Fact]

@@ -13,6 +13,7 @@ public static class BenchCommand
 
           --device NAME       cpu (default, SIMD) | reference (naive oracle, slow: use --quick) |
                               cuda | opencl | ilgpu-cpu (ILGPU; at n = 4096 each GEMM kernel is also timed alone)
+          --threads N         CPU threads with --device cpu (default: every core)
           --quick             skip the big square GEMMs and time each kernel briefly (a smoke test)
 
         The end-to-end comparison with PyTorch is bench/compare.sh in the repository.

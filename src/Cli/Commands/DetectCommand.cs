@@ -26,7 +26,8 @@ public static class DetectCommand
           --percentile P      threshold = the P-th percentile (0..100) of the reference scores (default 99)
           --threshold X       use this threshold instead of a percentile
           --out FILE.csv      columns row, score, flagged (1 above the threshold), label when known (default DIR/scores.csv)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         reference scores for the threshold: image data - the training split (only the --normal-class digit when
         given); a CSV table - its own rows (the threshold then flags the top 100 - P percent).

@@ -24,7 +24,8 @@ public static class EncodeCommand
           --plot FILE.png     scatter of the embeddings coloured by label; a 2-D latent is drawn as is, a larger one
                               projected onto its first two principal components
           --batch N           rows per forward pass (default 500)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         for MNIST it also prints the accuracy of a nearest-centroid classifier (class means of the training split)
         on these features next to the same classifier on raw pixels.

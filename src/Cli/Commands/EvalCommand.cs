@@ -16,7 +16,8 @@ public static class EvalCommand
                               model was trained on (for a table: its file, minus the columns the model does not use)
             --drop COLS         CSV: columns to ignore
           --seed N            seed of the VAE's latent sampling and the denoising noise (default 0)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         prints the test loss per sample (summed BCE + KL for a VAE); for a denoising model also the mean squared
         error of noisy inputs and of their denoised reconstructions against the clean images.

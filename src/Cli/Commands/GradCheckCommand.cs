@@ -13,7 +13,9 @@ public static class GradCheckCommand
           --op NAME           only the checks of one op or layer, e.g. matmul, conv2d, bce, Linear, vae-loss
                               (default: all of them)
           --list              print the check names and exit
-          --device NAME       cpu (default, float32 SIMD) | reference (naive, double accumulation: tightest numbers)
+          --device NAME       cpu (default, float32 SIMD) | reference (naive, double accumulation: tightest numbers) |
+                              cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         prints one row per check (max abs err | max rel err | pass/fail) with central differences (eps 1e-2) of
         sum(f(x) * r) for a fixed random r; exits with 1 when any check fails, naming the worst element.

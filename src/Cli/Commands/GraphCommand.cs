@@ -25,7 +25,8 @@ public static class GraphCommand
           --data SOURCE       mnist (default), a directory of IDX files, or FILE.csv
             --drop COLS         CSV: columns to ignore
           --seed N            seed of a fresh model's weights, the VAE's eps and the denoising noise (default 0)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         computes the loss of the first N training rows, keeps every intermediate gradient (RetainGrad), runs
         backward and writes one node per op (op, shape, module path, value and gradient mean/std/min/max/L2)

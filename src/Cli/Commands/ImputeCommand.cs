@@ -28,7 +28,8 @@ public static class ImputeCommand
           --append-mask       also feed the missingness mask to the model (measured: no gain on wine; see README)
           --iterations N      refill passes (default 3)
           --seed N            seed of initialisation, masking noise and --evaluate's choice of cells (default 0)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         the model is an MLP trained on the table itself: columns min-max scaled by their observed values, missing
         cells started at the column mean, masking noise on observed cells, loss only on observed cells. Observed

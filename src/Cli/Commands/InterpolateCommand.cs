@@ -21,7 +21,8 @@ public static class InterpolateCommand
                               (default interpolation.png)
           --scale N           pixel magnification (default 3)
           --data SOURCE       mnist (default) or a directory of IDX files
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
         """;
 
     public static int Run(CommandLine cl)

@@ -27,7 +27,8 @@ public static class LatentSizeExperiment
           --data SOURCE       mnist (bundled MNIST-10k, default), a directory of IDX files, or FILE.csv (with --drop)
           --seed N            seed (default 0)
           --out DIR           results.json, results.md and latent-size.png (default runs/latent-size)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         prints a table size | test reconstruction loss | KL | total, per test sample (KL is 0 for non-variational
         models), and plots the test reconstruction loss against the embedding size.

@@ -31,7 +31,8 @@ public static class OneClassMnistExperiment
           --data SOURCE       mnist (bundled MNIST-10k, default) or a directory of IDX files
           --seed N            seed (default 0)
           --out DIR           results.json and results.md (default runs/oneclass-mnist)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         for each digit d: train on the training images of d only, score all test images by reconstruction error
         (the other digits are the anomalies) and report the AUROC; the baseline is a PCA with the same number of

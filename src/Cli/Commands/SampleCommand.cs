@@ -20,7 +20,8 @@ public static class SampleCommand
           --seed N            seed of the latent draws z ~ N(0, I) (default 0)
           --columns N         images per row of the grid (default: square)
           --scale N           pixel magnification of the grid (default 2)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
         """;
 
     public static int Run(CommandLine cl)

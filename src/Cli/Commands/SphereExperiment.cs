@@ -30,7 +30,8 @@ public static class SphereExperiment
           --lr X              Adam learning rate at the start, decayed linearly towards 0 (default 0.003)
           --seed N            seed of the points, initialisation and shuffling (default 0)
           --out DIR           output directory (default runs/sphere)
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
 
         the network is 3-64-64-LATENT-64-64-3 with tanh activations, trained on squared error. A sphere is a curved
         2-D surface: the best linear 2-D projection (PCA) flattens it and loses one direction, so its error stays

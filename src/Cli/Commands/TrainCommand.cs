@@ -34,9 +34,10 @@ public static class TrainCommand
           --out DIR           output directory (default runs/KIND)
           --log-grads         record per-layer gradient norms every epoch (metrics.json, grad-norms.png)
           --quiet             no progress output
-          --device NAME       cpu (default) | reference
+          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
+          --threads N         CPU threads with --device cpu (default: every core)
           --resume DIR        continue an interrupted run from DIR/checkpoint.safetensors with its settings
-                              (only --epochs, --device and --quiet may be given; --epochs sets a new target)
+                              (only --epochs, --device, --threads and --quiet may be given; --epochs sets a new target)
 
         writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
         DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
@@ -108,7 +109,7 @@ public static class TrainCommand
     {
         string dir = cl.Required("resume");
         foreach (string name in FixedWhenResuming)
-            if (cl.Has(name)) throw new CliException($"train: --{name} cannot be combined with --resume; a resumed run keeps its checkpoint's settings (only --epochs, --device and --quiet may be given)", 2);
+            if (cl.Has(name)) throw new CliException($"train: --{name} cannot be combined with --resume; a resumed run keeps its checkpoint's settings (only --epochs, --device, --threads and --quiet may be given)", 2);
         string path = Path.Combine(dir, Checkpoint.FileName);
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
