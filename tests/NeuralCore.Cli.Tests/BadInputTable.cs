@@ -89,6 +89,9 @@ public class BadInputTable
         new("cli-huge-model", "command line", "--hidden 100000000 (1e10 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "100000000,100"]),
         new("cli-no-gpu", "command line", "--device cuda on a machine without CUDA", d => ["train", "--device", "cuda", "--out", Path.Combine(d, "out")]),
         new("cli-missing-data", "command line", "--data of a file that does not exist", d => ["train", "--data", Path.Combine(d, "nope.csv"), "--out", Path.Combine(d, "out")]),
+        new("cli-out-under-file", "command line", "--out inside a path that is a file", d => { File.WriteAllText(Path.Combine(d, "f"), "x"); return ["train", "--epochs", "1", "--out", Path.Combine(d, "f", "run")]; }),
+        new("cli-threads-zero", "command line", "--threads 0", d => ["train", "--threads", "0", "--out", Path.Combine(d, "out")]),
+        new("cli-threads-gpu", "command line", "--threads with a device other than cpu", d => ["train", "--device", "reference", "--threads", "2", "--out", Path.Combine(d, "out")]),
     ];
 
     [Fact]
