@@ -6,6 +6,7 @@ using NeuralCore.Kernels;
 using NeuralCore.Kernels.Benchmarks;
 using NeuralCore.Kernels.Cpu;
 using NeuralCore.Models.Data;
+using NeuralCore.Models.Training;
 
 namespace NeuralCore.Bench;
 

@@ -108,6 +108,19 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Bench_PrintsTheKernelTable_AndTheEndToEndWorkloads()
+    {
+        var r = CliRunner.Run("bench", "--quick", "--epochs", "1");
+        Assert.True(r.ExitCode == 0, r.Error);
+        foreach (string row in new[] { "| sgemm_256x256x256 |", "| conv2_bwd_weight |", "| adam_128x784 |", "| vae: MLP VAE 784-400-20 |", "| convae: conv AE" })
+            Assert.Contains(row, r.Out);
+        // one epoch of the VAE from seed 0: the same test loss as `neuralcore train --model vae --epochs 1`
+        var train = CliRunner.Run("train", "--model", "vae", "--epochs", "1", "--quiet", "--out", CliRunner.TempDir());
+        string loss = CliRunner.NumberAfter(train.Out, "test loss per sample:").ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Matches($@"\| vae: MLP VAE 784-400-20 \| [0-9.]+ \| [0-9.]+ \| {System.Text.RegularExpressions.Regex.Escape(loss)} \|", r.Out);
+    }
+
+    [Fact]
     public void OutUnderAFile_FailsBeforeTraining()
     {
         string file = Path.Combine(CliRunner.TempDir(), "not-a-dir");

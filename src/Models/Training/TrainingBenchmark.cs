@@ -2,9 +2,8 @@ using System.Diagnostics;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.Training;
 
-namespace NeuralCore.Bench;
+namespace NeuralCore.Models.Training;
 
 /// <summary>Figures of one end-to-end training workload.</summary>
 public sealed record TrainingResult(string Name, int Epochs, double EpochSecondsMedian, double[] EpochSeconds, double TestLossPerSample,
@@ -17,10 +16,19 @@ public sealed record TrainingResult(string Name, int Epochs, double EpochSeconds
 /// seconds of one epoch (training steps only, like the peer), the test loss per sample on the 2,000 test images after
 /// the last epoch, and the managed bytes allocated per training step after the first epoch (all threads:
 /// <see cref="GC.GetTotalAllocatedBytes(bool)"/>, since Parallel.For workers allocate too).
+/// Used by <c>bench/NeuralCore.Bench</c> (the CPU comparison with PyTorch) and <c>neuralcore bench --device NAME</c>.
 /// </summary>
 public static class TrainingBenchmark
 {
     public static readonly string[] Workloads = ["vae", "convae"];
+
+    /// <summary>What each workload is, for tables.</summary>
+    public static string Describe(string workload) => workload switch
+    {
+        "vae" => "MLP VAE 784-400-20",
+        "convae" => "conv AE (16, 32 channels, latent 32)",
+        _ => workload,
+    };
 
     public static TrainingResult Run(IBackend backend, MnistDataset data, string workload, int epochs, ulong seed = 0)
     {
