@@ -38,7 +38,7 @@ public static class BenchCommand
         Console.WriteLine($"device {backend.Name}{(quick ? " (quick)" : "")}: measuring the FMA peak...");
         var peak = KernelBenchmarks.MeasurePeak(quick);
         var results = KernelBenchmarks.Run(backend, quick);
-        Console.WriteLine(KernelBenchmarks.FormatMarkdown(results, peak));
+        Console.WriteLine(KernelBenchmarks.FormatMarkdown(results, peak, onCpu: backend.Name is "cpu" or "reference"));
         if (data == null) return 0;
 
         Console.WriteLine();

@@ -259,21 +259,38 @@ public static class KernelBenchmarks
     // ---- formatting --------------------------------------------------------------------------------
 
     /// <summary>The kernel results as a markdown table: GFLOP/s with % of the one-thread and all-thread peak, or GB/s.</summary>
-    public static string FormatMarkdown(IReadOnlyList<KernelResult> results, PeakResult peak)
+    /// <summary>
+    /// The results as a markdown table. On the CPU (<paramref name="onCpu"/>) GEMM and convolution show GFLOP/s and the
+    /// share of this CPU's measured FMA peak they reach; on an accelerator they show TFLOP/s and how many times the
+    /// CPU's all-core peak that is (CPU vs GPU at a glance).
+    /// </summary>
+    public static string FormatMarkdown(IReadOnlyList<KernelResult> results, PeakResult peak, bool onCpu = true)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"Measured FMA peak ({peak.Width}): {peak.OneThread:F0} GFLOP/s on 1 thread, {peak.AllThreads:F0} GFLOP/s on {peak.Threads} threads.");
         sb.AppendLine();
-        sb.AppendLine("| kernel | shape | ms/call | GFLOP/s | % peak 1T | % peak all | GB/s | serves |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---|");
+        if (onCpu)
+        {
+            sb.AppendLine("| kernel | shape | ms/call | GFLOP/s | % peak 1T | % peak all | GB/s | serves |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---|");
+        }
+        else
+        {
+            sb.AppendLine("| kernel | shape | ms/call | TFLOP/s | x CPU peak (all cores) | GB/s | serves |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---|");
+        }
         foreach (var r in results)
         {
             bool flops = !double.IsNaN(r.Gflops);
-            sb.AppendLine(inv, $"| {r.Key} | {r.Shape} | {r.Milliseconds:F3} | {(flops ? r.Gflops.ToString("F1", inv) : "")} | " +
-                               $"{(flops ? (100 * r.Gflops / peak.OneThread).ToString("F0", inv) + "%" : "")} | " +
-                               $"{(flops ? (100 * r.Gflops / peak.AllThreads).ToString("F0", inv) + "%" : "")} | " +
-                               $"{(double.IsNaN(r.GBps) ? "" : r.GBps.ToString("F1", inv))} | {r.Note} |");
+            string gbps = double.IsNaN(r.GBps) ? "" : r.GBps.ToString("F1", inv);
+            if (onCpu)
+                sb.AppendLine(inv, $"| {r.Key} | {r.Shape} | {r.Milliseconds:F3} | {(flops ? r.Gflops.ToString("F1", inv) : "")} | " +
+                                   $"{(flops ? (100 * r.Gflops / peak.OneThread).ToString("F0", inv) + "%" : "")} | " +
+                                   $"{(flops ? (100 * r.Gflops / peak.AllThreads).ToString("F0", inv) + "%" : "")} | {gbps} | {r.Note} |");
+            else
+                sb.AppendLine(inv, $"| {r.Key} | {r.Shape} | {r.Milliseconds:F3} | {(flops ? (r.Gflops / 1000).ToString("F2", inv) : "")} | " +
+                                   $"{(flops ? (r.Gflops / peak.AllThreads).ToString("F1", inv) + "x" : "")} | {gbps} | {r.Note} |");
         }
         return sb.ToString();
     }
