@@ -52,6 +52,28 @@ public class ResumeTests
     }
 
     [Fact]
+    public async Task CtrlC_SaysWhichEpochIsSaved_AndHowToResume()
+    {
+        if (!OperatingSystem.IsLinux()) return;   // SIGINT is sent with kill(1)
+        string dir = CliRunner.TempDir();
+        string checkpoint = Path.Combine(dir, Checkpoint.FileName);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "neuralcore.dll"), .. SmallRun, "--out", dir]) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(checkpoint) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(5);
+        Assert.True(File.Exists(checkpoint), "no checkpoint appeared");
+        Assert.False(process.HasExited, "the run finished before it could be interrupted");
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
+        Assert.True(process.WaitForExit(30_000), "the run did not stop on SIGINT");
+        string error = await stderr;
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Matches(@"interrupted in epoch [23]; epoch [12] is saved in .*checkpoint\.safetensors: continue with `neuralcore train --resume ", error);
+        Assert.InRange(Checkpoint.Load(checkpoint).Epoch, 1, 2);
+    }
+
+    [Fact]
     public void ResumeWithMoreEpochs_ContinuesTheHistory()
     {
         string dir = CliRunner.TempDir();

@@ -157,18 +157,29 @@ public static class TrainCommand
         var options = trainer.Options;
         string checkpointPath = Path.Combine(outDir, Checkpoint.FileName);
         var progress = new ProgressBar(options.Epochs, quiet);
-        while (trainer.EpochsDone < options.Epochs)
+        int saved = history.Count;   // the epoch the checkpoint on disk holds
+        // Ctrl-C ends the process (checkpoints are written atomically, so none is ever half-written); say how to go on.
+        ConsoleCancelEventHandler onInterrupt = (_, _) => Console.Error.WriteLine(Environment.NewLine + (saved > 0
+            ? $"interrupted in epoch {saved + 1}; epoch {saved} is saved in {checkpointPath}: continue with `neuralcore train --resume {outDir}`"
+            : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
+        Console.CancelKeyPress += onInterrupt;
+        try
         {
-            EpochMetrics m;
-            try { m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step); }
-            catch (TrainingDivergedException e) when (history.Count > 0)
+            while (trainer.EpochsDone < options.Epochs)
             {
-                throw new TrainingDivergedException($"{e.Message}; the checkpoint of epoch {history.Count} is kept in {checkpointPath}");
+                EpochMetrics m;
+                try { m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step); }
+                catch (TrainingDivergedException e) when (history.Count > 0)
+                {
+                    throw new TrainingDivergedException($"{e.Message}; the checkpoint of epoch {history.Count} is kept in {checkpointPath}");
+                }
+                history.Add(m);
+                Checkpoint.Save(checkpointPath, trainer, history, run);
+                saved = history.Count;
+                progress.EpochDone(m);
             }
-            history.Add(m);
-            Checkpoint.Save(checkpointPath, trainer, history, run);
-            progress.EpochDone(m);
         }
+        finally { Console.CancelKeyPress -= onInterrupt; }
         var final = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);
 
         Directory.CreateDirectory(outDir);
