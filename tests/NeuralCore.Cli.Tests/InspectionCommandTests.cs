@@ -146,7 +146,7 @@ public class InspectionCommandTests
     {
         var r = CliRunner.Run("ptx", "--kernel", "Gemm128Vector", "--counts");
         Assert.True(r.ExitCode == 0, r.Error);
-        Assert.Matches(@"(?m)^\s*32  ld\.shared\.v4\.f32$", r.Out);
+        Assert.Matches(@"(?m)^\s*4  ld\.shared\.v4\.f32$", r.Out);
 
         string file = Path.Combine(CliRunner.TempDir(), "adam.ptx");
         r = CliRunner.Run("ptx", "--kernel", "adam", "--out", file);

@@ -10,14 +10,32 @@ public sealed class PtxInspectorTests
     public void VectorGemm_Uses16ByteAccesses_AndNoLocalMemory()
     {
         var counts = PtxInspector.CountInstructions(PtxInspector.Compile("Gemm128Vector"));
-        // per k-step of 8: 2 x 4 shared-memory vector loads per thread (a0, a1, b0, b1 for each k)
-        Assert.Equal(32, counts.GetValueOrDefault("ld.shared.v4.f32"));
+        // the k-step loop body: a0, a1, b0, b1 as 16-byte shared loads for 64 multiply-adds (Gemm128: 16 scalar loads)
+        Assert.Equal(4, counts.GetValueOrDefault("ld.shared.v4.f32"));
         Assert.Equal(0, counts.GetValueOrDefault("ld.shared.f32"));
         Assert.True(counts.GetValueOrDefault("ld.global.v4.f32") >= 4, "global loads of A and B should be 16-byte");
         Assert.True(counts.GetValueOrDefault("st.global.v4.f32") >= 16, "stores to C should be 16-byte");
         Assert.DoesNotContain(counts.Keys, op => op.Contains(".local"));
-        // 64 multiply-adds per k, 8 k per step (ILGPU emits mul + add; ptxas contracts them into FFMA)
-        Assert.True(counts.GetValueOrDefault("mul.f32") >= 512, $"mul.f32: {counts.GetValueOrDefault("mul.f32")}");
+        // 64 multiply-adds per k (ILGPU emits mul + add; ptxas contracts them into FFMA)
+        Assert.True(counts.GetValueOrDefault("mul.f32") >= 64, $"mul.f32: {counts.GetValueOrDefault("mul.f32")}");
+    }
+
+    [Theory]
+    [InlineData("Gemm64")]
+    [InlineData("Gemm128")]
+    [InlineData("Gemm128Vector")]
+    public void GemmTileReads_StayBetweenTheBarriers(string kernel)
+    {
+        // Each k-step stores a tile, waits (bar.sync), reads it, and waits again before the next store. If the reads
+        // were placed after the second barrier (ILGPU 1.5.3 did that to straight-line code), a fast warp could
+        // overwrite the tile while a slow one still reads it. In ILGPU's block order the reads then sit between
+        // the first and the last bar.sync of the kernel's text.
+        var lines = PtxInspector.Compile(kernel).Split('\n');
+        int[] barriers = [.. Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains("bar.sync"))];
+        int[] reads = [.. Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains("ld.shared"))];
+        Assert.Equal(2, barriers.Length);
+        Assert.NotEmpty(reads);
+        Assert.All(reads, r => Assert.InRange(r, barriers[0], barriers[1]));
     }
 
     [Fact]

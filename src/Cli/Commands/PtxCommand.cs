@@ -20,7 +20,7 @@ public static class PtxCommand
           --counts            print how often each instruction occurs instead of the PTX
           --list              list the kernel names
 
-        example: neuralcore ptx --kernel Gemm128Vector --counts     (32 ld.shared.v4.f32: 16-byte shared loads)
+        example: neuralcore ptx --kernel Gemm128Vector --counts     (4 ld.shared.v4.f32 per k: 16-byte shared loads)
         """;
 
     public static int Run(CommandLine cl)

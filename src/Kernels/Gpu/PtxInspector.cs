@@ -15,7 +15,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// spills (<c>.local</c>), instruction counts. <c>neuralcore ptx --kernel Gemm128Vector</c> prints it.
 /// <code>
 /// string ptx = PtxInspector.Compile("Gemm128Vector");            // SM_90 (H100/H200), PTX ISA 8.8
-/// var counts = PtxInspector.CountInstructions(ptx);             // e.g. counts["ld.shared.v4.f32"] == 32
+/// var counts = PtxInspector.CountInstructions(ptx);             // e.g. counts["ld.shared.v4.f32"] == 4
 /// </code>
 /// </summary>
 public static class PtxInspector

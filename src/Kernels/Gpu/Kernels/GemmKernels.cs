@@ -240,14 +240,11 @@ internal static class GemmKernels
                 nextA = LoadA(a4, g, row0, k0 + VectorK, kEnd, tid);
                 nextB = LoadB(b4, g, col0, k0 + VectorK, kEnd, tid);
             }
-            acc = Step(acc, tileA, tileB, 0 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 1 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 2 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 3 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 4 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 5 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 6 * VectorPitch4, tx, ty);
-            acc = Step(acc, tileA, tileB, 7 * VectorPitch4, tx, ty);
+            // A loop, not 8 straight-line steps: ILGPU 1.5.3 moved straight-line shared-memory reads below the
+            // barrier that ends the iteration (seen in the PTX), which would let a fast warp overwrite the tile
+            // while a slow one still reads it. PtxInspectorTests checks every shared read sits between the barriers.
+            for (int p = 0; p < VectorK; p++)
+                acc = Step(acc, tileA, tileB, p * VectorPitch4, tx, ty);
             Group.Barrier();
         }
 
