@@ -5,7 +5,7 @@
 #
 #   bench/compare.sh                      # from anywhere; the repo root is found from this script's location
 #   EPOCHS=3 bench/compare.sh             # shorter run (the acceptance numbers use the default 10)
-#   SEEDS=0,1,2,3,4,5,6,7,8,9 bench/compare.sh   # also the conv AE's test loss over these seeds, both sides
+#   SEEDS=0,1,2,3,4,5,6,7,8,9 bench/compare.sh   # also both workloads' test loss over these seeds, both sides
 #
 # Environment: PEER_DIR (default <repo>/../shared/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
 # OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
@@ -80,25 +80,30 @@ for key, value in ours.items():
 PYEOF
 echo "written $OUT/compare.txt"
 
-# Optional: the conv AE's test loss over several seeds on both sides (SEEDS=0,1,2,3,4,5,6,7,8,9 bench/compare.sh).
+# Optional: both workloads' test loss over several seeds on both sides (SEEDS=0,1,2,3,4,5,6,7,8,9 bench/compare.sh).
 # One seed's figure is one draw of initial weights and batch order; the sweep compares the engines, not the draws.
 if [[ -n "${SEEDS:-}" ]]; then
   echo
-  echo "== conv AE over seeds $SEEDS ($EPOCHS epochs each side) =="
-  dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" train --only convae --epochs "$EPOCHS" --seeds "$SEEDS" \
+  echo "== VAE and conv AE over seeds $SEEDS ($EPOCHS epochs each side) =="
+  dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" train --epochs "$EPOCHS" --seeds "$SEEDS" \
     | tee "$OUT/seeds-ours.txt"
-  "$PY" "$ROOT/bench/convae_seed_spread.py" --seeds "$SEEDS" --epochs "$EPOCHS" --threads 2 "${DATA_ARGS[@]}" | tee "$OUT/seeds-torch.txt"
-  "$PY" - "$OUT/seeds-ours.txt" "$OUT/seeds-torch.txt" <<'PYEOF' | tee -a "$OUT/compare.txt"
+  for model in vae convae; do
+    "$PY" "$ROOT/bench/convae_seed_spread.py" --model "$model" --seeds "$SEEDS" --epochs "$EPOCHS" --threads 2 "${DATA_ARGS[@]}" \
+      | tee "$OUT/seeds-torch-$model.txt"
+  done
+  "$PY" - "$OUT/seeds-ours.txt" "$OUT/seeds-torch-vae.txt" "$OUT/seeds-torch-convae.txt" <<'PYEOF' | tee -a "$OUT/compare.txt"
 import re, statistics as st, sys
-ours = [float(m) for m in re.findall(r"test loss ([0-9.]+)/sample", open(sys.argv[1]).read())]
-torch = [float(m) for m in re.findall(r"test loss per sample ([0-9.]+)", open(sys.argv[2]).read())]
-print()
-print(f"conv AE test loss over {len(ours)} seeds (ours) and {len(torch)} seeds (torch):")
-for name, v in (("ours", ours), ("torch", torch)):
-    if v:
-        sd = st.stdev(v) if len(v) > 1 else 0.0
-        print(f"  {name:<6} mean {st.mean(v):7.3f}  sd {sd:5.3f}  min {min(v):7.3f}  max {max(v):7.3f}  per seed: {', '.join(f'{x:.1f}' for x in v)}")
-if ours and torch:
-    print(f"  difference of means (ours - torch): {st.mean(ours) - st.mean(torch):+.3f}")
+ours_text = open(sys.argv[1]).read()
+for workload, torch_file in (("vae", sys.argv[2]), ("convae", sys.argv[3])):
+    ours = [float(m) for m in re.findall(rf"seed \d+ {workload}: [^\n]*?test loss ([0-9.]+)/sample", ours_text)]
+    torch = [float(m) for m in re.findall(r"test loss per sample ([0-9.]+)", open(torch_file).read())]
+    print()
+    print(f"{workload} test loss over {len(ours)} seeds (ours) and {len(torch)} seeds (torch):")
+    for name, v in (("ours", ours), ("torch", torch)):
+        if v:
+            sd = st.stdev(v) if len(v) > 1 else 0.0
+            print(f"  {name:<6} mean {st.mean(v):8.3f}  sd {sd:5.3f}  min {min(v):8.3f}  max {max(v):8.3f}  per seed: {', '.join(f'{x:.1f}' for x in v)}")
+    if ours and torch:
+        print(f"  difference of means (ours - torch): {st.mean(ours) - st.mean(torch):+.3f}")
 PYEOF
 fi
