@@ -9,15 +9,9 @@ which trains NeuralCore's conv-ae from the same weights in the same order and pr
 
   /usr/bin/python3 bench/torch_parity.py DIR [--seed 0] [--epochs 10] [DATA_DIR]
 """
-import gzip, json, os, struct, sys
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-
-def read_idx(path):
-    with gzip.open(path, 'rb') as f:
-        data = f.read()
-    nd = struct.unpack('>I', data[:4])[0] & 0xff
-    dims = struct.unpack('>' + 'I' * nd, data[4:4 + 4 * nd])
-    return np.frombuffer(data[4 + 4 * nd:], dtype=np.uint8).reshape(dims)
+import json, os, struct, sys
+import numpy as np, torch, torch.nn.functional as F
+from peer_models import DEFAULT_DATA, ConvAE, load_images
 
 def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
@@ -36,15 +30,13 @@ def main():
     out = args[0]
     seed = int(args[args.index('--seed') + 1]) if '--seed' in args else 0
     epochs = int(args[args.index('--epochs') + 1]) if '--epochs' in args else 10
-    data_dir = next((a for a in args[1:] if os.path.isdir(a)), os.path.join(os.path.dirname(__file__), '..', 'data', 'mnist-10k'))
+    data_dir = next((a for a in args[1:] if os.path.isdir(a)), DEFAULT_DATA)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(2)
-    xtr = torch.tensor(read_idx(os.path.join(data_dir, 'train-images-idx3-ubyte.gz')).reshape(-1, 784), dtype=torch.float32) / 255
-    xte = torch.tensor(read_idx(os.path.join(data_dir, 't10k-images-idx3-ubyte.gz')).reshape(-1, 784), dtype=torch.float32) / 255
+    xtr, xte = load_images(data_dir)
     torch.manual_seed(seed)
-    enc = nn.Sequential(nn.Conv2d(1, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(32 * 7 * 7, 32))
-    dec = nn.Sequential(nn.Linear(32, 32 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)), nn.ConvTranspose2d(32, 16, 3, 2, 1, 1), nn.ReLU(),
-                        nn.ConvTranspose2d(16, 1, 3, 2, 1, 1), nn.Sigmoid())
+    conv_ae = ConvAE()
+    enc, dec = conv_ae.enc, conv_ae.dec
     names = {'enc.0': 'encoder.1', 'enc.2': 'encoder.3', 'enc.5': 'encoder.6', 'dec.0': 'decoder.0', 'dec.3': 'decoder.3', 'dec.5': 'decoder.5'}
     state = {}
     for prefix, module in (('enc', enc), ('dec', dec)):
@@ -52,7 +44,7 @@ def main():
             idx, kind = k.split('.')
             state[names[f'{prefix}.{idx}'] + '.' + kind] = v.numpy()
     write_safetensors(os.path.join(out, 'init.safetensors'), state)
-    model = lambda x: dec(enc(x.view(-1, 1, 28, 28))).view(-1, 784)
+    model = conv_ae
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3)
     perms = []
     for epoch in range(epochs):

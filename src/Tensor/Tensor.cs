@@ -133,23 +133,25 @@ public sealed class Tensor : IDisposable
     }
 
     /// <summary>Uniform values in [low, high) drawn from <paramref name="random"/>.</summary>
-    public static Tensor Uniform(IBackend backend, SeededRandom random, float low, float high, params int[] shape)
-    {
-        var s = new Shape(shape);
-        var host = System.Buffers.ArrayPool<float>.Shared.Rent(s.Count);   // pooled: a VAE draws noise every step
-        random.FillUniform(host.AsSpan(0, s.Count), low, high);
-        var t = FromArray(backend, host.AsSpan(0, s.Count), s);
-        System.Buffers.ArrayPool<float>.Shared.Return(host);
-        return t;
-    }
+    public static Tensor Uniform(IBackend backend, SeededRandom random, float low, float high, params int[] shape) =>
+        Drawn(backend, random, new Shape(shape), normal: false, low, high);
 
     /// <summary>Normal values N(mean, std^2) drawn from <paramref name="random"/>.</summary>
-    public static Tensor Normal(IBackend backend, SeededRandom random, float mean, float std, params int[] shape)
+    public static Tensor Normal(IBackend backend, SeededRandom random, float mean, float std, params int[] shape) =>
+        Drawn(backend, random, new Shape(shape), normal: true, mean, std);
+
+    /// <summary>Normal values N(mean, std^2) of an existing tensor's shape (e.g. the noise of a training step).</summary>
+    public static Tensor Normal(IBackend backend, SeededRandom random, float mean, float std, Shape shape) =>
+        Drawn(backend, random, shape, normal: true, mean, std);
+
+    /// <summary>Draws on the host into a pooled array (a VAE draws noise every step) and uploads it.</summary>
+    private static Tensor Drawn(IBackend backend, SeededRandom random, Shape shape, bool normal, float a, float b)
     {
-        var s = new Shape(shape);
-        var host = System.Buffers.ArrayPool<float>.Shared.Rent(s.Count);   // pooled: a VAE draws noise every step
-        random.FillNormal(host.AsSpan(0, s.Count), mean, std);
-        var t = FromArray(backend, host.AsSpan(0, s.Count), s);
+        var host = System.Buffers.ArrayPool<float>.Shared.Rent(shape.Count);
+        var values = host.AsSpan(0, shape.Count);
+        if (normal) random.FillNormal(values, a, b);
+        else random.FillUniform(values, a, b);
+        var t = FromArray(backend, values, shape);
         System.Buffers.ArrayPool<float>.Shared.Return(host);
         return t;
     }

@@ -46,12 +46,7 @@ public static class DetectCommand
         double percentile = cl.Float("percentile", 99f, 0f, 100f);
         bool fixedThreshold = cl.Has("threshold");
         double threshold = cl.Float("threshold", 0f);
-        var score = cl.String("score", "mse") switch
-        {
-            "mse" => ReconstructionScore.Mse,
-            "bce" => ReconstructionScore.Bce,
-            var s => throw new CliException($"detect: --score must be mse or bce, got '{s}'", 2),
-        };
+        var score = cl.Score();
         int? normal = NormalLabel(cl, data, split);
         cl.RejectUnknown();
         if (fixedThreshold && cl.Has("percentile"))

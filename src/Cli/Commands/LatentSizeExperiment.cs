@@ -38,9 +38,7 @@ public static class LatentSizeExperiment
 
     public static int Run(CommandLine cl)
     {
-        string kind = cl.String("model", "vae")!;
-        if (!ModelSpec.Kinds.Contains(kind))
-            throw new CliException($"experiment latent-size: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        string kind = cl.ModelKind("vae");
         var sizes = cl.IntList("sizes", [2, 5, 10, 20, 50]).Distinct().ToArray();
         var options = new TrainingOptions
         {
@@ -115,8 +113,7 @@ public static class LatentSizeExperiment
 
     private static void WriteJson(string path, string kind, TrainingOptions options, string data, List<Row> rows)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        AtomicFile.WriteJson(path, w =>
         {
             w.WriteStartObject();
             w.WriteString("experiment", "latent-size");
@@ -137,7 +134,6 @@ public static class LatentSizeExperiment
             }
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-        AtomicFile.WriteAllBytes(path, stream.ToArray());
+        });
     }
 }

@@ -43,9 +43,7 @@ public static class OneClassMnistExperiment
 
     public static int Run(CommandLine cl)
     {
-        string kind = cl.String("model", "conv-ae")!;
-        if (!ModelSpec.Kinds.Contains(kind))
-            throw new CliException($"experiment oneclass-mnist: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        string kind = cl.ModelKind("conv-ae");
         var options = new TrainingOptions
         {
             Epochs = cl.Int("epochs", 300, 1),
@@ -55,12 +53,7 @@ public static class OneClassMnistExperiment
         };
         int latent = cl.Int("latent", 12, 1, 784);
         var digits = ParseDigits(cl.String("digits", "0-9")!);
-        var score = cl.String("score", "mse") switch
-        {
-            "mse" => ReconstructionScore.Mse,
-            "bce" => ReconstructionScore.Bce,
-            var s => throw new CliException($"experiment oneclass-mnist: --score must be mse or bce, got '{s}'", 2),
-        };
+        var score = cl.Score();
         int ensemble = cl.Int("ensemble", 2, 1, 20);
         int[] hidden = cl.IntList("hidden", [400]);
         string outDir = cl.String("out", Path.Combine("runs", "oneclass-mnist"))!;
@@ -118,8 +111,7 @@ public static class OneClassMnistExperiment
 
     private static void WriteJson(string path, ModelSpec spec, TrainingOptions options, ReconstructionScore score, int ensemble, List<OneClassResult> results, double seconds)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        AtomicFile.WriteJson(path, w =>
         {
             w.WriteStartObject();
             w.WriteString("experiment", "oneclass-mnist");
@@ -149,8 +141,7 @@ public static class OneClassMnistExperiment
             }
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-        AtomicFile.WriteAllBytes(path, stream.ToArray());
+        });
     }
 
     /// <summary>"0-9", "3", "1,4,7" or "0-2,5" -> distinct digits in the order given.</summary>

@@ -47,9 +47,7 @@ public static class TrainCommand
     public static int Run(CommandLine cl)
     {
         if (cl.Has("resume")) return Resume(cl);
-        string kind = cl.String("model", "vae")!;
-        if (!ModelSpec.Kinds.Contains(kind))
-            throw new CliException($"train: unknown model '{kind}'; choose one of {string.Join(", ", ModelSpec.Kinds)}", 2);
+        string kind = cl.ModelKind("vae");
         var options = new TrainingOptions
         {
             Epochs = cl.Int("epochs", 10, 0),
@@ -193,8 +191,7 @@ public static class TrainCommand
 
     private static void WriteMetrics(string path, ModelSpec spec, TrainingOptions options, List<EpochMetrics> history, Evaluation final)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        AtomicFile.WriteJson(path, w =>
         {
             w.WriteStartObject();
             w.WriteString("model", spec.Kind);
@@ -214,7 +211,6 @@ public static class TrainCommand
             }
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-        AtomicFile.WriteAllBytes(path, stream.ToArray());
+        });
     }
 }

@@ -258,7 +258,6 @@ public static class KernelBenchmarks
 
     // ---- formatting --------------------------------------------------------------------------------
 
-    /// <summary>The kernel results as a markdown table: GFLOP/s with % of the one-thread and all-thread peak, or GB/s.</summary>
     /// <summary>
     /// The results as a markdown table. On the CPU (<paramref name="onCpu"/>) GEMM and convolution show GFLOP/s and the
     /// share of this CPU's measured FMA peak they reach; on an accelerator they show TFLOP/s and how many times the

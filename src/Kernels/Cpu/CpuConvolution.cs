@@ -99,10 +99,7 @@ public static class CpuConvolution
                 float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
                 for (int j = 0; j < nb; j++) Im2Col(X, (n + j) * imageSize, col, j * plane, cols, G);
                 CpuGemm.Multiply(W, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
-                // outBuf is [K, nb*P]; y wants [nb, K, P].
-                for (int j = 0; j < nb; j++)
-                for (int kk = 0; kk < k; kk++)
-                    outBuf.AsSpan(kk * cols + j * plane, plane).CopyTo(Y.AsSpan(((n + j) * k + kk) * plane, plane));
+                ScatterRows(outBuf, Y, n * k * plane, k, plane, nb);   // outBuf is [K, nb*P]; y wants [nb, K, P]
             }
         }
     }
@@ -126,9 +123,8 @@ public static class CpuConvolution
                     continue;
                 }
                 float[] col = Scratch(ref t_col, crs * cols);
-                float[] dyBuf = nb == 1 ? Dy : Scratch(ref t_out, k * cols);
-                if (nb > 1) GatherRows(Dy, n * k * plane, dyBuf, k, plane, nb);
-                CpuGemm.Multiply(W, 0, dyBuf, nb == 1 ? n * k * plane : 0, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
+                var (dyBuf, dyOffset) = GradientByChannel(Dy, n, nb, k, plane);
+                CpuGemm.Multiply(W, 0, dyBuf, dyOffset, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
                 for (int j = 0; j < nb; j++) Col2ImAdd(col, j * plane, cols, Dx, (n + j) * imageSize, G);
             }
         }
@@ -159,11 +155,10 @@ public static class CpuConvolution
         {
             int nb = Math.Min(group, n1 - n), cols = nb * plane;
             float[] col = Scratch(ref t_col, crs * cols);
-            float[] dyBuf = nb == 1 ? dy : Scratch(ref t_out, k * cols);
-            if (nb > 1) GatherRows(dy, n * k * plane, dyBuf, k, plane, nb);
+            var (dyBuf, dyOffset) = GradientByChannel(dy, n, nb, k, plane);
             for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, g);
             // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
-            CpuGemm.Multiply(dyBuf, nb == 1 ? n * k * plane : 0, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
+            CpuGemm.Multiply(dyBuf, dyOffset, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
         }
     }
 
@@ -178,6 +173,25 @@ public static class CpuConvolution
         int byColumns = Math.Max(1, targetColumns / plane);
         int byMemory = Math.Max(1, maxColFloats / Math.Max(1, crs * plane));
         return Math.Max(1, Math.Min(images, Math.Min(byColumns, byMemory)));
+    }
+
+    /// <summary>dy of images [n, n + nb) as [K, nb*P] for the GEMM: dy itself (at an offset) for one image, otherwise
+    /// gathered into this thread's scratch.</summary>
+    private static (float[] Data, int Offset) GradientByChannel(float[] dy, int n, int nb, int k, int plane)
+    {
+        if (nb == 1) return (dy, n * k * plane);
+        float[] buffer = Scratch(ref t_out, k * nb * plane);
+        GatherRows(dy, n * k * plane, buffer, k, plane, nb);
+        return (buffer, 0);
+    }
+
+    /// <summary>The inverse of <see cref="GatherRows"/>: dst[offset + (j*K + kk)*P + p] = src[kk, j*P + p].</summary>
+    private static void ScatterRows(float[] src, float[] dst, int offset, int k, int plane, int nb)
+    {
+        int cols = nb * plane;
+        for (int j = 0; j < nb; j++)
+        for (int kk = 0; kk < k; kk++)
+            src.AsSpan(kk * cols + j * plane, plane).CopyTo(dst.AsSpan(offset + (j * k + kk) * plane, plane));
     }
 
     /// <summary>dst[kk, j*P + p] = src[offset + (j*K + kk)*P + p]: [nb, K, P] to [K, nb*P].</summary>

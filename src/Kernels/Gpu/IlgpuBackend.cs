@@ -411,93 +411,100 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         OutH = g.OutHeight, OutW = g.OutWidth, Images = images,
     };
 
-    /// <summary>Images per chunk so that the column matrix stays under <see cref="MaxColumnFloats"/>.</summary>
-    private static int ChunkImages(in ConvGeometry g) =>
-        Math.Clamp(MaxColumnFloats / Math.Max(1, g.InChannels * g.KernelHeight * g.KernelWidth * g.OutHeight * g.OutWidth), 1, g.Batch);
+    /// <summary>The sizes every convolution pass works with; images go through in chunks whose column matrix
+    /// (<see cref="Crs"/> x chunk*<see cref="Pixels"/>) stays under <see cref="MaxColumnFloats"/>.</summary>
+    private readonly record struct ConvSizes(int Crs, int Pixels, int InPerImage, int OutPerImage, int Chunk)
+    {
+        public static ConvSizes Of(in ConvGeometry g)
+        {
+            int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
+            return new(crs, pixels, g.InChannels * g.InHeight * g.InWidth, g.OutChannels * pixels,
+                Math.Clamp(MaxColumnFloats / Math.Max(1, crs * pixels), 1, g.Batch));
+        }
+
+        public int ColumnFloats => Crs * Chunk * Pixels;
+        public int OutputFloats => OutPerImage * Chunk;
+    }
+
+    /// <summary>
+    /// dy of images [n0, n0 + nb) in the GEMM's [K, nb*P] layout: the chunk itself for one image, otherwise its
+    /// [nb, K, P] swapped into <paramref name="scratch"/>.
+    /// </summary>
+    private ArrayView<float> GradientByChannel(ArrayView<float> dyv, int n0, int nb, in ConvGeometry g, in ConvSizes s,
+        MemoryBuffer1D<float, Stride1D.Dense>? scratch)
+    {
+        var dyChunk = dyv.SubView(n0 * s.OutPerImage, nb * s.OutPerImage);
+        if (nb == 1) return dyChunk;
+        var byChannel = scratch!.View.SubView(0, nb * s.OutPerImage);
+        _swapOuterAxes(nb * s.OutPerImage, dyChunk, byChannel, nb, g.OutChannels, s.Pixels, 0);   // [nb, K, P] -> [K, nb, P]
+        return byChannel;
+    }
 
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
     {
         g.Validate();
         ArrayView<float> xv = V(x), wv = V(w), yv = V(y);
-        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
-        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
-        int chunk = ChunkImages(g);
-        var col = Rent(crs * chunk * pixels);
-        var product = chunk > 1 ? Rent(outPerImage * chunk) : null;
-        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        var s = ConvSizes.Of(g);
+        var col = Rent(s.ColumnFloats);
+        var product = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
         {
-            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
-            var colView = col.View.SubView(0, crs * columns);
-            _im2col(crs * columns, xv.SubView(n0 * inPerImage, nb * inPerImage), colView, Args(g, nb));
-            var yChunk = yv.SubView(n0 * outPerImage, nb * outPerImage);
+            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
+            var colView = col.View.SubView(0, s.Crs * columns);
+            _im2col(s.Crs * columns, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(g, nb));
+            var yChunk = yv.SubView(n0 * s.OutPerImage, nb * s.OutPerImage);
             if (nb == 1)
             {
                 // y[n] = W [K, CRS] x col [CRS, P], already in [K, P] order
-                Gemm(wv, colView, yChunk, g.OutChannels, columns, crs, false, false, false, 1f);
+                Gemm(wv, colView, yChunk, g.OutChannels, columns, s.Crs, false, false, false, 1f);
                 continue;
             }
-            var prod = product!.View.SubView(0, nb * outPerImage);
-            Gemm(wv, colView, prod, g.OutChannels, columns, crs, false, false, false, 1f);
-            _swapOuterAxes(nb * outPerImage, prod, yChunk, g.OutChannels, nb, pixels, 0);   // [K, nb, P] -> [nb, K, P]
+            var prod = product!.View.SubView(0, nb * s.OutPerImage);
+            Gemm(wv, colView, prod, g.OutChannels, columns, s.Crs, false, false, false, 1f);
+            _swapOuterAxes(nb * s.OutPerImage, prod, yChunk, g.OutChannels, nb, s.Pixels, 0);   // [K, nb, P] -> [nb, K, P]
         }
-        Return(col, crs * chunk * pixels);
-        if (product != null) Return(product, outPerImage * chunk);
+        Return(col, s.ColumnFloats);
+        if (product != null) Return(product, s.OutputFloats);
     }
 
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
     {
         g.Validate();
         ArrayView<float> dyv = V(dy), wv = V(w), dxv = V(dx);
-        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
-        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
-        int chunk = ChunkImages(g);
-        var col = Rent(crs * chunk * pixels);
-        var gradient = chunk > 1 ? Rent(outPerImage * chunk) : null;
-        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        var s = ConvSizes.Of(g);
+        var col = Rent(s.ColumnFloats);
+        var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
         {
-            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
-            var dyChunk = dyv.SubView(n0 * outPerImage, nb * outPerImage);
-            ArrayView<float> dyKnp = dyChunk;
-            if (nb > 1)
-            {
-                dyKnp = gradient!.View.SubView(0, nb * outPerImage);
-                _swapOuterAxes(nb * outPerImage, dyChunk, dyKnp, nb, g.OutChannels, pixels, 0);   // [nb, K, P] -> [K, nb, P]
-            }
+            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
+            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
             // dcol [CRS, nb P] = W^T [CRS, K] x dy [K, nb P]; then gathered back onto the input
-            var colView = col.View.SubView(0, crs * columns);
-            Gemm(wv, dyKnp, colView, crs, columns, g.OutChannels, true, false, false, 1f);
-            _col2im(nb * inPerImage, colView, dxv.SubView(n0 * inPerImage, nb * inPerImage), Args(g, nb));
+            var colView = col.View.SubView(0, s.Crs * columns);
+            Gemm(wv, dyKnp, colView, s.Crs, columns, g.OutChannels, true, false, false, 1f);
+            _col2im(nb * s.InPerImage, colView, dxv.SubView(n0 * s.InPerImage, nb * s.InPerImage), Args(g, nb));
         }
-        Return(col, crs * chunk * pixels);
-        if (gradient != null) Return(gradient, outPerImage * chunk);
+        Return(col, s.ColumnFloats);
+        if (scratch != null) Return(scratch, s.OutputFloats);
     }
 
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
     {
         g.Validate();
         ArrayView<float> xv = V(x), dyv = V(dy), dwv = V(dw);
-        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, pixels = g.OutHeight * g.OutWidth;
-        int inPerImage = g.InChannels * g.InHeight * g.InWidth, outPerImage = g.OutChannels * pixels;
-        int chunk = ChunkImages(g);
-        var col = Rent(crs * chunk * pixels);
-        var gradient = chunk > 1 ? Rent(outPerImage * chunk) : null;
-        for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+        var s = ConvSizes.Of(g);
+        var col = Rent(s.ColumnFloats);
+        var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
+        for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
         {
-            int nb = Math.Min(chunk, g.Batch - n0), columns = nb * pixels;
-            var colView = col.View.SubView(0, crs * columns);
-            _im2col(crs * columns, xv.SubView(n0 * inPerImage, nb * inPerImage), colView, Args(g, nb));
-            var dyChunk = dyv.SubView(n0 * outPerImage, nb * outPerImage);
-            ArrayView<float> dyKnp = dyChunk;
-            if (nb > 1)
-            {
-                dyKnp = gradient!.View.SubView(0, nb * outPerImage);
-                _swapOuterAxes(nb * outPerImage, dyChunk, dyKnp, nb, g.OutChannels, pixels, 0);
-            }
+            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
+            var colView = col.View.SubView(0, s.Crs * columns);
+            _im2col(s.Crs * columns, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(g, nb));
+            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
             // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
-            Gemm(dyKnp, colView, dwv, g.OutChannels, crs, columns, false, true, true, 1f);
+            Gemm(dyKnp, colView, dwv, g.OutChannels, s.Crs, columns, false, true, true, 1f);
         }
-        Return(col, crs * chunk * pixels);
-        if (gradient != null) Return(gradient, outPerImage * chunk);
+        Return(col, s.ColumnFloats);
+        if (scratch != null) Return(scratch, s.OutputFloats);
     }
 
     // ---- optimisers ---------------------------------------------------------------------------

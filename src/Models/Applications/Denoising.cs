@@ -18,24 +18,14 @@ public static class Denoising
     public static DenoisingResult Measure(Autoencoder model, float[] rows, int count, ulong seed = 0, int batchSize = 500)
     {
         int f = model.Spec.InputFeatures;
-        var backend = model.Parameters()[0].Backend;
         var random = SeededRandom.ForStream(seed, RandomStream.DenoisingMeasure);
-        bool wasTraining = model.IsTraining;
-        model.Eval();
         double noisy = 0, denoised = 0;
-        using (Autograd.NoGrad())
+        model.ForEachBatch(rows, count, f, batchSize, (clean, _) =>
         {
-            for (int start = 0; start < count; start += batchSize)
-            {
-                int n = Math.Min(batchSize, count - start);
-                using var _ = TensorScope.Begin();
-                var clean = Tensor.FromArray(backend, rows.AsSpan(start * f, n * f), new Shape(n, f));
-                var corrupted = model.Corrupt(clean, random);
-                noisy += corrupted.MseLoss(clean, Reduction.Sum).Item();
-                denoised += model.Forward(corrupted).MseLoss(clean, Reduction.Sum).Item();
-            }
-        }
-        model.Train(wasTraining);
+            var corrupted = model.Corrupt(clean, random);
+            noisy += corrupted.MseLoss(clean, Reduction.Sum).Item();
+            denoised += model.Forward(corrupted).MseLoss(clean, Reduction.Sum).Item();
+        });
         return new DenoisingResult(noisy / ((double)count * f), denoised / ((double)count * f));
     }
 }

@@ -36,22 +36,8 @@ public static class Features
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (rows.Length < (long)count * features)
             throw new ArgumentException($"rows holds {rows.Length} values but [{count}, {features}] needs {(long)count * features}; the data does not match the model's {features} values per row");
-        var backend = model.Parameters()[0].Backend;
         var result = new float[(long)count * outWidth];
-        bool wasTraining = model.IsTraining;
-        model.Eval();
-        try
-        {
-            using var _ = Autograd.NoGrad();
-            for (int start = 0; start < count; start += batchSize)
-            {
-                int n = Math.Min(batchSize, count - start);
-                using var scope = TensorScope.Begin();
-                var x = Tensor.FromArray(backend, rows.AsSpan(start * features, n * features), new Shape(n, features));
-                map(x).ToArray().CopyTo(result, (long)start * outWidth);
-            }
-        }
-        finally { model.Train(wasTraining); }
+        model.ForEachBatch(rows, count, features, batchSize, (x, start) => map(x).ToArray().CopyTo(result, (long)start * outWidth));
         return result;
     }
 }

@@ -45,6 +45,30 @@ public class Autoencoder : Module
     public override Tensor Forward(Tensor input) => Decode(Encode(input));
 
     /// <summary>
+    /// Runs <paramref name="body"/> on <paramref name="rows"/> ([count, width]) <paramref name="batchSize"/> rows at a time,
+    /// in eval mode with gradients off, each batch in its own <see cref="TensorScope"/>; the mode is restored after.
+    /// <paramref name="body"/> gets the batch [n, width] and the index of its first row. Evaluation, feature
+    /// extraction and the denoising measurement all read a data set this way.
+    /// </summary>
+    public void ForEachBatch(float[] rows, int count, int width, int batchSize, Action<Tensor, int> body)
+    {
+        var backend = Parameters()[0].Backend;
+        bool wasTraining = IsTraining;
+        Eval();
+        try
+        {
+            using var _ = Autograd.NoGrad();
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, count - start);
+                using var scope = TensorScope.Begin();
+                body(Tensor.FromArray(backend, rows.AsSpan(start * width, n * width), new Shape(n, width)), start);
+            }
+        }
+        finally { Train(wasTraining); }
+    }
+
+    /// <summary>
     /// The training loss of a batch of clean rows. A denoising model corrupts them first (in training mode);
     /// a VAE samples its latent with <paramref name="random"/>. Summed over the batch, as PyTorch's reduction='sum'.
     /// </summary>
@@ -70,7 +94,7 @@ public class Autoencoder : Module
         if (Spec.Noise == "gaussian")
         {
             // Tensor.Normal draws from a pooled host array: no per-step garbage (a batch of MNIST noise is 400 KB).
-            var noisy = clean.Add(Tensor.Normal(clean.Backend, random, 0f, Spec.NoiseLevel, clean.Shape.ToArray()));
+            var noisy = clean.Add(Tensor.Normal(clean.Backend, random, 0f, Spec.NoiseLevel, clean.Shape));
             return noisy.Relu().Sub(noisy.Sub(1f).Relu());   // clip to [0, 1] = relu(v) - relu(v - 1)
         }
         var mask = System.Buffers.ArrayPool<float>.Shared.Rent(clean.Count);
@@ -118,7 +142,7 @@ public sealed class VariationalAutoencoder : Autoencoder
     /// <summary>z = mu + exp(logvar / 2) * eps, eps drawn from <paramref name="random"/>.</summary>
     public Tensor Sample(Tensor mu, Tensor logVar, SeededRandom random)
     {
-        var eps = Tensor.Normal(mu.Backend, random, 0f, 1f, mu.Shape.ToArray());
+        var eps = Tensor.Normal(mu.Backend, random, 0f, 1f, mu.Shape);
         using var _ = Autograd.NameScope("reparameterize");
         return mu.Add(logVar.Mul(0.5f).Exp().Mul(eps));
     }

@@ -50,6 +50,17 @@ public static class AtomicFile
         Write(path, stream => stream.Write(bytes));
     }
 
+    /// <summary>Atomically writes the indented JSON that <paramref name="write"/> produces (UTF-8, no byte-order mark).</summary>
+    public static void WriteJson(string path, Action<System.Text.Json.Utf8JsonWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Write(path, stream =>
+        {
+            using var w = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = true });
+            write(w);
+        });
+    }
+
     /// <summary>Atomically writes <paramref name="text"/> to <paramref name="path"/> as UTF-8 without a byte-order mark.</summary>
     public static void WriteAllText(string path, string text)
     {

@@ -136,26 +136,15 @@ public sealed class Trainer
     /// </summary>
     public static Evaluation Evaluate(Autoencoder model, float[] data, int count, int batchSize = 500, ulong seed = 0)
     {
-        int features = model.Spec.InputFeatures;
-        var backend = model.Parameters()[0].Backend;
         var random = SeededRandom.ForStream(seed, RandomStream.Evaluation);
-        bool wasTraining = model.IsTraining;
-        model.Eval();
         double total = 0, recon = 0, kl = 0;
-        using (Autograd.NoGrad())
+        model.ForEachBatch(data, count, model.Spec.InputFeatures, batchSize, (x, _) =>
         {
-            for (int start = 0; start < count; start += batchSize)
-            {
-                int rows = Math.Min(batchSize, count - start);
-                using var _ = TensorScope.Begin();
-                var x = Tensor.FromArray(backend, data.AsSpan(start * features, rows * features), new Shape(rows, features));
-                var parts = model.ComputeLoss(x, random);
-                total += parts.Total.Item();
-                recon += parts.Reconstruction.Item();
-                if (parts.Kl != null) kl += parts.Kl.Item();
-            }
-        }
-        model.Train(wasTraining);
+            var parts = model.ComputeLoss(x, random);
+            total += parts.Total.Item();
+            recon += parts.Reconstruction.Item();
+            if (parts.Kl != null) kl += parts.Kl.Item();
+        });
         return new Evaluation(total / count, recon / count, kl / count, count);
     }
 }

@@ -46,26 +46,7 @@ internal static class GemmKernels
 
         for (int k0 = kBegin; k0 < kEnd; k0 += SmallK)
         {
-            for (int l = 0; l < SmallTile * SmallK / (Threads * Threads); l++)
-            {
-                int e = tid + l * Threads * Threads;
-                int i, p;
-                if (g.TransposeA != 0) { i = e & (SmallTile - 1); p = e / SmallTile; }
-                else { p = e & (SmallK - 1); i = e / SmallK; }
-                int gi = row0 + i, gp = k0 + p;
-                float v = 0f;
-                if (gi < g.M && gp < kEnd) v = g.TransposeA != 0 ? a[gp * g.M + gi] : a[gi * g.K + gp];
-                tileA[p * SmallPitch + i] = v;
-
-                int j;
-                if (g.TransposeB != 0) { p = e & (SmallK - 1); j = e / SmallK; }
-                else { j = e & (SmallTile - 1); p = e / SmallTile; }
-                int gj = col0 + j;
-                gp = k0 + p;
-                v = 0f;
-                if (gj < g.N && gp < kEnd) v = g.TransposeB != 0 ? b[gj * g.K + gp] : b[gp * g.N + gj];
-                tileB[p * SmallPitch + j] = v;
-            }
+            LoadTiles(a, b, tileA, tileB, g, row0, col0, k0, kEnd, tid, SmallTile, SmallK, SmallPitch);
             Group.Barrier();
             for (int p = 0; p < SmallK; p++)
             {
@@ -85,6 +66,36 @@ internal static class GemmKernels
         Store(c, out0, g, row0 + ty + 16, col, c1);
         Store(c, out0, g, row0 + ty + 32, col, c2);
         Store(c, out0, g, row0 + ty + 48, col, c3);
+    }
+
+    /// <summary>
+    /// Stores this thread's share of one k-step's A and B tiles ([kStep][tile], rows padded to <paramref name="pitch"/>),
+    /// zero outside the matrices and the k-slice. Shared by both scalar kernels; ILGPU inlines it, so the tile sizes
+    /// (passed as constants) still fold into shifts and masks.
+    /// </summary>
+    private static void LoadTiles(ArrayView<float> a, ArrayView<float> b, ArrayView<float> tileA, ArrayView<float> tileB, GemmArgs g,
+        int row0, int col0, int k0, int kEnd, int tid, int tile, int kStep, int pitch)
+    {
+        for (int l = 0; l < tile * kStep / (Threads * Threads); l++)
+        {
+            int e = tid + l * Threads * Threads;
+            int i, p;
+            if (g.TransposeA != 0) { i = e & (tile - 1); p = e / tile; }
+            else { p = e & (kStep - 1); i = e / kStep; }
+            int gi = row0 + i, gp = k0 + p;
+            float v = 0f;
+            if (gi < g.M && gp < kEnd) v = g.TransposeA != 0 ? a[gp * g.M + gi] : a[gi * g.K + gp];
+            tileA[p * pitch + i] = v;
+
+            int j;
+            if (g.TransposeB != 0) { p = e & (kStep - 1); j = e / kStep; }
+            else { j = e & (tile - 1); p = e / tile; }
+            int gj = col0 + j;
+            gp = k0 + p;
+            v = 0f;
+            if (gj < g.N && gp < kEnd) v = g.TransposeB != 0 ? b[gj * g.K + gp] : b[gp * g.N + gj];
+            tileB[p * pitch + j] = v;
+        }
     }
 
     private static void Store(ArrayView<float> c, int slice, GemmArgs g, int row, int col, Vec4 v)
@@ -122,26 +133,7 @@ internal static class GemmKernels
 
         for (int k0 = kBegin; k0 < kEnd; k0 += LargeK)
         {
-            for (int l = 0; l < LargeTile * LargeK / (Threads * Threads); l++)
-            {
-                int e = tid + l * Threads * Threads;
-                int i, p;
-                if (g.TransposeA != 0) { i = e & (LargeTile - 1); p = e / LargeTile; }
-                else { p = e & (LargeK - 1); i = e / LargeK; }
-                int gi = row0 + i, gp = k0 + p;
-                float v = 0f;
-                if (gi < g.M && gp < kEnd) v = g.TransposeA != 0 ? a[gp * g.M + gi] : a[gi * g.K + gp];
-                tileA[p * LargePitch + i] = v;
-
-                int j;
-                if (g.TransposeB != 0) { p = e & (LargeK - 1); j = e / LargeK; }
-                else { j = e & (LargeTile - 1); p = e / LargeTile; }
-                int gj = col0 + j;
-                gp = k0 + p;
-                v = 0f;
-                if (gj < g.N && gp < kEnd) v = g.TransposeB != 0 ? b[gj * g.K + gp] : b[gp * g.N + gj];
-                tileB[p * LargePitch + j] = v;
-            }
+            LoadTiles(a, b, tileA, tileB, g, row0, col0, k0, kEnd, tid, LargeTile, LargeK, LargePitch);
             Group.Barrier();
             for (int p = 0; p < LargeK; p++)
             {
