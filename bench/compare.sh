@@ -6,6 +6,11 @@
 #   bench/compare.sh                      # from anywhere; the repo root is found from this script's location
 #   EPOCHS=3 bench/compare.sh             # shorter run (the acceptance numbers use the default 10)
 #   SEEDS=0,1,2,3,4,5,6,7,8,9 bench/compare.sh   # also both workloads' test loss over these seeds, both sides
+#   RNG=xoshiro bench/compare.sh          # our own random streams instead of PyTorch's generator (see below)
+#
+# By default our runs draw their initial weights, batch order and VAE noise with PyTorch's generator
+# (SeededRandom.PyTorch): seed S starts from exactly the weights and batch order of the peer's torch.manual_seed(S),
+# so a test-loss difference measures the engines, not two different random draws.
 #
 # Environment: PEER_DIR (default <repo>/../shared/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
 # OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
@@ -36,7 +41,8 @@ done
 
 echo "== NeuralCore (bench/NeuralCore.Bench all, $EPOCHS epochs) =="
 dotnet build -c Release "$ROOT/bench/NeuralCore.Bench" -v q -nologo > /dev/null
-dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" all --epochs "$EPOCHS" --out "$OUT"
+RNG="${RNG:-pytorch}"
+dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" all --epochs "$EPOCHS" --out "$OUT" --rng "$RNG"
 
 # The peer script defaults its data directory to <peers>/../data/mnist-10k; fall back to the repo's copy.
 DATA_ARGS=()
@@ -50,12 +56,13 @@ echo "BLAS behind torch: ${BLAS:-unknown}"
 echo "written $OUT/torch.json"
 
 echo
-"$PY" - "$OUT/results.json" "$OUT/torch.json" "$BLAS" <<'PYEOF' | tee "$OUT/compare.txt"
+"$PY" - "$OUT/results.json" "$OUT/torch.json" "$BLAS" "$RNG" <<'PYEOF' | tee "$OUT/compare.txt"
 import json, sys
 ours, torch = (json.load(open(p)) for p in sys.argv[1:3])
 blas = sys.argv[3] or 'unknown BLAS'
 print(f"NeuralCore ({ours.get('threads')} threads; {ours.get('machine')}) vs torch {torch.get('torch')} "
       f"({torch.get('threads')} threads, {blas}), {ours.get('date_utc')} UTC")
+print(f"our random numbers: {sys.argv[4]} generator" + (" (the peer's weights and batch order)" if sys.argv[4] == 'pytorch' else ''))
 print(f"measured FMA peak {ours['fma_peak_1thread_gflops']:.0f} GFLOP/s on 1 thread, {ours['fma_peak_all_gflops']:.0f} on all threads")
 print()
 print(f"{'workload':<8} {'ours s/epoch':>13} {'torch s/epoch':>14} {'ours/torch':>11} {'ours test loss':>15} {'torch test loss':>16} {'diff':>7} {'ours B/step':>12}")
@@ -85,7 +92,7 @@ echo "written $OUT/compare.txt"
 if [[ -n "${SEEDS:-}" ]]; then
   echo
   echo "== VAE and conv AE over seeds $SEEDS ($EPOCHS epochs each side) =="
-  dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" train --epochs "$EPOCHS" --seeds "$SEEDS" \
+  dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" train --epochs "$EPOCHS" --seeds "$SEEDS" --rng "$RNG" \
     | tee "$OUT/seeds-ours.txt"
   for model in vae convae; do
     "$PY" "$ROOT/bench/convae_seed_spread.py" --model "$model" --seeds "$SEEDS" --epochs "$EPOCHS" --threads 2 "${DATA_ARGS[@]}" \
@@ -105,5 +112,8 @@ for workload, torch_file in (("vae", sys.argv[2]), ("convae", sys.argv[3])):
             print(f"  {name:<6} mean {st.mean(v):8.3f}  sd {sd:5.3f}  min {min(v):8.3f}  max {max(v):8.3f}  per seed: {', '.join(f'{x:.1f}' for x in v)}")
     if ours and torch:
         print(f"  difference of means (ours - torch): {st.mean(ours) - st.mean(torch):+.3f}")
+    if len(ours) == len(torch) and ours:
+        diffs = [o - t for o, t in zip(ours, torch)]
+        print(f"  seed by seed (ours - torch): {', '.join(f'{d:+.2f}' for d in diffs)}; largest |difference| {max(abs(d) for d in diffs):.2f}")
 PYEOF
 fi

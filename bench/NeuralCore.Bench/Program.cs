@@ -15,11 +15,13 @@ public static class Program
 {
     private const string Usage = """
         usage: NeuralCore.Bench <benchmark> [options]
-          all [--out DIR] [--epochs N] [--quick]   everything below on the CPU backend; writes DIR/results.json and DIR/results.md
+          all [--out DIR] [--epochs N] [--quick] [--rng pytorch|xoshiro]
+                                                   everything below on the CPU backend; writes DIR/results.json and DIR/results.md
                                                    (default DIR bench/results, 10 epochs)
           kernels [--quick]                        kernel table: GEMM, conv, elementwise, with the measured FMA peak
-          train [--epochs N] [--only vae|convae] [--seeds 0,1,..]
-                                                   end-to-end workloads of ../shared/peers/torch_cpu_ref.py (seed 0 by default)
+          train [--epochs N] [--only vae|convae] [--seeds 0,1,..] [--rng pytorch|xoshiro]
+                                                   end-to-end workloads of ../shared/peers/torch_cpu_ref.py (seed 0 by default;
+                                                   --rng pytorch, the default, draws weights and batch order as torch.manual_seed(seed))
           gemm [--json FILE] [--threads N]         GEMM rows only (FILE gets the peer's sgemm_* keys)
           peak                                     measured FMA peak (one thread and all threads)
           alloc                                    managed bytes per part of a training step
@@ -32,9 +34,15 @@ public static class Program
         string command = args.Length > 0 ? args[0] : "help";
         string[] rest = args.Length > 0 ? args[1..] : [];
         if (Option(rest, "--threads") is string t) CpuGemm.MaxThreads = int.Parse(t, CultureInfo.InvariantCulture);
+        var rng = Option(rest, "--rng") switch
+        {
+            null or "pytorch" => RandomAlgorithm.PyTorch,
+            "xoshiro" => RandomAlgorithm.Xoshiro,
+            var other => throw new ArgumentException($"--rng {other}: choose pytorch or xoshiro"),
+        };
         switch (command)
         {
-            case "all": return All(rest);
+            case "all": return All(rest, rng);
             case "kernels":
             {
                 bool quick = rest.Contains("--quick");
@@ -68,7 +76,7 @@ public static class Program
                 foreach (ulong seed in seeds)
                 {
                     Console.Write($"seed {seed} ");
-                    Print(RunTraining(data, w, epochs, seed));
+                    Print(RunTraining(data, w, epochs, seed, rng));
                 }
                 return 0;
             }
@@ -82,7 +90,7 @@ public static class Program
     }
 
     /// <summary>The one command of issue 6: peak, kernels and both training workloads, written as JSON and markdown.</summary>
-    private static int All(string[] args)
+    private static int All(string[] args, RandomAlgorithm rng)
     {
         string outDir = Option(args, "--out") ?? Path.Combine("bench", "results");
         int epochs = Option(args, "--epochs") is string e ? int.Parse(e, CultureInfo.InvariantCulture) : 10;
@@ -94,7 +102,7 @@ public static class Program
         var training = new List<TrainingResult>();
         foreach (var w in TrainingBenchmark.Workloads)
         {
-            var r = RunTraining(data, w, epochs);
+            var r = RunTraining(data, w, epochs, rng: rng);
             Print(r);
             training.Add(r);
         }
@@ -120,10 +128,10 @@ public static class Program
         return 0;
     }
 
-    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs, ulong seed = 0)
+    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs, ulong seed = 0, RandomAlgorithm rng = RandomAlgorithm.PyTorch)
     {
         using var cpu = new CpuBackend();
-        return TrainingBenchmark.Run(cpu, data, workload, epochs, seed);
+        return TrainingBenchmark.Run(cpu, data, workload, epochs, seed, rng);
     }
 
     private static void Print(TrainingResult r) =>

@@ -3,14 +3,41 @@ using System.Numerics;
 namespace NeuralCore;
 
 /// <summary>
-/// The one seeded random generator of the engine (xoshiro128**, seeded by SplitMix64). Every backend
-/// receives noise drawn from it on the host, so runs are reproducible across devices. Its state can be
-/// saved and restored (resumable training).
+/// The one seeded random generator of the engine. Every backend receives noise drawn from it on the host, so runs
+/// are reproducible across devices. Its state can be saved and restored (resumable training). Two algorithms:
+/// <list type="bullet">
+/// <item><c>new SeededRandom(seed)</c> / <see cref="ForStream"/>: xoshiro128** seeded by SplitMix64, with
+/// independent hashed streams per purpose.</item>
+/// <item><see cref="PyTorch"/>: PyTorch's CPU generator (MT19937 and PyTorch's own uniform, normal and randperm
+/// transforms), so seed S draws what <c>torch.manual_seed(S)</c> draws.</item>
+/// </list>
 /// </summary>
 public sealed class SeededRandom
 {
     private uint _s0, _s1, _s2, _s3;
     private float? _spareGaussian;
+    private readonly PyTorchGenerator? _torch;
+
+    private SeededRandom(PyTorchGenerator torch) => _torch = torch;
+
+    /// <summary>
+    /// PyTorch's CPU generator after <c>torch.manual_seed(seed)</c>: <see cref="FillUniform"/> is <c>uniform_</c>
+    /// (so layers built in PyTorch's order get PyTorch's default initial weights), <see cref="Shuffle"/> of 0..n-1 is
+    /// <c>torch.randperm(n)</c>, <see cref="FillNormal"/> is <c>normal_</c> / <c>randn</c>, <see cref="NextInt"/> is
+    /// <c>random_(0, n)</c>. Only the low 32 bits of the seed are used, as in PyTorch.
+    /// <code>
+    /// var g = SeededRandom.PyTorch(0);
+    /// var w = new float[3]; g.FillUniform(w, -1, 1);   // torch.manual_seed(0); torch.empty(3).uniform_(-1, 1)
+    /// </code>
+    /// </summary>
+    public static SeededRandom PyTorch(ulong seed) => new(new PyTorchGenerator(seed));
+
+    /// <summary>Which algorithm this generator runs.</summary>
+    public RandomAlgorithm Algorithm => _torch is null ? RandomAlgorithm.Xoshiro : RandomAlgorithm.PyTorch;
+
+    /// <summary>A new generator of <paramref name="algorithm"/> seeded by <paramref name="seed"/>.</summary>
+    public static SeededRandom Create(RandomAlgorithm algorithm, ulong seed) =>
+        algorithm == RandomAlgorithm.PyTorch ? PyTorch(seed) : new SeededRandom(seed);
 
     public SeededRandom(ulong seed)
     {
@@ -44,6 +71,7 @@ public sealed class SeededRandom
     /// <summary>Next 32 random bits.</summary>
     public uint NextUInt()
     {
+        if (_torch is not null) return _torch.Random();
         uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
         uint t = _s1 << 9;
         _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
@@ -53,18 +81,20 @@ public sealed class SeededRandom
     }
 
     /// <summary>Uniform in [0, 1) with 24 bits of precision.</summary>
-    public float NextFloat() => (NextUInt() >> 8) * (1f / (1 << 24));
+    public float NextFloat() => _torch is not null ? _torch.NextFloat() : (NextUInt() >> 8) * (1f / (1 << 24));
 
     /// <summary>Uniform integer in [0, maxExclusive).</summary>
     public int NextInt(int maxExclusive)
     {
         if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive));
+        if (_torch is not null) return _torch.NextInt(maxExclusive);
         return (int)((ulong)NextUInt() * (ulong)maxExclusive >> 32);
     }
 
     /// <summary>Standard normal N(0, 1) (Box-Muller, both values used).</summary>
     public float NextGaussian()
     {
+        if (_torch is not null) return (float)_torch.NextGaussian();
         if (_spareGaussian is float spare) { _spareGaussian = null; return spare; }
         float u1;
         do u1 = NextFloat(); while (u1 <= 0f);
@@ -77,18 +107,21 @@ public sealed class SeededRandom
     /// <summary>Fills with uniform values in [low, high).</summary>
     public void FillUniform(Span<float> destination, float low, float high)
     {
+        if (_torch is not null) { _torch.FillUniform(destination, low, high); return; }
         for (int i = 0; i < destination.Length; i++) destination[i] = low + (high - low) * NextFloat();
     }
 
     /// <summary>Fills with N(mean, std^2) values.</summary>
     public void FillNormal(Span<float> destination, float mean, float std)
     {
+        if (_torch is not null) { _torch.FillNormal(destination, mean, std); return; }
         for (int i = 0; i < destination.Length; i++) destination[i] = mean + std * NextGaussian();
     }
 
-    /// <summary>Fisher-Yates shuffle in place.</summary>
+    /// <summary>Fisher-Yates shuffle in place (PyTorch's generator: the swaps of <c>torch.randperm</c>).</summary>
     public void Shuffle(Span<int> values)
     {
+        if (_torch is not null) { _torch.Shuffle(values); return; }
         for (int i = values.Length - 1; i > 0; i--)
         {
             int j = NextInt(i + 1);
@@ -97,15 +130,31 @@ public sealed class SeededRandom
     }
 
     /// <summary>The full generator state (for checkpoints).</summary>
-    public uint[] GetState() => [_s0, _s1, _s2, _s3, _spareGaussian.HasValue ? 1u : 0u, BitConverter.SingleToUInt32Bits(_spareGaussian ?? 0f)];
+    public uint[] GetState() => _torch is not null ? _torch.GetState() : [_s0, _s1, _s2, _s3, _spareGaussian.HasValue ? 1u : 0u, BitConverter.SingleToUInt32Bits(_spareGaussian ?? 0f)];
+
+    /// <summary>Whether <paramref name="state"/> is a state that <see cref="GetState"/> of an <paramref name="algorithm"/> generator returns.</summary>
+    public static bool IsState(ReadOnlySpan<uint> state, RandomAlgorithm algorithm) => algorithm == RandomAlgorithm.PyTorch
+        ? PyTorchGenerator.IsState(state)
+        : state.Length == 6 && (state[0] | state[1] | state[2] | state[3]) != 0 && state[4] <= 1;
 
     /// <summary>Restores a state from <see cref="GetState"/>.</summary>
     public void SetState(ReadOnlySpan<uint> state)
     {
-        if (state.Length != 6) throw new ArgumentException($"random state must have 6 words, got {state.Length}");
+        if (!IsState(state, Algorithm))
+            throw new ArgumentException($"not a saved state of the {Algorithm} generator ({state.Length} words)");
+        if (_torch is not null) { _torch.SetState(state); return; }
         _s0 = state[0]; _s1 = state[1]; _s2 = state[2]; _s3 = state[3];
         _spareGaussian = state[4] != 0 ? BitConverter.UInt32BitsToSingle(state[5]) : null;
     }
+}
+
+/// <summary>The algorithms of <see cref="SeededRandom"/>.</summary>
+public enum RandomAlgorithm
+{
+    /// <summary>PyTorch's CPU generator (<see cref="SeededRandom.PyTorch"/>).</summary>
+    PyTorch,
+    /// <summary>The engine's xoshiro128** with hashed streams (<see cref="SeededRandom.ForStream"/>).</summary>
+    Xoshiro,
 }
 
 /// <summary>The purposes a user's seed drives; each gets its own independent generator (<see cref="SeededRandom.ForStream"/>).</summary>

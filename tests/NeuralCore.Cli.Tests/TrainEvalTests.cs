@@ -76,6 +76,7 @@ public class BadInputTests
     [InlineData(new[] { "train", "--data", "/no/such/file.csv" }, "not found")]
     [InlineData(new[] { "train", "--epochs", "ten" }, "--epochs expects an integer")]
     [InlineData(new[] { "train", "--bogus", "1" }, "unknown option --bogus")]
+    [InlineData(new[] { "train", "--rng", "mt" }, "--rng must be pytorch or xoshiro, got 'mt'")]
     [InlineData(new[] { "eval", "--model", "/no/such/dir" }, "model directory not found")]
     [InlineData(new[] { "frobnicate" }, "unknown command")]
     [InlineData(new[] { "train", "--device", "cuda" }, "--device cuda")]

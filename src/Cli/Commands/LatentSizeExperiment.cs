@@ -69,8 +69,8 @@ public static class LatentSizeExperiment
                 Loss = isTable ? "mse" : "bce", Data = data.Description, Columns = data.Columns, Scaler = data.Scaler,
             };
             try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("experiment latent-size: " + e.Message, 2); }
-            var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
-            var trainer = new Trainer(model, options);
+            var trainer = Trainer.ForNewModel(spec, backend, options);
+            var model = trainer.Model;
             var sizeClock = Stopwatch.StartNew();
             for (int e = 0; e < options.Epochs; e++)
             {

@@ -56,6 +56,7 @@ public static class SphereExperiment
             BatchSize = 64,
             LearningRate = cl.Float("lr", 3e-3f, 1e-12f, 10f),
             Seed = (ulong)cl.Int("seed", 0, 0),
+            Rng = RandomAlgorithm.Xoshiro,   // its tanh model is not one of ModelFactory's; one generator draws the points and weights
         };
         string outDir = cl.String("out", Path.Combine("runs", "sphere"))!;
         OutputDirectory.EnsureWritable(outDir);

@@ -31,6 +31,9 @@ public static class TrainCommand
           --noise NAME        denoising corruption: gaussian (default) | masking
           --noise-level X     gaussian sigma or masking probability (default 0.3)
           --seed N            seed of initialisation, shuffling and noise (default 0)
+          --rng NAME          pytorch (default): draw them as PyTorch does after torch.manual_seed(N), so the
+                              same model written in PyTorch starts from the same weights and batch order |
+                              xoshiro: the engine's own independent stream per purpose
           --out DIR           output directory (default runs/KIND)
           --log-grads         record per-layer gradient norms every epoch (metrics.json, grad-norms.png)
           --quiet             no progress output
@@ -56,6 +59,7 @@ public static class TrainCommand
             Optimizer = cl.String("optimizer", "adam")!,
             WeightDecay = cl.Float("weight-decay", 0f, 0f, 10f),
             Seed = (ulong)cl.Int("seed", 0, 0),
+            Rng = cl.Rng(),
         };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
         string outDir = cl.String("out", Path.Combine("runs", kind))!;
@@ -89,8 +93,9 @@ public static class TrainCommand
         try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
 
         OutputDirectory.EnsureWritable(outDir);
-        var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
-        var trainer = new Trainer(model, options) { LogGradients = logGrads };
+        var trainer = Trainer.ForNewModel(spec, backend, options);
+        trainer.LogGradients = logGrads;
+        var model = trainer.Model;
         if (!quiet)
             Console.WriteLine($"training {kind} ({model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
                               $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, device {backend.Name}");
@@ -100,7 +105,7 @@ public static class TrainCommand
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly string[] FixedWhenResuming =
         ["model", "data", "drop", "label-column", "batch", "lr", "optimizer", "weight-decay", "latent", "hidden", "loss", "beta",
-         "noise", "noise-level", "seed", "out", "log-grads"];
+         "noise", "noise-level", "seed", "rng", "out", "log-grads"];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
     private static int Resume(CommandLine cl)
@@ -125,8 +130,8 @@ public static class TrainCommand
             Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, options.Seed);
         if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
             throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
-        var model = ModelFactory.Create(spec, backend, new SeededRandom(options.Seed));
-        var trainer = new Trainer(model, options) { LogGradients = Extra("log_grads") == "true" };
+        var trainer = Trainer.ForNewModel(spec, backend, options);
+        trainer.LogGradients = Extra("log_grads") == "true";
         checkpoint.Restore(trainer);
         if (!quiet)
             Console.WriteLine(checkpoint.Epoch < options.Epochs
@@ -201,6 +206,7 @@ public static class TrainCommand
             w.WriteNumber("lr", options.LearningRate);
             w.WriteString("optimizer", options.Optimizer);
             w.WriteNumber("seed", options.Seed);
+            w.WriteString("rng", options.Rng == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro");
             w.WriteNumber("test_loss_per_sample", final.Loss);
             w.WriteNumber("test_reconstruction_per_sample", final.Reconstruction);
             w.WriteNumber("test_kl_per_sample", final.Kl);

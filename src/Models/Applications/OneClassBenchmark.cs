@@ -59,12 +59,12 @@ public static class OneClassBenchmark
         {
             // each member differs only in its seed (initialisation and shuffling)
             ulong seed = options.Seed + (ulong)normalClass + 1000UL * (ulong)m;
-            var model = ModelFactory.Create(spec, backend, new SeededRandom(seed));
-            var trainer = new Trainer(model, new TrainingOptions
+            var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions
             {
                 Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = seed,
-                Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum,
+                Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum, Rng = options.Rng,
             });
+            var model = trainer.Model;
             for (int e = 0; e < options.Epochs; e++)
             {
                 lastLoss = trainer.RunEpoch(rows, keep.Length, test, 0).TrainLoss;

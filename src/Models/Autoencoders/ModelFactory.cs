@@ -16,7 +16,15 @@ public static class ModelFactory
         spec.Validate();
         var init = spec.Init switch { "kaiming" => InitScheme.KaimingNormal, "xavier" => InitScheme.XavierUniform, _ => InitScheme.PyTorchDefault };
         Module encoderBody, decoder;
-        int bodyOut;
+        Linear? mu = null, logVar = null;
+        // A VAE's heads come right after the encoder body: PyTorch's reference creates fc1, fc21 (mu), fc22 (logvar),
+        // fc3, fc4 in that order, so with SeededRandom.PyTorch the weights are the ones PyTorch draws.
+        void Heads(int width)
+        {
+            if (!spec.IsVariational) return;
+            mu = new Linear(backend, random, width, spec.Latent, init: init);
+            logVar = new Linear(backend, random, width, spec.Latent, init: init);
+        }
         if (spec.IsConvolutional)
         {
             int c = spec.ImageShape![0], h = spec.ImageShape[1], w = spec.ImageShape[2];
@@ -28,7 +36,7 @@ public static class ModelFactory
                 new Flatten());
             if (!spec.IsVariational) body.Add(new Linear(backend, random, flat, spec.Latent, init: init));
             encoderBody = body;
-            bodyOut = flat;
+            Heads(flat);
             decoder = new Sequential(
                 new Linear(backend, random, spec.Latent, flat, init: init), new ReLU(),
                 new Layers.Reshape(32, h / 4, w / 4),
@@ -47,7 +55,7 @@ public static class ModelFactory
             }
             if (!spec.IsVariational) body.Add(new Linear(backend, random, width, spec.Latent, init: init));
             encoderBody = body;
-            bodyOut = width;
+            Heads(width);
             var dec = new Sequential();
             width = spec.Latent;
             foreach (int hidden in spec.Hidden.Reverse())
@@ -60,10 +68,6 @@ public static class ModelFactory
         }
         if (spec.Loss == "bce") ((Sequential)decoder).Add(new Layers.Sigmoid());
 
-        if (!spec.IsVariational) return new Autoencoder(spec, encoderBody, decoder);
-        // PyTorch's reference creates fc1, fc21 (mu), fc22 (logvar), fc3, fc4 in that order.
-        var mu = new Linear(backend, random, bodyOut, spec.Latent, init: init);
-        var logVar = new Linear(backend, random, bodyOut, spec.Latent, init: init);
-        return new VariationalAutoencoder(spec, encoderBody, mu, logVar, decoder);
+        return spec.IsVariational ? new VariationalAutoencoder(spec, encoderBody, mu!, logVar!, decoder) : new Autoencoder(spec, encoderBody, decoder);
     }
 }

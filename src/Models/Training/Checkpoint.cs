@@ -11,14 +11,14 @@ namespace NeuralCore.Models.Training;
 /// A resumable snapshot of a training run after a whole epoch, in one safetensors file: the model's parameters
 /// under their usual names, the optimiser's state tensors under <c>optimizer.{name}</c> (e.g.
 /// <c>optimizer.0.exp_avg</c>), and in <c>__metadata__</c> the epoch, the optimiser's step count, the states of
-/// <see cref="Trainer.ShuffleRandom"/> and <see cref="Trainer.NoiseRandom"/> (six uint words as decimal text),
+/// <see cref="Trainer.ShuffleRandom"/> and <see cref="Trainer.NoiseRandom"/> (the words of <see cref="SeededRandom.GetState"/> as decimal text),
 /// the training options and model spec as JSON, and the metrics history. Restoring it into a fresh
 /// <see cref="Trainer"/> continues the run exactly: on a deterministic backend (CPU, same thread count) the final
 /// model is bit-identical to an uninterrupted run with the same seed.
 /// <code>
 /// Checkpoint.Save(path, trainer, history);                  // after each epoch; atomic
 /// var checkpoint = Checkpoint.Load(path);
-/// var trainer = new Trainer(ModelFactory.Create(checkpoint.Spec, backend, new SeededRandom(0)), checkpoint.Options);
+/// var trainer = Trainer.ForNewModel(checkpoint.Spec, backend, checkpoint.Options);
 /// checkpoint.Restore(trainer);                              // weights, optimiser state, generators, EpochsDone
 /// </code>
 /// </summary>
@@ -114,9 +114,9 @@ public sealed class Checkpoint
             throw Fail(path, $"is not a training checkpoint (metadata \"format\" is {(format == null ? "missing" : $"'{format}'")}, expected '{Format}')");
         int epoch = ParseCount(path, meta, "epoch");
         int steps = ParseCount(path, meta, "optimizer_step");
-        uint[] shuffle = ParseState(path, meta, "shuffle_rng");
-        uint[] noise = ParseState(path, meta, "noise_rng");
         var options = OptionsFromJson(path, Require(path, meta, "training_options"));
+        uint[] shuffle = ParseState(path, meta, "shuffle_rng", options.Rng);
+        uint[] noise = ParseState(path, meta, "noise_rng", options.Rng);
         var spec = ModelSpec.FromJson(Require(path, meta, "model_spec"), path + " (model_spec)");
         var history = HistoryFromJson(path, Require(path, meta, "history"));
         if (history.Count != epoch) throw Fail(path, $"records {history.Count} epochs of metrics but says {epoch} epochs are done");
@@ -157,7 +157,7 @@ public sealed class Checkpoint
     public static TrainingOptions WithEpochs(TrainingOptions options, int epochs) => new()
     {
         Epochs = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = options.Seed,
-        Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum,
+        Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum, Rng = options.Rng,
     };
 
     private static string OptionsToJson(TrainingOptions o) => Json(w =>
@@ -170,6 +170,7 @@ public sealed class Checkpoint
         w.WriteString("optimizer", o.Optimizer);
         w.WriteNumber("weight_decay", o.WeightDecay);
         w.WriteNumber("momentum", o.Momentum);
+        w.WriteString("rng", o.Rng == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro");
         w.WriteEndObject();
     });
 
@@ -188,6 +189,13 @@ public sealed class Checkpoint
                 Optimizer = r.GetProperty("optimizer").GetString() ?? "",
                 WeightDecay = r.GetProperty("weight_decay").GetSingle(),
                 Momentum = r.GetProperty("momentum").GetSingle(),
+                // checkpoints written before the PyTorch generator existed used the xoshiro streams
+                Rng = !r.TryGetProperty("rng", out var rng) ? RandomAlgorithm.Xoshiro : rng.GetString() switch
+                {
+                    "pytorch" => RandomAlgorithm.PyTorch,
+                    "xoshiro" => RandomAlgorithm.Xoshiro,
+                    var other => throw new FormatException($"rng is '{other}', expected pytorch or xoshiro"),
+                },
             };
             options.Validate();
             return options;
@@ -245,15 +253,15 @@ public sealed class Checkpoint
         return value;
     }
 
-    private static uint[] ParseState(string path, IReadOnlyDictionary<string, string> meta, string key)
+    private static uint[] ParseState(string path, IReadOnlyDictionary<string, string> meta, string key, RandomAlgorithm algorithm)
     {
         string text = Require(path, meta, key);
         var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var state = new uint[words.Length];
-        bool ok = words.Length == 6;
+        bool ok = true;
         for (int i = 0; ok && i < words.Length; i++) ok = uint.TryParse(words[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]);
-        if (!ok || (state[0] | state[1] | state[2] | state[3]) == 0)
-            throw Fail(path, $"checkpoint metadata \"{key}\" is not a generator state of six unsigned words ('{(text.Length > 80 ? text[..80] + "..." : text)}')");
+        if (!ok || !SeededRandom.IsState(state, algorithm))
+            throw Fail(path, $"checkpoint metadata \"{key}\" is not a saved state of the {algorithm} generator ('{(text.Length > 80 ? text[..80] + "..." : text)}')");
         return state;
     }
 

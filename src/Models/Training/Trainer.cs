@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.Optimizers;
@@ -16,6 +17,13 @@ public sealed class TrainingOptions
     public string Optimizer { get; init; } = "adam";
     public float WeightDecay { get; init; }
     public float Momentum { get; init; } = 0.9f;
+    /// <summary>
+    /// The generator of initial weights, batch order and noise. <see cref="RandomAlgorithm.PyTorch"/> (default): one
+    /// stream like PyTorch's after <c>torch.manual_seed(Seed)</c>, drawn in PyTorch's order (weights layer by layer,
+    /// then per epoch a <c>randperm</c>, per step the noise), so a run starts where the same model written in PyTorch
+    /// starts. <see cref="RandomAlgorithm.Xoshiro"/>: the engine's own independent streams per purpose.
+    /// </summary>
+    public RandomAlgorithm Rng { get; init; } = RandomAlgorithm.PyTorch;
 
     public void Validate()
     {
@@ -44,7 +52,25 @@ public sealed class Trainer
 {
     private readonly float[] _batch;
 
-    public Trainer(Autoencoder model, TrainingOptions options)
+    /// <summary>
+    /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
+    /// (<see cref="TrainingOptions.Rng"/>, <see cref="TrainingOptions.Seed"/>) and a trainer that goes on drawing from it.
+    /// </summary>
+    public static Trainer ForNewModel(ModelSpec spec, IBackend backend, TrainingOptions options)
+    {
+        var random = SeededRandom.Create(options.Rng, options.Seed);
+        return new Trainer(ModelFactory.Create(spec, backend, random), options, random);
+    }
+
+    /// <summary>A trainer for <paramref name="model"/>.</summary>
+    /// <param name="model">The model, trained in place.</param>
+    /// <param name="options">Settings of the run.</param>
+    /// <param name="initRandom">
+    /// With <see cref="RandomAlgorithm.PyTorch"/>, the generator the model's weights were drawn from; shuffling and
+    /// noise continue it, as in PyTorch. When null, a fresh one is advanced by one draw per parameter (what PyTorch's
+    /// default initialisation of the model uses). Ignored with <see cref="RandomAlgorithm.Xoshiro"/>.
+    /// </param>
+    public Trainer(Autoencoder model, TrainingOptions options, SeededRandom? initRandom = null)
     {
         options.Validate();
         Model = model;
@@ -56,23 +82,38 @@ public sealed class Trainer
             "sgd" => new Sgd(parameters, options.LearningRate, options.Momentum, options.WeightDecay),
             _ => new Adam(parameters, options.LearningRate, weightDecay: options.WeightDecay),
         };
-        // Separate, hashed streams: changing one (e.g. noise) does not change the others, and no seed reuses another seed's stream.
-        ShuffleRandom = SeededRandom.ForStream(options.Seed, RandomStream.Shuffle);
-        NoiseRandom = SeededRandom.ForStream(options.Seed, RandomStream.Noise);
+        if (options.Rng == RandomAlgorithm.PyTorch)
+        {
+            // One stream, consumed in PyTorch's order: initialisation, then per epoch randperm, per step the noise.
+            if (initRandom is not { Algorithm: RandomAlgorithm.PyTorch })
+            {
+                initRandom = SeededRandom.PyTorch(options.Seed);
+                for (long i = model.ParameterCount(); i > 0; i--) initRandom.NextUInt();
+            }
+            ShuffleRandom = NoiseRandom = initRandom;
+        }
+        else
+        {
+            // Separate, hashed streams: changing one (e.g. noise) does not change the others, and no seed reuses another seed's stream.
+            ShuffleRandom = SeededRandom.ForStream(options.Seed, RandomStream.Shuffle);
+            NoiseRandom = SeededRandom.ForStream(options.Seed, RandomStream.Noise);
+        }
         _batch = new float[options.BatchSize * model.Spec.InputFeatures];
     }
 
     public Autoencoder Model { get; }
     public TrainingOptions Options { get; }
     public Optimizer Optimizer { get; }
+    /// <summary>Draws each epoch's batch order (with <see cref="RandomAlgorithm.PyTorch"/>, the same object as <see cref="NoiseRandom"/>).</summary>
     public SeededRandom ShuffleRandom { get; }
+    /// <summary>Draws the training noise: denoising corruption, VAE samples.</summary>
     public SeededRandom NoiseRandom { get; }
 
     /// <summary>Epochs completed so far.</summary>
     public int EpochsDone { get; set; }
 
     /// <summary>When set, per-parameter gradient norms of the last step of each epoch are recorded.</summary>
-    public bool LogGradients { get; init; }
+    public bool LogGradients { get; set; }
 
     /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
     public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null)

@@ -12,7 +12,8 @@ public sealed record TrainingResult(string Name, int Epochs, double EpochSeconds
 /// <summary>
 /// The peer's end-to-end workloads (../shared/peers/torch_cpu_ref.py), built with the library exactly as
 /// <c>neuralcore train</c> builds them: "vae" = MLP VAE 784-400-20 (summed BCE + KL), "convae" = conv AE latent 32
-/// (summed BCE); Adam 1e-3, batch 128, the 8,000-image MNIST-10k train split, seed 0. Reports the median wall-clock
+/// (summed BCE); Adam 1e-3, batch 128, the 8,000-image MNIST-10k train split, seed 0
+/// drawn by PyTorch's generator (so both start from the same weights and batch order as the peer's <c>torch.manual_seed(0)</c>). Reports the median wall-clock
 /// seconds of one epoch (training steps only, like the peer), the test loss per sample on the 2,000 test images after
 /// the last epoch, and the managed bytes allocated per training step after the first epoch (all threads:
 /// <see cref="GC.GetTotalAllocatedBytes(bool)"/>, since Parallel.For workers allocate too).
@@ -30,7 +31,8 @@ public static class TrainingBenchmark
         _ => workload,
     };
 
-    public static TrainingResult Run(IBackend backend, MnistDataset data, string workload, int epochs, ulong seed = 0)
+    public static TrainingResult Run(IBackend backend, MnistDataset data, string workload, int epochs, ulong seed = 0,
+        RandomAlgorithm rng = RandomAlgorithm.PyTorch)
     {
         var tr = data.TrainImages;
         var te = data.TestImages;
@@ -40,8 +42,8 @@ public static class TrainingBenchmark
             "convae" => new ModelSpec { Kind = "conv-ae", InputFeatures = tr.PixelsPerImage, ImageShape = [1, tr.Rows, tr.Cols], Latent = 32 },
             _ => throw new ArgumentException($"unknown workload '{workload}'; choose vae or convae"),
         };
-        var model = ModelFactory.Create(spec, backend, new SeededRandom(seed));
-        var trainer = new Trainer(model, new TrainingOptions { Epochs = epochs, BatchSize = 128, LearningRate = 1e-3f, Seed = seed });
+        var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions { Epochs = epochs, BatchSize = 128, LearningRate = 1e-3f, Seed = seed, Rng = rng });
+        var model = trainer.Model;
         int steps = (tr.Count + 127) / 128;
         var seconds = new double[epochs];
         long allocated = 0;

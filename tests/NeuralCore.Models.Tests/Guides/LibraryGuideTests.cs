@@ -52,8 +52,8 @@ public class LibraryGuideTests
             IdxImages train = mnist.TrainImages, test = mnist.TestImages;
 
             var spec = new ModelSpec { Kind = "vae", InputFeatures = 784, Hidden = [400], Latent = 16 };
-            var model = ModelFactory.Create(spec, backend, new SeededRandom(0));
-            var trainer = new Trainer(model, new TrainingOptions { Epochs = 10, BatchSize = 128, LearningRate = 1e-3f, Seed = 0 });
+            var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions { Epochs = 10, BatchSize = 128, LearningRate = 1e-3f, Seed = 0 });
+            var model = trainer.Model;
             while (trainer.EpochsDone < trainer.Options.Epochs)
             {
                 EpochMetrics m = trainer.RunEpoch(train.Pixels, train.Count, test.Pixels, test.Count);

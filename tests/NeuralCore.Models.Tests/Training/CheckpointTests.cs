@@ -9,17 +9,18 @@ public class CheckpointTests
 {
     private static readonly float[] Data = Enumerable.Range(0, 40 * 6).Select(i => (i * 7 % 11) / 11f).ToArray();
 
-    private static Trainer NewTrainer(ModelSpec spec, TrainingOptions options) =>
-        new(ModelFactory.Create(spec, new CpuBackend(), new SeededRandom(options.Seed)), options);
+    private static Trainer NewTrainer(ModelSpec spec, TrainingOptions options) => Trainer.ForNewModel(spec, new CpuBackend(), options);
 
     [Theory]
-    [InlineData("vae", "adam")]   // the VAE draws noise: the noise generator must be restored too
-    [InlineData("dae", "sgd")]
-    public void SaveLoadRestore_ContinuesBitIdentically(string kind, string optimizer)
+    [InlineData("vae", "adam", RandomAlgorithm.PyTorch)]   // the VAE draws noise: the noise generator must be restored too
+    [InlineData("vae", "adam", RandomAlgorithm.Xoshiro)]
+    [InlineData("dae", "sgd", RandomAlgorithm.PyTorch)]
+    [InlineData("dae", "sgd", RandomAlgorithm.Xoshiro)]
+    public void SaveLoadRestore_ContinuesBitIdentically(string kind, string optimizer, RandomAlgorithm rng)
     {
         using var dir = new TempDirectory();
         var spec = new ModelSpec { Kind = kind, InputFeatures = 6, Latent = 2, Hidden = [5], Loss = "mse" };
-        var options = new TrainingOptions { Epochs = 3, BatchSize = 8, Seed = 3, Optimizer = optimizer };
+        var options = new TrainingOptions { Epochs = 3, BatchSize = 8, Seed = 3, Optimizer = optimizer, Rng = rng };
 
         var straight = NewTrainer(spec, options);
         for (int e = 0; e < 3; e++) straight.RunEpoch(Data, 40, Data, 40);
@@ -35,6 +36,7 @@ public class CheckpointTests
         Assert.Equal("somewhere", checkpoint.Extra["data"]);
         Assert.Equal(history[0].TrainLoss, checkpoint.History[0].TrainLoss);
         Assert.Equal(spec.ToJson(), checkpoint.Spec.ToJson());
+        Assert.Equal(rng, checkpoint.Options.Rng);
         var resumed = NewTrainer(checkpoint.Spec, checkpoint.Options);
         checkpoint.Restore(resumed);
         while (resumed.EpochsDone < 3) resumed.RunEpoch(Data, 40, Data, 40);
@@ -43,6 +45,31 @@ public class CheckpointTests
         var actual = resumed.Model.NamedParameters().ToList();
         for (int i = 0; i < expected.Count; i++)
             Assert.True(expected[i].Parameter.ToArray().SequenceEqual(actual[i].Parameter.ToArray()), $"{expected[i].Name} differs");
+    }
+
+    [Fact]
+    public void ACheckpointWithoutRng_FromBeforeThePyTorchGenerator_ResumesWithTheXoshiroStreams()
+    {
+        using var dir = new TempDirectory();
+        var spec = new ModelSpec { Kind = "vae", InputFeatures = 6, Latent = 2, Hidden = [5], Loss = "mse" };
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 8, Seed = 1, Rng = RandomAlgorithm.Xoshiro };
+        var trainer = NewTrainer(spec, options);
+        string path = dir.File(Checkpoint.FileName);
+        Checkpoint.Save(path, trainer, [trainer.RunEpoch(Data, 40, Data, 40)]);
+
+        // rewrite the training options as an older version wrote them: no "rng" entry
+        var file = SafeTensors.Read(path);
+        var metadata = file.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Contains("\"rng\":\"xoshiro\"", metadata["training_options"].Replace(" ", ""));
+        metadata["training_options"] = metadata["training_options"].Replace(",\"rng\": \"xoshiro\"", "").Replace(",\"rng\":\"xoshiro\"", "");
+        Assert.DoesNotContain("rng", metadata["training_options"]);
+        SafeTensors.Write(path, [.. file.Names.Select(n => (n, file.Tensors[n].Shape, file.Tensors[n].Data))], metadata);
+
+        var checkpoint = Checkpoint.Load(path);
+        Assert.Equal(RandomAlgorithm.Xoshiro, checkpoint.Options.Rng);
+        var resumed = NewTrainer(checkpoint.Spec, checkpoint.Options);
+        checkpoint.Restore(resumed);
+        Assert.Equal(trainer.NoiseRandom.GetState(), resumed.NoiseRandom.GetState());
     }
 
     [Fact]
