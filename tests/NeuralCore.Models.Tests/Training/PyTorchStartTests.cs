@@ -83,3 +83,34 @@ public class PyTorchStartTests
         Assert.Equal([5788, 5887, 1111, 864, 4875], loader.EpochOrder[..5].ToArray());
     }
 }
+
+/// <summary>
+/// One epoch of the peer's two workloads from seed 0, against PyTorch 1.13 running
+/// ../shared/peers/torch_cpu_ref.py's definitions for one epoch (2 threads, 2026-11-27): the same start and the same
+/// batches must give the same losses, up to float rounding (our sums run in another order).
+/// </summary>
+public class PyTorchFirstEpochTests
+{
+    private static EpochMetrics FirstEpoch(ModelSpec spec)
+    {
+        var mnist = MnistDataset.LoadBundled();
+        var trainer = Trainer.ForNewModel(spec, new CpuBackend(), new TrainingOptions { Epochs = 1, Seed = 0 });
+        return trainer.RunEpoch(mnist.TrainImages.Pixels, mnist.TrainImages.Count, mnist.TestImages.Pixels, mnist.TestImages.Count);
+    }
+
+    [Fact]
+    public void ConvAe_FirstEpoch_MatchesPyTorch()
+    {
+        var m = FirstEpoch(new ModelSpec { Kind = "conv-ae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 32 });
+        Assert.Equal(302.8253, m.TrainLoss, 0.05);   // PyTorch: mean training loss per sample over the epoch
+        Assert.Equal(211.2456, m.TestLoss, 0.05);    // PyTorch: test BCE per sample after the epoch
+    }
+
+    [Fact]
+    public void Vae_FirstEpoch_MatchesPyTorch_IncludingTheReparameterisationNoise()
+    {
+        var m = FirstEpoch(new ModelSpec { Kind = "vae", InputFeatures = 784, Latent = 20, Hidden = [400] });
+        // every step's eps is PyTorch's randn_like draw; the test loss samples its own eps, so only the training loss is compared
+        Assert.Equal(257.2733, m.TrainLoss, 0.05);
+    }
+}
