@@ -98,7 +98,8 @@ public static class TrainCommand
         var model = trainer.Model;
         if (!quiet)
             Console.WriteLine($"training {kind} ({model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
-                              $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, device {backend.Name}");
+                              $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
+                              $"seed {options.Seed} ({(options.Rng == RandomAlgorithm.PyTorch ? "PyTorch's generator" : "xoshiro streams")}), device {backend.Name}");
         return Fit(trainer, data, outDir, quiet, [], run);
     }
 
