@@ -137,6 +137,19 @@ public class WalkthroughTests
             Assert.Contains("no gradients yet", File.ReadAllText("vae-before.dot"));
             Assert.Contains("reparameterize", File.ReadAllText("vae.dot"));
             Assert.Contains("add (mu)", File.ReadAllText("vae.dot"));
+
+            // ---- part 4: the same numbers in PyTorch
+            var torchRandom = SeededRandom.PyTorch(0);                  // torch.manual_seed(0)
+            var layer = new Linear(backend, torchRandom, 4, 3);         // nn.Linear(4, 3): weight, then bias
+            var input = Tensor.Normal(backend, torchRandom, 0f, 1f, 2, 4);   // torch.randn(2, 4)
+            var prediction = layer.Call(input, "layer");
+            var squares = prediction.Mul(prediction).Sum();             // (lin(x) ** 2).sum()
+            squares.Backward();
+            Console.WriteLine($"weight       {Show(layer.Weight.ToArray()[..4])}");
+            Console.WriteLine($"x            {Show(input.ToArray()[..4])}");
+            Console.WriteLine($"loss         {squares.Item():F4}");
+            Console.WriteLine($"dL/dweight   {Show(layer.Weight.Grad!.ToArray()[..4])}");
+            Console.WriteLine($"dL/dbias     {Show(layer.Bias!.Grad!.ToArray())}");
         }
         finally
         {
