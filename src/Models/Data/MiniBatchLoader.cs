@@ -2,7 +2,8 @@ namespace NeuralCore.Models.Data;
 
 /// <summary>
 /// Iterates a row-major data set [count, features] in mini-batches, reshuffled every epoch by a seeded
-/// <see cref="SeededRandom"/> (the engine's xoshiro128** generator), so the same seed gives the same batches.
+/// <see cref="SeededRandom"/>, so the same seed gives the same batches (with <see cref="SeededRandom.PyTorch"/>, the
+/// order of <c>torch.randperm</c>).
 /// Every row appears exactly once per epoch; the last batch of an epoch may be smaller. Batches are copied
 /// into a caller-provided buffer, so iteration allocates nothing.
 /// <code>
