@@ -109,6 +109,22 @@ public class BadInputTests
     }
 
     [Fact]
+    public void OneThread_TrainsTheSameConvolutionalModelAsEveryCore()
+    {
+        // conv weight gradients sum the batch in parts fixed by the batch size, not by the thread count
+        string one = CliRunner.TempDir(), all = CliRunner.TempDir();
+        try
+        {
+            var a = CliRunner.Run("train", "--model", "conv-ae", "--epochs", "1", "--quiet", "--threads", "1", "--out", one);
+            Assert.True(a.ExitCode == 0, a.Error);
+        }
+        finally { NeuralCore.Kernels.Cpu.CpuGemm.MaxThreads = Environment.ProcessorCount; }
+        var b = CliRunner.Run("train", "--model", "conv-ae", "--epochs", "1", "--quiet", "--out", all);
+        Assert.True(b.ExitCode == 0, b.Error);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(all, "model.safetensors")), File.ReadAllBytes(Path.Combine(one, "model.safetensors")));
+    }
+
+    [Fact]
     public void Bench_PrintsTheKernelTable_AndTheEndToEndWorkloads()
     {
         var r = CliRunner.Run("bench", "--quick", "--epochs", "1");

@@ -87,6 +87,38 @@ public class CpuConvolutionTests
             AssertClose(dw0[i] + expected[i], dw[i], 1e-5 * Math.Sqrt(terms) * (1 + Math.Abs(dw0[i]) + mag[i]), $"dw[{i}] {g}");
     }
 
+    [Theory]
+    [InlineData(128, 1, 28, 28, 16)]    // conv AE layer 1: many groups of images
+    [InlineData(128, 16, 14, 14, 32)]   // conv AE layer 2
+    [InlineData(37, 16, 14, 14, 32)]    // a batch that splits unevenly
+    public void AllThreeKernels_GiveTheSameBits_WithOneThreadOrEvery(int n, int c, int h, int w, int k)
+    {
+        // A run with --threads 1 and one with every core must train the same model: the weight gradient's partial sums
+        // over the batch may not depend on how many threads share the work.
+        var g = new ConvGeometry(n, c, h, w, k, 3, 3, 2, 2, 1, 1);
+        var rng = new Random(5);
+        float[] x = Random(rng, g.InputSize), dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize);
+        (float[] Y, float[] Dx, float[] Dw) Run(int threads)
+        {
+            int saved = CpuGemm.MaxThreads;
+            CpuGemm.MaxThreads = threads;
+            try
+            {
+                float[] y = new float[g.OutputSize], dx = new float[g.InputSize], dw = new float[g.WeightSize];
+                CpuConvolution.Forward(x, wt, y, g);
+                CpuConvolution.BackwardData(dy, wt, dx, g);
+                CpuConvolution.BackwardWeight(x, dy, dw, g);
+                return (y, dx, dw);
+            }
+            finally { CpuGemm.MaxThreads = saved; }
+        }
+        var one = Run(1);
+        var all = Run(Math.Max(2, Environment.ProcessorCount));
+        Assert.Equal(one.Y, all.Y);
+        Assert.Equal(one.Dx, all.Dx);
+        Assert.Equal(one.Dw, all.Dw);
+    }
+
     [Fact]
     public void TransposedConvolutionShapesOfTheAutoencoder()
     {

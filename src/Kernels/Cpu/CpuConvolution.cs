@@ -51,29 +51,43 @@ public static class CpuConvolution
         Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
     }
 
-    /// <summary>dw += conv2d_backward_weight(x, dy).</summary>
+    /// <summary>
+    /// dw += conv2d_backward_weight(x, dy). The batch is cut into parts that depend only on the batch size and the
+    /// geometry, never on the thread count; each part's gradient is summed on its own (in parallel when there is enough
+    /// work) and the parts are added to dw in order, so the result has the same bits with one thread or many.
+    /// </summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in ConvGeometry g)
     {
         Check(x, dw, dy, g, out int crs, out int plane);
         int weightSize = g.OutChannels * crs;
-        int chunks = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
-        if (chunks <= 1)
+        int parts = WeightParts(g, crs, plane);
+        if (parts == 1)
         {
+            // one GEMM: parallel or not, every element sums its products in the same order
             AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, CpuGemm.MaxThreads);
             return;
         }
-        // Each chunk of images sums into its own partial gradient (pooled per chunk, not per thread: one thread may
-        // run two chunks back to back), and the partials are reduced at the end.
-        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = chunks, WeightSize = weightSize };
-        for (int t = 0; t < chunks; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
-        CpuParallel.For(chunks, ref job);
+        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = parts, WeightSize = weightSize };
+        for (int t = 0; t < parts; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
+        if (Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane) > 1) CpuParallel.For(parts, ref job);
+        else for (int t = 0; t < parts; t++) job.Invoke(t);
         var target = dw.AsSpan(0, weightSize);
-        for (int t = 0; t < chunks; t++)
+        for (int t = 0; t < parts; t++)
         {
             float[] p = job.Partials[t]!;
             System.Numerics.Tensors.TensorPrimitives.Add(target, p.AsSpan(0, weightSize), target);
             System.Buffers.ArrayPool<float>.Shared.Return(p);
         }
+    }
+
+    /// <summary>How many parts the batch of a weight gradient is summed in: as few as give one GEMM of at most
+    /// <see cref="GroupSize"/> images per part (at most <see cref="MaxChunks"/>). More parts would let more cores share
+    /// the work, but measured on 2 cores, 8 or 16 parts of smaller GEMMs cost 6-10 % of all six conv kernels' time.</summary>
+    private static int WeightParts(in ConvGeometry g, int crs, int plane)
+    {
+        int group = GroupSize(g, crs, plane, g.Batch);
+        int parts = (g.Batch + group - 1) / group;
+        return Math.Min(parts, MaxChunks);
     }
 
     /// <summary>The most batch chunks a convolution is split into.</summary>
