@@ -67,10 +67,16 @@ public static class CpuConvolution
             AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, CpuGemm.MaxThreads);
             return;
         }
-        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = parts, WeightSize = weightSize };
+        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = parts, WeightSize = weightSize, GemmThreads = 1 };
         for (int t = 0; t < parts; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
-        if (Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane) > 1) CpuParallel.For(parts, ref job);
-        else for (int t = 0; t < parts; t++) job.Invoke(t);
+        int threads = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
+        if (threads > 1 && parts >= threads) CpuParallel.For(parts, ref job);   // a part per thread
+        else
+        {
+            // fewer parts than threads (or little work): the parts one after another, each GEMM free to use the threads
+            job.GemmThreads = CpuGemm.MaxThreads;
+            for (int t = 0; t < parts; t++) job.Invoke(t);
+        }
         var target = dw.AsSpan(0, weightSize);
         for (int t = 0; t < parts; t++)
         {
@@ -82,7 +88,8 @@ public static class CpuConvolution
 
     /// <summary>How many parts the batch of a weight gradient is summed in: as few as give one GEMM of at most
     /// <see cref="GroupSize"/> images per part (at most <see cref="MaxChunks"/>). More parts would let more cores share
-    /// the work, but measured on 2 cores, 8 or 16 parts of smaller GEMMs cost 6-10 % of all six conv kernels' time.</summary>
+    /// the work, but measured on 2 cores, 8 or 16 parts of smaller GEMMs cost 6-10 % of all six conv kernels' time; with
+    /// fewer parts than threads, the parts run one after another with parallel GEMMs instead.</summary>
     private static int WeightParts(in ConvGeometry g, int crs, int plane)
     {
         int group = GroupSize(g, crs, plane, g.Batch);
@@ -155,7 +162,7 @@ public static class CpuConvolution
     {
         public float[] X, Dy;
         public ConvGeometry G;
-        public int Crs, Plane, Chunks, WeightSize;
+        public int Crs, Plane, Chunks, WeightSize, GemmThreads;
         public ChunkArrays Partials;
 
         public readonly void Invoke(int t)
@@ -163,7 +170,7 @@ public static class CpuConvolution
             int n0 = (int)((long)G.Batch * t / Chunks), n1 = (int)((long)G.Batch * (t + 1) / Chunks);
             float[] partial = Partials[t]!;
             Array.Clear(partial, 0, WeightSize);
-            AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, 1);
+            AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, GemmThreads);
         }
     }
 
