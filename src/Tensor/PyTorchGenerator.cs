@@ -6,7 +6,7 @@ namespace NeuralCore;
 /// Linear/Conv initialisation), <c>randperm</c>, <c>randn</c>/<c>normal_</c> and <c>random_</c>. Used by
 /// <see cref="SeededRandom.PyTorch"/>; the tests compare it with values printed by PyTorch.
 /// </summary>
-internal sealed class PyTorchGenerator
+internal sealed class PyTorchGenerator : RandomGenerator
 {
     private const int N = 624, M = 397;
     /// <summary>Words of <see cref="GetState"/>: a tag, the position, the 624 state words, the cached normal (flag + 2 words).</summary>
@@ -26,8 +26,10 @@ internal sealed class PyTorchGenerator
         _next = N;
     }
 
+    public override RandomAlgorithm Algorithm => RandomAlgorithm.PyTorch;
+
     /// <summary>The next 32-bit output of MT19937 (PyTorch's <c>generator->random()</c>).</summary>
-    public uint Random()
+    public override uint NextUInt()
     {
         if (_next >= N) Twist();
         uint y = _state[_next++];
@@ -38,9 +40,9 @@ internal sealed class PyTorchGenerator
     }
 
     /// <summary>PyTorch's <c>random64()</c>: two outputs, the first in the high word.</summary>
-    public ulong Random64()
+    private ulong Random64()
     {
-        uint hi = Random(), lo = Random();
+        uint hi = NextUInt(), lo = NextUInt();
         return ((ulong)hi << 32) | lo;
     }
 
@@ -55,13 +57,13 @@ internal sealed class PyTorchGenerator
     }
 
     /// <summary><c>uniform_real_distribution&lt;float&gt;(0, 1)</c>: the low 24 bits of one output.</summary>
-    public float NextFloat() => (Random() & 0xFFFFFFu) * (1f / (1 << 24));
+    public override float NextFloat() => (NextUInt() & 0xFFFFFFu) * (1f / (1 << 24));
 
     /// <summary><c>uniform_real_distribution&lt;double&gt;(0, 1)</c>: the low 53 bits of <see cref="Random64"/>.</summary>
     private double NextDouble() => (Random64() & ((1UL << 53) - 1)) * (1.0 / (1UL << 53));
 
     /// <summary><c>tensor.uniform_(low, high)</c> on float32: x * (high - low) + low in single precision, element by element.</summary>
-    public void FillUniform(Span<float> destination, float low, float high)
+    public override void FillUniform(Span<float> destination, float low, float high)
     {
         float range = high - low;
         for (int i = 0; i < destination.Length; i++) destination[i] = NextFloat() * range + low;
@@ -72,12 +74,12 @@ internal sealed class PyTorchGenerator
     /// uniforms first and turns each block of 16 into normals by Box-Muller (u1 from the first 8, u2 from the next 8);
     /// a tail shorter than 16 redraws 16 fresh uniforms for the last 16 values. Fewer than 16 values use the scalar path.
     /// </summary>
-    public void FillNormal(Span<float> destination, float mean, float std)
+    public override void FillNormal(Span<float> destination, float mean, float std)
     {
         int size = destination.Length;
         if (size < 16)
         {
-            for (int i = 0; i < size; i++) destination[i] = (float)(NextGaussian() * std + mean);
+            for (int i = 0; i < size; i++) destination[i] = (float)(NextDoubleGaussian() * std + mean);
             return;
         }
         for (int i = 0; i < size; i++) destination[i] = NextFloat();
@@ -105,7 +107,7 @@ internal sealed class PyTorchGenerator
     /// <summary>
     /// <c>normal_distribution&lt;double&gt;</c>: Box-Muller on two 53-bit uniforms; the sine value is kept for the next call.
     /// </summary>
-    public double NextGaussian()
+    private double NextDoubleGaussian()
     {
         if (_nextDoubleNormal is double cached)
         {
@@ -119,14 +121,17 @@ internal sealed class PyTorchGenerator
         return r * Math.Cos(theta);
     }
 
+    /// <summary>One normal of the scalar path, in float.</summary>
+    public override float NextGaussian() => (float)NextDoubleGaussian();
+
     /// <summary><c>random_(0, max)</c> and <c>randperm</c>'s draw: one output modulo <paramref name="maxExclusive"/>.</summary>
-    public int NextInt(int maxExclusive) => (int)(Random() % (uint)maxExclusive);
+    public override int NextInt(int maxExclusive) => (int)(NextUInt() % (uint)maxExclusive);
 
     /// <summary>
     /// <c>torch.randperm(n)</c> applied to <paramref name="values"/>: for i = 0 .. n-2, swap element i with element
     /// i + random() % (n - i). On 0..n-1 this gives exactly PyTorch's permutation.
     /// </summary>
-    public void Shuffle(Span<int> values)
+    public override void Shuffle(Span<int> values)
     {
         int n = values.Length;
         for (int i = 0; i < n - 1; i++)
@@ -136,7 +141,7 @@ internal sealed class PyTorchGenerator
         }
     }
 
-    public uint[] GetState()
+    public override uint[] GetState()
     {
         var state = new uint[StateWords];
         state[0] = StateTag;
@@ -153,9 +158,8 @@ internal sealed class PyTorchGenerator
     public static bool IsState(ReadOnlySpan<uint> state) =>
         state.Length == StateWords && state[0] == StateTag && state[1] <= N && state[2 + N] <= 1;
 
-    public void SetState(ReadOnlySpan<uint> state)
+    public override void SetState(ReadOnlySpan<uint> state)
     {
-        if (!IsState(state)) throw new ArgumentException($"not a PyTorch-generator state ({StateWords} words starting with {StateTag})");
         _next = (int)state[1];
         state.Slice(2, N).CopyTo(_state);
         _nextDoubleNormal = state[2 + N] != 0 ? BitConverter.UInt64BitsToDouble(state[3 + N] | ((ulong)state[4 + N] << 32)) : null;

@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace NeuralCore;
 
 /// <summary>
@@ -14,11 +12,12 @@ namespace NeuralCore;
 /// </summary>
 public sealed class SeededRandom
 {
-    private uint _s0, _s1, _s2, _s3;
-    private float? _spareGaussian;
-    private readonly PyTorchGenerator? _torch;
+    private readonly RandomGenerator _generator;
 
-    private SeededRandom(PyTorchGenerator torch) => _torch = torch;
+    private SeededRandom(RandomGenerator generator) => _generator = generator;
+
+    /// <summary>The engine's own generator: xoshiro128** seeded by SplitMix64.</summary>
+    public SeededRandom(ulong seed) : this(new XoshiroGenerator(seed)) { }
 
     /// <summary>
     /// PyTorch's CPU generator after <c>torch.manual_seed(seed)</c>: <see cref="FillUniform"/> is <c>uniform_</c>
@@ -32,19 +31,9 @@ public sealed class SeededRandom
     /// </summary>
     public static SeededRandom PyTorch(ulong seed) => new(new PyTorchGenerator(seed));
 
-    /// <summary>Which algorithm this generator runs.</summary>
-    public RandomAlgorithm Algorithm => _torch is null ? RandomAlgorithm.Xoshiro : RandomAlgorithm.PyTorch;
-
     /// <summary>A new generator of <paramref name="algorithm"/> seeded by <paramref name="seed"/>.</summary>
     public static SeededRandom Create(RandomAlgorithm algorithm, ulong seed) =>
         algorithm == RandomAlgorithm.PyTorch ? PyTorch(seed) : new SeededRandom(seed);
-
-    public SeededRandom(ulong seed)
-    {
-        ulong x = seed;
-        _s0 = (uint)SplitMix(ref x); _s1 = (uint)SplitMix(ref x); _s2 = (uint)SplitMix(ref x); _s3 = (uint)SplitMix(ref x);
-        if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1;
-    }
 
     /// <summary>
     /// The generator for one purpose (<paramref name="stream"/>) of a user's <paramref name="seed"/>. The pair is hashed,
@@ -60,91 +49,47 @@ public sealed class SeededRandom
         return new SeededRandom(key ^ (key >> 31));
     }
 
-    private static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>Which algorithm this generator runs.</summary>
+    public RandomAlgorithm Algorithm => _generator.Algorithm;
 
     /// <summary>Next 32 random bits.</summary>
-    public uint NextUInt()
-    {
-        if (_torch is not null) return _torch.Random();
-        uint result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
-        uint t = _s1 << 9;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = BitOperations.RotateLeft(_s3, 11);
-        return result;
-    }
+    public uint NextUInt() => _generator.NextUInt();
 
     /// <summary>Uniform in [0, 1) with 24 bits of precision.</summary>
-    public float NextFloat() => _torch is not null ? _torch.NextFloat() : (NextUInt() >> 8) * (1f / (1 << 24));
+    public float NextFloat() => _generator.NextFloat();
 
     /// <summary>Uniform integer in [0, maxExclusive).</summary>
     public int NextInt(int maxExclusive)
     {
         if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive));
-        if (_torch is not null) return _torch.NextInt(maxExclusive);
-        return (int)((ulong)NextUInt() * (ulong)maxExclusive >> 32);
+        return _generator.NextInt(maxExclusive);
     }
 
-    /// <summary>Standard normal N(0, 1) (Box-Muller, both values used).</summary>
-    public float NextGaussian()
-    {
-        if (_torch is not null) return (float)_torch.NextGaussian();
-        if (_spareGaussian is float spare) { _spareGaussian = null; return spare; }
-        float u1;
-        do u1 = NextFloat(); while (u1 <= 0f);
-        float u2 = NextFloat();
-        float r = MathF.Sqrt(-2f * MathF.Log(u1));
-        _spareGaussian = r * MathF.Sin(2f * MathF.PI * u2);
-        return r * MathF.Cos(2f * MathF.PI * u2);
-    }
+    /// <summary>Standard normal N(0, 1).</summary>
+    public float NextGaussian() => _generator.NextGaussian();
 
     /// <summary>Fills with uniform values in [low, high).</summary>
-    public void FillUniform(Span<float> destination, float low, float high)
-    {
-        if (_torch is not null) { _torch.FillUniform(destination, low, high); return; }
-        for (int i = 0; i < destination.Length; i++) destination[i] = low + (high - low) * NextFloat();
-    }
+    public void FillUniform(Span<float> destination, float low, float high) => _generator.FillUniform(destination, low, high);
 
     /// <summary>Fills with N(mean, std^2) values.</summary>
-    public void FillNormal(Span<float> destination, float mean, float std)
-    {
-        if (_torch is not null) { _torch.FillNormal(destination, mean, std); return; }
-        for (int i = 0; i < destination.Length; i++) destination[i] = mean + std * NextGaussian();
-    }
+    public void FillNormal(Span<float> destination, float mean, float std) => _generator.FillNormal(destination, mean, std);
 
     /// <summary>Fisher-Yates shuffle in place (PyTorch's generator: the swaps of <c>torch.randperm</c>).</summary>
-    public void Shuffle(Span<int> values)
-    {
-        if (_torch is not null) { _torch.Shuffle(values); return; }
-        for (int i = values.Length - 1; i > 0; i--)
-        {
-            int j = NextInt(i + 1);
-            (values[i], values[j]) = (values[j], values[i]);
-        }
-    }
+    public void Shuffle(Span<int> values) => _generator.Shuffle(values);
 
     /// <summary>The full generator state (for checkpoints).</summary>
-    public uint[] GetState() => _torch is not null ? _torch.GetState() : [_s0, _s1, _s2, _s3, _spareGaussian.HasValue ? 1u : 0u, BitConverter.SingleToUInt32Bits(_spareGaussian ?? 0f)];
+    public uint[] GetState() => _generator.GetState();
 
     /// <summary>Whether <paramref name="state"/> is a state that <see cref="GetState"/> of an <paramref name="algorithm"/> generator returns.</summary>
-    public static bool IsState(ReadOnlySpan<uint> state, RandomAlgorithm algorithm) => algorithm == RandomAlgorithm.PyTorch
-        ? PyTorchGenerator.IsState(state)
-        : state.Length == 6 && (state[0] | state[1] | state[2] | state[3]) != 0 && state[4] <= 1;
+    public static bool IsState(ReadOnlySpan<uint> state, RandomAlgorithm algorithm) =>
+        algorithm == RandomAlgorithm.PyTorch ? PyTorchGenerator.IsState(state) : XoshiroGenerator.IsState(state);
 
     /// <summary>Restores a state from <see cref="GetState"/>.</summary>
     public void SetState(ReadOnlySpan<uint> state)
     {
         if (!IsState(state, Algorithm))
             throw new ArgumentException($"not a saved state of the {Algorithm} generator ({state.Length} words)");
-        if (_torch is not null) { _torch.SetState(state); return; }
-        _s0 = state[0]; _s1 = state[1]; _s2 = state[2]; _s3 = state[3];
-        _spareGaussian = state[4] != 0 ? BitConverter.UInt32BitsToSingle(state[5]) : null;
+        _generator.SetState(state);
     }
 }
 

@@ -98,7 +98,8 @@ public class Autoencoder : Module
             return noisy.Relu().Sub(noisy.Sub(1f).Relu());   // clip to [0, 1] = relu(v) - relu(v - 1)
         }
         var mask = System.Buffers.ArrayPool<float>.Shared.Rent(clean.Count);
-        for (int i = 0; i < clean.Count; i++) mask[i] = random.NextFloat() < Spec.NoiseLevel ? 0f : 1f;
+        random.FillUniform(mask.AsSpan(0, clean.Count), 0f, 1f);   // one call for the batch, like torch.rand_like
+        for (int i = 0; i < clean.Count; i++) mask[i] = mask[i] < Spec.NoiseLevel ? 0f : 1f;
         var keep = Tensor.FromArray(clean.Backend, mask.AsSpan(0, clean.Count), clean.Shape);
         System.Buffers.ArrayPool<float>.Shared.Return(mask);
         return clean.Mul(keep);
