@@ -34,12 +34,9 @@ public static class Program
         string command = args.Length > 0 ? args[0] : "help";
         string[] rest = args.Length > 0 ? args[1..] : [];
         if (Option(rest, "--threads") is string t) CpuGemm.MaxThreads = int.Parse(t, CultureInfo.InvariantCulture);
-        var rng = Option(rest, "--rng") switch
-        {
-            null or "pytorch" => RandomAlgorithm.PyTorch,
-            "xoshiro" => RandomAlgorithm.Xoshiro,
-            var other => throw new ArgumentException($"--rng {other}: choose pytorch or xoshiro"),
-        };
+        string rngName = Option(rest, "--rng") ?? "pytorch";
+        if (!RandomAlgorithmNames.TryParse(rngName, out var rng))
+            throw new ArgumentException($"--rng {rngName}: choose {RandomAlgorithmNames.Choices}");
         switch (command)
         {
             case "all": return All(rest, rng);

@@ -16,12 +16,12 @@ public static class CommonOptions
     }
 
     /// <summary>--rng: the generator of a training run (default pytorch).</summary>
-    public static RandomAlgorithm Rng(this CommandLine cl) => cl.String("rng", "pytorch") switch
+    public static RandomAlgorithm Rng(this CommandLine cl)
     {
-        "pytorch" => RandomAlgorithm.PyTorch,
-        "xoshiro" => RandomAlgorithm.Xoshiro,
-        var s => throw new CliException($"{cl.Command}: --rng must be pytorch or xoshiro, got '{s}'", 2),
-    };
+        string name = cl.String("rng", "pytorch")!;
+        return RandomAlgorithmNames.TryParse(name, out var algorithm) ? algorithm
+            : throw new CliException($"{cl.Command}: --rng must be {RandomAlgorithmNames.Choices}, got '{name}'", 2);
+    }
 
     /// <summary>--score: how a row's reconstruction error becomes its anomaly score (default mse).</summary>
     public static ReconstructionScore Score(this CommandLine cl) => cl.String("score", "mse") switch

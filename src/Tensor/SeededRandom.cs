@@ -102,6 +102,22 @@ public enum RandomAlgorithm
     Xoshiro,
 }
 
+/// <summary>The names of <see cref="RandomAlgorithm"/> on the command line and in run files: <c>pytorch</c>, <c>xoshiro</c>.</summary>
+public static class RandomAlgorithmNames
+{
+    /// <summary>Both names, for messages.</summary>
+    public const string Choices = "pytorch or xoshiro";
+
+    public static string Name(RandomAlgorithm algorithm) => algorithm == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro";
+
+    /// <summary>The algorithm called <paramref name="name"/>; false for any other text.</summary>
+    public static bool TryParse(string? name, out RandomAlgorithm algorithm)
+    {
+        algorithm = name == "xoshiro" ? RandomAlgorithm.Xoshiro : RandomAlgorithm.PyTorch;
+        return name is "pytorch" or "xoshiro";
+    }
+}
+
 /// <summary>The purposes a user's seed drives; each gets its own independent generator (<see cref="SeededRandom.ForStream"/>).</summary>
 public enum RandomStream : ulong
 {

@@ -207,7 +207,7 @@ public static class TrainCommand
             w.WriteNumber("lr", options.LearningRate);
             w.WriteString("optimizer", options.Optimizer);
             w.WriteNumber("seed", options.Seed);
-            w.WriteString("rng", options.Rng == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro");
+            w.WriteString("rng", RandomAlgorithmNames.Name(options.Rng));
             w.WriteNumber("test_loss_per_sample", final.Loss);
             w.WriteNumber("test_reconstruction_per_sample", final.Reconstruction);
             w.WriteNumber("test_kl_per_sample", final.Kl);

@@ -170,7 +170,7 @@ public sealed class Checkpoint
         w.WriteString("optimizer", o.Optimizer);
         w.WriteNumber("weight_decay", o.WeightDecay);
         w.WriteNumber("momentum", o.Momentum);
-        w.WriteString("rng", o.Rng == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro");
+        w.WriteString("rng", RandomAlgorithmNames.Name(o.Rng));
         w.WriteEndObject();
     });
 
@@ -190,12 +190,9 @@ public sealed class Checkpoint
                 WeightDecay = r.GetProperty("weight_decay").GetSingle(),
                 Momentum = r.GetProperty("momentum").GetSingle(),
                 // checkpoints written before the PyTorch generator existed used the xoshiro streams
-                Rng = !r.TryGetProperty("rng", out var rng) ? RandomAlgorithm.Xoshiro : rng.GetString() switch
-                {
-                    "pytorch" => RandomAlgorithm.PyTorch,
-                    "xoshiro" => RandomAlgorithm.Xoshiro,
-                    var other => throw new FormatException($"rng is '{other}', expected pytorch or xoshiro"),
-                },
+                Rng = !r.TryGetProperty("rng", out var rng) ? RandomAlgorithm.Xoshiro
+                    : RandomAlgorithmNames.TryParse(rng.GetString(), out var algorithm) ? algorithm
+                    : throw new FormatException($"rng is '{rng.GetString()}', expected {RandomAlgorithmNames.Choices}"),
             };
             options.Validate();
             return options;
