@@ -15,30 +15,53 @@ public static class ModelFactory
     {
         spec.Validate();
         var init = spec.Init switch { "kaiming" => InitScheme.KaimingNormal, "xavier" => InitScheme.XavierUniform, _ => InitScheme.PyTorchDefault };
-        Module encoderBody, decoder;
-        Linear? mu = null, logVar = null;
-        // A VAE's heads come right after the encoder body: PyTorch's reference creates fc1, fc21 (mu), fc22 (logvar),
-        // fc3, fc4 in that order, so with SeededRandom.PyTorch the weights are the ones PyTorch draws.
-        void Heads(int width)
+        // Layers are created in the order PyTorch's reference creates them - encoder, a VAE's mu (fc21) and logvar (fc22)
+        // heads, decoder - so with SeededRandom.PyTorch the initial weights are the ones PyTorch draws.
+        var (body, width) = spec.IsConvolutional ? ConvEncoder(spec, backend, random, init) : MlpEncoder(spec, backend, random, init);
+        if (!spec.IsVariational)
         {
-            if (!spec.IsVariational) return;
-            mu = new Linear(backend, random, width, spec.Latent, init: init);
-            logVar = new Linear(backend, random, width, spec.Latent, init: init);
+            body.Add(new Linear(backend, random, width, spec.Latent, init: init));
+            return new Autoencoder(spec, body, Decoder(spec, backend, random, init));
         }
+        var mu = new Linear(backend, random, width, spec.Latent, init: init);
+        var logVar = new Linear(backend, random, width, spec.Latent, init: init);
+        return new VariationalAutoencoder(spec, body, mu, logVar, Decoder(spec, backend, random, init));
+    }
+
+    /// <summary>The encoder up to the layer that makes the code, and the width it ends with.</summary>
+    private static (Sequential Body, int Width) ConvEncoder(ModelSpec spec, IBackend backend, SeededRandom random, InitScheme init)
+    {
+        int c = spec.ImageShape![0], h = spec.ImageShape[1], w = spec.ImageShape[2];
+        var body = new Sequential(
+            new Layers.Reshape(c, h, w),
+            new Conv2d(backend, random, c, 16, 3, 2, 1, init: init), new ReLU(),
+            new Conv2d(backend, random, 16, 32, 3, 2, 1, init: init), new ReLU(),
+            new Flatten());
+        return (body, 32 * (h / 4) * (w / 4));
+    }
+
+    /// <inheritdoc cref="ConvEncoder"/>
+    private static (Sequential Body, int Width) MlpEncoder(ModelSpec spec, IBackend backend, SeededRandom random, InitScheme init)
+    {
+        var body = new Sequential();
+        int width = spec.InputFeatures;
+        foreach (int hidden in spec.Hidden)
+        {
+            body.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
+            width = hidden;
+        }
+        return (body, width);
+    }
+
+    /// <summary>The decoder, from the code back to the input's shape, with a sigmoid output for BCE.</summary>
+    private static Sequential Decoder(ModelSpec spec, IBackend backend, SeededRandom random, InitScheme init)
+    {
+        Sequential decoder;
         if (spec.IsConvolutional)
         {
             int c = spec.ImageShape![0], h = spec.ImageShape[1], w = spec.ImageShape[2];
-            int flat = 32 * (h / 4) * (w / 4);
-            var body = new Sequential(
-                new Layers.Reshape(c, h, w),
-                new Conv2d(backend, random, c, 16, 3, 2, 1, init: init), new ReLU(),
-                new Conv2d(backend, random, 16, 32, 3, 2, 1, init: init), new ReLU(),
-                new Flatten());
-            if (!spec.IsVariational) body.Add(new Linear(backend, random, flat, spec.Latent, init: init));
-            encoderBody = body;
-            Heads(flat);
             decoder = new Sequential(
-                new Linear(backend, random, spec.Latent, flat, init: init), new ReLU(),
+                new Linear(backend, random, spec.Latent, 32 * (h / 4) * (w / 4), init: init), new ReLU(),
                 new Layers.Reshape(32, h / 4, w / 4),
                 new ConvTranspose2d(backend, random, 32, 16, 3, 2, 1, 1, init: init), new ReLU(),
                 new ConvTranspose2d(backend, random, 16, c, 3, 2, 1, 1, init: init),
@@ -46,28 +69,16 @@ public static class ModelFactory
         }
         else
         {
-            var body = new Sequential();
-            int width = spec.InputFeatures;
-            foreach (int hidden in spec.Hidden)
-            {
-                body.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
-                width = hidden;
-            }
-            if (!spec.IsVariational) body.Add(new Linear(backend, random, width, spec.Latent, init: init));
-            encoderBody = body;
-            Heads(width);
-            var dec = new Sequential();
-            width = spec.Latent;
+            decoder = new Sequential();
+            int width = spec.Latent;
             foreach (int hidden in spec.Hidden.Reverse())
             {
-                dec.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
+                decoder.Add(new Linear(backend, random, width, hidden, init: init)).Add(new ReLU());
                 width = hidden;
             }
-            dec.Add(new Linear(backend, random, width, spec.InputFeatures, init: init));
-            decoder = dec;
+            decoder.Add(new Linear(backend, random, width, spec.InputFeatures, init: init));
         }
-        if (spec.Loss == "bce") ((Sequential)decoder).Add(new Layers.Sigmoid());
-
-        return spec.IsVariational ? new VariationalAutoencoder(spec, encoderBody, mu!, logVar!, decoder) : new Autoencoder(spec, encoderBody, decoder);
+        if (spec.Loss == "bce") decoder.Add(new Layers.Sigmoid());
+        return decoder;
     }
 }
