@@ -67,7 +67,7 @@ public static class CpuConvolution
             AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, CpuGemm.MaxThreads);
             return;
         }
-        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Chunks = parts, WeightSize = weightSize, GemmThreads = 1 };
+        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Parts = parts, WeightSize = weightSize, GemmThreads = 1 };
         for (int t = 0; t < parts; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
         int threads = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
         if (threads > 1 && parts >= threads) CpuParallel.For(parts, ref job);   // a part per thread
@@ -125,7 +125,7 @@ public static class CpuConvolution
                     continue;
                 }
                 float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
-                for (int j = 0; j < nb; j++) Im2Col(X, (n + j) * imageSize, col, j * plane, cols, G);
+                Im2Col(X, n, nb, col, G);
                 CpuGemm.Multiply(W, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
                 ScatterRows(outBuf, Y, n * k * plane, k, plane, nb);   // outBuf is [K, nb*P]; y wants [nb, K, P]
             }
@@ -153,7 +153,7 @@ public static class CpuConvolution
                 float[] col = Scratch(ref t_col, crs * cols);
                 var (dyBuf, dyOffset) = GradientByChannel(Dy, n, nb, k, plane);
                 CpuGemm.Multiply(W, 0, dyBuf, dyOffset, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
-                for (int j = 0; j < nb; j++) Col2ImAdd(col, j * plane, cols, Dx, (n + j) * imageSize, G);
+                Col2ImAdd(col, Dx, n, nb, G);
             }
         }
     }
@@ -162,12 +162,12 @@ public static class CpuConvolution
     {
         public float[] X, Dy;
         public ConvGeometry G;
-        public int Crs, Plane, Chunks, WeightSize, GemmThreads;
+        public int Crs, Plane, Parts, WeightSize, GemmThreads;
         public ChunkArrays Partials;
 
         public readonly void Invoke(int t)
         {
-            int n0 = (int)((long)G.Batch * t / Chunks), n1 = (int)((long)G.Batch * (t + 1) / Chunks);
+            int n0 = (int)((long)G.Batch * t / Parts), n1 = (int)((long)G.Batch * (t + 1) / Parts);
             float[] partial = Partials[t]!;
             Array.Clear(partial, 0, WeightSize);
             AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, GemmThreads);
@@ -177,14 +177,14 @@ public static class CpuConvolution
     /// <summary>target[K, CRS] += sum over images [n0, n1) of dY[K, P] * col[CRS, P]^T.</summary>
     private static void AccumulateWeight(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, int gemmThreads)
     {
-        int k = g.OutChannels, imageSize = g.InChannels * g.InHeight * g.InWidth;
+        int k = g.OutChannels;
         int group = GroupSize(g, crs, plane, n1 - n0);
         for (int n = n0; n < n1; n += group)
         {
             int nb = Math.Min(group, n1 - n), cols = nb * plane;
             float[] col = Scratch(ref t_col, crs * cols);
             var (dyBuf, dyOffset) = GradientByChannel(dy, n, nb, k, plane);
-            for (int j = 0; j < nb; j++) Im2Col(x, (n + j) * imageSize, col, j * plane, cols, g);
+            Im2Col(x, n, nb, col, g);
             // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
             CpuGemm.Multiply(dyBuf, dyOffset, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
         }
@@ -293,7 +293,7 @@ public static class CpuConvolution
     /// </summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<ConvGeometry, int[]> s_tapOffsets = new();
 
-    internal static int[] TapOffsets(in ConvGeometry g)
+    private static int[] TapOffsets(in ConvGeometry g)
     {
         var key = g with { Batch = 1, InChannels = 1, OutChannels = 1 };
         if (s_tapOffsets.TryGetValue(key, out var table)) return table;
@@ -310,30 +310,36 @@ public static class CpuConvolution
         return s_tapOffsets.GetOrAdd(key, table);
     }
 
-    private static void CheckColRange(float[] image, int imageOffset, float[] col, int colOffset, int ldCol, in ConvGeometry g, string what)
+    /// <summary>Checks that images [n, n + nb) lie in <paramref name="images"/> and their col[CRS, nb*P] in <paramref name="col"/>.</summary>
+    private static void CheckColRange(float[] images, int n, int nb, float[] col, in ConvGeometry g, string what)
     {
-        int crs = g.InChannels * g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
-        if (imageOffset < 0 || imageOffset + g.InChannels * g.InHeight * g.InWidth > image.Length || colOffset < 0 || ldCol < plane ||
-            (long)colOffset + (long)(crs - 1) * ldCol + plane > col.Length)
+        long imageSize = (long)g.InChannels * g.InHeight * g.InWidth;
+        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * nb * g.OutHeight * g.OutWidth;
+        if (n < 0 || nb < 1 || (n + nb) * imageSize > images.Length || colSize > col.Length)
             throw new ArgumentOutOfRangeException(nameof(col), what + " out of range");
     }
 
-    /// <summary>col[(c*R + r)*S + s, oh*OW + ow] = x[c, oh*sh - ph + r, ow*sw - pw + s] (0 outside the image), where
-    /// col row i starts at colOffset + i*ldCol. Every col row is a gather through <see cref="TapOffsets"/>: eight
-    /// pixels per AVX2 gather, with the padding masked to 0 (output rows are 7 or 14 floats with stride 2, too short
-    /// for row-wise copies).</summary>
+    /// <summary>col[(c*R + r)*S + s, j*P + oh*OW + ow] = x[n + j, c, oh*sh - ph + r, ow*sw - pw + s] (0 outside the image)
+    /// for the nb images from n: col is [CRS, nb*P]. Every col row of an image is a gather through
+    /// <see cref="TapOffsets"/>: eight pixels per AVX2 gather, with the padding masked to 0 (output rows are 7 or 14
+    /// floats with stride 2, too short for row-wise copies).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Im2Col(float[] x, int xOffset, float[] col, int colOffset, int ldCol, in ConvGeometry g)
+    internal static unsafe void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g)
     {
-        CheckColRange(x, xOffset, col, colOffset, ldCol, g, "im2col");
+        CheckColRange(x, n, nb, col, g, "im2col");
         int[] taps = TapOffsets(g);
-        int channelSize = g.InHeight * g.InWidth, tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
+        int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
         fixed (float* px = x, pcol = col)
         fixed (int* pt = taps)
         {
-            for (int c = 0; c < g.InChannels; c++)
-            for (int t = 0; t < tapCount; t++)
-                Gather(px + xOffset + (long)c * channelSize, pt + t * plane, pcol + colOffset + (long)(c * tapCount + t) * ldCol, plane);
+            for (int j = 0; j < nb; j++)
+            {
+                float* image = px + (long)(n + j) * imageSize, columns = pcol + j * plane;
+                for (int c = 0; c < g.InChannels; c++)
+                for (int t = 0; t < tapCount; t++)
+                    Gather(image + (long)c * channelSize, pt + t * plane, columns + (long)(c * tapCount + t) * ldCol, plane);
+            }
         }
     }
 
@@ -359,22 +365,25 @@ public static class CpuConvolution
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[c, ih, iw] += col[(c*R + r)*S + s, oh*OW + ow], same col layout.</summary>
+    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
+    /// layout, image by image.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Col2ImAdd(float[] col, int colOffset, int ldCol, float[] dx, int dxOffset, in ConvGeometry g)
+    internal static unsafe void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g)
     {
-        CheckColRange(dx, dxOffset, col, colOffset, ldCol, g, "col2im");
+        CheckColRange(dx, n, nb, col, g, "col2im");
         int[] taps = TapOffsets(g);
-        int channelSize = g.InHeight * g.InWidth, tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
+        int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
         fixed (float* pdx = dx, pcol = col)
         fixed (int* pt = taps)
         {
+            for (int j = 0; j < nb; j++)
             for (int c = 0; c < g.InChannels; c++)
             {
-                float* channel = pdx + dxOffset + (long)c * channelSize;
+                float* channel = pdx + (long)(n + j) * imageSize + (long)c * channelSize;
                 for (int t = 0; t < tapCount; t++)
                 {
-                    float* source = pcol + colOffset + (long)(c * tapCount + t) * ldCol;
+                    float* source = pcol + j * plane + (long)(c * tapCount + t) * ldCol;
                     int* offsets = pt + t * plane;
                     for (int p = 0; p < plane; p++)
                     {
