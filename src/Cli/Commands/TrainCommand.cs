@@ -121,7 +121,7 @@ public static class TrainCommand
         int epochs = cl.Int("epochs", Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch), 1);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
-        var options = Checkpoint.WithEpochs(checkpoint.Options, epochs);
+        var options = checkpoint.Options with { Epochs = epochs };   // a resumed run may train longer
         bool quiet = cl.Flag("quiet");
         var backend = Devices.Open(cl);
         cl.RejectUnknown();

@@ -59,11 +59,7 @@ public static class OneClassBenchmark
         {
             // each member differs only in its seed (initialisation and shuffling)
             ulong seed = options.Seed + (ulong)normalClass + 1000UL * (ulong)m;
-            var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions
-            {
-                Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = seed,
-                Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum, Rng = options.Rng,
-            });
+            var trainer = Trainer.ForNewModel(spec, backend, options with { Seed = seed });
             var model = trainer.Model;
             for (int e = 0; e < options.Epochs; e++)
             {

@@ -153,13 +153,6 @@ public sealed class Checkpoint
         trainer.EpochsDone = Epoch;
     }
 
-    /// <summary>A copy of <paramref name="options"/> with another epoch target (a resumed run may train longer).</summary>
-    public static TrainingOptions WithEpochs(TrainingOptions options, int epochs) => new()
-    {
-        Epochs = epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Seed = options.Seed,
-        Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, Momentum = options.Momentum, Rng = options.Rng,
-    };
-
     private static string OptionsToJson(TrainingOptions o) => Json(w =>
     {
         w.WriteStartObject();

@@ -6,8 +6,9 @@ using NeuralCore.Models.Optimizers;
 
 namespace NeuralCore.Models.Training;
 
-/// <summary>Settings of a training run (defaults match PyTorch's reference: Adam 1e-3, batch 128).</summary>
-public sealed class TrainingOptions
+/// <summary>Settings of a training run (defaults match PyTorch's reference: Adam 1e-3, batch 128). A record, so a
+/// variant is <c>options with { Epochs = 20 }</c>.</summary>
+public sealed record TrainingOptions
 {
     public int Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 128;
