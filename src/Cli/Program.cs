@@ -1,3 +1,4 @@
+using System.Reflection;
 using NeuralCore.Cli;
 using NeuralCore.Cli.Commands;
 using NeuralCore.Models.Data;
@@ -12,7 +13,7 @@ namespace NeuralCore.Cli
         public const string Help = """
             neuralcore - autoencoders from scratch (AE, denoising AE, VAE; dense and convolutional)
 
-            usage: neuralcore COMMAND [options]      (neuralcore COMMAND --help for details)
+            usage: neuralcore COMMAND [options]      (neuralcore COMMAND --help for details; neuralcore --version)
 
             commands:
               train       train a model on the bundled MNIST, an IDX directory or a CSV table
@@ -48,6 +49,10 @@ namespace NeuralCore.Cli
 
         public static int Main(string[] args) => Run(args);
 
+        /// <summary>The package version (the informational version without its source-revision suffix).</summary>
+        public static string Version { get; } =
+            (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").Split('+')[0];
+
         /// <summary>Runs one command line; returns the exit code (0 ok, 1 bad input or failure, 2 usage).</summary>
         public static int Run(string[] args)
         {
@@ -55,6 +60,11 @@ namespace NeuralCore.Cli
             {
                 Console.WriteLine(Help);
                 return args.Length == 0 ? 2 : 0;
+            }
+            if (args[0] is "--version" or "version")
+            {
+                Console.WriteLine($"neuralcore {Version}");
+                return 0;
             }
             if (args[0] == "experiment")
             {
