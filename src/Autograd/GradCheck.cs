@@ -13,6 +13,7 @@ namespace NeuralCore;
 public sealed record GradCheckResult(string Name, bool Passed, double MaxAbsoluteError, double MaxRelativeError,
     int WorstInput, int WorstIndex, double Analytic, double Numeric, int ElementsChecked)
 {
+    /// <inheritdoc />
     public override string ToString() =>
         $"{Name}: {(Passed ? "pass" : "FAIL")} max abs err {MaxAbsoluteError:E2}, max rel err {MaxRelativeError:E2}; " +
         $"worst at input {WorstInput}[{WorstIndex}]: analytic {Analytic:G6} vs numeric {Numeric:G6} ({ElementsChecked} elements)";

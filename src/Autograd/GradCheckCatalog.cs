@@ -12,8 +12,11 @@ namespace NeuralCore;
 /// <param name="Tensors">The leaves whose gradients are checked (perturbed in place, then restored).</param>
 public sealed record GradCheckProblem(Func<Tensor> Function, IReadOnlyList<Tensor> Tensors)
 {
+    /// <summary>Step of the central finite difference.</summary>
     public double Epsilon { get; init; } = 1e-2;
+    /// <summary>Largest absolute difference between analytic and numeric gradient that passes.</summary>
     public double AbsoluteTolerance { get; init; } = 2e-3;
+    /// <summary>Largest difference relative to the gradient's magnitude that passes.</summary>
     public double RelativeTolerance { get; init; } = 2e-2;
 }
 

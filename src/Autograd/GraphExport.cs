@@ -31,6 +31,7 @@ public sealed record TensorStatistics(double Mean, double Std, double Min, doubl
     /// <summary>Statistics of a tensor's values (one device read).</summary>
     public static TensorStatistics Of(Tensor tensor) => Of(tensor.ToArray());
 
+    /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"mean {Mean:G3} std {Std:G3} min {Min:G3} max {Max:G3} L2 {L2Norm:G3}");
 }
@@ -56,7 +57,9 @@ public sealed class GraphNode
 
     /// <summary>Position in <see cref="ComputationGraph.Nodes"/> (inputs before outputs).</summary>
     public int Id { get; }
+    /// <summary>The tensor this node stands for.</summary>
     public Tensor Tensor { get; }
+    /// <summary>Whether the node is an op, a parameter, an input or a constant.</summary>
     public GraphNodeKind Kind { get; }
     /// <summary>The op name ("matmul") for ops; the full parameter name ("encoder.0.weight"), the tensor's name, or "constant" for leaves.</summary>
     public string Label { get; }
@@ -68,7 +71,9 @@ public sealed class GraphNode
     public TensorStatistics? Value { get; internal set; }
     /// <summary>Gradient statistics, or null when no gradient is kept (before backward, or a non-leaf without RetainGrad).</summary>
     public TensorStatistics? Gradient { get; internal set; }
+    /// <summary>True for tensors that no op produced (parameters, inputs, constants).</summary>
     public bool IsLeaf => Kind != GraphNodeKind.Op;
+    /// <summary>The tensor's shape.</summary>
     public Shape Shape => Tensor.Shape;
 }
 
@@ -91,13 +96,17 @@ public sealed class ComputationGraph
 
     /// <summary>All nodes, inputs before the ops that read them; the root is last.</summary>
     public IReadOnlyList<GraphNode> Nodes { get; }
+    /// <summary>The node of the tensor the graph was captured from (usually the loss).</summary>
     public GraphNode Root { get; }
     /// <summary>True when a Backward() without retainGraph already freed the graph (only the root is left).</summary>
     public bool WasFreed { get; }
     /// <summary>True when at least one node carries a gradient.</summary>
     public bool HasGradients => Nodes.Any(n => n.Gradient != null);
+    /// <summary>Number of op nodes.</summary>
     public int OpCount => Nodes.Count(n => n.Kind == GraphNodeKind.Op);
+    /// <summary>Number of parameter leaves (tensors named in the parameter list given to <see cref="GraphExport.Capture"/>).</summary>
     public int ParameterCount => Nodes.Count(n => n.Kind == GraphNodeKind.Parameter);
+    /// <summary>Number of leaves that are neither parameters nor inputs requiring gradients.</summary>
     public int ConstantCount => Nodes.Count(n => n.Kind == GraphNodeKind.Constant);
 
     /// <summary>The sentence under the title that says what the picture shows.</summary>

@@ -6,6 +6,7 @@ namespace NeuralCore.Kernels;
 /// </summary>
 public abstract class DeviceBuffer : IDisposable
 {
+    /// <summary>A buffer of <paramref name="length"/> floats owned by <paramref name="backend"/>.</summary>
     protected DeviceBuffer(IBackend backend, int length)
     {
         Backend = backend;
@@ -38,6 +39,7 @@ public abstract class DeviceBuffer : IDisposable
 /// <summary>A buffer that lives in managed memory (reference and SIMD CPU backends).</summary>
 public sealed class HostBuffer : DeviceBuffer
 {
+    /// <summary>Wraps <paramref name="data"/> (not copied) as a buffer of <paramref name="length"/> floats owned by <paramref name="backend"/>.</summary>
     public HostBuffer(IBackend backend, float[] data, int length) : base(backend, length)
     {
         if (length > data.Length) throw new ArgumentOutOfRangeException(nameof(length));

@@ -34,9 +34,13 @@ public enum UnaryOp
 /// <summary>Elementwise two-input ops with NumPy broadcasting.</summary>
 public enum BinaryOp
 {
+    /// <summary>a + b</summary>
     Add,
+    /// <summary>a - b</summary>
     Sub,
+    /// <summary>a * b</summary>
     Mul,
+    /// <summary>a / b</summary>
     Div,
 }
 
@@ -62,10 +66,15 @@ public readonly record struct ConvGeometry(
     int OutChannels, int KernelHeight, int KernelWidth,
     int StrideH, int StrideW, int PadH, int PadW)
 {
+    /// <summary>Output height: (InHeight + 2 PadH - KernelHeight) / StrideH + 1.</summary>
     public int OutHeight => (InHeight + 2 * PadH - KernelHeight) / StrideH + 1;
+    /// <summary>Output width: (InWidth + 2 PadW - KernelWidth) / StrideW + 1.</summary>
     public int OutWidth => (InWidth + 2 * PadW - KernelWidth) / StrideW + 1;
+    /// <summary>Number of input elements, N * C * H * W.</summary>
     public int InputSize => Batch * InChannels * InHeight * InWidth;
+    /// <summary>Number of weight elements, K * C * R * S.</summary>
     public int WeightSize => OutChannels * InChannels * KernelHeight * KernelWidth;
+    /// <summary>Number of output elements, N * K * OutHeight * OutWidth.</summary>
     public int OutputSize => Batch * OutChannels * OutHeight * OutWidth;
 
     /// <summary>Throws a clear error when the geometry cannot produce an output.</summary>

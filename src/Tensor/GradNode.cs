@@ -40,5 +40,6 @@ public sealed class GradNode
         Inputs = [];
     }
 
+    /// <inheritdoc />
     public override string ToString() => OpName;
 }

@@ -108,6 +108,7 @@ public static class RandomAlgorithmNames
     /// <summary>Both names, for messages.</summary>
     public const string Choices = "pytorch or xoshiro";
 
+    /// <summary>The name of <paramref name="algorithm"/> as the command line, checkpoints and metrics.json write it (pytorch, xoshiro).</summary>
     public static string Name(RandomAlgorithm algorithm) => algorithm == RandomAlgorithm.PyTorch ? "pytorch" : "xoshiro";
 
     /// <summary>The algorithm called <paramref name="name"/>; false for any other text.</summary>

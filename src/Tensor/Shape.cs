@@ -7,6 +7,7 @@ public readonly struct Shape : IEquatable<Shape>
 {
     private readonly int[] _dims;
 
+    /// <summary>A shape with the given dimensions (each 0 or more).</summary>
     public Shape(params int[] dims)
     {
         ArgumentNullException.ThrowIfNull(dims);
@@ -59,17 +60,24 @@ public readonly struct Shape : IEquatable<Shape>
     /// <summary>The dimensions as a new array.</summary>
     public int[] ToArray() => Dims.ToArray();
 
+    /// <inheritdoc />
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
+    /// <inheritdoc />
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+    /// <inheritdoc />
     public override int GetHashCode()
     {
         var h = new HashCode();
         foreach (int d in Dims) h.Add(d);
         return h.ToHashCode();
     }
+    /// <summary>True when both shapes have the same dimensions.</summary>
     public static bool operator ==(Shape a, Shape b) => a.Equals(b);
+    /// <summary>True when the shapes differ.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
+    /// <inheritdoc />
     public override string ToString() => Broadcast.Format(Dims);
 
+    /// <summary>The shape with the dimensions of <paramref name="dims"/>.</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 }

@@ -255,6 +255,7 @@ public sealed class Tensor : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _disposed;
 
+    /// <inheritdoc />
     public override string ToString()
     {
         string name = Name != null ? $"'{Name}' " : "";

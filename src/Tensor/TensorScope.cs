@@ -49,6 +49,7 @@ public sealed class TensorScope : IDisposable
             if (s._tensors.Remove(tensor)) { s._outer?._tensors.Add(tensor); return; }
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (_disposed) return;

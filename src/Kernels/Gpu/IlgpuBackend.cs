@@ -145,6 +145,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         return found;
     }
 
+    /// <inheritdoc />
     public string Name { get; }
 
     /// <summary>The accelerator's own description, e.g. "NVIDIA H200".</summary>
@@ -174,6 +175,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     // ---- memory -------------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public DeviceBuffer Allocate(int length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -183,6 +185,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         return buffer;
     }
 
+    /// <inheritdoc />
     public void Release(DeviceBuffer buffer)
     {
         if (!_disposed && buffer is GpuBuffer g && ReferenceEquals(g.Backend, this)) _pool.Return(g.Memory, g.Length);
@@ -194,6 +197,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     private void Return(MemoryBuffer1D<float, Stride1D.Dense> scratch, int length) => _pool.Return(scratch, length);
 
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination, int destinationOffset = 0)
     {
         var d = G(destination);
@@ -202,6 +206,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         d.Memory.View.SubView(destinationOffset, source.Length).CopyFromCPU(_stream, source);
     }
 
+    /// <inheritdoc />
     public void Download(DeviceBuffer source, Span<float> destination, int sourceOffset = 0)
     {
         var s = G(source);
@@ -210,6 +215,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         s.Memory.View.SubView(sourceOffset, destination.Length).CopyToCPU(_stream, destination);
     }
 
+    /// <inheritdoc />
     public void Fill(DeviceBuffer destination, float value, int offset, int length)
     {
         var d = G(destination);
@@ -217,6 +223,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         if (length > 0) _fill(length, d.View.SubView(offset, length), value);
     }
 
+    /// <inheritdoc />
     public void CopyBlock(DeviceBuffer source, int sourceOffset, int sourceStride, DeviceBuffer destination,
         int destinationOffset, int destinationStride, int rows, int columns, bool accumulate)
     {
@@ -230,22 +237,26 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         _copyBlock(rows * columns, V(source), V(destination), args);
     }
 
+    /// <inheritdoc />
     public void Synchronize() => _accelerator.Synchronize();
 
     // ---- elementwise --------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
         CheckOp(op);
         if (n > 0) _unary(n, V(x), V(y), (int)op, alpha);
     }
 
+    /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
         CheckOp(op);
         if (n > 0) _unaryBackward(n, V(x), V(y), V(dy), V(dx), (int)op, alpha);
     }
 
+    /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
     {
@@ -255,6 +266,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         _binary(n, V(a), V(b), V(c), (int)op, BroadcastWalk8.Create(aShape, bShape, cShape));
     }
 
+    /// <inheritdoc />
     public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
     {
@@ -286,6 +298,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     // ---- reductions ---------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void ReduceSum(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool accumulate)
     {
         if (outer * inner == 0) return;
@@ -304,6 +317,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
             _reducePerThread(plan.Outputs, src, dst, plan, scale, acc);
     }
 
+    /// <inheritdoc />
     public void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n)
     {
         if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
@@ -321,6 +335,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         Return(partials, groups);
     }
 
+    /// <inheritdoc />
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
     {
@@ -334,6 +349,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     // ---- matrix and layout --------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
         => Gemm(V(a), V(b), V(c), m, n, k, transposeA, transposeB, accumulate, alpha);
@@ -396,6 +412,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
+    /// <inheritdoc />
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)
     {
         int n = batch * rows * columns;
@@ -440,6 +457,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         return byChannel;
     }
 
+    /// <inheritdoc />
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
     {
         g.Validate();
@@ -467,6 +485,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         if (product != null) Return(product, s.OutputFloats);
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
     {
         g.Validate();
@@ -487,6 +506,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         if (scratch != null) Return(scratch, s.OutputFloats);
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
     {
         g.Validate();
@@ -509,6 +529,7 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
 
     // ---- optimisers ---------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h)
     {
         if (n <= 0) return;
@@ -524,11 +545,13 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
         _adam(n, V(p), V(g), V(m), V(v), args);
     }
 
+    /// <inheritdoc />
     public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
     {
         if (n > 0) _sgd(n, V(p), V(g), V(velocity), learningRate, momentum, weightDecay);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (_disposed) return;

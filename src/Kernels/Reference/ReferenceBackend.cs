@@ -6,25 +6,32 @@ namespace NeuralCore.Kernels.Reference;
 /// </summary>
 public sealed class ReferenceBackend : IBackend
 {
+    /// <inheritdoc />
     public string Name => "reference";
 
+    /// <inheritdoc />
     public DeviceBuffer Allocate(int length)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
         return new HostBuffer(this, new float[length], length);
     }
 
+    /// <inheritdoc />
     public void Release(DeviceBuffer buffer) { }
 
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination, int destinationOffset = 0) =>
         source.CopyTo(H(destination).Data.AsSpan(destinationOffset, source.Length));
 
+    /// <inheritdoc />
     public void Download(DeviceBuffer source, Span<float> destination, int sourceOffset = 0) =>
         H(source).Data.AsSpan(sourceOffset, destination.Length).CopyTo(destination);
 
+    /// <inheritdoc />
     public void Fill(DeviceBuffer destination, float value, int offset, int length) =>
         H(destination).Data.AsSpan(offset, length).Fill(value);
 
+    /// <inheritdoc />
     public void CopyBlock(DeviceBuffer source, int sourceOffset, int sourceStride, DeviceBuffer destination,
         int destinationOffset, int destinationStride, int rows, int columns, bool accumulate)
     {
@@ -38,14 +45,17 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Synchronize() { }
 
+    /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
         float[] xs = H(x).Data, ys = H(y).Data;
         for (int i = 0; i < n; i++) ys[i] = (float)ScalarMath.Apply(op, xs[i], alpha);
     }
 
+    /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
         float[] xs = H(x).Data, ys = H(y).Data, dys = H(dy).Data, dxs = H(dx).Data;
@@ -53,6 +63,7 @@ public sealed class ReferenceBackend : IBackend
             dxs[i] = (float)(dxs[i] + (double)dys[i] * ScalarMath.Derivative(op, xs[i], ys[i], alpha));
     }
 
+    /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
     {
@@ -68,6 +79,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
     {
@@ -102,6 +114,7 @@ public sealed class ReferenceBackend : IBackend
         return (ia, ib);
     }
 
+    /// <inheritdoc />
     public void ReduceSum(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool accumulate)
     {
         float[] xs = H(x).Data, ys = H(y).Data;
@@ -115,6 +128,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n)
     {
         float[] av = H(a).Data, bv = H(b).Data;
@@ -123,6 +137,7 @@ public sealed class ReferenceBackend : IBackend
         H(result).Data[0] = (float)s;
     }
 
+    /// <inheritdoc />
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
     {
@@ -137,6 +152,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
     {
@@ -156,6 +172,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)
     {
         float[] xs = H(x).Data, ys = H(y).Data;
@@ -169,6 +186,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
     {
         float[] xs = H(x).Data, ws = H(w).Data, ys = H(y).Data;
@@ -192,6 +210,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
     {
         float[] dys = H(dy).Data, ws = H(w).Data, dxs = H(dx).Data;
@@ -216,6 +235,7 @@ public sealed class ReferenceBackend : IBackend
         for (int i = 0; i < acc.Length; i++) dxs[i] = (float)(dxs[i] + acc[i]);
     }
 
+    /// <inheritdoc />
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
     {
         float[] xs = H(x).Data, dys = H(dy).Data, dws = H(dw).Data;
@@ -240,6 +260,7 @@ public sealed class ReferenceBackend : IBackend
         for (int i = 0; i < acc.Length; i++) dws[i] = (float)(dws[i] + acc[i]);
     }
 
+    /// <inheritdoc />
     public void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h)
     {
         float[] ps = H(p).Data, gs = H(g).Data, ms = H(m).Data, vs = H(v).Data;
@@ -257,6 +278,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
     {
         float[] ps = H(p).Data, gs = H(g).Data, vs = H(velocity).Data;
@@ -269,6 +291,7 @@ public sealed class ReferenceBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Dispose() { }
 
     private HostBuffer H(DeviceBuffer buffer)

@@ -3,6 +3,7 @@ namespace NeuralCore.Kernels.Reference;
 /// <summary>The definition of every elementwise op and its derivative, one scalar at a time, in double.</summary>
 public static class ScalarMath
 {
+    /// <summary>The reference value of a unary op in double precision (<c>alpha</c> is the op's parameter, e.g. the slope of leaky ReLU or the exponent of pow).</summary>
     public static double Apply(UnaryOp op, double x, double alpha) => op switch
     {
         UnaryOp.Neg => -x,
@@ -40,6 +41,7 @@ public static class ScalarMath
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
 
+    /// <summary>The reference value of a binary op in double precision.</summary>
     public static double Apply(BinaryOp op, double a, double b) => op switch
     {
         BinaryOp.Add => a + b,

@@ -17,6 +17,7 @@ public sealed record LossParts(Tensor Total, Tensor Reconstruction, Tensor? Kl);
 /// </summary>
 public class Autoencoder : Module
 {
+    /// <summary>An autoencoder from its encoder and decoder; <paramref name="spec"/> describes them.</summary>
     public Autoencoder(ModelSpec spec, Module encoder, Module decoder)
     {
         spec.Validate();
@@ -27,7 +28,9 @@ public class Autoencoder : Module
 
     /// <summary>The architecture description (saved as model.json).</summary>
     public ModelSpec Spec { get; }
+    /// <summary>Maps inputs [batch, features] to embeddings [batch, latent].</summary>
     public Module Encoder { get; }
+    /// <summary>Maps embeddings [batch, latent] back to reconstructions (logits for a BCE loss).</summary>
     public Module Decoder { get; }
 
     /// <summary>The embedding of each row: [batch, features] -> [batch, latent] (for a VAE, the mean mu).</summary>
@@ -105,6 +108,7 @@ public class Autoencoder : Module
         return clean.Mul(keep);
     }
 
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the expected shape when <paramref name="input"/> is not [batch, InputFeatures]; returns it otherwise.</summary>
     protected Tensor CheckInput(Tensor input)
     {
         if (input.Shape.Rank != 2 || input.Shape[1] != Spec.InputFeatures)
@@ -120,6 +124,7 @@ public class Autoencoder : Module
 /// </summary>
 public sealed class VariationalAutoencoder : Autoencoder
 {
+    /// <summary>A VAE from its parts: the encoder body, the heads for the mean and the log-variance of q(z|x), and the decoder.</summary>
     public VariationalAutoencoder(ModelSpec spec, Module encoderBody, Linear muHead, Linear logVarHead, Module decoder)
         : base(spec, encoderBody, decoder)
     {
@@ -127,7 +132,9 @@ public sealed class VariationalAutoencoder : Autoencoder
         LogVarHead = RegisterModule("logvar", logVarHead);
     }
 
+    /// <summary>The layer that maps the encoder's output to the mean of q(z|x).</summary>
     public Linear MuHead { get; }
+    /// <summary>The layer that maps the encoder's output to the log-variance of q(z|x).</summary>
     public Linear LogVarHead { get; }
 
     /// <summary>Mean and log-variance of q(z | x), each [batch, latent].</summary>
@@ -148,6 +155,7 @@ public sealed class VariationalAutoencoder : Autoencoder
         return mu.Add(logVar.Mul(0.5f).Exp().Mul(eps));
     }
 
+    /// <inheritdoc />
     public override LossParts ComputeLoss(Tensor clean, SeededRandom random)
     {
         var (mu, logVar) = EncodeDistribution(clean);

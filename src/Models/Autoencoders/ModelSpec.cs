@@ -51,8 +51,11 @@ public sealed class ModelSpec
     /// <summary>Per-feature min-max scaling of a CSV model (applied before encoding).</summary>
     public FeatureScaler? Scaler { get; init; }
 
+    /// <summary>True for the VAE kinds (vae, conv-vae).</summary>
     public bool IsVariational => Kind.EndsWith("vae", StringComparison.Ordinal);
+    /// <summary>True for the denoising kinds (dae, conv-dae).</summary>
     public bool IsDenoising => Kind.EndsWith("dae", StringComparison.Ordinal);
+    /// <summary>True for the convolutional kinds (conv-ae, conv-dae, conv-vae).</summary>
     public bool IsConvolutional => Kind.StartsWith("conv-", StringComparison.Ordinal);
 
     /// <summary>Throws a one-line error for an invalid spec.</summary>

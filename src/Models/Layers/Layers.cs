@@ -5,6 +5,7 @@ namespace NeuralCore.Models.Layers;
 /// <summary>Fully connected layer y = x Wᵀ + b: input [batch, in], weight [out, in], bias [out], output [batch, out].</summary>
 public sealed class Linear : Module
 {
+    /// <summary>A layer with weights drawn from <paramref name="random"/> by <paramref name="init"/> (PyTorch's default: uniform in ±1/sqrt(in)).</summary>
     public Linear(IBackend backend, SeededRandom random, int inFeatures, int outFeatures, bool bias = true,
         InitScheme init = InitScheme.PyTorchDefault)
     {
@@ -17,11 +18,16 @@ public sealed class Linear : Module
             Bias = RegisterParameter("bias", Tensor.Parameter(backend, Init.Bias(init, random, outFeatures, inFeatures), new Shape(outFeatures)));
     }
 
+    /// <summary>Input features.</summary>
     public int InFeatures { get; }
+    /// <summary>Output features.</summary>
     public int OutFeatures { get; }
+    /// <summary>Weight [out, in] (PyTorch's layout).</summary>
     public Tensor Weight { get; }
+    /// <summary>Bias [out], or null when built without one.</summary>
     public Tensor? Bias { get; }
 
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
         if (input.Shape.Rank != 2 || input.Shape[1] != InFeatures)
@@ -29,12 +35,14 @@ public sealed class Linear : Module
         return input.Linear(Weight, Bias);
     }
 
+    /// <inheritdoc />
     public override string ToString() => $"Linear({InFeatures} -> {OutFeatures})";
 }
 
 /// <summary>2-D convolution: input [N, in, H, W], weight [out, in, k, k], output [N, out, H', W'].</summary>
 public sealed class Conv2d : Module
 {
+    /// <summary>A square-kernel convolution with weights drawn from <paramref name="random"/> by <paramref name="init"/>.</summary>
     public Conv2d(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
         InitScheme init = InitScheme.PyTorchDefault)
     {
@@ -45,16 +53,25 @@ public sealed class Conv2d : Module
         Bias = RegisterParameter("bias", Tensor.Parameter(backend, Init.Bias(init, random, outChannels, fanIn), new Shape(outChannels)));
     }
 
+    /// <summary>Input channels.</summary>
     public int InChannels { get; }
+    /// <summary>Output channels.</summary>
     public int OutChannels { get; }
+    /// <summary>Kernel height and width.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between kernel positions.</summary>
     public int Stride { get; }
+    /// <summary>Zeros added on each side of the input.</summary>
     public int Padding { get; }
+    /// <summary>Weight [out, in, k, k].</summary>
     public Tensor Weight { get; }
+    /// <summary>Bias [out].</summary>
     public Tensor Bias { get; }
 
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Conv2d(Weight, Bias, Stride, Padding);
 
+    /// <inheritdoc />
     public override string ToString() => $"Conv2d({InChannels} -> {OutChannels}, k={KernelSize}, s={Stride}, p={Padding})";
 }
 
@@ -64,6 +81,7 @@ public sealed class Conv2d : Module
 /// </summary>
 public sealed class ConvTranspose2d : Module
 {
+    /// <summary>A square-kernel transposed convolution with weights drawn from <paramref name="random"/> by <paramref name="init"/>.</summary>
     public ConvTranspose2d(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride = 1,
         int padding = 0, int outputPadding = 0, InitScheme init = InitScheme.PyTorchDefault)
     {
@@ -75,55 +93,73 @@ public sealed class ConvTranspose2d : Module
         Bias = RegisterParameter("bias", Tensor.Parameter(backend, Init.Bias(init, random, outChannels, fanIn), new Shape(outChannels)));
     }
 
+    /// <summary>Input channels.</summary>
     public int InChannels { get; }
+    /// <summary>Output channels.</summary>
     public int OutChannels { get; }
+    /// <summary>Kernel height and width.</summary>
     public int KernelSize { get; }
+    /// <summary>Upsampling step.</summary>
     public int Stride { get; }
+    /// <summary>Rows and columns removed from each side of the full output.</summary>
     public int Padding { get; }
+    /// <summary>Extra rows and columns added to one side of the output (to reach an exact size).</summary>
     public int OutputPadding { get; }
+    /// <summary>Weight [in, out, k, k] (PyTorch's layout).</summary>
     public Tensor Weight { get; }
+    /// <summary>Bias [out].</summary>
     public Tensor Bias { get; }
 
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.ConvTranspose2d(Weight, Bias, Stride, Padding, OutputPadding);
 
+    /// <inheritdoc />
     public override string ToString() => $"ConvTranspose2d({InChannels} -> {OutChannels}, k={KernelSize}, s={Stride}, p={Padding}, op={OutputPadding})";
 }
 
 /// <summary>max(x, 0)</summary>
 public sealed class ReLU : Module
 {
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Relu();
 }
 
 /// <summary>x if x &gt; 0 else slope x</summary>
 public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 {
+    /// <summary>Slope for negative inputs.</summary>
     public float NegativeSlope { get; } = negativeSlope;
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.LeakyRelu(NegativeSlope);
 }
 
 /// <summary>1 / (1 + e^-x)</summary>
 public sealed class Sigmoid : Module
 {
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Sigmoid();
 }
 
 /// <summary>tanh x</summary>
 public sealed class Tanh : Module
 {
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Tanh();
 }
 
 /// <summary>[N, ...] to [N, product of the rest].</summary>
 public sealed class Flatten : Module
 {
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Reshape(input.Shape[0], -1);
 }
 
 /// <summary>[N, ...] to [N, <see cref="Shape"/>...] (PyTorch's Unflatten / view per sample).</summary>
 public sealed class Reshape(params int[] shapePerSample) : Module
 {
+    /// <summary>The output shape of one sample (without the batch dimension).</summary>
     public int[] Shape { get; } = shapePerSample;
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Reshape([input.Shape[0], .. Shape]);
 }
 
@@ -132,6 +168,7 @@ public sealed class Sequential : Module
 {
     private readonly List<Module> _layers = new();
 
+    /// <summary>Runs <paramref name="layers"/> in order; their parameters are named by position ("0.weight").</summary>
     public Sequential(params Module[] layers)
     {
         foreach (var layer in layers) Add(layer);
@@ -145,8 +182,10 @@ public sealed class Sequential : Module
         return this;
     }
 
+    /// <summary>The layers, in order.</summary>
     public IReadOnlyList<Module> Layers => _layers;
 
+    /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
         var x = input;

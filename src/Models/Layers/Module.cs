@@ -104,5 +104,6 @@ public abstract class Module
     /// <summary>Evaluation mode (no noise injection).</summary>
     public Module Eval() => Train(false);
 
+    /// <inheritdoc />
     public override string ToString() => GetType().Name;
 }

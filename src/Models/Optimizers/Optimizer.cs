@@ -8,6 +8,7 @@ namespace NeuralCore.Models.Optimizers;
 /// </summary>
 public abstract class Optimizer
 {
+    /// <summary>An optimizer of <paramref name="parameters"/> with a positive <paramref name="learningRate"/>.</summary>
     protected Optimizer(IReadOnlyList<Tensor> parameters, float learningRate)
     {
         if (parameters.Count == 0) throw new ArgumentException("optimizer: no parameters to optimise");
@@ -43,6 +44,7 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>Applies one step to parameter number <paramref name="index"/> from its <paramref name="gradient"/>.</summary>
     protected abstract void Update(int index, Tensor parameter, Tensor gradient);
 
     /// <summary>Named state tensors (for checkpoints), e.g. "3.exp_avg".</summary>
@@ -57,9 +59,11 @@ public class Adam : Optimizer
 {
     private readonly Tensor[] _m, _v;
 
+    /// <summary>Adam over <paramref name="parameters"/> with PyTorch's defaults; <paramref name="weightDecay"/> is L2 decay added to the gradient.</summary>
     public Adam(IReadOnlyList<Tensor> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
         float epsilon = 1e-8f, float weightDecay = 0f) : this(parameters, learningRate, beta1, beta2, epsilon, weightDecay, false) { }
 
+    /// <summary>Adam, or AdamW when <paramref name="decoupled"/> (the decay is applied to the weights, not the gradient).</summary>
     protected Adam(IReadOnlyList<Tensor> parameters, float learningRate, float beta1, float beta2, float epsilon, float weightDecay, bool decoupled)
         : base(parameters, learningRate)
     {
@@ -68,16 +72,23 @@ public class Adam : Optimizer
         _v = parameters.Select(p => Tensor.Persistent(p.Backend, p.Shape)).ToArray();
     }
 
+    /// <summary>Decay of the first-moment estimate.</summary>
     public float Beta1 { get; }
+    /// <summary>Decay of the second-moment estimate.</summary>
     public float Beta2 { get; }
+    /// <summary>Added to the denominator for numerical stability.</summary>
     public float Epsilon { get; }
+    /// <summary>Weight decay (L2, or decoupled for AdamW).</summary>
     public float WeightDecay { get; }
+    /// <summary>True for AdamW: weight decay applied to the weights directly.</summary>
     public bool Decoupled { get; }
 
+    /// <inheritdoc />
     protected override void Update(int index, Tensor parameter, Tensor gradient) =>
         parameter.Backend.AdamStep(parameter.Buffer, gradient.Buffer, _m[index].Buffer, _v[index].Buffer, parameter.Count,
             new AdamParameters(LearningRate, Beta1, Beta2, Epsilon, WeightDecay, Decoupled, StepCount));
 
+    /// <inheritdoc />
     public override IEnumerable<(string Name, Tensor State)> StateTensors()
     {
         for (int i = 0; i < _m.Length; i++)
@@ -98,6 +109,7 @@ public sealed class Sgd : Optimizer
 {
     private readonly Tensor[] _velocity;
 
+    /// <summary>SGD over <paramref name="parameters"/>; momentum 0 is plain gradient descent.</summary>
     public Sgd(IReadOnlyList<Tensor> parameters, float learningRate, float momentum = 0f, float weightDecay = 0f) : base(parameters, learningRate)
     {
         Momentum = momentum;
@@ -105,12 +117,16 @@ public sealed class Sgd : Optimizer
         _velocity = parameters.Select(p => Tensor.Persistent(p.Backend, p.Shape)).ToArray();
     }
 
+    /// <summary>Momentum factor.</summary>
     public float Momentum { get; }
+    /// <summary>L2 weight decay, added to the gradient.</summary>
     public float WeightDecay { get; }
 
+    /// <inheritdoc />
     protected override void Update(int index, Tensor parameter, Tensor gradient) =>
         parameter.Backend.SgdStep(parameter.Buffer, gradient.Buffer, _velocity[index].Buffer, parameter.Count, LearningRate, Momentum, WeightDecay);
 
+    /// <inheritdoc />
     public override IEnumerable<(string Name, Tensor State)> StateTensors()
     {
         for (int i = 0; i < _velocity.Length; i++) yield return ($"{i}.momentum_buffer", _velocity[i]);
