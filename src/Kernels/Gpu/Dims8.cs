@@ -4,7 +4,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// Up to <see cref="Broadcast.MaxRank"/> integers passed to a kernel by value (shapes, strides). Kernels take
 /// no arrays of parameters, so this is a fixed-size struct with one field per dimension.
 /// </summary>
-public struct Dims8
+internal struct Dims8
 {
     public int D0, D1, D2, D3, D4, D5, D6, D7;
 
@@ -43,7 +43,7 @@ public struct Dims8
 /// How to walk an output of <see cref="Rank"/> dimensions (<see cref="Shape"/>, row-major) and find the
 /// matching element of two inputs (<see cref="StrideA"/>, <see cref="StrideB"/>; 0 = broadcast dimension).
 /// </summary>
-public struct BroadcastWalk8
+internal struct BroadcastWalk8
 {
     public int Rank;
     public Dims8 Shape, StrideA, StrideB;
@@ -87,7 +87,7 @@ public struct BroadcastWalk8
 /// dimensions) = sum over the reduced dimensions of source[keptOffset(j) + reducedOffset(r)].
 /// Serves ReduceSum, broadcast gradients and the final pass of the losses.
 /// </summary>
-public struct ReductionPlan
+internal struct ReductionPlan
 {
     public int KeptRank, ReducedRank;
     public Dims8 KeptShape, KeptStride, ReducedShape, ReducedStride;

@@ -7,7 +7,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// A buffer resident in accelerator memory (CUDA, OpenCL or ILGPU's CPU emulator). The storage may be
 /// longer than <see cref="DeviceBuffer.Length"/> (at least one element, so empty tensors still own a view).
 /// </summary>
-public sealed class GpuBuffer : DeviceBuffer
+internal sealed class GpuBuffer : DeviceBuffer
 {
     internal GpuBuffer(IlgpuBackend backend, MemoryBuffer1D<float, Stride1D.Dense> memory, int length)
         : base(backend, length)
