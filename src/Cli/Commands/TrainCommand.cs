@@ -1,6 +1,5 @@
 using System.Globalization;
 using NeuralCore.Models.Autoencoders;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;
