@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using NeuralCore.Cli;
 using NeuralCore.Cli.Commands;
 using NeuralCore.Models.Data;
@@ -92,13 +93,33 @@ namespace NeuralCore.Cli
         /// <summary>The one-line message for an expected failure (bad input, diverged training); null lets a real bug crash loudly.</summary>
         private static string? Describe(Exception e) => e switch
         {
-            CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => e.Message,
+            CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
             IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
-            // ArgumentException appends " (Parameter 'name')": a C# name, not a command-line one
-            ArgumentException a when a.ParamName != null => a.Message.Replace($" (Parameter '{a.ParamName}')", ""),
-            ArgumentException => e.Message,
+            ArgumentException a => InCommandLineTerms(a),
             _ => null,
         };
+
+        // The library's messages name C# properties; the command line names the options that set them.
+        private static readonly (string Property, string Option)[] OptionNames =
+        [
+            ("TrainingOptions.Epochs", "--epochs"), ("TrainingOptions.BatchSize", "--batch"), ("TrainingOptions.LearningRate", "--lr"),
+            ("TrainingOptions.WeightDecay", "--weight-decay"), ("TrainingOptions.Optimizer", "--optimizer"),
+            ("ModelSpec.Hidden", "--hidden"), ("ModelSpec.Latent", "--latent"),
+        ];
+
+        // ArgumentException appends " (Parameter 'name')", also inside messages that wrap one: a C# name, not a command-line one
+        private static readonly Regex ParameterSuffix = new(@" \(Parameter '[^']*'\)", RegexOptions.CultureInvariant);
+
+        /// <summary>A library message as the command line says it: options instead of C# property and parameter names.</summary>
+        public static string InCommandLineTerms(string message)
+        {
+            message = ParameterSuffix.Replace(message, "");
+            foreach (var (property, option) in OptionNames) message = message.Replace(property, option, StringComparison.Ordinal);
+            return message;
+        }
+
+        /// <summary>The message of a library argument error as the command line says it.</summary>
+        public static string InCommandLineTerms(ArgumentException e) => InCommandLineTerms(e.Message);
 
         private static int Fail(string message, int code)
         {

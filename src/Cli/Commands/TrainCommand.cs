@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
 using NeuralCore.Models.Autoencoders;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;
@@ -61,13 +59,13 @@ public static class TrainCommand
             Seed = (ulong)cl.Int("seed", 0, 0),
             Rng = cl.Rng(),
         };
-        try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
+        try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
         string outDir = cl.String("out", Path.Combine("runs", kind))!;
         bool quiet = cl.Flag("quiet");
         bool logGrads = cl.Flag("log-grads");
         var backend = Devices.Open(cl);
         var data = DataSource.Load(cl, null, options.Seed);
-        var run = RunInfo(cl.String("data", "mnist")!, cl.StringList("drop"), cl.String("label-column"), logGrads);
+        var provenance = Provenance(cl.String("data", "mnist")!, cl.StringList("drop"), cl.String("label-column"));
         bool isTable = data.Columns != null;
         bool conv = kind.StartsWith("conv-", StringComparison.Ordinal);
         if (conv && data.ImageShape == null)
@@ -90,17 +88,17 @@ public static class TrainCommand
             Scaler = data.Scaler,
         };
         cl.RejectUnknown();
-        try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + e.Message, 2); }
+        try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
         var trainer = Trainer.ForNewModel(spec, backend, options);
         trainer.LogGradients = logGrads;
-        var model = trainer.Model;
         if (!quiet)
-            Console.WriteLine($"training {kind} ({model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
+            Console.WriteLine($"training {kind} ({trainer.Model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
                               $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
                               $"seed {options.Seed} ({(options.Rng == RandomAlgorithm.PyTorch ? "PyTorch's generator" : "xoshiro streams")}), device {backend.Name}");
-        return Fit(trainer, data, outDir, quiet, [], run);
+        var progress = new ProgressBar(quiet);
+        return Train(outDir, data, progress, token => TrainingRun.Fit(trainer, data.Train, data.TrainCount, data.Test, data.TestCount, outDir, provenance, progress, token));
     }
 
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
@@ -121,103 +119,68 @@ public static class TrainCommand
         int epochs = cl.Int("epochs", Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch), 1);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
-        var options = checkpoint.Options with { Epochs = epochs };   // a resumed run may train longer
         bool quiet = cl.Flag("quiet");
         var backend = Devices.Open(cl);
         cl.RejectUnknown();
         var spec = checkpoint.Spec;
         string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
         var data = DataSource.Load(Extra("data") is { Length: > 0 } source ? source : "mnist",
-            Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, options.Seed);
+            Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, checkpoint.Options.Seed);
         if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
             throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
-        var trainer = Trainer.ForNewModel(spec, backend, options);
-        trainer.LogGradients = Extra("log_grads") == "true";
-        checkpoint.Restore(trainer);
         if (!quiet)
-            Console.WriteLine(checkpoint.Epoch < options.Epochs
-                ? $"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {options.Epochs}, device {backend.Name}"
-                : $"all {options.Epochs} epochs of {path} are done; writing the model files from it again (--epochs {options.Epochs + 1} or more trains further)");
-        return Fit(trainer, data, dir, quiet, [.. checkpoint.History], checkpoint.Extra);
+            Console.WriteLine(checkpoint.Epoch < epochs
+                ? $"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {epochs}, device {backend.Name}"
+                : $"all {epochs} epochs of {path} are done; writing the model files from it again (--epochs {epochs + 1} or more trains further)");
+        var progress = new ProgressBar(quiet, checkpoint.Epoch);
+        return Train(dir, data, progress, token => TrainingRun.Resume(checkpoint, dir, backend, data.Train, data.TrainCount, data.Test, data.TestCount, epochs, progress, token));
     }
 
-    /// <summary>What a resumed run needs besides the trainer's own state: where the data came from.</summary>
-    private static Dictionary<string, string> RunInfo(string source, string[] drop, string? labelColumn, bool logGrads) => new()
+    /// <summary>Where the data came from: what a resumed run needs to load the same rows again.</summary>
+    private static Dictionary<string, string> Provenance(string source, string[] drop, string? labelColumn) => new()
     {
         ["data"] = source != "mnist" && Path.Exists(source) ? Path.GetFullPath(source) : source,
         ["drop"] = string.Join(",", drop),
         ["label_column"] = labelColumn ?? "",
-        ["log_grads"] = logGrads ? "true" : "false",
     };
 
     /// <summary>
-    /// Trains up to the target epoch, writing a checkpoint after every epoch; then writes model, metrics and pictures.
-    /// A diverged epoch throws before its checkpoint, so the last good one is kept.
+    /// Runs <paramref name="fit"/> with Ctrl-C wired to its cancellation token (a second Ctrl-C ends the process at
+    /// once; checkpoints are written atomically, so none is ever half-written), then writes the pictures and says
+    /// where everything is. An interrupted run says which epoch is saved and how to go on, and exits with 130.
     /// </summary>
-    private static int Fit(Trainer trainer, Dataset data, string outDir, bool quiet, List<EpochMetrics> history, IReadOnlyDictionary<string, string> run)
+    private static int Train(string outDir, Dataset data, ProgressBar progress, Func<CancellationToken, TrainingRunResult> fit)
     {
-        var model = trainer.Model;
-        var spec = model.Spec;
-        var options = trainer.Options;
-        string checkpointPath = Path.Combine(outDir, Checkpoint.FileName);
-        var progress = new ProgressBar(options.Epochs, quiet);
-        int saved = history.Count;   // the epoch the checkpoint on disk holds
-        // Ctrl-C ends the process (checkpoints are written atomically, so none is ever half-written); say how to go on.
-        ConsoleCancelEventHandler onInterrupt = (_, _) => Console.Error.WriteLine(Environment.NewLine + (saved > 0
-            ? $"interrupted in epoch {saved + 1}; epoch {saved} is saved in {checkpointPath}: continue with `neuralcore train --resume {outDir}`"
-            : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
-        Console.CancelKeyPress += onInterrupt;
-        try
+        TrainingRunResult result;
+        using (var interrupt = new CancellationTokenSource())
         {
-            while (trainer.EpochsDone < options.Epochs)
+            ConsoleCancelEventHandler onInterrupt = (_, e) =>
             {
-                EpochMetrics m;
-                try { m = trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount, progress.Step); }
-                catch (TrainingDivergedException e) when (history.Count > 0)
-                {
-                    throw new TrainingDivergedException($"{e.Message}; the checkpoint of epoch {history.Count} is kept in {checkpointPath}");
-                }
-                history.Add(m);
-                Checkpoint.Save(checkpointPath, trainer, history, run);
-                saved = history.Count;
-                progress.EpochDone(m);
+                if (interrupt.IsCancellationRequested) return;
+                e.Cancel = true;
+                interrupt.Cancel();
+            };
+            Console.CancelKeyPress += onInterrupt;
+            try { result = fit(interrupt.Token); }
+            catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+            {
+                int saved = progress.EpochsDone;
+                Console.Error.WriteLine(Environment.NewLine + (saved > 0
+                    ? $"interrupted in epoch {saved + 1}; epoch {saved} is saved in {Path.Combine(outDir, Checkpoint.FileName)}: continue with `neuralcore train --resume {outDir}`"
+                    : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
+                return InterruptedExitCode;
             }
+            finally { Console.CancelKeyPress -= onInterrupt; }
         }
-        finally { Console.CancelKeyPress -= onInterrupt; }
-        var final = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);
 
-        Directory.CreateDirectory(outDir);
-        ModelStore.Save(model, outDir);
-        WriteMetrics(Path.Combine(outDir, "metrics.json"), spec, options, history, final);
-        Pictures.WriteAll(outDir, model, data, history, options.Seed);
-        Console.WriteLine($"test loss per sample: {final.Loss:F3}" + (spec.IsVariational ? $" (reconstruction {final.Reconstruction:F3} + KL {final.Kl:F3})" : ""));
+        var model = result.Model;
+        Pictures.WriteAll(outDir, model, data, result.History, result.Options.Seed);
+        var final = result.Final;
+        Console.WriteLine($"test loss per sample: {final.Loss:F3}" + (model.Spec.IsVariational ? $" (reconstruction {final.Reconstruction:F3} + KL {final.Kl:F3})" : ""));
         Console.WriteLine($"saved {Path.Combine(outDir, ModelStore.WeightsFile)} and {ModelStore.SpecFile}, metrics.json, pictures in {outDir}");
         return 0;
     }
 
-    private static void WriteMetrics(string path, ModelSpec spec, TrainingOptions options, List<EpochMetrics> history, Evaluation final)
-    {
-        AtomicFile.WriteJson(path, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("model", spec.Kind);
-            w.WriteString("data", spec.Data);
-            w.WriteNumber("epochs", options.Epochs);
-            w.WriteNumber("batch", options.BatchSize);
-            w.WriteNumber("lr", options.LearningRate);
-            w.WriteString("optimizer", options.Optimizer);
-            w.WriteNumber("seed", options.Seed);
-            w.WriteString("rng", RandomAlgorithmNames.Name(options.Rng));
-            w.WriteNumber("test_loss_per_sample", final.Loss);
-            w.WriteNumber("test_reconstruction_per_sample", final.Reconstruction);
-            w.WriteNumber("test_kl_per_sample", final.Kl);
-            w.WriteStartArray("history");
-            foreach (var m in history)
-            {
-                MetricsJson.WriteEpoch(w, m);
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
-    }
+    /// <summary>Exit code of a run stopped by Ctrl-C: 128 + SIGINT, as shells report a process that SIGINT ended.</summary>
+    private const int InterruptedExitCode = 130;
 }

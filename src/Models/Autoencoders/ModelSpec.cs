@@ -58,27 +58,30 @@ public sealed class ModelSpec
     /// <summary>True for the convolutional kinds (conv-ae, conv-dae, conv-vae).</summary>
     public bool IsConvolutional => Kind.StartsWith("conv-", StringComparison.Ordinal);
 
-    /// <summary>Throws a one-line error for an invalid spec.</summary>
+    /// <summary>Throws a one-line error for an invalid spec; the exception's <see cref="ArgumentException.ParamName"/> is the property at fault.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of its range.</exception>
+    /// <exception cref="ArgumentException">An unknown name, or image data that does not fit a convolutional model.</exception>
     public void Validate()
     {
-        if (!Kinds.Contains(Kind)) throw new ArgumentException($"unknown model '{Kind}'; choose one of {string.Join(", ", Kinds)}");
-        if (InputFeatures <= 0) throw new ArgumentException($"input features must be positive, got {InputFeatures}");
-        if (Latent <= 0) throw new ArgumentException($"latent size must be positive, got {Latent}");
-        if (Hidden.Any(h => h <= 0)) throw new ArgumentException($"hidden sizes must be positive, got [{string.Join(", ", Hidden)}]");
-        if (Loss is not ("bce" or "mse")) throw new ArgumentException($"unknown loss '{Loss}'; choose bce or mse");
-        if (Init is not ("pytorch" or "kaiming" or "xavier")) throw new ArgumentException($"unknown init '{Init}'; choose pytorch, kaiming or xavier");
-        if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking");
+        if (!Kinds.Contains(Kind)) throw new ArgumentException($"unknown model '{Kind}'; choose one of {string.Join(", ", Kinds)}", nameof(Kind));
+        if (InputFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(InputFeatures), $"input features must be positive, got {InputFeatures}");
+        if (Latent <= 0) throw new ArgumentOutOfRangeException(nameof(Latent), $"latent size must be positive, got {Latent}");
+        if (Hidden.Any(h => h <= 0)) throw new ArgumentOutOfRangeException(nameof(Hidden), $"hidden sizes must be positive, got [{string.Join(", ", Hidden)}]");
+        if (Loss is not ("bce" or "mse")) throw new ArgumentException($"unknown loss '{Loss}'; choose bce or mse", nameof(Loss));
+        if (Init is not ("pytorch" or "kaiming" or "xavier")) throw new ArgumentException($"unknown init '{Init}'; choose pytorch, kaiming or xavier", nameof(Init));
+        if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking", nameof(Noise));
         if (IsConvolutional)
         {
             if (ImageShape is not { Length: 3 } || ImageShape.Any(d => d <= 0) || (long)ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
-                throw new ArgumentException($"convolutional model '{Kind}' needs image data [channels, height, width] matching {InputFeatures} features");
+                throw new ArgumentException($"convolutional model '{Kind}' needs image data [channels, height, width] matching {InputFeatures} features", nameof(ImageShape));
             if (ImageShape[1] % 4 != 0 || ImageShape[2] % 4 != 0)
-                throw new ArgumentException($"convolutional models need image sides divisible by 4, got {ImageShape[1]}x{ImageShape[2]}; use an MLP model (ae, dae, vae)");
+                throw new ArgumentException($"convolutional models need image sides divisible by 4, got {ImageShape[1]}x{ImageShape[2]}; use an MLP model (ae, dae, vae)", nameof(ImageShape));
         }
-        if (Hidden.Length > MaxHiddenLayers) throw new ArgumentException($"{Hidden.Length} hidden layers is more than the limit of {MaxHiddenLayers}");
+        if (Hidden.Length > MaxHiddenLayers) throw new ArgumentOutOfRangeException(nameof(Hidden), $"{Hidden.Length} hidden layers is more than the limit of {MaxHiddenLayers}");
         long parameters = EstimatedParameters();
         if (parameters > MaxParameters)
-            throw new ArgumentException($"the model would have about {parameters:N0} parameters, above the limit of {MaxParameters:N0}; use smaller --hidden / --latent sizes");
+            throw new ArgumentOutOfRangeException(nameof(Hidden),
+                $"the model would have about {parameters:N0} parameters, above the limit of {MaxParameters:N0}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
     }
 
     /// <summary>Most hidden layers a spec may list.</summary>

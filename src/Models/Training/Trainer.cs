@@ -26,12 +26,20 @@ public sealed record TrainingOptions
     /// </summary>
     public RandomAlgorithm Rng { get; init; } = RandomAlgorithm.PyTorch;
 
+    /// <summary>Checks the settings; the exception's <see cref="ArgumentException.ParamName"/> is the property at fault.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A number is out of its range.</exception>
+    /// <exception cref="ArgumentException"><see cref="Optimizer"/> is not a known name.</exception>
     public void Validate()
     {
-        if (Epochs < 0) throw new ArgumentException($"--epochs must be 0 or more, got {Epochs}");
-        if (BatchSize <= 0) throw new ArgumentException($"--batch must be positive, got {BatchSize}");
-        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new ArgumentException($"--lr must be a positive number, got {LearningRate}");
-        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam, adamw or sgd");
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), $"TrainingOptions.Epochs must be 0 or more, got {Epochs}");
+        if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"TrainingOptions.BatchSize must be positive, got {BatchSize}");
+        if (!(LearningRate > 0) || !float.IsFinite(LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), $"TrainingOptions.LearningRate must be a positive number, got {LearningRate}");
+        if (!(WeightDecay >= 0) || !float.IsFinite(WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), $"TrainingOptions.WeightDecay must be 0 or a positive number, got {WeightDecay}");
+        if (!(Momentum >= 0) || !float.IsFinite(Momentum))
+            throw new ArgumentOutOfRangeException(nameof(Momentum), $"TrainingOptions.Momentum must be 0 or a positive number, got {Momentum}");
+        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam, adamw or sgd", nameof(Optimizer));
     }
 }
 
@@ -117,7 +125,17 @@ public sealed class Trainer
     public bool LogGradients { get; set; }
 
     /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
-    public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null)
+    /// <param name="train">Training rows [trainCount, features].</param>
+    /// <param name="trainCount">Number of training rows.</param>
+    /// <param name="test">Test rows [testCount, features].</param>
+    /// <param name="testCount">Number of test rows; 0 skips the evaluation.</param>
+    /// <param name="progress">Called after every step.</param>
+    /// <param name="cancellationToken">Checked before every step. After a cancellation the trainer is in the middle of
+    /// an epoch; continue from a checkpoint of a whole epoch, not from this trainer.</param>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         int features = Model.Spec.InputFeatures;
         var loader = new MiniBatchLoader(train, trainCount, features, Options.BatchSize, ShuffleRandom);
@@ -131,6 +149,7 @@ public sealed class Trainer
         Dictionary<string, double>? norms = null;
         while (loader.TryNextBatch(_batch, out int rows))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using (TensorScope.Begin())
             {
                 var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
@@ -140,7 +159,7 @@ public sealed class Trainer
                 float loss = parts.Total.Item();
                 if (!float.IsFinite(loss))
                     throw new TrainingDivergedException(
-                        $"loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (--lr, now {Options.LearningRate}) or check the input scaling");
+                        $"loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
                 Optimizer.Step();
                 lossSum += loss;
                 seen += rows;
@@ -154,7 +173,7 @@ public sealed class Trainer
         var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
         if (!double.IsFinite(eval.Loss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
-                $"test loss became {eval.Loss} after epoch {epoch}; lower the learning rate (--lr, now {Options.LearningRate}) or check the input scaling");
+                $"test loss became {eval.Loss} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
         return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
     }
 
@@ -191,5 +210,15 @@ public sealed class Trainer
     }
 }
 
-/// <summary>Training stopped because the loss became NaN or infinite.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
+/// <summary>
+/// Training stopped because the loss became NaN or infinite. A <see cref="TrainingRun"/> keeps the checkpoint of
+/// the last whole epoch (the message names it).
+/// </summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception with a message naming the epoch, the step and the learning rate.</summary>
+    public TrainingDivergedException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the exception it adds to.</summary>
+    public TrainingDivergedException(string message, Exception? innerException) : base(message, innerException) { }
+}

@@ -52,16 +52,18 @@ public class LibraryGuideTests
             IdxImages train = mnist.TrainImages, test = mnist.TestImages;
 
             var spec = new ModelSpec { Kind = "vae", InputFeatures = 784, Hidden = [400], Latent = 16 };
-            var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions { Epochs = 10, BatchSize = 128, LearningRate = 1e-3f, Seed = 0 });
-            var model = trainer.Model;
-            while (trainer.EpochsDone < trainer.Options.Epochs)
+            var options = new TrainingOptions { Epochs = 10, BatchSize = 128, LearningRate = 1e-3f, Seed = 0 };
+            var progress = new SynchronousProgress<TrainingProgress>(p =>
             {
-                EpochMetrics m = trainer.RunEpoch(train.Pixels, train.Count, test.Pixels, test.Count);
-                Console.WriteLine($"epoch {m.Epoch}: test loss {m.TestLoss:F1} per image");
-            }
-            ModelStore.Save(model, "digits-vae");                  // model.safetensors + model.json
+                if (p.CompletedEpoch is { } m) Console.WriteLine($"epoch {m.Epoch}: test loss {m.TestLoss:F1} per image");
+            });
+            using var stop = new CancellationTokenSource();       // stop.Cancel() ends the run after the current step
+            TrainingRunResult run = TrainingRun.Fit(spec, backend, options, train.Pixels, train.Count, test.Pixels, test.Count,
+                runDirectory: "digits-vae", progress: progress, cancellationToken: stop.Token);
+            Console.WriteLine($"{run.History.Count} epochs: final test loss {run.Final.Loss:F1} per image");
 
             Assert.True(File.Exists(Path.Combine("digits-vae", "model.safetensors")));
+            Assert.Equal(10, Checkpoint.Load(Path.Combine("digits-vae", Checkpoint.FileName)).Epoch);
 
             // ---- 2. features
             var vae = (VariationalAutoencoder)ModelStore.Load("digits-vae", backend);
