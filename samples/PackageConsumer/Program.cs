@@ -14,18 +14,21 @@ IdxImages train = mnist.TrainImages, test = mnist.TestImages;
 
 var backend = new CpuBackend();
 var spec = new ModelSpec { Kind = "ae", InputFeatures = 784, Hidden = [64], Latent = 16 };
-var trainer = Trainer.ForNewModel(spec, backend, new TrainingOptions { Epochs = 1, Seed = 0 });
-EpochMetrics epoch = trainer.RunEpoch(train.Pixels, train.Count, test.Pixels, test.Count);
-Console.WriteLine($"trained {spec.Kind} 784-64-16-64-784 for 1 epoch: test loss {epoch.TestLoss:F1} per image");
-
 string dir = Path.Combine(Path.GetTempPath(), "neuralcore-consumer-" + Environment.ProcessId);
-ModelStore.Save(trainer.Model, dir);
+var progress = new SynchronousProgress<TrainingProgress>(p =>
+{
+    if (p.CompletedEpoch is { } m) Console.WriteLine($"epoch {m.Epoch}: train loss {m.TrainLoss:F1}, test loss {m.TestLoss:F1} per image");
+});
+TrainingRunResult run = TrainingRun.Fit(spec, backend, new TrainingOptions { Epochs = 1, Seed = 0 },
+    train.Pixels, train.Count, test.Pixels, test.Count, runDirectory: dir, progress: progress);
+Console.WriteLine($"trained {spec.Kind} 784-64-16-64-784; wrote {string.Join(", ", Directory.GetFiles(dir).Select(Path.GetFileName).Order())}");
+
 Autoencoder reloaded;
-using (var weights = File.OpenRead(Path.Combine(dir, ModelStore.WeightsFile)))
+using (var weights = File.OpenRead(run.ModelPath!))
     reloaded = ModelStore.Load(weights, backend);
 Directory.Delete(dir, recursive: true);
 
-double[] before = AnomalyDetection.Scores(trainer.Model, test.Pixels, test.Count, ReconstructionScore.Mse);
+double[] before = AnomalyDetection.Scores(run.Model, test.Pixels, test.Count, ReconstructionScore.Mse);
 double[] after = AnomalyDetection.Scores(reloaded, test.Pixels, test.Count, ReconstructionScore.Mse);
 double threshold = AnomalyDetection.Percentile(before, 99);
 Console.WriteLine($"scored {after.Length} test rows; 99th-percentile threshold {threshold:F4}, {after.Count(s => s > threshold)} flagged");
