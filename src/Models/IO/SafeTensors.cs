@@ -230,7 +230,7 @@ public static class SafeTensors
         var seen = new HashSet<string>(StringComparer.Ordinal);
         JsonDocument document;
         try { document = JsonDocument.Parse(header); }
-        catch (JsonException e) { throw new SafeTensorsFormatException($"{source}: header is not valid JSON ({e.Message}); the file is corrupt", e); }
+        catch (JsonException e) { throw new SafeTensorsFormatException($"{source}: header is not valid JSON ({OneLine(e.Message)}); the file is corrupt", e); }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw Fail(source, "header is not a JSON object; the file is corrupt");
@@ -333,6 +333,16 @@ public static class SafeTensors
     {
         Span<uint> bits = MemoryMarshal.Cast<float, uint>(data.AsSpan());
         BinaryPrimitives.ReverseEndianness(bits, bits);
+    }
+
+    /// <summary>A parser's message on one short line: it may quote the corrupt bytes, control characters and all.</summary>
+    private static string OneLine(string message)
+    {
+        const int MaxLength = 300;
+        var text = new System.Text.StringBuilder(Math.Min(message.Length, MaxLength + 3));
+        foreach (char c in message.AsSpan(0, Math.Min(message.Length, MaxLength))) text.Append(char.IsControl(c) ? ' ' : c);
+        if (message.Length > MaxLength) text.Append("...");
+        return text.ToString();
     }
 
     private static SafeTensorsFormatException Fail(string source, string problem) => new($"{source}: {problem}");
