@@ -21,7 +21,7 @@ public static class ScoringApp
     public const string Help = """
         embedded-scoring - anomaly scores (and embeddings) from a model saved by `neuralcore train`
 
-        usage: embedded-scoring --model DIR | --embedded  [--csv FILE.csv [--drop COLS]] [--mnist DIR [--limit N]] [--embed] [--score mse|bce]
+        usage: embedded-scoring --model DIR | --embedded [--csv FILE.csv [--drop COLS]] [--mnist DIR [--limit N]] [--embed] [--score mse|bce]
 
           --model DIR      a directory written by `neuralcore train` (model.json + model.safetensors)
           --embedded       the model carried inside this binary as a resource (loaded from a stream: no files needed):
