@@ -1,4 +1,5 @@
 using System.Globalization;
+using NeuralCore.Kernels;
 using NeuralCore.Kernels.Cpu;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Autoencoders;
@@ -9,7 +10,8 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Samples.EmbeddedScoring;
 
 /// <summary>
-/// Loads a model directory written by <c>neuralcore train</c> and prints, for every input row, its anomaly score -
+/// Loads a model directory written by <c>neuralcore train</c> (or the model embedded in the binary, see
+/// <see cref="EmbeddedModelName"/>) and prints, for every input row, its anomaly score -
 /// the same per-row reconstruction error as <c>neuralcore detect</c> (<see cref="AnomalyDetection.Scores(Autoencoder, float[], int, ReconstructionScore, int)"/>,
 /// mean squared error by default) - and optionally its embedding. Rows come from a CSV file, from the test images
 /// of an MNIST IDX directory, or streamed from stdin.
@@ -19,9 +21,12 @@ public static class ScoringApp
     public const string Help = """
         embedded-scoring - anomaly scores (and embeddings) from a model saved by `neuralcore train`
 
-        usage: embedded-scoring --model DIR [--csv FILE.csv [--drop COLS]] [--mnist DIR [--limit N]] [--embed] [--score mse|bce]
+        usage: embedded-scoring --model DIR | --embedded [--csv FILE.csv [--drop COLS]] [--mnist DIR [--limit N]] [--embed] [--score mse|bce]
 
           --model DIR      a directory written by `neuralcore train` (model.json + model.safetensors)
+          --embedded       the model carried inside this binary as a resource (loaded from a stream: no files needed):
+                           a small wine-table autoencoder (13 columns of data/wine.csv, without class), or the
+                           model.safetensors named at build time with -p:EmbeddedModel=PATH
           --csv FILE       a table with a header; columns must match the model's (use --drop for extra columns);
                            values in the original units (the model's stored scaling is applied); empty cells get the
                            column mean, as in `neuralcore detect`
@@ -33,6 +38,12 @@ public static class ScoringApp
 
         prints CSV on stdout: row,score[,z0,z1,...]
         """;
+
+    /// <summary>
+    /// Name of the embedded resource holding a model's weights file (EmbeddedScoring.csproj embeds the file named by
+    /// the <c>EmbeddedModel</c> property under this name).
+    /// </summary>
+    public const string EmbeddedModelName = "model.safetensors";
 
     /// <summary>Runs the app; returns 0 on success, 1 for bad input, 2 for a bad command line.</summary>
     public static int Run(string[] args, TextReader input, TextWriter output, TextWriter error)
@@ -63,7 +74,7 @@ public static class ScoringApp
 
     private static void Score(Options options, TextReader input, TextWriter output)
     {
-        var model = ModelStore.Load(options.ModelDirectory, new CpuBackend());
+        var model = LoadModel(options, new CpuBackend());
         var spec = model.Spec;
         output.WriteLine("row,score" + (options.Embed ? string.Concat(Enumerable.Range(0, spec.Latent).Select(i => $",z{i}")) : ""));
         if (options.CsvPath is { } csv) WriteScores(model, options, ReadTable(csv, options.Drop, spec), 0, output);
@@ -79,6 +90,15 @@ public static class ScoringApp
                 output.Flush();
             }
         }
+    }
+
+    /// <summary>The model of <c>--model DIR</c>, or the one embedded in this assembly, rebuilt from its weights stream alone.</summary>
+    private static Autoencoder LoadModel(Options options, IBackend backend)
+    {
+        if (!options.Embedded) return ModelStore.Load(options.ModelDirectory!, backend);
+        using var stream = typeof(ScoringApp).Assembly.GetManifestResourceStream(EmbeddedModelName)
+            ?? throw new ArgumentException($"this binary carries no embedded model ({EmbeddedModelName}); use --model DIR");
+        return ModelStore.Load(stream, backend, $"embedded {EmbeddedModelName}");
     }
 
     /// <summary>Scores rows [count, features] (already scaled) and prints one CSV line per row, numbered from <paramref name="firstRow"/>.</summary>
@@ -147,7 +167,7 @@ public static class ScoringApp
     /// <summary>A bad command line: exit code 2.</summary>
     private sealed class UsageException(string message) : Exception(message);
 
-    private sealed record Options(string ModelDirectory, string? CsvPath, string[] Drop, string? MnistDirectory, int? Limit, bool Embed,
+    private sealed record Options(string? ModelDirectory, bool Embedded, string? CsvPath, string[] Drop, string? MnistDirectory, int? Limit, bool Embed,
                                   ReconstructionScore Score, bool HelpRequested)
     {
         public static Options Parse(string[] args)
@@ -155,15 +175,16 @@ public static class ScoringApp
             string? model = null, csv = null, mnist = null;
             string[] drop = [];
             int? limit = null;
-            bool embed = false;
+            bool embed = false, embedded = false;
             var score = ReconstructionScore.Mse;
             for (int i = 0; i < args.Length; i++)
             {
                 string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"option {args[i]} needs a value (see --help)");
                 switch (args[i])
                 {
-                    case "-h" or "--help": return new Options("", null, [], null, null, false, score, true);
+                    case "-h" or "--help": return new Options(null, false, null, [], null, null, false, score, true);
                     case "--model": model = Value(); break;
+                    case "--embedded": embedded = true; break;
                     case "--csv": csv = Value(); break;
                     case "--drop": drop = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                     case "--mnist": mnist = Value(); break;
@@ -184,11 +205,13 @@ public static class ScoringApp
                     default: throw new UsageException($"unknown argument '{args[i]}' (see --help)");
                 }
             }
-            if (model is null) throw new UsageException("--model DIR is required: the directory written by `neuralcore train` (see --help)");
+            if (model is null && !embedded)
+                throw new UsageException("--model DIR is required: the directory written by `neuralcore train` (or --embedded for the model inside this binary; see --help)");
+            if (model != null && embedded) throw new UsageException("give either --model DIR or --embedded, not both");
             if (csv != null && mnist != null) throw new UsageException("give either --csv FILE or --mnist DIR, not both");
             if (drop.Length > 0 && csv == null) throw new UsageException("--drop applies to --csv tables only");
             if (limit != null && mnist == null) throw new UsageException("--limit applies to --mnist only");
-            return new Options(model, csv, drop, mnist, limit, embed, score, false);
+            return new Options(model, embedded, csv, drop, mnist, limit, embed, score, false);
         }
     }
 }

@@ -34,6 +34,10 @@ compare "$work/wine-detect.csv" "$work/wine-aot.csv" "wine.csv (--csv)"
 tail -n +2 data/wine.csv | cut -d, -f1-13 | "$aot" --model "$work/wine" > "$work/wine-stdin.csv"
 compare "$work/wine-detect.csv" "$work/wine-stdin.csv" "wine.csv (stdin)"
 
+"$aot" --embedded --csv data/wine.csv --drop class > "$work/wine-embedded.csv"
+[ "$(tail -n +2 "$work/wine-embedded.csv" | wc -l)" -eq 178 ] || { echo "FAIL: --embedded did not score the 178 wine rows"; exit 1; }
+echo "ok   wine.csv (--embedded): 178 rows scored with the model inside the binary"
+
 echo "MNIST: train, detect, AOT ..."
 "${cli[@]}" train --model ae --epochs 1 --hidden 64 --latent 16 --quiet --out "$work/mnist" > /dev/null
 "${cli[@]}" detect --model "$work/mnist" --out "$work/mnist-detect.csv" > /dev/null 2>&1

@@ -1,5 +1,5 @@
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Autoencoders;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli;

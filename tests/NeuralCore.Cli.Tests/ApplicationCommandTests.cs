@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using NeuralCore.Models.IO;
+using NeuralCore.Cli.Imaging;
 
 namespace NeuralCore.CliTests;
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using NeuralCore.Kernels.Cpu;
+using NeuralCore.Models.Training;
 using NeuralCore.Samples.EmbeddedScoring;
 
 namespace NeuralCore.CliTests;
@@ -43,9 +45,45 @@ public class EmbeddedScoringTests
         Assert.Equal(actual.Take(10), Scores(fromStdin.Out));
     }
 
+    [Fact]
+    public void EmbeddedModel_IsTheCommittedFile_AndScoresLikeDetect()
+    {
+        string root = TrainEvalTests.FindRepoRoot();
+        byte[] committed = File.ReadAllBytes(Path.Combine(root, "samples", "EmbeddedScoring", "wine-ae.safetensors"));
+        using (var resource = typeof(ScoringApp).Assembly.GetManifestResourceStream(ScoringApp.EmbeddedModelName))
+        {
+            Assert.NotNull(resource);
+            var copy = new MemoryStream();
+            resource.CopyTo(copy);
+            Assert.Equal(committed, copy.ToArray());
+        }
+
+        // A model directory with the same weights for `neuralcore detect`: saving the model loaded from the bytes writes
+        // the same bytes back, so detect and the sample score with bit-identical parameters.
+        string dir = CliRunner.TempDir();
+        ModelStore.Save(ModelStore.Load(committed, new CpuBackend()), dir);
+        Assert.Equal(committed, File.ReadAllBytes(Path.Combine(dir, ModelStore.WeightsFile)));
+        string wine = Path.Combine(root, "data", "wine.csv");
+        string detectCsv = Path.Combine(dir, "detect.csv");
+        var detect = CliRunner.Run("detect", "--model", dir, "--data", wine, "--drop", "class", "--out", detectCsv);
+        Assert.True(detect.ExitCode == 0, detect.Error);
+        double[] expected = Scores(File.ReadAllText(detectCsv));
+
+        var embedded = RunSample("", "--embedded", "--csv", wine, "--drop", "class", "--embed");
+        Assert.True(embedded.Code == 0, embedded.Error);
+        Assert.StartsWith("row,score,z0,z1,z2\n", embedded.Out);
+        Assert.Equal(RunSample("", "--model", dir, "--csv", wine, "--drop", "class", "--embed").Out, embedded.Out);
+        double[] actual = Scores(embedded.Out);
+        Assert.Equal(178, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-6 + 1e-5 * expected[i]);
+
+        Assert.Contains("--embedded", RunSample("", "--help").Out);
+    }
+
     [Theory]
     [InlineData(1, "model directory not found", "--model", "/no/such/model")]
     [InlineData(2, "--model DIR is required")]
+    [InlineData(2, "either --model DIR or --embedded, not both", "--model", "x", "--embedded")]
     [InlineData(2, "unknown argument '--bogus'", "--model", "x", "--bogus")]
     [InlineData(2, "--limit expects a positive integer", "--model", "x", "--mnist", "y", "--limit", "0")]
     public void BadInput_IsOneLineError(int exitCode, string message, params string[] args)

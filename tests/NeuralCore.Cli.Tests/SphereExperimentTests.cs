@@ -1,4 +1,4 @@
-using NeuralCore.Models.IO;
+using NeuralCore.Cli.Imaging;
 
 namespace NeuralCore.CliTests;
 

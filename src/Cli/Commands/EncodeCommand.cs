@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;

@@ -1,6 +1,6 @@
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;

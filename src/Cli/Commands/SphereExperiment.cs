@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Autoencoders;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Layers;
 using NeuralCore.Models.Training;
 

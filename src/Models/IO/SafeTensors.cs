@@ -24,6 +24,12 @@ public static class SafeTensors
     /// <summary>The only dtype this engine stores.</summary>
     public const string F32 = "F32";
 
+    /// <summary>Name used in error messages for a stream read by <see cref="Read(Stream, string)"/> without a name.</summary>
+    public const string StreamName = "<stream>";
+
+    /// <summary>Name used in error messages for bytes read by <see cref="Read(ReadOnlyMemory{byte}, string)"/> without a name.</summary>
+    public const string BytesName = "<bytes>";
+
     /// <summary>
     /// Atomically writes <paramref name="tensors"/> (and optional <paramref name="metadata"/>) to <paramref name="path"/>.
     /// </summary>
@@ -34,14 +40,23 @@ public static class SafeTensors
     public static void Write(string path, IReadOnlyList<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         byte[] header = BuildHeader(tensors, metadata, out var sorted);
-        AtomicFile.Write(path, stream =>
-        {
-            Span<byte> length = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-            stream.Write(length);
-            stream.Write(header);
-            foreach (var (_, _, data) in sorted) WriteFloatsLittleEndian(stream, data);
-        });
+        AtomicFile.Write(path, stream => WriteContent(stream, header, sorted));
+    }
+
+    /// <summary>
+    /// Writes the same bytes as <see cref="Write(string, IReadOnlyList{ValueTuple{string, int[], float[]}}, IReadOnlyDictionary{string, string}?)"/>
+    /// to <paramref name="stream"/>, from its current position (e.g. into a <see cref="MemoryStream"/>). The stream is left open.
+    /// </summary>
+    /// <param name="stream">A writable stream.</param>
+    /// <param name="tensors">Named tensors; each Data is row-major with exactly product(Shape) values. Names must be unique and non-empty.</param>
+    /// <param name="metadata">Optional string map stored under <c>__metadata__</c>.</param>
+    /// <exception cref="ArgumentException">The stream is not writable, duplicate or empty names, negative dimensions, or Data length not matching Shape.</exception>
+    public static void Write(Stream stream, IReadOnlyList<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite) throw new ArgumentException("the stream is not writable", nameof(stream));
+        byte[] header = BuildHeader(tensors, metadata, out var sorted);
+        WriteContent(stream, header, sorted);
     }
 
     /// <summary>Reads and validates a safetensors file holding only F32 tensors.</summary>
@@ -54,35 +69,100 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found; check the path", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        long fileLength = stream.Length;
-        if (fileLength < 8) throw Fail(path, $"is {fileLength} bytes, too short for the 8-byte header length; this is not a safetensors file");
+        return ReadContent(path, stream, stream.Length);
+    }
+
+    /// <summary>
+    /// Reads and validates safetensors content from <paramref name="stream"/>, from its current position to its end
+    /// (e.g. an embedded resource from <see cref="System.Reflection.Assembly.GetManifestResourceStream(string)"/>),
+    /// with the same checks as <see cref="Read(string)"/>. The stream is left open.
+    /// </summary>
+    /// <remarks>
+    /// A seekable stream is read directly and its length bounds every allocation. A non-seekable stream (a network or
+    /// decompression stream) does not say how long it is, so its bytes are first copied into memory (at most
+    /// <see cref="Array.MaxLength"/> bytes); the memory needed grows only with the bytes that actually arrive.
+    /// </remarks>
+    /// <param name="stream">A readable stream positioned at the start of the safetensors content.</param>
+    /// <param name="name">Names the content in error messages and in <see cref="SafeTensorsFile.Path"/> (a stream has no path).</param>
+    /// <exception cref="ArgumentException">The stream is not readable, or <paramref name="name"/> is empty.</exception>
+    /// <exception cref="SafeTensorsFormatException">As for <see cref="Read(string)"/>, each message starting with <paramref name="name"/>.</exception>
+    public static SafeTensorsFile Read(Stream stream, string name = StreamName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!stream.CanRead) throw new ArgumentException("the stream is not readable", nameof(stream));
+        if (stream.CanSeek) return ReadContent(name, stream, Math.Max(0, stream.Length - stream.Position));
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = stream.Read(chunk)) > 0)
+        {
+            if (buffer.Length + read > Array.MaxLength)
+                throw Fail(name, $"the stream is longer than {Array.MaxLength} bytes, too long to read without seeking; pass a seekable stream or a file");
+            buffer.Write(chunk, 0, read);
+        }
+        buffer.Position = 0;
+        return ReadContent(name, buffer, buffer.Length);
+    }
+
+    /// <summary>
+    /// Reads and validates safetensors content held in memory (the bytes of a whole file), with the same checks as
+    /// <see cref="Read(string)"/>. The tensors are copied out; <paramref name="bytes"/> is not kept.
+    /// </summary>
+    /// <param name="bytes">The content of a safetensors file (a <c>byte[]</c> converts implicitly).</param>
+    /// <param name="name">Names the content in error messages and in <see cref="SafeTensorsFile.Path"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    /// <exception cref="SafeTensorsFormatException">As for <see cref="Read(string)"/>, each message starting with <paramref name="name"/>.</exception>
+    public static SafeTensorsFile Read(ReadOnlyMemory<byte> bytes, string name = BytesName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        using var stream = MemoryMarshal.TryGetArray(bytes, out ArraySegment<byte> segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(bytes.ToArray(), writable: false);
+        return ReadContent(name, stream, stream.Length);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes of safetensors content from the current position of <paramref name="stream"/>,
+    /// front to back without seeking. Every allocation is checked against <paramref name="length"/> first.
+    /// </summary>
+    private static SafeTensorsFile ReadContent(string source, Stream stream, long length)
+    {
+        if (length < 8) throw Fail(source, $"is {length} bytes, too short for the 8-byte header length; this is not a safetensors file");
         Span<byte> lengthBytes = stackalloc byte[8];
-        stream.ReadExactly(lengthBytes);
+        ReadExactly(source, stream, lengthBytes);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength > (ulong)(fileLength - 8))
-            throw Fail(path, $"header length {headerLength} runs past the end of the file ({fileLength} bytes); the file is truncated or not a safetensors file");
-        if (headerLength > MaxHeaderBytes) throw Fail(path, $"header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit; the file is corrupt");
-        if (headerLength < 2) throw Fail(path, $"header length {headerLength} is too small for a JSON object; the file is corrupt");
+        if (headerLength > (ulong)(length - 8))
+            throw Fail(source, $"header length {headerLength} runs past the end of the file ({length} bytes); the file is truncated or not a safetensors file");
+        if (headerLength > MaxHeaderBytes) throw Fail(source, $"header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit; the file is corrupt");
+        if (headerLength < 2) throw Fail(source, $"header length {headerLength} is too small for a JSON object; the file is corrupt");
         var header = new byte[headerLength];
-        stream.ReadExactly(header);
-        long dataLength = fileLength - 8 - (long)headerLength;
+        ReadExactly(source, stream, header);
+        long dataLength = length - 8 - (long)headerLength;
 
-        var entries = ParseHeader(path, header, dataLength, out var metadata);
-        CheckCoverage(path, entries, dataLength);
+        var entries = ParseHeader(source, header, dataLength, out var metadata);
+        CheckCoverage(source, entries, dataLength);
 
-        long dataStart = 8 + (long)headerLength;
+        // CheckCoverage sorted the entries by offset and made sure they tile the data section, so reading them in
+        // order walks the data front to back: no seeking, which a non-seekable source could not do.
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         var names = new List<string>(entries.Count);
         foreach (var entry in entries)
         {
             var data = new float[entry.Elements];
-            stream.Position = dataStart + entry.Begin;
-            stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+            ReadExactly(source, stream, MemoryMarshal.AsBytes(data.AsSpan()));
             if (!BitConverter.IsLittleEndian) ReverseEndianness(data);
             tensors.Add(entry.Name, new SafeTensor(entry.Shape, data));
             names.Add(entry.Name);
         }
-        return new SafeTensorsFile(path, tensors, names, metadata);
+        return new SafeTensorsFile(source, tensors, names, metadata);
+    }
+
+    /// <summary>Fills <paramref name="buffer"/>; a source that ends early (a file cut while being read, a stream shorter than its Length) is a format error.</summary>
+    private static void ReadExactly(string source, Stream stream, Span<byte> buffer)
+    {
+        try { stream.ReadExactly(buffer); }
+        catch (EndOfStreamException e) { throw new SafeTensorsFormatException($"{source}: ends before the data its header describes; the file is truncated", e); }
     }
 
     private sealed record Entry(string Name, int[] Shape, long Elements, long Begin, long End);
@@ -141,91 +221,100 @@ public static class SafeTensors
         return buffer.ToArray();
     }
 
-    private static List<Entry> ParseHeader(string path, byte[] header, long dataLength, out Dictionary<string, string> metadata)
+    private static List<Entry> ParseHeader(string source, byte[] header, long dataLength, out Dictionary<string, string> metadata)
     {
-        if (header[0] != (byte)'{') throw Fail(path, "header does not start with '{'; this is not a safetensors file");
-        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Fail(path, "header is not valid UTF-8 text; the file is corrupt");
+        if (header[0] != (byte)'{') throw Fail(source, "header does not start with '{'; this is not a safetensors file");
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Fail(source, "header is not valid UTF-8 text; the file is corrupt");
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<Entry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         JsonDocument document;
         try { document = JsonDocument.Parse(header); }
-        catch (JsonException e) { throw new SafeTensorsFormatException($"{path}: header is not valid JSON ({e.Message}); the file is corrupt", e); }
+        catch (JsonException e) { throw new SafeTensorsFormatException($"{source}: header is not valid JSON ({OneLine(e.Message)}); the file is corrupt", e); }
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object) throw Fail(path, "header is not a JSON object; the file is corrupt");
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw Fail(source, "header is not a JSON object; the file is corrupt");
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 string name = property.Name;
-                if (!seen.Add(name)) throw Fail(path, $"header names '{name}' twice; the file is corrupt");
+                if (!seen.Add(name)) throw Fail(source, $"header names '{name}' twice; the file is corrupt");
                 if (name == MetadataKey)
                 {
-                    if (property.Value.ValueKind != JsonValueKind.Object) throw Fail(path, $"{MetadataKey} is not a JSON object of strings");
+                    if (property.Value.ValueKind != JsonValueKind.Object) throw Fail(source, $"{MetadataKey} is not a JSON object of strings");
                     foreach (var item in property.Value.EnumerateObject())
                     {
-                        if (item.Value.ValueKind != JsonValueKind.String) throw Fail(path, $"{MetadataKey} value '{item.Name}' is {item.Value.ValueKind}, but metadata values must be strings");
-                        if (!metadata.TryAdd(item.Name, item.Value.GetString()!)) throw Fail(path, $"{MetadataKey} names '{item.Name}' twice");
+                        if (item.Value.ValueKind != JsonValueKind.String) throw Fail(source, $"{MetadataKey} value '{item.Name}' is {item.Value.ValueKind}, but metadata values must be strings");
+                        if (!metadata.TryAdd(item.Name, item.Value.GetString()!)) throw Fail(source, $"{MetadataKey} names '{item.Name}' twice");
                     }
                     continue;
                 }
-                entries.Add(ParseEntry(path, name, property.Value, dataLength));
+                entries.Add(ParseEntry(source, name, property.Value, dataLength));
             }
         }
         return entries;
     }
 
-    private static Entry ParseEntry(string path, string name, JsonElement info, long dataLength)
+    private static Entry ParseEntry(string source, string name, JsonElement info, long dataLength)
     {
-        if (info.ValueKind != JsonValueKind.Object) throw Fail(path, $"tensor '{name}' is not described by a JSON object");
+        if (info.ValueKind != JsonValueKind.Object) throw Fail(source, $"tensor '{name}' is not described by a JSON object");
         if (!info.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
-            throw Fail(path, $"tensor '{name}' has no string \"dtype\"");
+            throw Fail(source, $"tensor '{name}' has no string \"dtype\"");
         if (dtype.GetString() != F32)
-            throw Fail(path, $"tensor '{name}' has dtype {dtype.GetString()}, but only F32 is supported; convert the file to float32 (e.g. tensor.float() before saving)");
+            throw Fail(source, $"tensor '{name}' has dtype {dtype.GetString()}, but only F32 is supported; convert the file to float32 (e.g. tensor.float() before saving)");
         if (!info.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
-            throw Fail(path, $"tensor '{name}' has no \"shape\" array");
+            throw Fail(source, $"tensor '{name}' has no \"shape\" array");
         var shape = new int[shapeJson.GetArrayLength()];
         long elements = 1;
         int axis = 0;
         foreach (var dim in shapeJson.EnumerateArray())
         {
             if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long d) || d < 0 || d > Array.MaxLength)
-                throw Fail(path, $"tensor '{name}' shape entry {axis} ({dim.GetRawText()}) is not a size between 0 and {Array.MaxLength}");
+                throw Fail(source, $"tensor '{name}' shape entry {axis} ({dim.GetRawText()}) is not a size between 0 and {Array.MaxLength}");
             shape[axis++] = (int)d;
             elements = d == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
         }
         if (elements > Array.MaxLength)
-            throw Fail(path, $"tensor '{name}' shape {SafeTensor.FormatShape(shape)} has more than {Array.MaxLength} elements; it cannot be loaded");
+            throw Fail(source, $"tensor '{name}' shape {SafeTensor.FormatShape(shape)} has more than {Array.MaxLength} elements; it cannot be loaded");
         if (!info.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
-            throw Fail(path, $"tensor '{name}' has no \"data_offsets\" array of two integers");
-        long begin = ReadOffset(path, name, offsets[0]), end = ReadOffset(path, name, offsets[1]);
+            throw Fail(source, $"tensor '{name}' has no \"data_offsets\" array of two integers");
+        long begin = ReadOffset(source, name, offsets[0]), end = ReadOffset(source, name, offsets[1]);
         if (begin > end || end > dataLength)
-            throw Fail(path, $"tensor '{name}' data_offsets [{begin}, {end}] lie outside the {dataLength}-byte data section; the file is truncated or corrupt");
+            throw Fail(source, $"tensor '{name}' data_offsets [{begin}, {end}] lie outside the {dataLength}-byte data section; the file is truncated or corrupt");
         if (end - begin != elements * sizeof(float))
-            throw Fail(path, $"tensor '{name}' data_offsets [{begin}, {end}] span {end - begin} bytes but F32 shape {SafeTensor.FormatShape(shape)} needs {elements * sizeof(float)}");
+            throw Fail(source, $"tensor '{name}' data_offsets [{begin}, {end}] span {end - begin} bytes but F32 shape {SafeTensor.FormatShape(shape)} needs {elements * sizeof(float)}");
         return new Entry(name, shape, elements, begin, end);
     }
 
-    private static long ReadOffset(string path, string name, JsonElement value)
+    private static long ReadOffset(string source, string name, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long offset) || offset < 0)
-            throw Fail(path, $"tensor '{name}' data offset {value.GetRawText()} is not a non-negative integer");
+            throw Fail(source, $"tensor '{name}' data offset {value.GetRawText()} is not a non-negative integer");
         return offset;
     }
 
     /// <summary>Sorts entries by offset and requires them to tile the data section exactly: no overlap, no gap, no trailing bytes.</summary>
-    private static void CheckCoverage(string path, List<Entry> entries, long dataLength)
+    private static void CheckCoverage(string source, List<Entry> entries, long dataLength)
     {
         entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         long cursor = 0;
         string previous = "";
         foreach (var entry in entries)
         {
-            if (entry.Begin < cursor) throw Fail(path, $"tensor '{entry.Name}' data [{entry.Begin}, {entry.End}] overlaps tensor '{previous}' (ends at {cursor}); the file is corrupt");
-            if (entry.Begin > cursor) throw Fail(path, $"there is a gap of {entry.Begin - cursor} bytes before tensor '{entry.Name}'; the file is corrupt");
+            if (entry.Begin < cursor) throw Fail(source, $"tensor '{entry.Name}' data [{entry.Begin}, {entry.End}] overlaps tensor '{previous}' (ends at {cursor}); the file is corrupt");
+            if (entry.Begin > cursor) throw Fail(source, $"there is a gap of {entry.Begin - cursor} bytes before tensor '{entry.Name}'; the file is corrupt");
             cursor = entry.End;
             previous = entry.Name;
         }
-        if (cursor != dataLength) throw Fail(path, $"the data section has {dataLength} bytes but the tensors cover only {cursor}; the file is corrupt");
+        if (cursor != dataLength) throw Fail(source, $"the data section has {dataLength} bytes but the tensors cover only {cursor}; the file is corrupt");
+    }
+
+    private static void WriteContent(Stream stream, byte[] header, List<(string Name, int[] Shape, float[] Data)> sorted)
+    {
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+        stream.Write(length);
+        stream.Write(header);
+        foreach (var (_, _, data) in sorted) WriteFloatsLittleEndian(stream, data);
     }
 
     private static void WriteFloatsLittleEndian(Stream stream, float[] data)
@@ -246,5 +335,15 @@ public static class SafeTensors
         BinaryPrimitives.ReverseEndianness(bits, bits);
     }
 
-    private static SafeTensorsFormatException Fail(string path, string problem) => new($"{path}: {problem}");
+    /// <summary>A parser's message on one short line: it may quote the corrupt bytes, control characters and all.</summary>
+    private static string OneLine(string message)
+    {
+        const int MaxLength = 300;
+        var text = new System.Text.StringBuilder(Math.Min(message.Length, MaxLength + 3));
+        foreach (char c in message.AsSpan(0, Math.Min(message.Length, MaxLength))) text.Append(char.IsControl(c) ? ' ' : c);
+        if (message.Length > MaxLength) text.Append("...");
+        return text.ToString();
+    }
+
+    private static SafeTensorsFormatException Fail(string source, string problem) => new($"{source}: {problem}");
 }

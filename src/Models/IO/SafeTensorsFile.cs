@@ -11,7 +11,7 @@ public sealed record SafeTensor(int[] Shape, float[] Data)
     internal static string FormatShape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 }
 
-/// <summary>The content of a safetensors file read by <see cref="SafeTensors.Read(string)"/>.</summary>
+/// <summary>The content of a safetensors file read by <see cref="SafeTensors.Read(string)"/> (or from a stream or bytes).</summary>
 public sealed class SafeTensorsFile
 {
     internal SafeTensorsFile(string path, IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> metadata)
@@ -19,7 +19,7 @@ public sealed class SafeTensorsFile
         Path = path; Tensors = tensors; Names = names; Metadata = metadata;
     }
 
-    /// <summary>The file that was read.</summary>
+    /// <summary>The file that was read; for a stream or bytes, the name given to <c>SafeTensors.Read</c> (<see cref="SafeTensors.StreamName"/> by default). Error messages start with it.</summary>
     public string Path { get; }
     /// <summary>Tensors by name.</summary>
     public IReadOnlyDictionary<string, SafeTensor> Tensors { get; }

@@ -45,7 +45,7 @@ public sealed class Checkpoint
         ShuffleState = shuffleState; NoiseState = noiseState; History = history; Extra = extra;
     }
 
-    /// <summary>The file this checkpoint was read from.</summary>
+    /// <summary>The file this checkpoint was read from (for a stream or bytes, the name given to <c>Load</c>).</summary>
     public string Path => _file.Path;
     /// <summary>The model's architecture.</summary>
     public ModelSpec Spec { get; }
@@ -106,9 +106,28 @@ public sealed class Checkpoint
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="SafeTensorsFormatException">Not a valid safetensors file, not a checkpoint, or corrupt metadata.</exception>
     /// <exception cref="DataFormatException">The stored model spec is invalid.</exception>
-    public static Checkpoint Load(string path)
+    public static Checkpoint Load(string path) => FromFile(SafeTensors.Read(path));
+
+    /// <summary>
+    /// Reads and validates a checkpoint from <paramref name="stream"/> (from its current position; left open), with the
+    /// same checks as <see cref="Load(string)"/>. A non-seekable stream works.
+    /// </summary>
+    /// <param name="stream">The checkpoint file's content.</param>
+    /// <param name="name">Names the stream in error messages and in <see cref="Path"/>.</param>
+    /// <exception cref="SafeTensorsFormatException">Not a valid safetensors file, not a checkpoint, or corrupt metadata.</exception>
+    /// <exception cref="DataFormatException">The stored model spec is invalid.</exception>
+    public static Checkpoint Load(Stream stream, string name = SafeTensors.StreamName) => FromFile(SafeTensors.Read(stream, name));
+
+    /// <summary>Reads and validates a checkpoint from the bytes of its file, as <see cref="Load(string)"/> does.</summary>
+    /// <param name="bytes">The checkpoint file's content (a <c>byte[]</c> converts implicitly).</param>
+    /// <param name="name">Names the bytes in error messages and in <see cref="Path"/>.</param>
+    /// <exception cref="SafeTensorsFormatException">Not a valid safetensors file, not a checkpoint, or corrupt metadata.</exception>
+    /// <exception cref="DataFormatException">The stored model spec is invalid.</exception>
+    public static Checkpoint Load(ReadOnlyMemory<byte> bytes, string name = SafeTensors.BytesName) => FromFile(SafeTensors.Read(bytes, name));
+
+    private static Checkpoint FromFile(SafeTensorsFile file)
     {
-        var file = SafeTensors.Read(path);
+        string path = file.Path;
         var meta = file.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw Fail(path, $"is not a training checkpoint (metadata \"format\" is {(format == null ? "missing" : $"'{format}'")}, expected '{Format}')");

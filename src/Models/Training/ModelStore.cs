@@ -9,25 +9,47 @@ namespace NeuralCore.Models.Training;
 /// Saves and loads a model directory: <c>model.safetensors</c> (weights, standard format, PyTorch layouts and
 /// names such as "encoder.0.weight") and <c>model.json</c> (architecture and scaling). Both are written
 /// atomically; a directory written by <c>neuralcore train</c> reloads with no code.
+/// The weights file also carries the spec in its metadata, so that file alone - as a stream or bytes, e.g. an
+/// embedded resource of a native app - rebuilds the model too (<see cref="Load(Stream, IBackend, string)"/>).
 /// </summary>
 public static class ModelStore
 {
     public const string WeightsFile = "model.safetensors";
     public const string SpecFile = "model.json";
 
+    /// <summary>Metadata key of the model spec (model.json's text) in the weights file.</summary>
+    public const string SpecMetadataKey = "spec";
+
     /// <summary>
     /// Writes weights and spec into <paramref name="directory"/> (created if needed). Each file is written atomically;
     /// the weights file also carries the spec in its metadata, so a crash between the two writes (new weights next to an
-    /// old model.json) is detected by <see cref="Load"/> instead of producing a silently wrong model.
+    /// old model.json) is detected by <see cref="Load(string, IBackend)"/> instead of producing a silently wrong model.
     /// </summary>
     public static void Save(Autoencoder model, string directory)
     {
+        ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
-        var tensors = model.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList();
-        var metadata = new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind, ["spec"] = model.Spec.ToJson() };
+        var (tensors, metadata) = WeightsContent(model);
         SafeTensors.Write(Path.Combine(directory, WeightsFile), tensors, metadata);
         AtomicFile.WriteAllText(Path.Combine(directory, SpecFile), model.Spec.ToJson());
     }
+
+    /// <summary>
+    /// Writes the model as one safetensors file to <paramref name="weights"/>: the bytes of a model directory's
+    /// <c>model.safetensors</c>, whose metadata holds the spec, so <see cref="Load(Stream, IBackend, string)"/>
+    /// rebuilds the model from it alone. The stream is left open.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> is not writable.</exception>
+    public static void Save(Autoencoder model, Stream weights)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var (tensors, metadata) = WeightsContent(model);
+        SafeTensors.Write(weights, tensors, metadata);
+    }
+
+    private static (List<(string Name, int[] Shape, float[] Data)> Tensors, Dictionary<string, string> Metadata) WeightsContent(Autoencoder model) =>
+        (model.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList(),
+         new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind, [SpecMetadataKey] = model.Spec.ToJson() });
 
     /// <summary>Reads only the spec of a model directory.</summary>
     public static ModelSpec LoadSpec(string directory)
@@ -41,15 +63,59 @@ public static class ModelStore
     }
 
     /// <summary>Rebuilds the model of <paramref name="directory"/> on <paramref name="backend"/> and loads its weights.</summary>
+    /// <exception cref="DataFormatException">No such directory, no model.json, or a model.json that does not describe the weights.</exception>
+    /// <exception cref="SafeTensorsFormatException">The weights file is invalid or does not match the spec.</exception>
     public static Autoencoder Load(string directory, IBackend backend)
     {
         var spec = LoadSpec(directory);
         var model = ModelFactory.Create(spec, backend, new SeededRandom(0));
         var file = SafeTensors.Read(Path.Combine(directory, WeightsFile));
-        if (file.Metadata.TryGetValue("spec", out var saved) && saved != spec.ToJson()
+        if (file.Metadata.TryGetValue(SpecMetadataKey, out var saved) && saved != spec.ToJson()
             && ModelSpec.FromJson(saved, file.Path).ToJson() != spec.ToJson())
             throw new DataFormatException(
                 $"{Path.Combine(directory, SpecFile)}: does not describe the weights in {WeightsFile} (they were saved by a different run); train again or restore both files together");
+        LoadWeights(model, file);
+        return model;
+    }
+
+    /// <summary>
+    /// Rebuilds a model on <paramref name="backend"/> from a weights file given as a stream (a model directory's
+    /// <c>model.safetensors</c>, or what <see cref="Save(Autoencoder, Stream)"/> wrote), e.g.
+    /// <c>Assembly.GetManifestResourceStream("model.safetensors")</c>. The architecture and scaling come from the spec
+    /// in the file's metadata. Reads from the stream's current position and leaves it open; a non-seekable stream works.
+    /// </summary>
+    /// <param name="weights">The weights file's content.</param>
+    /// <param name="backend">Where the model's tensors live.</param>
+    /// <param name="name">Names the stream in error messages (a stream has no path).</param>
+    /// <exception cref="SafeTensorsFormatException">Not a valid safetensors file, no spec in its metadata (not written by
+    /// NeuralCore, or a training checkpoint), or tensors that do not match the spec.</exception>
+    /// <exception cref="DataFormatException">The spec in the metadata is invalid.</exception>
+    public static Autoencoder Load(Stream weights, IBackend backend, string name = SafeTensors.StreamName) =>
+        FromWeights(SafeTensors.Read(weights, name), backend);
+
+    /// <summary>
+    /// Rebuilds a model from the bytes of a weights file, as <see cref="Load(Stream, IBackend, string)"/> does from a stream.
+    /// </summary>
+    /// <param name="weights">The weights file's content (a <c>byte[]</c> converts implicitly).</param>
+    /// <param name="backend">Where the model's tensors live.</param>
+    /// <param name="name">Names the bytes in error messages.</param>
+    /// <exception cref="SafeTensorsFormatException">As for <see cref="Load(Stream, IBackend, string)"/>.</exception>
+    /// <exception cref="DataFormatException">The spec in the metadata is invalid.</exception>
+    public static Autoencoder Load(ReadOnlyMemory<byte> weights, IBackend backend, string name = SafeTensors.BytesName) =>
+        FromWeights(SafeTensors.Read(weights, name), backend);
+
+    private static Autoencoder FromWeights(SafeTensorsFile file, IBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (!file.Metadata.TryGetValue(SpecMetadataKey, out var json))
+        {
+            string why = file.Metadata.TryGetValue("format", out var format) && format == Checkpoint.Format
+                ? "it is a training checkpoint; read it with Checkpoint.Load and restore it into a Trainer"
+                : "it was not written by ModelStore.Save or `neuralcore train`; build the model from its ModelSpec and copy the tensors with ModelStore.LoadWeights";
+            throw new SafeTensorsFormatException($"{file.Path}: has no model spec in its metadata (\"{SpecMetadataKey}\"); {why}");
+        }
+        var spec = ModelSpec.FromJson(json, $"{file.Path} ({SpecMetadataKey})");
+        var model = ModelFactory.Create(spec, backend, new SeededRandom(0));
         LoadWeights(model, file);
         return model;
     }

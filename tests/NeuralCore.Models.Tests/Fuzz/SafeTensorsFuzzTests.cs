@@ -5,6 +5,7 @@ using NeuralCore.Kernels.Reference;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.IO;
+using NeuralCore.Models.Tests.IO;
 using NeuralCore.Models.Training;
 using Xunit.Abstractions;
 
@@ -89,12 +90,52 @@ public partial class SafeTensorsFuzzTests(ITestOutputHelper output)
         var outcome = FuzzLoop.Run(output, "SafeTensors.Read", 4000, 804, (m, _) => m.Mutate(valid, HeaderField), bytes =>
         {
             File.WriteAllBytes(path, bytes);
+            // The path, the bytes and a non-seekable stream take the same checks: same tensors or the same problem.
+            var fromPath = Outcome(() => SafeTensors.Read(path), path);
+            Assert.Equal(fromPath, Outcome(() => SafeTensors.Read(bytes, "mem"), "mem"));
+            Assert.Equal(fromPath, Outcome(() => SafeTensors.Read(new NonSeekableStream(bytes, 1 + bytes.Length / 3), "pipe"), "pipe"));
             var file = SafeTensors.Read(path);
             foreach (var (name, t) in file.Tensors)
                 Assert.Equal(t.Shape.Aggregate(1L, (p, d) => p * d), t.Data.Length);
             Assert.Equal(file.Tensors.Count, file.Names.Count);
         }, e => e is SafeTensorsFormatException);
         Assert.True(outcome.Parsed > 100 && outcome.Rejected > 2000, $"{outcome}");
+    }
+
+    /// <summary>What a read gives, as text: the tensors and metadata, or the error's message without its source name.</summary>
+    private static string Outcome(Func<SafeTensorsFile> read, string source)
+    {
+        try
+        {
+            var file = read();
+            return string.Join(";", file.Names.Select(n => $"{n}{file.Tensors[n].ShapeText}={string.Join(",", file.Tensors[n].Data.Select(BitConverter.SingleToInt32Bits))}"))
+                + "|" + string.Join(";", file.Metadata.Select(kv => kv.Key + "=" + kv.Value));
+        }
+        catch (SafeTensorsFormatException e)
+        {
+            Assert.StartsWith(source + ": ", e.Message);
+            return "error" + e.Message[source.Length..];
+        }
+    }
+
+    [Fact]
+    public void MutatedModelBytes_LoadOrAreRejectedCleanly()
+    {
+        var backend = new ReferenceBackend();
+        var spec = new ModelSpec
+        {
+            Kind = "vae", InputFeatures = 3, Latent = 2, Hidden = [4], Loss = "mse",
+            Columns = ["a", "b", "c"], Scaler = new FeatureScaler([0f, 1f, 2f], [3f, 4f, 5f]),
+        };
+        var stream = new MemoryStream();
+        ModelStore.Save(ModelFactory.Create(spec, backend, new SeededRandom(2)), stream);
+        var valid = stream.ToArray();
+        var outcome = FuzzLoop.Run(output, "ModelStore.Load(bytes)", 1500, 807, (m, _) => m.Mutate(valid, HeaderField), bytes =>
+        {
+            var model = ModelStore.Load(bytes, backend, "model.bin");
+            model.Spec.Validate();
+        }, e => e is SafeTensorsFormatException or DataFormatException && e.Message.StartsWith("model.bin", StringComparison.Ordinal));
+        Assert.True(outcome.Parsed > 0 && outcome.Rejected > 500, $"{outcome}");
     }
 
     [Fact]

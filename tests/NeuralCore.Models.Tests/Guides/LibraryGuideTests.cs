@@ -3,7 +3,6 @@ using NeuralCore.Kernels.Cpu;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.IO;
 using NeuralCore.Models.Training;
 using NeuralCore.Models.Tests.Inspection;
 
@@ -85,10 +84,9 @@ public class LibraryGuideTests
             float[] samples;
             using (Autograd.NoGrad())                              // no graph: nothing will call Backward
                 samples = vae.Generate(32, new SeededRandom(1)).ToArray();       // decode z ~ N(0, I): [32, 784]
-            ImageGrid.Write("samples.png", samples, count: 32, height: 28, width: 28, columns: 8, scale: 2);
 
             Assert.Equal(32 * 784, samples.Length);
-            Assert.True(new FileInfo("samples.png").Length > 1000);
+            Assert.All(samples, p => Assert.InRange(p, 0f, 1f));
 
             // ---- 5. a table
             var table = CsvTable.Read("data/wine.csv", dropColumns: ["class"]);    // header row; empty cell = missing

@@ -119,6 +119,13 @@ public class SafeTensorsTests
         Assert.Contains(expected, e.Message);
         Assert.StartsWith(path, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+
+        // The same content from memory or a stream fails with the same message, naming the stream instead of a path.
+        byte[] bytes = File.ReadAllBytes(path);
+        string problem = e.Message[path.Length..];
+        Assert.Equal("<bytes>" + problem, Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(bytes)).Message);
+        Assert.Equal("<stream>" + problem, Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(new MemoryStream(bytes))).Message);
+        Assert.Equal("weights.bin" + problem, Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(new NonSeekableStream(bytes), "weights.bin")).Message);
     }
 
     [Fact]
@@ -138,6 +145,69 @@ public class SafeTensorsTests
         byte[] full = File.ReadAllBytes(path);
         File.WriteAllBytes(path, full[..^4]);
         Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(path));
+    }
+
+    [Fact]
+    public void StreamsAndBytes_ReadWhatAFileHolds_BitForBit()
+    {
+        using var temp = new TempDirectory();
+        var metadata = new Dictionary<string, string> { ["spec"] = "{\"latent\": 2}" };
+        SafeTensors.Write(temp.File("m.safetensors"), Sample, metadata);
+        byte[] bytes = File.ReadAllBytes(temp.File("m.safetensors"));
+        var written = new MemoryStream();
+        SafeTensors.Write(written, Sample, metadata);
+        Assert.Equal(bytes, written.ToArray());   // Write(Stream) writes the file's bytes
+
+        var expected = SafeTensors.Read(temp.File("m.safetensors"));
+        using var file = File.OpenRead(temp.File("m.safetensors"));
+        var prefixed = new MemoryStream([.. "junk"u8, .. bytes]) { Position = 4 };   // read from the current position
+        var copies = new (SafeTensorsFile File, string Name)[]
+        {
+            (SafeTensors.Read(file), "<stream>"),
+            (SafeTensors.Read(bytes), "<bytes>"),
+            (SafeTensors.Read(new ReadOnlyMemory<byte>([.. "junk"u8, .. bytes])[4..], "slice"), "slice"),
+            (SafeTensors.Read(new NonSeekableStream(bytes), "pipe"), "pipe"),
+            (SafeTensors.Read(prefixed), "<stream>"),
+        };
+        foreach (var (copy, name) in copies)
+        {
+            Assert.Equal(name, copy.Path);
+            Assert.Equal(expected.Names, copy.Names);
+            Assert.Equal(expected.Metadata, copy.Metadata);
+            foreach (var tensorName in expected.Names)
+            {
+                Assert.Equal(expected.Tensors[tensorName].Shape, copy.Tensors[tensorName].Shape);
+                Assert.Equal(expected.Tensors[tensorName].Data.Select(BitConverter.SingleToInt32Bits), copy.Tensors[tensorName].Data.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+        Assert.Equal(bytes.Length + 4, prefixed.Position);
+        Assert.True(file.CanRead);   // left open
+    }
+
+    [Fact]
+    public void TruncatedOrGarbageStreams_GiveTheFilesErrors()
+    {
+        var full = new MemoryStream();
+        SafeTensors.Write(full, Sample);
+        byte[] bytes = full.ToArray();
+
+        foreach (Func<byte[], Stream> open in new Func<byte[], Stream>[] { b => new MemoryStream(b), b => new NonSeekableStream(b) })
+        {
+            Assert.Contains("too short", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open([1, 2, 3]))).Message);
+            Assert.Contains("too short", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open([]))).Message);
+            Assert.Contains("does not start with '{'", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open([.. Length(8), .. "PK\u0003\u0004garbage"u8]))).Message);
+            var cut = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open(bytes[..^4])));
+            Assert.StartsWith("<stream>: ", cut.Message);
+            Assert.Contains("runs past the end", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open(bytes[..40]))).Message);
+            // A header length of 2^63 is rejected before anything that large is allocated.
+            Assert.Contains("runs past the end", Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(open([.. Length(1UL << 63), .. "{}"u8]))).Message);
+        }
+        // A stream that claims more bytes than it gives: a truncated file, not an EndOfStreamException.
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read(new ShortStream(bytes[..^4], bytes.Length)));
+        Assert.Equal("<stream>: ends before the data its header describes; the file is truncated", e.Message);
+
+        Assert.Throws<ArgumentException>(() => SafeTensors.Read(new MemoryStream(bytes), ""));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(new MemoryStream(bytes, writable: false), Sample));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>
 /// A tiny 5x7 bitmap font (digits, upper-case letters, a little punctuation; lower case is drawn as upper

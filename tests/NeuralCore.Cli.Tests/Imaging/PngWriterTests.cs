@@ -1,7 +1,7 @@
+using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.IO;
 
-namespace NeuralCore.Models.Tests.IO;
+namespace NeuralCore.CliTests.Imaging;
 
 public class PngWriterTests
 {
@@ -12,10 +12,10 @@ public class PngWriterTests
     [Fact]
     public void GreyscalePngHasSignatureHeaderAndInflatesToTheRightSize()
     {
-        using var temp = new TempDirectory();
+        string temp = CliRunner.TempDir();
         byte[] pixels = Enumerable.Range(0, 7 * 5).Select(i => (byte)(i * 7)).ToArray();
-        PngWriter.WriteGray(temp.File("g.png"), 7, 5, pixels);
-        var png = DecodedPng.Read(File.ReadAllBytes(temp.File("g.png")));
+        PngWriter.WriteGray(Path.Combine(temp, "g.png"), 7, 5, pixels);
+        var png = DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "g.png")));
         Assert.Equal((7, 5, 8, 0, 0), (png.Width, png.Height, png.BitDepth, png.ColorType, png.Interlace));
         Assert.Equal(5 * (1 + 7), png.InflatedLength);
         Assert.Equal(pixels, png.Pixels);
@@ -24,10 +24,10 @@ public class PngWriterTests
     [Fact]
     public void RgbPngRoundTrips()
     {
-        using var temp = new TempDirectory();
+        string temp = CliRunner.TempDir();
         byte[] rgb = Enumerable.Range(0, 4 * 3 * 3).Select(i => (byte)(255 - i * 5)).ToArray();
-        PngWriter.WriteRgb(temp.File("c.png"), 4, 3, rgb);
-        var png = DecodedPng.Read(File.ReadAllBytes(temp.File("c.png")));
+        PngWriter.WriteRgb(Path.Combine(temp, "c.png"), 4, 3, rgb);
+        var png = DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "c.png")));
         Assert.Equal((4, 3, 8, 2), (png.Width, png.Height, png.BitDepth, png.ColorType));
         Assert.Equal(3 * (1 + 4 * 3), png.InflatedLength);
         Assert.Equal(rgb, png.Pixels);
@@ -36,9 +36,9 @@ public class PngWriterTests
     [Fact]
     public void FloatGreyscaleIsClampedAndRounded()
     {
-        using var temp = new TempDirectory();
-        PngWriter.WriteGray(temp.File("f.png"), 4, 1, new[] { -1f, 0.5f, 2f, float.NaN });
-        Assert.Equal(new byte[] { 0, 128, 255, 0 }, DecodedPng.Read(File.ReadAllBytes(temp.File("f.png"))).Pixels);
+        string temp = CliRunner.TempDir();
+        PngWriter.WriteGray(Path.Combine(temp, "f.png"), 4, 1, new[] { -1f, 0.5f, 2f, float.NaN });
+        Assert.Equal(new byte[] { 0, 128, 255, 0 }, DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "f.png"))).Pixels);
     }
 
     [Fact]
@@ -52,10 +52,10 @@ public class PngWriterTests
     [Fact]
     public void ImageGridTilesDigitsWithSeparatorsAndScale()
     {
-        using var temp = new TempDirectory();
+        string temp = CliRunner.TempDir();
         var mnist = MnistDataset.LoadBundled();
-        ImageGrid.Write(temp.File("grid.png"), mnist.TestImages.Pixels, 10, 28, 28, columns: 4, scale: 2, separator: 1);
-        var png = DecodedPng.Read(File.ReadAllBytes(temp.File("grid.png")));
+        ImageGrid.Write(Path.Combine(temp, "grid.png"), mnist.TestImages.Pixels, 10, 28, 28, columns: 4, scale: 2, separator: 1);
+        var png = DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "grid.png")));
         Assert.Equal((4 * 57 + 1, 3 * 57 + 1, 0), (png.Width, png.Height, png.ColorType));
         Assert.Equal(ImageGrid.SeparatorGray, png.Pixels[0]);
         // Pixel (r, c) of image 5 (grid row 1, column 1) at scale 2.
@@ -68,11 +68,11 @@ public class PngWriterTests
     [Fact]
     public void LinePlotAndScatterRenderValidPngsWithSeriesColours()
     {
-        using var temp = new TempDirectory();
-        Plot.WriteLines(temp.File("loss.png"),
+        string temp = CliRunner.TempDir();
+        Plot.WriteLines(Path.Combine(temp, "loss.png"),
             [new PlotSeries("train", [0.9f, 0.5f, 0.3f, 0.25f, 0.2f]), new PlotSeries("test", [1.0f, 0.6f, 0.45f, 0.4f, 0.41f])],
             title: "Loss", xLabel: "epoch", yLabel: "MSE");
-        var lines = DecodedPng.Read(File.ReadAllBytes(temp.File("loss.png")));
+        var lines = DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "loss.png")));
         Assert.Equal((640, 400, 2), (lines.Width, lines.Height, lines.ColorType));
         Assert.True(CountColour(lines, Rgb.Palette10[0]) > 100);
         Assert.True(CountColour(lines, Rgb.Palette10[1]) > 100);
@@ -80,8 +80,8 @@ public class PngWriterTests
 
         var points = Enumerable.Range(0, 200).SelectMany(i => new[] { MathF.Cos(i * 0.1f) * i, MathF.Sin(i * 0.1f) * i }).ToArray();
         var labels = Enumerable.Range(0, 200).Select(i => (byte)(i % 10)).ToArray();
-        Plot.WriteScatter(temp.File("latent.png"), points, labels, title: "Latent");
-        var scatter = DecodedPng.Read(File.ReadAllBytes(temp.File("latent.png")));
+        Plot.WriteScatter(Path.Combine(temp, "latent.png"), points, labels, title: "Latent");
+        var scatter = DecodedPng.Read(File.ReadAllBytes(Path.Combine(temp, "latent.png")));
         Assert.Equal(2, scatter.ColorType);
         foreach (var colour in Rgb.Palette10) Assert.True(CountColour(scatter, colour) > 20);
     }

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using NeuralCore.Models.IO;
+using NeuralCore.Cli.Imaging;
 
-namespace NeuralCore.Models.Tests.IO;
+namespace NeuralCore.CliTests.Imaging;
 
 /// <summary>A minimal independent PNG reader for tests: checks the signature and every chunk CRC, inflates the
 /// IDAT stream and undoes the five standard row filters.</summary>

@@ -1,14 +1,15 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using NeuralCore.Models.IO;
 
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>
 /// Minimal PNG encoder for 8-bit greyscale and 8-bit RGB images (no interlacing; each row uses the "Up"
 /// filter, which suits plots and digit grids). Files are written atomically.
 /// </summary>
-public static class PngWriter
+internal static class PngWriter
 {
     /// <summary>The 8-byte PNG file signature.</summary>
     public static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];

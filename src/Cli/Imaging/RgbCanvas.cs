@@ -1,7 +1,7 @@
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>An 8-bit RGB colour.</summary>
-public readonly record struct Rgb(byte R, byte G, byte B)
+internal readonly record struct Rgb(byte R, byte G, byte B)
 {
     /// <summary>Black.</summary>
     public static Rgb Black => new(0, 0, 0);
@@ -22,7 +22,7 @@ public readonly record struct Rgb(byte R, byte G, byte B)
 /// A simple RGB raster [Height, Width, 3] with clipped drawing primitives (pixels, rectangles, lines,
 /// 5x7 bitmap text) and PNG output. Coordinates are pixels, origin top-left.
 /// </summary>
-public sealed class RgbCanvas
+internal sealed class RgbCanvas
 {
     /// <summary>Creates a canvas filled with <paramref name="background"/>.</summary>
     public RgbCanvas(int width, int height, Rgb background)

@@ -1,18 +1,18 @@
 using System.Globalization;
 
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>One line of a line plot: Y values at X positions (X defaults to 1, 2, 3, ... e.g. epochs).</summary>
 /// <param name="Name">Legend text.</param>
 /// <param name="Y">Values; non-finite values break the line.</param>
 /// <param name="X">Positions, same length as Y, or null for 1..Y.Count.</param>
-public sealed record PlotSeries(string Name, IReadOnlyList<float> Y, IReadOnlyList<float>? X = null);
+internal sealed record PlotSeries(string Name, IReadOnlyList<float> Y, IReadOnlyList<float>? X = null);
 
 /// <summary>
 /// Minimal charts rendered to RGB PNG with the built-in 5x7 font: a line plot (e.g. train/test loss per
 /// epoch) and a scatter plot coloured by class (e.g. a 2-D latent space coloured by digit).
 /// </summary>
-public static class Plot
+internal static class Plot
 {
     private const int Left = 64, Top = 28, Bottom = 40;
 

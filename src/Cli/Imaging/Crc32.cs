@@ -1,7 +1,7 @@
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as used by PNG chunks, zip and gzip.</summary>
-public static class Crc32
+internal static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 

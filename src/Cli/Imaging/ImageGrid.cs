@@ -1,10 +1,10 @@
-namespace NeuralCore.Models.IO;
+namespace NeuralCore.Cli.Imaging;
 
 /// <summary>
 /// Tiles many small greyscale images (e.g. MNIST digits or their reconstructions) into one grid image,
 /// row by row, separated by grey lines, optionally scaled up by pixel replication.
 /// </summary>
-public static class ImageGrid
+internal static class ImageGrid
 {
     /// <summary>Grey level of the separator lines and of empty cells in an incomplete last row.</summary>
     public const byte SeparatorGray = 128;
