@@ -56,9 +56,9 @@ public static class ModelStore
     {
         string specPath = Path.Combine(directory, SpecFile);
         if (!Directory.Exists(directory))
-            throw new DataFormatException($"{directory}: model directory not found; pass the --out directory of a `neuralcore train` run");
+            throw new DataFormatException($"{directory}: model directory not found; pass a directory written by ModelStore.Save or TrainingRun.Fit (or `neuralcore train`)");
         if (!File.Exists(specPath))
-            throw new DataFormatException($"{specPath}: not found; {directory} is not a model directory written by `neuralcore train`");
+            throw new DataFormatException($"{specPath}: not found; {directory} is not a model directory written by ModelStore.Save (or `neuralcore train`)");
         return ModelSpec.FromJson(File.ReadAllText(specPath), specPath);
     }
 

@@ -33,7 +33,7 @@ public sealed class TrainingRunResult
     public string? RunDirectory { get; }
     /// <summary>The checkpoint of the last epoch, or null without a run directory.</summary>
     public string? CheckpointPath => RunDirectory == null ? null : Path.Combine(RunDirectory, Checkpoint.FileName);
-    /// <summary>The model's weights (<see cref="ModelStore.Load"/> reads the directory back), or null without a run directory.</summary>
+    /// <summary>The model's weights (<see cref="ModelStore.Load(string, NeuralCore.Kernels.IBackend)"/> reads the directory back), or null without a run directory.</summary>
     public string? ModelPath => RunDirectory == null ? null : Path.Combine(RunDirectory, ModelStore.WeightsFile);
     /// <summary>The run's metrics.json, or null without a run directory.</summary>
     public string? MetricsPath => RunDirectory == null ? null : Path.Combine(RunDirectory, MetricsJson.FileName);
