@@ -3,7 +3,7 @@ using System.Globalization;
 namespace NeuralCore.Cli;
 
 /// <summary>A bad command line or input: printed as one line "error: ..." with exit code 2 (usage) or 1 (input).</summary>
-public sealed class CliException(string message, int exitCode = 1) : Exception(message)
+internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
 }
@@ -12,7 +12,7 @@ public sealed class CliException(string message, int exitCode = 1) : Exception(m
 /// Parsed options of one command: <c>--name value</c>, <c>--name=value</c> and boolean <c>--flag</c>.
 /// Typed getters name the option and the fix when a value is wrong; unknown options are errors.
 /// </summary>
-public sealed class CommandLine
+internal sealed class CommandLine
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);

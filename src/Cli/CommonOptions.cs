@@ -4,7 +4,7 @@ using NeuralCore.Models.Autoencoders;
 namespace NeuralCore.Cli;
 
 /// <summary>Options that several commands read the same way, with one error message each.</summary>
-public static class CommonOptions
+internal static class CommonOptions
 {
     /// <summary>--model as one of <see cref="ModelSpec.Kinds"/>.</summary>
     public static string ModelKind(this CommandLine cl, string fallback)

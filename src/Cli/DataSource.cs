@@ -4,7 +4,7 @@ using NeuralCore.Models.Data;
 namespace NeuralCore.Cli;
 
 /// <summary>Rows ready for a model: train and test splits [count, features] in [0, 1], with labels when known.</summary>
-public sealed class Dataset
+internal sealed class Dataset
 {
     public required string Description { get; init; }
     public required float[] Train { get; init; }
@@ -24,7 +24,7 @@ public sealed class Dataset
 }
 
 /// <summary>Loads --data: "mnist" (the bundled MNIST-10k), a directory of IDX files, or a CSV table.</summary>
-public static class DataSource
+internal static class DataSource
 {
     public const string Help =
         "--data SOURCE       mnist (bundled MNIST-10k, default), a directory with MNIST IDX files, or FILE.csv\n" +

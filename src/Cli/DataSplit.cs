@@ -6,7 +6,7 @@ namespace NeuralCore.Cli;
 /// <param name="Count">Number of rows.</param>
 /// <param name="Labels">Labels [Count] when known (MNIST digits, a CSV --label-column), else null.</param>
 /// <param name="RowNumbers">Index of each row in its split or file, [Count].</param>
-public sealed record DataSplit(string Name, float[] Rows, int Count, int[]? Labels, int[] RowNumbers)
+internal sealed record DataSplit(string Name, float[] Rows, int Count, int[]? Labels, int[] RowNumbers)
 {
     public const string Help = "--split NAME        image data: test (default) | train; a CSV table is used whole";
 

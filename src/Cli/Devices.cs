@@ -6,7 +6,7 @@ using NeuralCore.Kernels.Reference;
 namespace NeuralCore.Cli;
 
 /// <summary>Chooses the backend named by --device; never picks one silently.</summary>
-public static class Devices
+internal static class Devices
 {
     public const string Help = "--device NAME       cpu (default, SIMD), reference (naive oracle, slow), cuda, opencl, ilgpu-cpu (GPU kernels emulated, slow)\n" +
         "  --threads N         CPU threads with --device cpu (default: every core)";

@@ -1,7 +1,7 @@
 namespace NeuralCore.Cli;
 
 /// <summary>Checks an --out directory up front, so that a long run cannot fail only when it writes its results.</summary>
-public static class OutputDirectory
+internal static class OutputDirectory
 {
     /// <summary>
     /// Fails before any work when <paramref name="dir"/> cannot be written (a file in its place, no permission, a

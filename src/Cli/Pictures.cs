@@ -5,7 +5,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli;
 
 /// <summary>The pictures written after training: loss curve, reconstructions, VAE samples, gradient norms.</summary>
-public static class Pictures
+internal static class Pictures
 {
     public static void WriteAll(string dir, Autoencoder model, Dataset data, IReadOnlyList<EpochMetrics> history, ulong seed)
     {

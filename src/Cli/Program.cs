@@ -9,7 +9,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli
 {
     /// <summary>The `neuralcore` command: dispatch, help, and one-line errors with non-zero exit codes.</summary>
-    public static class Cli
+    internal static class Cli
     {
         public const string Help = """
             neuralcore - autoencoders from scratch (AE, denoising AE, VAE; dense and convolutional)

@@ -9,7 +9,7 @@ namespace NeuralCore.Cli;
 /// </summary>
 /// <param name="quiet">Draw and print nothing (the epochs are still counted).</param>
 /// <param name="epochsDone">Epochs finished before this run started (a resumed run's checkpoint).</param>
-public sealed class ProgressBar(bool quiet, int epochsDone = 0) : IProgress<TrainingProgress>
+internal sealed class ProgressBar(bool quiet, int epochsDone = 0) : IProgress<TrainingProgress>
 {
     private readonly bool _interactive = !Console.IsErrorRedirected;
     private DateTime _lastDraw = DateTime.MinValue;

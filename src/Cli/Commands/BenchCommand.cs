@@ -9,7 +9,7 @@ namespace NeuralCore.Cli.Commands;
 /// <c>neuralcore bench</c>: the kernel table (GEMM, convolution, elementwise) of one device, with the measured FMA peak,
 /// then the peer's end-to-end training workloads on that device.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public const string Help = """
         neuralcore bench - time the kernels of a device: GEMM and convolution in GFLOP/s (and % of the measured

@@ -6,7 +6,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore detect</c>: anomaly scores by reconstruction error, a percentile threshold, and AUROC when labels are known.</summary>
-public static class DetectCommand
+internal static class DetectCommand
 {
     public const string Help = """
         neuralcore detect - anomaly detection by reconstruction error

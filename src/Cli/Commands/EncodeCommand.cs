@@ -7,7 +7,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore encode</c>: writes the embedding of every input row (feature extraction) and optionally plots them.</summary>
-public static class EncodeCommand
+internal static class EncodeCommand
 {
     public const string Help = """
         neuralcore encode - extract features: the embedding of every input row

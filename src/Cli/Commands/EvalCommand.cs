@@ -4,7 +4,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore eval</c>: test loss per sample of a saved model (and denoising quality for a DAE).</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public const string Help = """
         neuralcore eval - evaluate a saved model on the test split

@@ -1,7 +1,7 @@
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore experiment NAME</c>: reproducible experiments, one class per experiment.</summary>
-public static class ExperimentCommand
+internal static class ExperimentCommand
 {
     /// <summary>Registered experiments: name -> (one-line description, help text, run).</summary>
     private static readonly Dictionary<string, (string Summary, string Help, Func<CommandLine, int> Run)> Experiments = new()

@@ -3,7 +3,7 @@ using NeuralCore.Models.Inspection;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore gradcheck</c>: finite-difference check of every op's and layer's backward.</summary>
-public static class GradCheckCommand
+internal static class GradCheckCommand
 {
     public const string Help = """
         neuralcore gradcheck - compare every op's and layer's backward with finite differences

@@ -7,7 +7,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore graph</c>: the autograd graph of one batch's loss as Graphviz DOT (and SVG).</summary>
-public static class GraphCommand
+internal static class GraphCommand
 {
     public const string Help = """
         neuralcore graph - draw the autograd graph of one training batch, with values and gradients

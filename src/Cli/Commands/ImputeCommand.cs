@@ -6,7 +6,7 @@ using NeuralCore.Models.Data;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore impute</c>: fills the missing cells of a CSV table with a denoising autoencoder.</summary>
-public static class ImputeCommand
+internal static class ImputeCommand
 {
     public const string Help = """
         neuralcore impute - fill missing cells of a CSV table with a denoising autoencoder

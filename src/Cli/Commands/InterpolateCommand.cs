@@ -5,7 +5,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore interpolate</c>: decodes the straight line between the embeddings of two test images.</summary>
-public static class InterpolateCommand
+internal static class InterpolateCommand
 {
     public const string Help = """
         neuralcore interpolate - walk the latent space between two test images

@@ -10,7 +10,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore experiment latent-size</c>: test reconstruction loss and KL against the embedding size.</summary>
-public static class LatentSizeExperiment
+internal static class LatentSizeExperiment
 {
     public const string Summary = "train one model per embedding size; test reconstruction loss and KL against the size";
 

@@ -10,7 +10,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore experiment oneclass-mnist</c>: one-class anomaly detection per digit, autoencoder against PCA.</summary>
-public static class OneClassMnistExperiment
+internal static class OneClassMnistExperiment
 {
     public const string Summary = "per digit: train on that digit only, detect the other digits by reconstruction error (AUROC vs PCA)";
 

@@ -4,7 +4,7 @@ using NeuralCore.Models.IO;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore ptx</c>: the NVIDIA PTX a GPU kernel compiles to, on any machine (no GPU needed).</summary>
-public static class PtxCommand
+internal static class PtxCommand
 {
     public const string Help = """
         neuralcore ptx - show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels,

@@ -6,7 +6,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore sample</c>: generates new data from a VAE by decoding z ~ N(0, I).</summary>
-public static class SampleCommand
+internal static class SampleCommand
 {
     public const string Help = """
         neuralcore sample - generate new images (or table rows) from a variational autoencoder

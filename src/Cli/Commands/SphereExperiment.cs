@@ -11,7 +11,7 @@ namespace NeuralCore.Cli.Commands;
 /// <c>neuralcore experiment sphere</c>: a 3 -> 2 -> 3 autoencoder on points of the unit sphere, against PCA (the best
 /// linear 2-D projection), with plots of the learned 2-D chart coloured by latitude and by longitude.
 /// </summary>
-public static class SphereExperiment
+internal static class SphereExperiment
 {
     public const string Summary = "3 -> 2 -> 3 autoencoder on the unit sphere vs PCA: a bent 2-D chart";
 

@@ -5,7 +5,7 @@ using NeuralCore.Models.Training;
 namespace NeuralCore.Cli.Commands;
 
 /// <summary><c>neuralcore train</c>: trains an autoencoder and writes model, metrics and pictures.</summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     public const string Help = """
         neuralcore train - train an autoencoder (AE, denoising AE or VAE; MLP or convolutional)
