@@ -13,7 +13,7 @@ public static class AllocProbe
         var data = MnistDataset.LoadBundled();
         foreach (var kind in new[] { "vae", "conv-ae" })
         {
-            using var cpu = new CpuBackend();
+            using var cpu = Program.NewCpu(args);
             var spec = kind == "vae" ? new ModelSpec { Kind = "vae", InputFeatures = 784, Latent = 20 }
                 : new ModelSpec { Kind = "conv-ae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 32 };
             var model = ModelFactory.Create(spec, cpu, new SeededRandom(0));
@@ -55,7 +55,7 @@ public static class TrainerAllocProbe
     public static int Run(string[] args)
     {
         var data = MnistDataset.LoadBundled();
-        using var cpu = new CpuBackend();
+        using var cpu = Program.NewCpu(args);
         var spec = new ModelSpec { Kind = "conv-ae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 32 };
         var model = ModelFactory.Create(spec, cpu, new SeededRandom(0));
         var trainer = new NeuralCore.Models.Training.Trainer(model, new NeuralCore.Models.Training.TrainingOptions());

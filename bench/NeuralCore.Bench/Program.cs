@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using NeuralCore.Kernels;
-using NeuralCore.Kernels.Benchmarks;
+using NeuralCore.Benchmarks;
 using NeuralCore.Kernels.Cpu;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.Training;
@@ -15,6 +14,7 @@ public static class Program
 {
     private const string Usage = """
         usage: NeuralCore.Bench <benchmark> [options]
+          every benchmark takes [--threads N]      CPU threads of the backend (default: every core)
           all [--out DIR] [--epochs N] [--quick] [--rng pytorch|xoshiro]
                                                    everything below on the CPU backend; writes DIR/results.json and DIR/results.md
                                                    (default DIR bench/results, 10 epochs)
@@ -22,18 +22,24 @@ public static class Program
           train [--epochs N] [--only vae|convae] [--seeds 0,1,..] [--rng pytorch|xoshiro]
                                                    end-to-end workloads of ../shared/peers/torch_cpu_ref.py (seed 0 by default;
                                                    --rng pytorch, the default, draws weights and batch order as torch.manual_seed(seed))
-          gemm [--json FILE] [--threads N]         GEMM rows only (FILE gets the peer's sgemm_* keys)
+          gemm [--json FILE]                       GEMM rows only (FILE gets the peer's sgemm_* keys)
           peak                                     measured FMA peak (one thread and all threads)
           alloc                                    managed bytes per part of a training step
           alloc-trainer                            managed bytes of every step inside Trainer.RunEpoch (outliers, median)
           torch-parity --dir DIR                   conv AE from PyTorch's initial weights in PyTorch's data order (bench/torch_parity.py)
         """;
 
+    /// <summary>The CPU threads that <c>--threads N</c> in <paramref name="args"/> asks for (default: every core).</summary>
+    internal static int Threads(string[] args) =>
+        Option(args, "--threads") is string t ? int.Parse(t, CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+
+    /// <summary>A CPU backend with the threads of <c>--threads N</c> in <paramref name="args"/>.</summary>
+    internal static CpuBackend NewCpu(string[] args) => new(Threads(args));
+
     public static int Main(string[] args)
     {
         string command = args.Length > 0 ? args[0] : "help";
         string[] rest = args.Length > 0 ? args[1..] : [];
-        if (Option(rest, "--threads") is string t) CpuGemm.MaxThreads = int.Parse(t, CultureInfo.InvariantCulture);
         string rngName = Option(rest, "--rng") ?? "pytorch";
         if (!RandomAlgorithmNames.TryParse(rngName, out var rng))
             throw new ArgumentException($"--rng {rngName}: choose {RandomAlgorithmNames.Choices}");
@@ -44,17 +50,17 @@ public static class Program
             {
                 bool quick = rest.Contains("--quick");
                 var peak = KernelBenchmarks.MeasurePeak(quick);
-                using var cpu = new CpuBackend();
+                using var cpu = NewCpu(rest);
                 Console.WriteLine(KernelBenchmarks.FormatMarkdown(KernelBenchmarks.Run(cpu, quick), peak));
                 return 0;
             }
             case "gemm":
             {
                 var peak = KernelBenchmarks.MeasurePeak();
-                using var cpu = new CpuBackend();
+                using var cpu = NewCpu(rest);
                 var gemm = KernelBenchmarks.Run(cpu, quick: false).Where(r => r.Group == "gemm").ToList();
                 Console.WriteLine(KernelBenchmarks.FormatMarkdown(gemm, peak));
-                if (Option(rest, "--json") is string json) File.WriteAllText(json, ToJson(peak, gemm, []));
+                if (Option(rest, "--json") is string json) File.WriteAllText(json, ToJson(peak, gemm, [], Threads(rest)));
                 return 0;
             }
             case "peak":
@@ -73,7 +79,7 @@ public static class Program
                 foreach (ulong seed in seeds)
                 {
                     Console.Write($"seed {seed} ");
-                    Print(RunTraining(data, w, epochs, seed, rng));
+                    Print(RunTraining(rest, data, w, epochs, seed, rng));
                 }
                 return 0;
             }
@@ -99,13 +105,13 @@ public static class Program
         var training = new List<TrainingResult>();
         foreach (var w in TrainingBenchmark.Workloads)
         {
-            var r = RunTraining(data, w, epochs, rng: rng);
+            var r = RunTraining(args, data, w, epochs, rng: rng);
             Print(r);
             training.Add(r);
         }
         var peak = KernelBenchmarks.MeasurePeak(quick);
         List<KernelResult> kernels;
-        using (var cpu = new CpuBackend()) kernels = KernelBenchmarks.Run(cpu, quick);
+        using (var cpu = NewCpu(args)) kernels = KernelBenchmarks.Run(cpu, quick);
 
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"NeuralCore benchmarks, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Machine()}");
@@ -118,16 +124,17 @@ public static class Program
         md.Append(KernelBenchmarks.FormatMarkdown(kernels, peak));
         string markdown = md.ToString();
         File.WriteAllText(Path.Combine(outDir, "results.md"), markdown);
-        File.WriteAllText(Path.Combine(outDir, "results.json"), ToJson(peak, kernels, training));
+        File.WriteAllText(Path.Combine(outDir, "results.json"), ToJson(peak, kernels, training, Threads(args)));
         Console.WriteLine();
         Console.WriteLine(markdown);
         Console.WriteLine($"written {Path.Combine(outDir, "results.json")} and {Path.Combine(outDir, "results.md")}");
         return 0;
     }
 
-    private static TrainingResult RunTraining(MnistDataset data, string workload, int epochs, ulong seed = 0, RandomAlgorithm rng = RandomAlgorithm.PyTorch)
+    private static TrainingResult RunTraining(string[] args, MnistDataset data, string workload, int epochs, ulong seed = 0,
+        RandomAlgorithm rng = RandomAlgorithm.PyTorch)
     {
-        using var cpu = new CpuBackend();
+        using var cpu = NewCpu(args);
         return TrainingBenchmark.Run(cpu, data, workload, epochs, seed, rng);
     }
 
@@ -141,7 +148,7 @@ public static class Program
         $"GEMM kernel {CpuGemm.KernelName}";
 
     /// <summary>Flat keys for compare.sh (the peer's sgemm_*_gflops, vae/convae objects) plus every kernel row.</summary>
-    private static string ToJson(PeakResult peak, IReadOnlyList<KernelResult> kernels, IReadOnlyList<TrainingResult> training)
+    private static string ToJson(PeakResult peak, IReadOnlyList<KernelResult> kernels, IReadOnlyList<TrainingResult> training, int threads)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -149,7 +156,7 @@ public static class Program
             w.WriteStartObject();
             w.WriteString("date_utc", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
             w.WriteString("machine", Machine());
-            w.WriteNumber("threads", CpuGemm.MaxThreads);
+            w.WriteNumber("threads", threads);
             w.WriteNumber("fma_peak_1thread_gflops", Math.Round(peak.OneThread, 2));
             w.WriteNumber("fma_peak_all_gflops", Math.Round(peak.AllThreads, 2));
             foreach (var k in kernels.Where(k => k.Group == "gemm"))

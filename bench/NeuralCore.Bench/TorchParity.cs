@@ -26,7 +26,7 @@ public static class TorchParity
         var mnist = MnistDataset.LoadBundled();
         var order = File.ReadAllBytes(Path.Combine(dir, "order.i32"));
         int count = mnist.TrainImages.Count, features = 784, epochs = order.Length / 4 / count;
-        using var cpu = new CpuBackend();
+        using var cpu = Program.NewCpu(args);
         var spec = new ModelSpec { Kind = "conv-ae", InputFeatures = features, ImageShape = [1, 28, 28], Latent = 32 };
         var model = ModelFactory.Create(spec, cpu, new SeededRandom(0));
         ModelStore.LoadWeights(model, SafeTensors.Read(Path.Combine(dir, "init.safetensors")));

@@ -14,15 +14,16 @@ internal static class Devices
     public static IBackend Open(CommandLine cl)
     {
         string name = cl.String("device", "cpu")!;
+        int threads = Environment.ProcessorCount;
         if (cl.Has("threads"))
         {
             if (name != "cpu")
                 throw new CliException($"--threads sets the CPU threads of --device cpu; --device {name} does not use it, leave it out", 2);
-            CpuGemm.MaxThreads = cl.Int("threads", Environment.ProcessorCount, 1, 1024);
+            threads = cl.Int("threads", Environment.ProcessorCount, 1, CpuBackend.MaxThreads);
         }
         return name switch
         {
-            "cpu" => new CpuBackend(),
+            "cpu" => new CpuBackend(threads),
             "reference" => new ReferenceBackend(),
             "cuda" or "opencl" or "ilgpu-cpu" => OpenIlgpu(name),
             _ => throw new CliException($"--device: unknown device '{name}'; choose cpu, reference, cuda, opencl or ilgpu-cpu", 2),

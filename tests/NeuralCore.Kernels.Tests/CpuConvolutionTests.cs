@@ -34,7 +34,8 @@ public class CpuConvolutionTests
         var rng = new Random(1);
         float[] x = Random(rng, g.InputSize), wt = Random(rng, g.WeightSize);
         float[] y = Random(rng, g.OutputSize); // garbage: forward must overwrite
-        CpuConvolution.Forward(x, wt, y, g);
+        using var parallel = new CpuParallel(3);   // the batch-parallel and parallel-GEMM paths, even on one core
+        CpuConvolution.Forward(x, wt, y, g, parallel);
 
         var (expected, mag, terms) = Naive(g, x, wt);
         for (int i = 0; i < y.Length; i++)
@@ -50,7 +51,8 @@ public class CpuConvolutionTests
         float[] dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize);
         float[] dx = Random(rng, g.InputSize);
         float[] dx0 = (float[])dx.Clone();
-        CpuConvolution.BackwardData(dy, wt, dx, g);
+        using var parallel = new CpuParallel(3);   // the batch-parallel and parallel-GEMM paths, even on one core
+        CpuConvolution.BackwardData(dy, wt, dx, g, parallel);
 
         var expected = new double[g.InputSize];
         var mag = new double[g.InputSize];
@@ -73,7 +75,8 @@ public class CpuConvolutionTests
         float[] x = Random(rng, g.InputSize), dy = Random(rng, g.OutputSize);
         float[] dw = Random(rng, g.WeightSize);
         float[] dw0 = (float[])dw.Clone();
-        CpuConvolution.BackwardWeight(x, dy, dw, g);
+        using var parallel = new CpuParallel(3);   // the batch-parallel and parallel-GEMM paths, even on one core
+        CpuConvolution.BackwardWeight(x, dy, dw, g, parallel);
 
         var expected = new double[g.WeightSize];
         var mag = new double[g.WeightSize];
@@ -93,30 +96,29 @@ public class CpuConvolutionTests
     [InlineData(37, 16, 14, 14, 32)]    // a batch that splits unevenly
     public void AllThreeKernels_GiveTheSameBits_WithOneThreadOrEvery(int n, int c, int h, int w, int k)
     {
-        // A run with --threads 1 and one with every core must train the same model: the weight gradient's partial sums
-        // over the batch may not depend on how many threads share the work.
+        // A backend with one thread and one with several must train the same model: the weight gradient's partial sums
+        // over the batch may not depend on how many threads share the work. (A pool of n threads cuts the work n ways
+        // whatever the machine has, so this compares real splits on one core too.)
         var g = new ConvGeometry(n, c, h, w, k, 3, 3, 2, 2, 1, 1);
         var rng = new Random(5);
         float[] x = Random(rng, g.InputSize), dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize);
         (float[] Y, float[] Dx, float[] Dw) Run(int threads)
         {
-            int saved = CpuGemm.MaxThreads;
-            CpuGemm.MaxThreads = threads;
-            try
-            {
-                float[] y = new float[g.OutputSize], dx = new float[g.InputSize], dw = new float[g.WeightSize];
-                CpuConvolution.Forward(x, wt, y, g);
-                CpuConvolution.BackwardData(dy, wt, dx, g);
-                CpuConvolution.BackwardWeight(x, dy, dw, g);
-                return (y, dx, dw);
-            }
-            finally { CpuGemm.MaxThreads = saved; }
+            using var parallel = new CpuParallel(threads);
+            float[] y = new float[g.OutputSize], dx = new float[g.InputSize], dw = new float[g.WeightSize];
+            CpuConvolution.Forward(x, wt, y, g, parallel);
+            CpuConvolution.BackwardData(dy, wt, dx, g, parallel);
+            CpuConvolution.BackwardWeight(x, dy, dw, g, parallel);
+            return (y, dx, dw);
         }
         var one = Run(1);
-        var all = Run(Math.Max(2, Environment.ProcessorCount));
-        Assert.Equal(one.Y, all.Y);
-        Assert.Equal(one.Dx, all.Dx);
-        Assert.Equal(one.Dw, all.Dw);
+        foreach (int threads in new[] { 2, 3, Math.Max(4, Environment.ProcessorCount) })
+        {
+            var many = Run(threads);
+            Assert.Equal(one.Y, many.Y);
+            Assert.Equal(one.Dx, many.Dx);
+            Assert.Equal(one.Dw, many.Dw);
+        }
     }
 
     [Fact]

@@ -19,10 +19,11 @@ public class CpuFastPathTests
     private struct NestedBody : IParallelBody
     {
         public int[] Hits;
+        public CpuParallel Pool;
         public readonly void Invoke(int index)
         {
             var inner = new MarkBody { Hits = Hits };
-            CpuParallel.For(Hits.Length, ref inner);   // the pool is busy: runs serially on this thread
+            Pool.For(Hits.Length, ref inner);   // the pool is busy: runs serially on this thread
         }
     }
 
@@ -42,10 +43,11 @@ public class CpuFastPathTests
     [InlineData(64)]
     public void ParallelFor_RunsEveryIndexExactlyOnce(int count)
     {
+        using var pool = new CpuParallel(4);
         for (int round = 0; round < 200; round++)
         {
             var body = new MarkBody { Hits = new int[count] };
-            CpuParallel.For(count, ref body);
+            pool.For(count, ref body);
             Assert.All(body.Hits, h => Assert.Equal(1, h));
         }
     }
@@ -53,8 +55,9 @@ public class CpuFastPathTests
     [Fact]
     public void ParallelFor_NestedAndConcurrentCallersComplete()
     {
-        var nested = new NestedBody { Hits = new int[5] };
-        CpuParallel.For(4, ref nested);
+        using var pool = new CpuParallel(3);
+        var nested = new NestedBody { Hits = new int[5], Pool = pool };
+        pool.For(4, ref nested);
         Assert.All(nested.Hits, h => Assert.Equal(4, h));
 
         var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
@@ -62,7 +65,7 @@ public class CpuFastPathTests
             for (int round = 0; round < 300; round++)
             {
                 var body = new MarkBody { Hits = new int[7] };
-                CpuParallel.For(7, ref body);
+                pool.For(7, ref body);
                 Assert.All(body.Hits, h => Assert.Equal(1, h));
             }
         })).ToList();
@@ -73,23 +76,61 @@ public class CpuFastPathTests
     [Fact]
     public void ParallelFor_PropagatesAnExceptionAndStaysUsable()
     {
+        using var pool = new CpuParallel(3);
         var throwing = new ThrowingBody();
-        var e = Assert.Throws<AggregateException>(() => CpuParallel.For(8, ref throwing));
+        var e = Assert.Throws<AggregateException>(() => pool.For(8, ref throwing));
         Assert.IsType<InvalidOperationException>(e.InnerException);
         var body = new MarkBody { Hits = new int[9] };
-        CpuParallel.For(9, ref body);
+        pool.For(9, ref body);
         Assert.All(body.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void ParallelFor_AfterDispose_RunsOnTheCallingThread()
+    {
+        var pool = new CpuParallel(3);
+        var body = new MarkBody { Hits = new int[6] };
+        pool.For(6, ref body);   // starts the workers
+        pool.Dispose();
+        pool.Dispose();          // twice is harmless
+        body = new MarkBody { Hits = new int[6] };
+        pool.For(6, ref body);
+        Assert.All(body.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(CpuBackend.MaxThreads + 1)]
+    public void CpuBackend_RejectsAThreadCountOutOfRange(int threads)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CpuBackend(threads));
+        Assert.Equal("threads", e.ParamName);
+    }
+
+    [Fact]
+    public void CpuBackend_KeepsItsThreadCount()
+    {
+        using var one = new CpuBackend(threads: 1);
+        using var three = new CpuBackend(threads: 3);
+        using var every = new CpuBackend();
+        Assert.Equal(1, one.Threads);
+        Assert.Equal(3, three.Threads);
+        Assert.Equal(Environment.ProcessorCount, every.Threads);
     }
 
     [Fact]
     public void ConcurrentGemmsAndConvolutions_MatchTheReference()
     {
-        // Several threads run multi-threaded kernels at once: one owns the worker pool, the others fall back to serial.
+        // Several threads run multi-threaded kernels at once, each on a backend of its own (with 1, 2 and 3 threads), and
+        // two more share one backend: one of those owns its worker pool, the other runs serially.
         var g = new ConvGeometry(37, 3, 13, 11, 5, 3, 3, 2, 2, 1, 1);
         var failures = new List<string>();
-        var threads = Enumerable.Range(0, 3).Select(id => new Thread(() =>
+        using var shared = new CpuBackend(threads: 2);
+        var threads = Enumerable.Range(0, 5).Select(id => new Thread(() =>
         {
-            using var cpu = new CpuBackend();
+            using var own = id < 3 ? new CpuBackend(threads: id + 1) : null;
+            var cpu = own ?? shared;
             using var reference = new ReferenceBackend();
             var rng = new Random(id);
             float[] a = Random(rng, 133 * 301), b = Random(rng, 301 * 97);

@@ -36,7 +36,7 @@ public class CpuGemmTests
         foreach (bool acc in new[] { false, true })
         {
             float alpha = acc ? -0.75f : 1f;
-            Check(m, n, k, ta, tb, acc, alpha, threads: null, seed: m * 7919 + n * 31 + k);
+            Check(m, n, k, ta, tb, acc, alpha, threads: 3, seed: m * 7919 + n * 31 + k);
         }
     }
 
@@ -46,7 +46,28 @@ public class CpuGemmTests
     public void SingleThreadedPathMatches(int m, int n, int k)
     {
         Check(m, n, k, false, true, false, 1f, threads: 1, seed: 5);
-        Check(m, n, k, true, false, true, 2f, threads: 1, seed: 6);
+        Check(m, n, k, true, false, true, 2f, threads: null, seed: 6);
+    }
+
+    [Theory]
+    [InlineData(300, 70, 64)]     // row split
+    [InlineData(128, 400, 100)]   // column split
+    [InlineData(257, 257, 257)]
+    public void AnyThreadCount_GivesTheSameBits(int m, int n, int k)
+    {
+        // every element of C sums its products in the same order however C is cut into strips (also on one core:
+        // a pool of n threads runs n strips whatever the machine has)
+        var rng = new Random(m + n + k);
+        float[] a = Random(rng, m * k), b = Random(rng, k * n), c0 = Random(rng, m * n);
+        float[] Run(int threads)
+        {
+            using var parallel = new CpuParallel(threads);
+            float[] c = (float[])c0.Clone();
+            CpuGemm.Multiply(a, 0, b, 0, c, 0, m, n, k, false, true, true, 0.5f, parallel);
+            return c;
+        }
+        float[] one = Run(1);
+        foreach (int threads in new[] { 2, 3, 5 }) Assert.Equal(one, Run(threads));
     }
 
     [Theory]
@@ -56,8 +77,8 @@ public class CpuGemmTests
     [InlineData(784, 400, 128, true, false)]
     public void AutoencoderShapes(int m, int n, int k, bool ta, bool tb)
     {
-        Check(m, n, k, ta, tb, false, 1f, null, 11);
-        Check(m, n, k, ta, tb, true, 0.5f, null, 12);
+        Check(m, n, k, ta, tb, false, 1f, 2, 11);
+        Check(m, n, k, ta, tb, true, 0.5f, 2, 12);
     }
 
     [Fact]
@@ -77,6 +98,8 @@ public class CpuGemmTests
             CpuGemm.Multiply(new float[5], 0, new float[6], 0, new float[4], 0, 2, 2, 3, false, false, false));
     }
 
+    /// <summary>Checks one product on a pool of <paramref name="threads"/> threads, or with the public overload (the
+    /// calling thread) when null.</summary>
     private static void Check(int m, int n, int k, bool ta, bool tb, bool acc, float alpha, int? threads, int seed)
     {
         var rng = new Random(seed);
@@ -86,7 +109,10 @@ public class CpuGemmTests
         float[] c0 = (float[])c.Clone();
 
         if (threads is int t)
-            CpuGemm.Multiply(a, Guard, b, Guard, c, Guard, m, n, k, ta, tb, acc, alpha, t);
+        {
+            using var parallel = new CpuParallel(t);
+            CpuGemm.Multiply(a, Guard, b, Guard, c, Guard, m, n, k, ta, tb, acc, alpha, parallel);
+        }
         else
             CpuGemm.Multiply(a, Guard, b, Guard, c, Guard, m, n, k, ta, tb, acc, alpha);
 

@@ -1,7 +1,7 @@
 using System.Globalization;
-using NeuralCore.Kernels.Benchmarks;
+using NeuralCore.Benchmarks;
+using NeuralCore.Kernels.Gpu;
 using NeuralCore.Models.Data;
-using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;
 
@@ -37,7 +37,8 @@ internal static class BenchCommand
         var data = epochs > 0 ? MnistDataset.LoadBundled() : null;   // fail on missing data before the long part
         Console.WriteLine($"device {backend.Name}{(quick ? " (quick)" : "")}: measuring the FMA peak...");
         var peak = KernelBenchmarks.MeasurePeak(quick);
-        var results = KernelBenchmarks.Run(backend, quick);
+        var gemmKernels = backend is IlgpuBackend gpu ? new GemmKernelChoice(gpu.GemmKernels, kernel => gpu.ForcedGemmKernel = kernel) : null;
+        var results = KernelBenchmarks.Run(backend, quick, gemmKernels);
         Console.WriteLine(KernelBenchmarks.FormatMarkdown(results, peak, onCpu: backend.Name is "cpu" or "reference"));
         if (data == null) return 0;
 

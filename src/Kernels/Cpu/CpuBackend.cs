@@ -7,12 +7,41 @@ namespace NeuralCore.Kernels.Cpu;
 /// The fast CPU backend: TensorPrimitives for contiguous elementwise work and reductions, a packed,
 /// register-blocked, multi-threaded GEMM (<see cref="CpuGemm"/>), im2col convolution
 /// (<see cref="CpuConvolution"/>) and pooled buffers. NativeAOT-compatible, no native code.
+/// <para>Each backend has its own thread count (<see cref="Threads"/>) and its own worker threads, so backends with
+/// different counts can run side by side in one process. Results have the same bits with any thread count.</para>
 /// </summary>
+/// <example><code>
+/// using var backend = new CpuBackend(threads: 1);   // every kernel on the calling thread
+/// </code></example>
 public sealed class CpuBackend : IBackend
 {
+    /// <summary>The most threads a backend accepts.</summary>
+    public const int MaxThreads = 1024;
+
     private readonly BufferPool _pool = new();
+    private readonly CpuParallel _parallel;
+
+    /// <summary>A backend that runs each large kernel on every core (<see cref="Environment.ProcessorCount"/> threads).</summary>
+    public CpuBackend() : this(Environment.ProcessorCount) { }
+
+    /// <summary>A backend that runs each large kernel on at most <paramref name="threads"/> threads, the calling thread
+    /// included (1 = everything on the calling thread, e.g. in a server that runs its own parallel requests). More
+    /// threads than cores are allowed, but only make it slower.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1 or above <see cref="MaxThreads"/>.</exception>
+    public CpuBackend(int threads)
+    {
+        if (threads is < 1 or > MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, $"threads must be between 1 and {MaxThreads}");
+        _parallel = new CpuParallel(threads);
+    }
+
+    /// <summary>Stops the worker threads of a backend that was dropped without <see cref="Dispose"/>.</summary>
+    ~CpuBackend() => _parallel?.Dispose();   // null when the constructor threw
 
     public string Name => "cpu";
+
+    /// <summary>The most threads one kernel call runs on, the calling thread included.</summary>
+    public int Threads => _parallel.Threads;
 
     // ---- memory -------------------------------------------------------------------------------
 
@@ -367,7 +396,7 @@ public sealed class CpuBackend : IBackend
 
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
-        => CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate, alpha);
+        => CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate, alpha, _parallel);
 
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)
     {
@@ -394,13 +423,13 @@ public sealed class CpuBackend : IBackend
     // ---- convolution --------------------------------------------------------------------------
 
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g) =>
-        CpuConvolution.Forward(D(x), D(w), D(y), g);
+        CpuConvolution.Forward(D(x), D(w), D(y), g, _parallel);
 
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g) =>
-        CpuConvolution.BackwardData(D(dy), D(w), D(dx), g);
+        CpuConvolution.BackwardData(D(dy), D(w), D(dx), g, _parallel);
 
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g) =>
-        CpuConvolution.BackwardWeight(D(x), D(dy), D(dw), g);
+        CpuConvolution.BackwardWeight(D(x), D(dy), D(dw), g, _parallel);
 
     // ---- optimisers ---------------------------------------------------------------------------
 
@@ -412,8 +441,10 @@ public sealed class CpuBackend : IBackend
 
     public void Dispose()
     {
+        _parallel.Dispose();
         _pool.Clear();
         lock (_freeBuffers) _freeBuffers.Clear();
+        GC.SuppressFinalize(this);
     }
 
     private float[] D(DeviceBuffer buffer)

@@ -19,7 +19,8 @@ namespace NeuralCore.Kernels.Cpu;
 /// <para>Grouping matters: one MNIST image gives GEMMs far too thin to run well (conv2: 32 x 49 x 144). Parallelism: the
 /// batch is divided among threads and every thread runs single-threaded GEMMs on its own pooled scratch (im2col and
 /// col2im are memory work that a parallel GEMM would leave serial). With fewer images than threads the GEMM
-/// parallelises internally instead.</para>
+/// parallelises internally instead. The threads are those of a <see cref="CpuBackend"/>; called directly, the public
+/// methods run on the calling thread.</para>
 /// </summary>
 public static class CpuConvolution
 {
@@ -35,20 +36,29 @@ public static class CpuConvolution
         return slot;
     }
 
-    /// <summary>y = conv2d(x, w): x [N,C,H,W], w [K,C,R,S], y [N,K,OH,OW] (overwritten). No bias.</summary>
-    public static void Forward(float[] x, float[] w, float[] y, in ConvGeometry g)
+    /// <summary>y = conv2d(x, w): x [N,C,H,W], w [K,C,R,S], y [N,K,OH,OW] (overwritten). No bias. Runs on the calling thread.</summary>
+    public static void Forward(float[] x, float[] w, float[] y, in ConvGeometry g) => Forward(x, w, y, g, parallel: null);
+
+    /// <summary>dx += conv2d_backward_data(dy, w). Also the forward pass of a transposed convolution. Runs on the calling thread.</summary>
+    public static void BackwardData(float[] dy, float[] w, float[] dx, in ConvGeometry g) => BackwardData(dy, w, dx, g, parallel: null);
+
+    /// <summary>dw += conv2d_backward_weight(x, dy), with the same bits as on any number of threads. Runs on the calling thread.</summary>
+    public static void BackwardWeight(float[] x, float[] dy, float[] dw, in ConvGeometry g) => BackwardWeight(x, dy, dw, g, parallel: null);
+
+    /// <summary><see cref="Forward(float[], float[], float[], in ConvGeometry)"/> on the threads of <paramref name="parallel"/> (null: the calling thread).</summary>
+    internal static void Forward(float[] x, float[] w, float[] y, in ConvGeometry g, CpuParallel? parallel)
     {
         Check(x, w, y, g, out int crs, out int plane);
         var job = new ForwardJob { X = x, W = w, Y = y, G = g, Crs = crs, Plane = plane };
-        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
+        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane, parallel);
     }
 
-    /// <summary>dx += conv2d_backward_data(dy, w). Also the forward pass of a transposed convolution.</summary>
-    public static void BackwardData(float[] dy, float[] w, float[] dx, in ConvGeometry g)
+    /// <summary><see cref="BackwardData(float[], float[], float[], in ConvGeometry)"/> on the threads of <paramref name="parallel"/> (null: the calling thread).</summary>
+    internal static void BackwardData(float[] dy, float[] w, float[] dx, in ConvGeometry g, CpuParallel? parallel)
     {
         Check(dx, w, dy, g, out int crs, out int plane);
         var job = new BackwardDataJob { Dy = dy, W = w, Dx = dx, G = g, Crs = crs, Plane = plane };
-        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
+        Run(ref job, g.Batch, 2L * g.Batch * g.OutChannels * crs * plane, parallel);
     }
 
     /// <summary>
@@ -56,7 +66,7 @@ public static class CpuConvolution
     /// geometry, never on the thread count; each part's gradient is summed on its own (in parallel when there is enough
     /// work) and the parts are added to dw in order, so the result has the same bits with one thread or many.
     /// </summary>
-    public static void BackwardWeight(float[] x, float[] dy, float[] dw, in ConvGeometry g)
+    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in ConvGeometry g, CpuParallel? parallel)
     {
         Check(x, dw, dy, g, out int crs, out int plane);
         int weightSize = g.OutChannels * crs;
@@ -64,17 +74,17 @@ public static class CpuConvolution
         if (parts == 1)
         {
             // one GEMM: parallel or not, every element sums its products in the same order
-            AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, CpuGemm.MaxThreads);
+            AccumulateWeight(x, dy, dw, g, crs, plane, 0, g.Batch, parallel);
             return;
         }
-        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Parts = parts, WeightSize = weightSize, GemmThreads = 1 };
+        var job = new BackwardWeightJob { X = x, Dy = dy, G = g, Crs = crs, Plane = plane, Parts = parts, WeightSize = weightSize, Gemm = null };
         for (int t = 0; t < parts; t++) job.Partials[t] = System.Buffers.ArrayPool<float>.Shared.Rent(weightSize);
-        int threads = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane);
-        if (threads > 1 && parts >= threads) CpuParallel.For(parts, ref job);   // a part per thread
+        int threads = Chunks(g.Batch, 2L * g.Batch * g.OutChannels * crs * plane, parallel);
+        if (threads > 1 && parts >= threads) parallel!.For(parts, ref job);   // a part per thread
         else
         {
             // fewer parts than threads (or little work): the parts one after another, each GEMM free to use the threads
-            job.GemmThreads = CpuGemm.MaxThreads;
+            job.Gemm = parallel;
             for (int t = 0; t < parts; t++) job.Invoke(t);
         }
         var target = dw.AsSpan(0, weightSize);
@@ -111,7 +121,7 @@ public static class CpuConvolution
         public ConvGeometry G;
         public int Crs, Plane;
 
-        public readonly void Run(int n0, int n1, int gemmThreads)
+        public readonly void Run(int n0, int n1, CpuParallel? gemm)
         {
             int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
             int group = GroupSize(G, crs, plane, n1 - n0);
@@ -121,12 +131,12 @@ public static class CpuConvolution
                 if (nb == 1 && IsPointwise(G))
                 {
                     // A 1x1, stride-1, unpadded convolution has col == x: multiply straight into y.
-                    CpuGemm.Multiply(W, 0, X, n * imageSize, Y, n * k * plane, k, plane, crs, false, false, false, 1f, gemmThreads);
+                    CpuGemm.Multiply(W, 0, X, n * imageSize, Y, n * k * plane, k, plane, crs, false, false, false, 1f, gemm);
                     continue;
                 }
                 float[] col = Scratch(ref t_col, crs * cols), outBuf = Scratch(ref t_out, k * cols);
                 Im2Col(X, n, nb, col, G);
-                CpuGemm.Multiply(W, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemmThreads);
+                CpuGemm.Multiply(W, 0, col, 0, outBuf, 0, k, cols, crs, false, false, false, 1f, gemm);
                 ScatterRows(outBuf, Y, n * k * plane, k, plane, nb);   // outBuf is [K, nb*P]; y wants [nb, K, P]
             }
         }
@@ -138,7 +148,7 @@ public static class CpuConvolution
         public ConvGeometry G;
         public int Crs, Plane;
 
-        public readonly void Run(int n0, int n1, int gemmThreads)
+        public readonly void Run(int n0, int n1, CpuParallel? gemm)
         {
             int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
             int group = GroupSize(G, crs, plane, n1 - n0);
@@ -147,12 +157,12 @@ public static class CpuConvolution
                 int nb = Math.Min(group, n1 - n), cols = nb * plane;
                 if (nb == 1 && IsPointwise(G))
                 {
-                    CpuGemm.Multiply(W, 0, Dy, n * k * plane, Dx, n * imageSize, crs, plane, k, true, false, true, 1f, gemmThreads);
+                    CpuGemm.Multiply(W, 0, Dy, n * k * plane, Dx, n * imageSize, crs, plane, k, true, false, true, 1f, gemm);
                     continue;
                 }
                 float[] col = Scratch(ref t_col, crs * cols);
                 var (dyBuf, dyOffset) = GradientByChannel(Dy, n, nb, k, plane);
-                CpuGemm.Multiply(W, 0, dyBuf, dyOffset, col, 0, crs, cols, k, true, false, false, 1f, gemmThreads);
+                CpuGemm.Multiply(W, 0, dyBuf, dyOffset, col, 0, crs, cols, k, true, false, false, 1f, gemm);
                 Col2ImAdd(col, Dx, n, nb, G);
             }
         }
@@ -162,7 +172,8 @@ public static class CpuConvolution
     {
         public float[] X, Dy;
         public ConvGeometry G;
-        public int Crs, Plane, Parts, WeightSize, GemmThreads;
+        public int Crs, Plane, Parts, WeightSize;
+        public CpuParallel? Gemm;
         public ChunkArrays Partials;
 
         public readonly void Invoke(int t)
@@ -170,12 +181,12 @@ public static class CpuConvolution
             int n0 = (int)((long)G.Batch * t / Parts), n1 = (int)((long)G.Batch * (t + 1) / Parts);
             float[] partial = Partials[t]!;
             Array.Clear(partial, 0, WeightSize);
-            AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, GemmThreads);
+            AccumulateWeight(X, Dy, partial, G, Crs, Plane, n0, n1, Gemm);
         }
     }
 
     /// <summary>target[K, CRS] += sum over images [n0, n1) of dY[K, P] * col[CRS, P]^T.</summary>
-    private static void AccumulateWeight(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, int gemmThreads)
+    private static void AccumulateWeight(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, CpuParallel? gemm)
     {
         int k = g.OutChannels;
         int group = GroupSize(g, crs, plane, n1 - n0);
@@ -186,7 +197,7 @@ public static class CpuConvolution
             var (dyBuf, dyOffset) = GradientByChannel(dy, n, nb, k, plane);
             Im2Col(x, n, nb, col, g);
             // dW[K, CRS] += dY[K, nb*P] * col[CRS, nb*P]^T
-            CpuGemm.Multiply(dyBuf, dyOffset, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemmThreads);
+            CpuGemm.Multiply(dyBuf, dyOffset, col, 0, target, 0, k, crs, cols, false, true, true, 1f, gemm);
         }
     }
 
@@ -250,18 +261,18 @@ public static class CpuConvolution
         plane = g.OutHeight * g.OutWidth;
     }
 
-    /// <summary>How many batch chunks to run in parallel (1 = sequential).</summary>
-    private static int Chunks(int batch, long flops)
+    /// <summary>How many batch chunks to run in parallel on <paramref name="parallel"/> (1 = sequential).</summary>
+    private static int Chunks(int batch, long flops, CpuParallel? parallel)
     {
-        int threads = Math.Min(CpuGemm.MaxThreads, Environment.ProcessorCount);
+        int threads = parallel?.Threads ?? 1;
         if (flops < ParallelThresholdFlops || batch < threads) return 1;
         return Math.Min(Math.Min(threads, batch), MaxChunks);
     }
 
-    /// <summary>A convolution loop body over images [n0, n1), with a thread cap for the GEMMs it runs.</summary>
+    /// <summary>A convolution loop body over images [n0, n1), with the threads for the GEMMs it runs (null: its own thread).</summary>
     private interface IConvBody
     {
-        void Run(int n0, int n1, int gemmThreads);
+        void Run(int n0, int n1, CpuParallel? gemm);
     }
 
     /// <summary>Chunk i of <see cref="Chunked{T}"/>'s batch split.</summary>
@@ -269,21 +280,21 @@ public static class CpuConvolution
     {
         public T Body;
         public int Batch, Chunks;
-        public readonly void Invoke(int t) => Body.Run((int)((long)Batch * t / Chunks), (int)((long)Batch * (t + 1) / Chunks), 1);
+        public readonly void Invoke(int t) => Body.Run((int)((long)Batch * t / Chunks), (int)((long)Batch * (t + 1) / Chunks), null);
     }
 
     /// <summary>Runs body over the batch: chunked in parallel when there are enough images, otherwise sequentially with
     /// the GEMM free to parallelise.</summary>
-    private static void Run<T>(ref T body, int batch, long flops) where T : struct, IConvBody
+    private static void Run<T>(ref T body, int batch, long flops, CpuParallel? parallel) where T : struct, IConvBody
     {
-        int chunks = Chunks(batch, flops);
+        int chunks = Chunks(batch, flops, parallel);
         if (chunks <= 1)
         {
-            body.Run(0, batch, CpuGemm.MaxThreads);
+            body.Run(0, batch, parallel);
             return;
         }
         var job = new Chunked<T> { Body = body, Batch = batch, Chunks = chunks };
-        CpuParallel.For(chunks, ref job);
+        parallel!.For(chunks, ref job);
     }
 
     /// <summary>

@@ -15,7 +15,10 @@ namespace NeuralCore.Kernels.Cpu;
 /// micro-kernel always run full tiles: edge tiles are computed into a small scratch tile and then merged.
 /// <para>Threads: C is split into one contiguous strip per thread (rows or columns, whichever duplicates less
 /// packing work), and each thread runs the blocked algorithm on its strip with its own packing buffers. Small
-/// products run on the calling thread only.</para>
+/// products run on the calling thread only. The threads are those of a <see cref="CpuBackend"/> (its
+/// <see cref="CpuBackend.Threads"/>); called directly, <see cref="Multiply(float[], int, float[], int, float[], int, int, int, int, bool, bool, bool, float)"/>
+/// runs on the calling thread. Every element of C sums its products in the same order however C is split, so the
+/// result has the same bits with any thread count.</para>
 /// </summary>
 public static unsafe class CpuGemm
 {
@@ -52,21 +55,19 @@ public static unsafe class CpuGemm
     /// several microseconds, about what a single core needs for ~1 MFLOP.</summary>
     private const long ParallelThresholdFlops = 1L << 22;
 
-    /// <summary>Maximum worker count; defaults to the machine's processor count.</summary>
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
-
     /// <summary>
-    /// C[m,n] (+)= alpha * op(A) op(B). Row-major, contiguous. Stored A is [m,k] (or [k,m] when transposeA),
-    /// stored B is [k,n] (or [n,k] when transposeB); C is [m,n]. accumulate=false overwrites C.
+    /// C[m,n] (+)= alpha * op(A) op(B) on the calling thread. Row-major, contiguous. Stored A is [m,k] (or [k,m] when
+    /// transposeA), stored B is [k,n] (or [n,k] when transposeB); C is [m,n]. accumulate=false overwrites C.
+    /// <see cref="CpuBackend.MatMul"/> runs the same product on the backend's threads.
     /// </summary>
     public static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
         int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha = 1f)
-        => Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, alpha, MaxThreads);
+        => Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, alpha, parallel: null);
 
-    /// <summary>As the public overload, with an explicit thread cap (1 = run on the calling thread), so that callers
-    /// which already parallelise (e.g. convolution over the batch) do not nest parallel loops.</summary>
+    /// <summary>As the public overload, split over the threads of <paramref name="parallel"/> (null: the calling thread
+    /// only, e.g. for callers which already parallelise, like convolution over the batch, and must not nest loops).</summary>
     internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
-        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, int maxThreads)
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -86,7 +87,7 @@ public static unsafe class CpuGemm
         int ldb = transposeB ? k : n;
 
         long flops = 2L * m * n * k;
-        int threads = Math.Max(1, Math.Min(maxThreads, Environment.ProcessorCount));
+        int threads = parallel?.Threads ?? 1;
         if (flops < ParallelThresholdFlops) threads = 1;
 
         // Split C into strips, one per thread, along rows (units of MR) or columns (units of NR). Splitting rows
@@ -117,7 +118,7 @@ public static unsafe class CpuGemm
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
                 SplitRows = splitRows, Units = units, Threads = threads,
             };
-            CpuParallel.For(threads, ref job); // allocation-free (Parallel.For allocated ~1.6 KB per call)
+            parallel!.For(threads, ref job); // allocation-free (Parallel.For allocates ~1.6 KB per call)
         }
     }
 

@@ -10,33 +10,39 @@ internal interface IParallelBody
 }
 
 /// <summary>
-/// An allocation-free parallel for over a few coarse iterations (GEMM strips, convolution batch chunks).
-/// <para>Why not Parallel.For: it allocates about 1.6 KB per call (measured: options, closure, task and loop state),
-/// and a training step of the conv autoencoder makes ~15 such calls, which alone would exceed the 16 KB per step
-/// budget of issue 6. This pool keeps <c>ProcessorCount - 1</c> background workers; the caller publishes a job
-/// (a pointer to its body struct on its own stack plus a function pointer that invokes it), wakes the workers,
-/// takes iterations itself and returns when every iteration has finished.</para>
+/// An allocation-free parallel for over a few coarse iterations (GEMM strips, convolution batch chunks), owned by one
+/// <see cref="CpuBackend"/>: its <see cref="Threads"/> is that backend's thread count, so two backends with different
+/// counts run side by side, each on its own workers.
+/// <para>Why not Parallel.For: it allocates about 1.6 KB per call (options, closure, task and loop state), and a
+/// training step of the conv autoencoder makes ~15 such calls. This pool keeps <c>Threads - 1</c> background workers,
+/// started by the first parallel loop; the caller publishes a job (a pointer to its body struct on its own stack plus a
+/// function pointer that invokes it), wakes the workers, takes iterations itself and returns when every iteration has
+/// finished.</para>
 /// <para>Iterations are claimed with a compare-exchange on one 64-bit word holding (job generation, next index), so
 /// a worker that read the fields of an old job can never run an iteration of a newer one. The caller always takes
 /// part, so the loop completes even if no worker wakes. Only one loop runs on the pool at a time: a second caller
-/// (another thread, or a nested loop inside a body) runs its iterations serially on its own thread.</para>
+/// (another thread using the same backend, or a nested loop inside a body) runs its iterations serially on its own
+/// thread.</para>
+/// <para>The workers reference this pool, never the backend, so a backend that is dropped without
+/// <see cref="CpuBackend.Dispose"/> can still be finalized, and its finalizer stops them.</para>
 /// </summary>
-internal static unsafe class CpuParallel
+internal sealed unsafe class CpuParallel : IDisposable
 {
-    private static readonly int WorkerCount = Math.Max(0, Environment.ProcessorCount - 1);
-    private static readonly SemaphoreSlim Wake = new(0);
+    private readonly int _workerCount;
+    private readonly SemaphoreSlim _wake = new(0);
 
     // Job state, published by the caller that holds _busy.
-    private static int _busy;
-    private static long _work;                                  // (generation << 32) | next index; index Closed = not open yet
-    private static delegate*<void*, int, void> _function;
-    private static void* _body;
-    private static int _count;
-    private static int _finished;                               // iterations completed in the current job
-    private static int _sleepers;                               // workers blocked on Wake
-    private static Exception? _error;
-    private static bool _started;
-    private static readonly object StartLock = new();
+    private int _busy;
+    private long _work;                                  // (generation << 32) | next index; index Closed = not open yet
+    private delegate*<void*, int, void> _function;
+    private void* _body;
+    private int _count;
+    private int _finished;                               // iterations completed in the current job
+    private int _sleepers;                               // workers blocked on _wake
+    private Exception? _error;
+    private bool _started;
+    private volatile bool _disposed;
+    private readonly object _startLock = new();
 
     private const int Closed = int.MaxValue;
 
@@ -45,12 +51,24 @@ internal static unsafe class CpuParallel
     /// microseconds, while longer spinning would only take CPU from other processes between steps.</summary>
     private const int SpinIterations = 500;
 
+    /// <summary>A pool where at most <paramref name="threads"/> threads (the caller and <c>threads - 1</c> workers)
+    /// run one loop; 1 runs every loop on the calling thread.</summary>
+    public CpuParallel(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Threads = threads;
+        _workerCount = threads - 1;
+    }
+
+    /// <summary>The most threads that run one loop, the caller included.</summary>
+    public int Threads { get; }
+
     /// <summary>Runs body.Invoke(i) for i in [0, count), in parallel when the pool is free. <paramref name="body"/>
     /// must be a local of the caller (it is read through a pointer while the call runs).</summary>
-    public static void For<T>(int count, ref T body) where T : struct, IParallelBody
+    public void For<T>(int count, ref T body) where T : struct, IParallelBody
     {
         if (count <= 0) return;
-        if (count == 1 || WorkerCount == 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (count == 1 || _workerCount == 0 || _disposed || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             for (int i = 0; i < count; i++) body.Invoke(i);
             return;
@@ -67,7 +85,7 @@ internal static unsafe class CpuParallel
             _error = null;
             Volatile.Write(ref _work, generation << 32);          // open: iterations can be claimed from now on
             int sleepers = Interlocked.Exchange(ref _sleepers, 0);
-            if (sleepers > 0) Wake.Release(Math.Min(sleepers, count - 1));
+            if (sleepers > 0) _wake.Release(Math.Min(sleepers, count - 1));
             RunIterations(generation, _function, _body, count);
             var spin = new SpinWait();
             while (Volatile.Read(ref _finished) < count) spin.SpinOnce(sleep1Threshold: -1);
@@ -79,10 +97,22 @@ internal static unsafe class CpuParallel
         }
     }
 
+    /// <summary>Stops the workers (each ends after the iteration it runs); later loops run on the calling thread.</summary>
+    public void Dispose()
+    {
+        lock (_startLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            // Wake every worker that sleeps or is about to: each sees _disposed and ends. A permit left over is harmless.
+            if (_started) _wake.Release(_workerCount);
+        }
+    }
+
     private static void Trampoline<T>(void* body, int index) where T : struct, IParallelBody => Unsafe.AsRef<T>(body).Invoke(index);
 
     /// <summary>Claims and runs iterations of job <paramref name="generation"/> until none is left.</summary>
-    private static void RunIterations(long generation, delegate*<void*, int, void> function, void* body, int count)
+    private void RunIterations(long generation, delegate*<void*, int, void> function, void* body, int count)
     {
         while (true)
         {
@@ -97,19 +127,19 @@ internal static unsafe class CpuParallel
         }
     }
 
-    private static void EnsureStarted()
+    private void EnsureStarted()
     {
         if (_started) return;
-        lock (StartLock)
+        lock (_startLock)
         {
-            if (_started) return;
-            for (int i = 0; i < WorkerCount; i++)
+            if (_started || _disposed) return;
+            for (int i = 0; i < _workerCount; i++)
                 new Thread(WorkerLoop) { IsBackground = true, Name = $"NeuralCore CPU worker {i + 1}" }.Start();
             _started = true;
         }
     }
 
-    private static void WorkerLoop()
+    private void WorkerLoop()
     {
         long seen = 0;
         while (true)
@@ -119,13 +149,15 @@ internal static unsafe class CpuParallel
             int spins = 0;
             while (true)
             {
+                if (_disposed) return;
                 w = Volatile.Read(ref _work);
                 if (w >> 32 != seen && (int)(w & 0xFFFFFFFF) != Closed) break;
                 if (++spins < SpinIterations) { Thread.SpinWait(20); continue; }
                 Interlocked.Increment(ref _sleepers);
                 w = Volatile.Read(ref _work);               // re-check after announcing: no lost wake-up
                 if (w >> 32 != seen && (int)(w & 0xFFFFFFFF) != Closed) break;   // a spurious Release later is harmless
-                Wake.Wait();
+                if (_disposed) return;
+                _wake.Wait();
                 spins = 0;
             }
             long generation = w >> 32;

@@ -4,7 +4,6 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using NeuralCore.Kernels.Gpu.Kernels;
-using NeuralCore.Kernels.Benchmarks;
 using static NeuralCore.Kernels.Gpu.Kernels.ConvolutionKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.ElementwiseKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
@@ -19,7 +18,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// read back except in <see cref="Download"/> (losses write their sum into a one-element device buffer and
 /// loss gradients read dLoss[0] on the device). Every kernel is compiled once, at construction.</para>
 /// </summary>
-public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
+public sealed class IlgpuBackend : IBackend
 {
     /// <summary>The device names <see cref="Create"/> accepts.</summary>
     public static readonly IReadOnlyList<string> DeviceNames = ["cuda", "opencl", "ilgpu-cpu"];
@@ -154,6 +153,8 @@ public sealed class IlgpuBackend : IBackend, IGemmKernelChoice
     /// <summary>The GEMM kernels, by the names <see cref="ForcedGemmKernel"/> takes.</summary>
     public const string Tiled64 = "tiled64", Tiled128 = "tiled128", Vector128 = "vector128";
 
+    /// <summary>The names of the GEMM kernels that <see cref="ForcedGemmKernel"/> accepts, so that each can be timed
+    /// or tested alone.</summary>
     public IReadOnlyList<string> GemmKernels { get; } = [Tiled64, Tiled128, Vector128];
 
     /// <summary>

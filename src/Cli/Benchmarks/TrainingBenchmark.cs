@@ -2,11 +2,12 @@ using System.Diagnostics;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
+using NeuralCore.Models.Training;
 
-namespace NeuralCore.Models.Training;
+namespace NeuralCore.Benchmarks;
 
 /// <summary>Figures of one end-to-end training workload.</summary>
-public sealed record TrainingResult(string Name, int Epochs, double EpochSecondsMedian, double[] EpochSeconds, double TestLossPerSample,
+internal sealed record TrainingResult(string Name, int Epochs, double EpochSecondsMedian, double[] EpochSeconds, double TestLossPerSample,
     double AllocatedBytesPerStep, int StepsPerEpoch);
 
 /// <summary>
@@ -16,10 +17,11 @@ public sealed record TrainingResult(string Name, int Epochs, double EpochSeconds
 /// drawn by PyTorch's generator (so both start from the same weights and batch order as the peer's <c>torch.manual_seed(0)</c>). Reports the median wall-clock
 /// seconds of one epoch (training steps only, like the peer), the test loss per sample on the 2,000 test images after
 /// the last epoch, and the managed bytes allocated per training step after the first epoch (all threads:
-/// <see cref="GC.GetTotalAllocatedBytes(bool)"/>, since Parallel.For workers allocate too).
-/// Used by <c>bench/NeuralCore.Bench</c> (the CPU comparison with PyTorch) and <c>neuralcore bench --device NAME</c>.
+/// <see cref="GC.GetTotalAllocatedBytes(bool)"/>, so that the kernels' worker threads count too).
+/// Used by <c>bench/NeuralCore.Bench</c> (the CPU comparison with PyTorch) and <c>neuralcore bench --device NAME</c>
+/// (this file is compiled into both).
 /// </summary>
-public static class TrainingBenchmark
+internal static class TrainingBenchmark
 {
     public static readonly string[] Workloads = ["vae", "convae"];
 

@@ -3,11 +3,12 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Text;
+using NeuralCore.Kernels;
 
-namespace NeuralCore.Kernels.Benchmarks;
+namespace NeuralCore.Benchmarks;
 
 /// <summary>Measured FMA peak of this machine in GFLOP/s: one thread, and every core at once.</summary>
-public sealed record PeakResult(double OneThread, double AllThreads, int Threads, string Width);
+internal sealed record PeakResult(double OneThread, double AllThreads, int Threads, string Width);
 
 /// <summary>One timed kernel. GFLOP/s for GEMM and convolution (with % of the measured peak), GB/s for elementwise ops.</summary>
 /// <param name="Group">"gemm", "conv" or "elementwise".</param>
@@ -17,11 +18,16 @@ public sealed record PeakResult(double OneThread, double AllThreads, int Threads
 /// <param name="Gflops">GFLOP/s (NaN for elementwise ops).</param>
 /// <param name="GBps">Bytes moved per second / 1e9 (NaN for GEMM and convolution).</param>
 /// <param name="Note">What the kernel serves in training.</param>
-public sealed record KernelResult(string Group, string Key, string Shape, double Milliseconds, double Gflops, double GBps, string Note);
+internal sealed record KernelResult(string Group, string Key, string Shape, double Milliseconds, double Gflops, double GBps, string Note);
+
+/// <summary>A backend's GEMM kernels that can be timed one by one: their names, and how to force one (null: the
+/// backend's own choice by shape). The ILGPU backend has three (<c>IlgpuBackend.GemmKernels</c>).</summary>
+internal sealed record GemmKernelChoice(IReadOnlyList<string> Kernels, Action<string?> Force);
 
 /// <summary>
-/// The kernel benchmarks of issue 6, written once against <see cref="IBackend"/> so that the bench harness
-/// (<c>bench/NeuralCore.Bench</c>) and <c>neuralcore bench --device NAME</c> run the same code on any device:
+/// The kernel benchmarks, written once against <see cref="IBackend"/> so that the bench harness
+/// (<c>bench/NeuralCore.Bench</c>) and <c>neuralcore bench --device NAME</c> run the same code on any device
+/// (this file is compiled into both; it is tooling, not part of the engine):
 /// <list type="bullet">
 /// <item>GEMM at the peer's sizes (../shared/peers/torch_cpu_ref.py: square 256/1024/2048 and the AE shapes
 ///   128x784x400, 128x400x784, measured like the peer: one warm-up call, then max(3, 2e10/flops) calls) and every
@@ -31,7 +37,7 @@ public sealed record KernelResult(string Group, string Key, string Shape, double
 /// </list>
 /// Quick mode drops the big square GEMMs and shortens every timing (a smoke test, and bearable on the reference backend).
 /// </summary>
-public static class KernelBenchmarks
+internal static class KernelBenchmarks
 {
     /// <summary>One GEMM case: op(A) is m x k, op(B) is k x n.</summary>
     private readonly record struct GemmCase(string Key, int M, int K, int N, bool TransA, bool TransB, string Note, bool Big = false,
@@ -62,10 +68,11 @@ public static class KernelBenchmarks
         ("conv2 16->32 14->7", new ConvGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1)),
     ];
 
-    /// <summary>Runs every kernel benchmark on <paramref name="backend"/>; <paramref name="onResult"/> sees each result as it comes.</summary>
-    public static List<KernelResult> Run(IBackend backend, bool quick, Action<KernelResult>? onResult = null)
+    /// <summary>Runs every kernel benchmark on <paramref name="backend"/>; <paramref name="onResult"/> sees each result as
+    /// it comes. With <paramref name="gemmKernels"/>, each of the backend's GEMM kernels is also timed alone at the
+    /// accelerator-only size.</summary>
+    public static List<KernelResult> Run(IBackend backend, bool quick, GemmKernelChoice? gemmKernels = null, Action<KernelResult>? onResult = null)
     {
-        _timed = backend;
         var results = new List<KernelResult>();
         void Add(KernelResult r) { results.Add(r); onResult?.Invoke(r); }
         double budget = quick ? 0.05 : 0.5;   // seconds of timed calls per kernel (GEMM: at least the peer's rep count)
@@ -80,22 +87,22 @@ public static class KernelBenchmarks
             using var y = backend.Allocate(c.M * c.N);
             double flops = 2.0 * c.M * c.N * c.K;
             int peerReps = Math.Max(3, (int)(2e10 / flops));
-            double s = Time(() => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), quick ? Math.Min(peerReps, 3) : peerReps, budget);
+            double s = Time(backend, () => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), quick ? Math.Min(peerReps, 3) : peerReps, budget);
             string op = (c.TransA ? "T" : "N") + (c.TransB ? "T" : "N");
             Add(new KernelResult("gemm", c.Key, $"{op} {c.M}x{c.K}x{c.N}", s * 1e3, flops / s / 1e9, double.NaN, c.Note));
             // at the accelerator-only size, also time each of the backend's GEMM kernels by itself
-            if (c.AcceleratorOnly && backend is IGemmKernelChoice choice)
+            if (c.AcceleratorOnly && gemmKernels is not null)
             {
-                foreach (string kernel in choice.GemmKernels)
+                foreach (string kernel in gemmKernels.Kernels)
                 {
-                    choice.ForcedGemmKernel = kernel;
+                    gemmKernels.Force(kernel);
                     try
                     {
-                        double sk = Time(() => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), peerReps, budget);
+                        double sk = Time(backend, () => backend.MatMul(a, b, y, c.M, c.N, c.K, c.TransA, c.TransB, false), peerReps, budget);
                         Add(new KernelResult("gemm", $"{c.Key}_{kernel}", $"{op} {c.M}x{c.K}x{c.N}", sk * 1e3, flops / sk / 1e9, double.NaN,
                             $"the {kernel} kernel alone"));
                     }
-                    finally { choice.ForcedGemmKernel = null; }
+                    finally { gemmKernels.Force(null); }
                 }
             }
         }
@@ -111,11 +118,11 @@ public static class KernelBenchmarks
             using var dw = backend.Allocate(g.WeightSize);
             string prefix = key[..key.IndexOf(' ')];
             string shape = $"N{g.Batch} {g.InChannels}x{g.InHeight}x{g.InWidth} -> {g.OutChannels}x{g.OutHeight}x{g.OutWidth}";
-            double f = Time(() => backend.Conv2dForward(x, w, y, g), 3, budget);
+            double f = Time(backend, () => backend.Conv2dForward(x, w, y, g), 3, budget);
             Add(new KernelResult("conv", prefix + "_fwd", shape, f * 1e3, flops / f / 1e9, double.NaN, key + " forward"));
-            double d = Time(() => backend.Conv2dBackwardData(y, w, dx, g), 3, budget);
+            double d = Time(backend, () => backend.Conv2dBackwardData(y, w, dx, g), 3, budget);
             Add(new KernelResult("conv", prefix + "_bwd_data", shape, d * 1e3, flops / d / 1e9, double.NaN, key + " backward data (= transposed conv forward)"));
-            double wt = Time(() => backend.Conv2dBackwardWeight(x, y, dw, g), 3, budget);
+            double wt = Time(backend, () => backend.Conv2dBackwardWeight(x, y, dw, g), 3, budget);
             Add(new KernelResult("conv", prefix + "_bwd_weight", shape, wt * 1e3, flops / wt / 1e9, double.NaN, key + " backward weight"));
         }
 
@@ -132,7 +139,7 @@ public static class KernelBenchmarks
             int[] full = [n], matrix = [rows, 784], row = [784];
             void Elementwise(string key, double bytesPerElement, Action op, string note)
             {
-                double s = Time(op, 3, budget);
+                double s = Time(backend, op, 3, budget);
                 Add(new KernelResult("elementwise", $"{key}_{size}", $"{n:N0} floats", s * 1e3, double.NaN, bytesPerElement * n / s / 1e9, note));
             }
             Elementwise("add", 12, () => backend.Binary(BinaryOp.Add, a, full, b, full, c, full), "c = a + b");
@@ -157,24 +164,22 @@ public static class KernelBenchmarks
         return buffer;
     }
 
-    /// <summary>The backend being timed: GPU backends queue work and return, so every timing ends with a Synchronize.</summary>
-    [ThreadStatic] private static IBackend? _timed;
-
     /// <summary>Mean seconds per call: one warm-up call, then at least <paramref name="minReps"/> calls and at most
     /// <paramref name="budgetSeconds"/> of calls. A warm-up slower than the budget is itself the measurement
-    /// (the reference backend's big GEMMs).</summary>
-    private static double Time(Action action, int minReps, double budgetSeconds)
+    /// (the reference backend's big GEMMs). GPU backends queue work and return, so every timing ends with a
+    /// Synchronize of <paramref name="backend"/>.</summary>
+    private static double Time(IBackend backend, Action action, int minReps, double budgetSeconds)
     {
         var sw = Stopwatch.StartNew();
         action();
-        _timed?.Synchronize();
+        backend.Synchronize();
         double first = sw.Elapsed.TotalSeconds;
         if (first > budgetSeconds) return first;
         int reps = Math.Max(minReps, (int)Math.Min(100_000, budgetSeconds / Math.Max(first, 1e-7)));
         if (first * reps > 4 * budgetSeconds && reps > minReps) reps = Math.Max(minReps, (int)(4 * budgetSeconds / first));
         sw.Restart();
         for (int r = 0; r < reps; r++) action();
-        _timed?.Synchronize();
+        backend.Synchronize();
         return sw.Elapsed.TotalSeconds / reps;
     }
 
@@ -231,7 +236,7 @@ public static class KernelBenchmarks
                 a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
                 a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
             }
-            Sink = (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar();
+            Volatile.Write(ref s_sink, (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar());
             return iterations * 12.0 * 16 * 2;
         }
         else
@@ -248,13 +253,13 @@ public static class KernelBenchmarks
                 a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
                 a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
             }
-            Sink = (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar();
+            Volatile.Write(ref s_sink, (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar());
             return iterations * 12.0 * 8 * 2;
         }
     }
 
-    /// <summary>Keeps the FMA loop's result alive.</summary>
-    public static float Sink;
+    /// <summary>Keeps the FMA loop's result alive (so the JIT cannot drop the loop).</summary>
+    private static float s_sink;
 
     // ---- formatting --------------------------------------------------------------------------------
 
