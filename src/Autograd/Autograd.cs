@@ -12,16 +12,39 @@ public static class Autograd
     [ThreadStatic] private static NameNode? _currentName;
     [ThreadStatic] private static List<NoGradScope>? _noGradScopes;
     [ThreadStatic] private static BackwardState? _backwardState;
+    [ThreadStatic] private static int _anomalyDepth;
 
     /// <summary>False inside a <see cref="NoGrad"/> scope: ops then record nothing.</summary>
     public static bool IsGradEnabled => _noGradDepth == 0;
 
     /// <summary>
-    /// When on, every op checks its forward output and every backward step its gradients for NaN/Inf, and
-    /// throws <see cref="AnomalyException"/> naming the op, its shapes and where it was created. Costs a scan
-    /// per op: use it for debugging.
+    /// Until disposed, every op on this thread checks its forward output and every backward step its gradients for
+    /// NaN/Inf, and throws <see cref="AnomalyException"/> naming the op, its shapes and where it was created (like
+    /// PyTorch's <c>torch.autograd.detect_anomaly()</c>). A scope rather than a global switch, so that one model's
+    /// debugging does not slow down or fail another's training in the same process. Costs a scan per op: use it
+    /// for debugging.
     /// </summary>
-    public static bool DetectAnomaly { get; set; }
+    /// <example><code>using (Autograd.DetectAnomaly()) { model.ComputeLoss(x, random).Total.Backward(); }</code></example>
+    public static IDisposable DetectAnomaly()
+    {
+        _anomalyDepth++;
+        return new AnomalyScope();
+    }
+
+    /// <summary>True inside a <see cref="DetectAnomaly"/> scope on this thread.</summary>
+    public static bool IsDetectingAnomalies => _anomalyDepth > 0;
+
+    private sealed class AnomalyScope : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _anomalyDepth--;
+        }
+    }
 
     /// <summary>Disables graph recording until disposed (inference, optimiser steps).</summary>
     /// <example><code>using (Autograd.NoGrad()) { var y = model.Forward(x); }</code></example>
@@ -92,7 +115,7 @@ public static class Autograd
     /// </summary>
     public static Tensor Record(Tensor output, string opName, Tensor[] inputs, BackwardFunction backward)
     {
-        if (DetectAnomaly) CheckFinite(output, opName, inputs, "forward output");
+        if (IsDetectingAnomalies) CheckFinite(output, opName, inputs, "forward output");
         if (!IsGradEnabled) return output;
         bool any = false;
         foreach (var t in inputs) any |= t.RequiresGrad;
@@ -215,7 +238,7 @@ public static class Autograd
             var backward = node.Backward ?? throw new InvalidOperationException(
                 $"the graph through op '{node.OpName}' was already freed by an earlier Backward(); pass retainGraph: true to run backward twice");
             backward(g, gradientOf);
-            if (DetectAnomaly)
+            if (IsDetectingAnomalies)
                 foreach (var input in node.Inputs)
                     if (input.RequiresGrad && grads.TryGetValue(input, out var ig))
                         CheckFinite(ig, node.OpName, node.Inputs, "gradient flowing into input " + input.Shape, node.CreatedAt);

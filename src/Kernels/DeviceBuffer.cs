@@ -37,7 +37,7 @@ public abstract class DeviceBuffer : IDisposable
 }
 
 /// <summary>A buffer that lives in managed memory (reference and SIMD CPU backends).</summary>
-public sealed class HostBuffer : DeviceBuffer
+internal sealed class HostBuffer : DeviceBuffer
 {
     /// <summary>Wraps <paramref name="data"/> (not copied) as a buffer of <paramref name="length"/> floats owned by <paramref name="backend"/>.</summary>
     public HostBuffer(IBackend backend, float[] data, int length) : base(backend, length)

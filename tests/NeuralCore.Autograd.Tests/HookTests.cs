@@ -61,18 +61,35 @@ public class HookTests
     [Fact]
     public void AnomalyMode_NamesTheOpThatMadeANaN()
     {
-        Autograd.DetectAnomaly = true;
-        try
+        var x = Tensor.FromArray(_cpu, [0f, 1f], 2);
+        x.RequiresGrad = true;
+        using (Autograd.DetectAnomaly())
+        using (Autograd.NameScope("encoder"))
         {
-            var x = Tensor.FromArray(_cpu, [0f, 1f], 2);
-            x.RequiresGrad = true;
-            using (Autograd.NameScope("encoder"))
-            {
-                var e = Assert.Throws<AnomalyException>(() => x.Log().Mul(x).Sum());
-                Assert.Contains("log", e.Message);
-                Assert.Contains("encoder", e.Message);
-            }
+            var e = Assert.Throws<AnomalyException>(() => x.Log().Mul(x).Sum());
+            Assert.Contains("log", e.Message);
+            Assert.Contains("encoder", e.Message);
         }
-        finally { Autograd.DetectAnomaly = false; }
+        Assert.False(Autograd.IsDetectingAnomalies);
+        Assert.True(float.IsNaN(x.Log().Mul(x).Sum().Item()));   // outside the scope: no check, NaN flows as in PyTorch
+    }
+
+    [Fact]
+    public void AnomalyMode_IsAScopeOfItsThread_NotAProcessSwitch()
+    {
+        using (Autograd.DetectAnomaly())
+        {
+            Assert.True(Autograd.IsDetectingAnomalies);
+            bool other = true;
+            var thread = new Thread(() => other = Autograd.IsDetectingAnomalies);
+            thread.Start();
+            thread.Join();
+            Assert.False(other);
+            var scope = Autograd.DetectAnomaly();
+            scope.Dispose();
+            scope.Dispose();   // a second Dispose does not end the outer scope
+            Assert.True(Autograd.IsDetectingAnomalies);
+        }
+        Assert.False(Autograd.IsDetectingAnomalies);
     }
 }

@@ -38,6 +38,7 @@ public sealed class CpuBackend : IBackend
     /// <summary>Stops the worker threads of a backend that was dropped without <see cref="Dispose"/>.</summary>
     ~CpuBackend() => _parallel?.Dispose();   // null when the constructor threw
 
+    /// <inheritdoc />
     public string Name => "cpu";
 
     /// <summary>The most threads one kernel call runs on, the calling thread included.</summary>
@@ -50,6 +51,7 @@ public sealed class CpuBackend : IBackend
     private readonly Dictionary<int, Stack<HostBuffer>> _freeBuffers = new();
     private const int MaxFreeBuffersPerLength = 64;
 
+    /// <inheritdoc />
     public DeviceBuffer Allocate(int length)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
@@ -64,6 +66,7 @@ public sealed class CpuBackend : IBackend
         return buffer;
     }
 
+    /// <inheritdoc />
     public void Release(DeviceBuffer buffer)
     {
         if (buffer is not HostBuffer h || !ReferenceEquals(h.Backend, this)) return;
@@ -78,15 +81,19 @@ public sealed class CpuBackend : IBackend
     /// <summary>Scratch memory for one kernel call; return it with <see cref="BufferPool.Return"/>.</summary>
     private float[] Scratch(int length) => _pool.Rent(length, clear: false);
 
+    /// <inheritdoc />
     public void Upload(ReadOnlySpan<float> source, DeviceBuffer destination, int destinationOffset = 0) =>
         source.CopyTo(D(destination).AsSpan(destinationOffset, source.Length));
 
+    /// <inheritdoc />
     public void Download(DeviceBuffer source, Span<float> destination, int sourceOffset = 0) =>
         D(source).AsSpan(sourceOffset, destination.Length).CopyTo(destination);
 
+    /// <inheritdoc />
     public void Fill(DeviceBuffer destination, float value, int offset, int length) =>
         D(destination).AsSpan(offset, length).Fill(value);
 
+    /// <inheritdoc />
     public void CopyBlock(DeviceBuffer source, int sourceOffset, int sourceStride, DeviceBuffer destination,
         int destinationOffset, int destinationStride, int rows, int columns, bool accumulate)
     {
@@ -100,10 +107,12 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Synchronize() { }
 
     // ---- elementwise --------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
         ReadOnlySpan<float> xs = D(x).AsSpan(0, n);
@@ -154,6 +163,7 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
         ReadOnlySpan<float> xs = D(x).AsSpan(0, n), ys = D(y).AsSpan(0, n), dys = D(dy).AsSpan(0, n);
@@ -220,6 +230,7 @@ public sealed class CpuBackend : IBackend
         for (; i < x.Length; i++) dx[i] += x[i] > 0 ? dy[i] : slope * dy[i];
     }
 
+    /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
         => Binary(op, D(a), aShape, D(b), bShape, D(c), cShape);
@@ -290,6 +301,7 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
     {
@@ -367,6 +379,7 @@ public sealed class CpuBackend : IBackend
 
     // ---- reductions ---------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void ReduceSum(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool accumulate)
     {
         float[] xs = D(x), ys = D(y);
@@ -384,9 +397,11 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
     public void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n)
         => D(result)[0] = CpuLosses.Forward(kind, D(a).AsSpan(0, n), D(b).AsSpan(0, n), _pool);
 
+    /// <inheritdoc />
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
         => CpuLosses.Backward(kind, D(a).AsSpan(0, n), D(b).AsSpan(0, n), D(dLoss)[0] * scale,
@@ -394,10 +409,12 @@ public sealed class CpuBackend : IBackend
 
     // ---- matrix and layout --------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
         => CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate, alpha, _parallel);
 
+    /// <inheritdoc />
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)
     {
         float[] xs = D(x), ys = D(y);
@@ -422,23 +439,29 @@ public sealed class CpuBackend : IBackend
 
     // ---- convolution --------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g) =>
         CpuConvolution.Forward(D(x), D(w), D(y), g, _parallel);
 
+    /// <inheritdoc />
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g) =>
         CpuConvolution.BackwardData(D(dy), D(w), D(dx), g, _parallel);
 
+    /// <inheritdoc />
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g) =>
         CpuConvolution.BackwardWeight(D(x), D(dy), D(dw), g, _parallel);
 
     // ---- optimisers ---------------------------------------------------------------------------
 
+    /// <inheritdoc />
     public void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h)
         => CpuOptimizers.Adam(D(p).AsSpan(0, n), D(g).AsSpan(0, n), D(m).AsSpan(0, n), D(v).AsSpan(0, n), h);
 
+    /// <inheritdoc />
     public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
         => CpuOptimizers.Sgd(D(p).AsSpan(0, n), D(g).AsSpan(0, n), D(velocity).AsSpan(0, n), learningRate, momentum, weightDecay);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         _parallel.Dispose();

@@ -22,7 +22,7 @@ namespace NeuralCore.Kernels.Cpu;
 /// parallelises internally instead. The threads are those of a <see cref="CpuBackend"/>; called directly, the public
 /// methods run on the calling thread.</para>
 /// </summary>
-public static class CpuConvolution
+internal static class CpuConvolution
 {
     /// <summary>Below this many flops for the whole batch, stay on the calling thread.</summary>
     private const long ParallelThresholdFlops = 1L << 21;

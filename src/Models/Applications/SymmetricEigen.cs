@@ -7,7 +7,7 @@ namespace NeuralCore.Models.Applications;
 /// small matrices (all pairs) and subspace iteration with Rayleigh-Ritz for the top few of a large one
 /// (e.g. the leading 32 principal directions of a [784, 784] covariance).
 /// </summary>
-public static class SymmetricEigen
+internal static class SymmetricEigen
 {
     /// <summary>
     /// All eigenpairs of the symmetric [n, n] <paramref name="matrix"/> (row-major; only read), by the cyclic

@@ -5,7 +5,7 @@ using NeuralCore.Models.IO;
 namespace NeuralCore.Models.Training;
 
 /// <summary>The JSON form of per-epoch figures, shared by metrics.json and checkpoints.</summary>
-public static class MetricsJson
+internal static class MetricsJson
 {
     /// <summary>File name of the metrics inside a run directory.</summary>
     public const string FileName = "metrics.json";

@@ -14,7 +14,9 @@ namespace NeuralCore.Models.Training;
 /// </summary>
 public static class ModelStore
 {
+    /// <summary>File name of the weights inside a model directory (safetensors; its metadata also holds the spec).</summary>
     public const string WeightsFile = "model.safetensors";
+    /// <summary>File name of the architecture and scaling inside a model directory (JSON).</summary>
     public const string SpecFile = "model.json";
 
     /// <summary>Metadata key of the model spec (model.json's text) in the weights file.</summary>

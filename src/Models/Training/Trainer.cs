@@ -10,13 +10,19 @@ namespace NeuralCore.Models.Training;
 /// variant is <c>options with { Epochs = 20 }</c>.</summary>
 public sealed record TrainingOptions
 {
+    /// <summary>Passes over the training rows (0 or more; default 10).</summary>
     public int Epochs { get; init; } = 10;
+    /// <summary>Rows per mini-batch (default 128); the last batch of an epoch may be smaller.</summary>
     public int BatchSize { get; init; } = 128;
+    /// <summary>Step size of the optimizer (positive; default 1e-3).</summary>
     public float LearningRate { get; init; } = 1e-3f;
+    /// <summary>Seed of the initial weights, the batch order and the training noise (default 0).</summary>
     public ulong Seed { get; init; }
     /// <summary>"adam", "adamw" or "sgd".</summary>
     public string Optimizer { get; init; } = "adam";
+    /// <summary>Weight decay: L2 added to the gradient for adam and sgd, decoupled for adamw (default 0).</summary>
     public float WeightDecay { get; init; }
+    /// <summary>Momentum of sgd (default 0.9; ignored by adam and adamw).</summary>
     public float Momentum { get; init; } = 0.9f;
     /// <summary>
     /// The generator of initial weights, batch order and noise. <see cref="RandomAlgorithm.PyTorch"/> (default): one
@@ -110,8 +116,11 @@ public sealed class Trainer
         _batch = new float[options.BatchSize * model.Spec.InputFeatures];
     }
 
+    /// <summary>The model being trained (in place).</summary>
     public Autoencoder Model { get; }
+    /// <summary>The run's settings.</summary>
     public TrainingOptions Options { get; }
+    /// <summary>The optimizer built from <see cref="TrainingOptions.Optimizer"/>; its state is saved in checkpoints.</summary>
     public Optimizer Optimizer { get; }
     /// <summary>Draws each epoch's batch order (with <see cref="RandomAlgorithm.PyTorch"/>, the same object as <see cref="NoiseRandom"/>).</summary>
     public SeededRandom ShuffleRandom { get; }
