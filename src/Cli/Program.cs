@@ -20,7 +20,8 @@ namespace NeuralCore.Cli
         private const string Title = "autoencoders from scratch (AE, denoising AE, VAE; dense and convolutional)";
         private const string RootUsage = "COMMAND [options]      (neuralcore COMMAND --help for details; neuralcore --version)";
         private const string RootNotes = """
-            options can also come from a response file, one or more per line: neuralcore train @run.rsp
+            options can also come from a response file (@FILE: options one or more per line, # starts a comment line):
+            neuralcore train @run.rsp
             example: neuralcore train --model vae --epochs 10 --out runs/vae
             """;
 
@@ -94,6 +95,7 @@ namespace NeuralCore.Cli
             foreach (var error in result.Errors)
             {
                 if ((error.SymbolResult as OptionResult ?? error.SymbolResult?.Parent as OptionResult) is not { } option) continue;
+                if (option.IdentifierTokenCount == 0) return $"{name}: option {option.Option.Name} is required (see `{help}`)";
                 if (option.Tokens.Count == 0 && option.Option.Arity.MinimumNumberOfValues > 0) return $"{name}: option {option.Option.Name} needs a value";
                 if (option.Tokens.Count > 1) return $"{name}: option {option.Option.Name} given twice";
                 return error.Message;   // the option's own parser wrote it

@@ -15,10 +15,8 @@ internal static class LatentSizeExperiment
 {
     private static readonly Option<string> Model = CommonOptions.ModelKind("vae");
     private static readonly Option<int[]> Sizes = CliOption.IntList("--sizes", "embedding sizes, comma-separated", [2, 5, 10, 20, 50], "LIST");
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes per model", 10, 1);
+    private static readonly TrainingOptionSet Training = new("training passes per model", 10, 128, 1e-3f);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden sizes", [400]);
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "mini-batch size", 128, 1);
-    private static readonly Option<float> LearningRate = CliOption.Float("--lr", "learning rate", 1e-3f, 1e-12f, 100f);
     private static readonly Option<string> Out = CliOption.String("--out", "results.json, results.md and latent-size.png", "DIR",
         Path.Combine("runs", "latent-size"));
 
@@ -31,7 +29,7 @@ internal static class LatentSizeExperiment
             prints a table size | test reconstruction loss | KL | total, per test sample (KL is 0 for non-variational
             models), and plots the test reconstruction loss against the embedding size.
             """,
-    }.With([Model, Sizes, Epochs, Hidden, Batch, LearningRate, .. CommonOptions.DataOptions, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
+    }.With([Model, Sizes, .. Training.All, Hidden, .. CommonOptions.DataOptions, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
 
     private sealed record Row(int Size, Evaluation Test, double Seconds);
 
@@ -39,13 +37,7 @@ internal static class LatentSizeExperiment
     {
         string kind = args.Get(Model);
         var sizes = args.Get(Sizes).Distinct().ToArray();
-        var options = new TrainingOptions
-        {
-            Epochs = args.Get(Epochs),
-            BatchSize = args.Get(Batch),
-            LearningRate = args.Get(LearningRate),
-            Seed = (ulong)args.Get(CommonOptions.Seed),
-        };
+        var options = Training.Read(args);
         int[] hidden = args.Get(Hidden);
         string outDir = args.Get(Out);
         OutputDirectory.EnsureWritable(outDir);

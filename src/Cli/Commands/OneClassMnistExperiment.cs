@@ -14,14 +14,12 @@ namespace NeuralCore.Cli.Commands;
 internal static class OneClassMnistExperiment
 {
     private static readonly Option<string> Model = CommonOptions.ModelKind("conv-ae");
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the ~800 images of one digit", 300, 1);
+    private static readonly TrainingOptionSet Training = new("training passes over the ~800 images of one digit", 300, 32, 1e-3f);
     private static readonly Option<int> Latent = CliOption.Int("--latent", "embedding size; PCA keeps as many components", 12, 1, 784);
     private static readonly Option<int[]> Digits = CliOption.Of("--digits", "digits to run, e.g. 0-9, 3 or 1,4,7", "LIST",
         (text, _) => ParseDigits(text), () => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "0-9");
     private static readonly Option<int> Ensemble = CliOption.Int("--ensemble",
         "autoencoders per digit (different seeds) whose scores are averaged", 2, 1, 20);
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "mini-batch size", 32, 1);
-    private static readonly Option<float> LearningRate = CliOption.Float("--lr", "learning rate", 1e-3f, 1e-12f, 100f);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden sizes for ae/dae/vae", [400]);
     private static readonly Option<string> Out = CliOption.String("--out", "results.json and results.md", "DIR", Path.Combine("runs", "oneclass-mnist"));
 
@@ -38,19 +36,13 @@ internal static class OneClassMnistExperiment
             the mean score of 2 seeds; training uses summed BCE, the score is the mean squared error (BCE ranks worse).
             --data: mnist or a directory of IDX files.
             """,
-    }.With([Model, Epochs, Latent, Digits, CommonOptions.Score, Ensemble, Batch, LearningRate, Hidden, CommonOptions.Data, CommonOptions.Seed, Out,
+    }.With([Model, .. Training.All, Latent, Digits, CommonOptions.Score, Ensemble, Hidden, CommonOptions.Data, CommonOptions.Seed, Out,
         .. CommonOptions.DeviceOptions]);
 
     private static int Run(Args args)
     {
         string kind = args.Get(Model);
-        var options = new TrainingOptions
-        {
-            Epochs = args.Get(Epochs),
-            BatchSize = args.Get(Batch),
-            LearningRate = args.Get(LearningRate),
-            Seed = (ulong)args.Get(CommonOptions.Seed),
-        };
+        var options = Training.Read(args);
         int latent = args.Get(Latent);
         var digits = args.Get(Digits);
         var score = args.Get(CommonOptions.Score);

@@ -9,9 +9,7 @@ namespace NeuralCore.Cli.Commands;
 internal static class TrainCommand
 {
     private static readonly Option<string> Model = CommonOptions.ModelKind("vae");
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "passes over the training split", 10, 0);
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "mini-batch size", 128, 1);
-    private static readonly Option<float> LearningRate = CliOption.Float("--lr", "learning rate", 1e-3f, 1e-12f, 100f);
+    private static readonly TrainingOptionSet Training = new("passes over the training split", 10, 128, 1e-3f, minEpochs: 0);
     private static readonly Option<string> Optimizer = CliOption.String("--optimizer", "adam | adamw | sgd", "NAME", "adam");
     private static readonly Option<float> WeightDecay = CliOption.Float("--weight-decay", "L2 (adam, sgd) or decoupled (adamw) weight decay", 0f, 0f, 10f);
     private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "embedding size",
@@ -46,23 +44,14 @@ internal static class TrainCommand
             DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
             (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
             """,
-    }.With([Model, .. CommonOptions.DataOptions, Epochs, Batch, LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
+    }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
         NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
 
     private static int Run(Args args)
     {
         if (args.Has(ResumeFrom)) return Resume(args);
         string kind = args.Get(Model);
-        var options = new TrainingOptions
-        {
-            Epochs = args.Get(Epochs),
-            BatchSize = args.Get(Batch),
-            LearningRate = args.Get(LearningRate),
-            Optimizer = args.Get(Optimizer),
-            WeightDecay = args.Get(WeightDecay),
-            Seed = (ulong)args.Get(CommonOptions.Seed),
-            Rng = args.Get(Rng),
-        };
+        var options = Training.Read(args) with { Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng) };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
         string outDir = args.Get(Out) ?? Path.Combine("runs", kind);
         bool quiet = args.Get(Quiet);
@@ -105,7 +94,7 @@ internal static class TrainCommand
 
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly Option[] FixedWhenResuming =
-        [Model, .. CommonOptions.DataOptions, Batch, LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
+        [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
          NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
@@ -118,7 +107,7 @@ internal static class TrainCommand
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
         var checkpoint = Checkpoint.Load(path);
-        int epochs = args.Has(Epochs) ? args.Get(Epochs) : Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch);
+        int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch);
         if (epochs < 1) throw new CliException($"train: --epochs must be >= 1, got {epochs}", 2);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
