@@ -160,8 +160,9 @@ internal sealed class Args(ParseResult result)
     /// <summary>The command as typed: "train", "experiment sphere" (the prefix of its error messages).</summary>
     public string Command { get; } = CliOption.CommandName(result.CommandResult);
 
-    /// <summary>The value of <paramref name="option"/>: the given one, else its default (null for none).</summary>
-    public T Get<T>(Option<T> option) => result.GetValue(option)!;
+    /// <summary>The value of <paramref name="option"/>: the given one, else its default, else null (false for a flag).</summary>
+    // (System.CommandLine's own fallback for an array option without a default is an empty array, not null)
+    public T Get<T>(Option<T> option) => option.HasDefaultValue || Has(option) ? result.GetValue(option)! : default!;
 
     /// <summary>Whether <paramref name="option"/> was given on the command line (not just defaulted).</summary>
     public bool Has(Option option) => result.GetResult(option) is { Implicit: false };

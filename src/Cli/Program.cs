@@ -100,9 +100,6 @@ namespace NeuralCore.Cli
                 if (option.Tokens.Count > 1) return $"{name}: option {option.Option.Name} given twice";
                 return error.Message;   // the option's own parser wrote it
             }
-            foreach (var option in command.Options)
-                if (option.Required && result.GetResult(option) is null)
-                    return $"{name}: option {option.Name} is required (see `{help}`)";
             string message = result.Errors[0].Message;
             return name.Length == 0 || message.StartsWith(name + ": ", StringComparison.Ordinal) ? message : $"{name}: {message}";
         }
