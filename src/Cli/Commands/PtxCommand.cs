@@ -18,8 +18,8 @@ internal static class PtxCommand
 
     public static CliCommand Create() => new CliCommand("ptx", "show the NVIDIA PTX of a GPU kernel (no GPU needed)", Run)
     {
-        Title = "show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels, on any machine (no GPU or driver\n" +
-                "needed): read its memory accesses, spills and instruction mix",
+        Title = "show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels, on any\n" +
+                "machine (no GPU or driver needed): read its memory accesses, spills and instruction mix",
         Usage = ["--kernel NAME [--sm 9.0] [--out FILE] [--counts]", "--list"],
         Notes = "example: neuralcore ptx --kernel Gemm128Vector --counts     (4 ld.shared.v4.f32 per k: 16-byte shared loads)",
     }.With(Kernel, Sm, Out, Counts, List);
