@@ -26,28 +26,22 @@ internal sealed class Dataset
 /// <summary>Loads --data: "mnist" (the bundled MNIST-10k), a directory of IDX files, or a CSV table.</summary>
 internal static class DataSource
 {
-    public const string Help =
-        "--data SOURCE       mnist (bundled MNIST-10k, default), a directory with MNIST IDX files, or FILE.csv\n" +
-        "  --drop COLS         CSV: comma-separated columns to ignore (e.g. an id or class column)\n" +
-        "  --label-column COL  CSV: a column holding labels (kept out of the features)";
-
     /// <summary>
     /// --data, --drop and --label-column. Without --data, a saved model's own training data is used: its IDX directory,
     /// or its CSV table with the columns it was not trained on dropped (unless --drop is given).
     /// </summary>
-    public static Dataset Load(CommandLine cl, ModelSpec? spec = null, ulong seed = 0)
+    public static Dataset Load(Args args, ModelSpec? spec = null, ulong seed = 0)
     {
         string? trainedOn = spec?.Data;
         bool trainedOnTable = trainedOn != null && trainedOn.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
-        string source = cl.String("data", trainedOn != null && !trainedOnTable ? trainedOn : "mnist")!;
-        bool dropGiven = cl.Has("drop");
-        var drop = cl.StringList("drop");
-        string? labelColumn = cl.String("label-column");
-        if (!cl.Has("data") && trainedOnTable && spec!.Columns != null)
+        string source = args.Get(CommonOptions.Data) ?? (trainedOn != null && !trainedOnTable ? trainedOn : "mnist");
+        var drop = args.Get(CommonOptions.Drop);
+        string? labelColumn = args.Get(CommonOptions.LabelColumn);
+        if (!args.Has(CommonOptions.Data) && trainedOnTable && spec!.Columns != null)
         {
             if (!File.Exists(trainedOn))
                 throw new CliException($"--data not given, and the table the model was trained on ({trainedOn}) is gone; pass --data FILE.csv");
-            if (!dropGiven)
+            if (!args.Has(CommonOptions.Drop))
                 drop = CsvTable.ReadHeader(trainedOn!).Where(c => c != labelColumn && !spec.Columns.Contains(c)).ToArray();
             source = trainedOn!;
         }

@@ -125,7 +125,7 @@ public class InspectionCommandTests
                 });
             }, [x]);
         });
-        var r = CliRunner.Capture(() => GradCheckCommand.Run(new CommandLine("gradcheck", ["--op", "broken_exp", "--device", "reference"]), [broken]));
+        var r = CliRunner.Capture(() => GradCheckCommand.Run(Cli.Cli.Parse("gradcheck", "--op", "broken_exp", "--device", "reference"), [broken]));
         int code = r.ExitCode;
         Assert.Equal(1, code);
         Assert.Matches(@"broken_exp \(2x gradient\)\s+\|.*\| FAIL \(input 0\[\d+\]: analytic", r.Out);

@@ -218,44 +218,57 @@ internal static class KernelBenchmarks
         return new PeakResult(one, all, threads, Vector512.IsHardwareAccelerated ? "Vector512" : "Vector256");
     }
 
-    /// <summary>Runs the FMA loop and returns the flops performed (2 per lane per FMA).</summary>
+    /// <summary>Runs the FMA loop at the widest vector size and returns the flops performed (2 per lane per FMA).</summary>
+    private static double FmaLoop(long iterations) =>
+        Vector512.IsHardwareAccelerated ? FmaLoop<Vector512<float>, Fma512>(iterations) : FmaLoop<Vector256<float>, Fma256>(iterations);
+
+    /// <summary>
+    /// 12 independent FMA chains, enough to keep both FMA units busy through their latency; the JIT compiles one copy
+    /// per vector type (they are structs), so each runs at that width's peak.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double FmaLoop(long iterations)
+    private static double FmaLoop<TVector, TOps>(long iterations) where TVector : struct where TOps : struct, IFmaVector<TVector>
     {
-        if (Vector512.IsHardwareAccelerated)
+        var x = TOps.Create(0.999999f);
+        var y = TOps.Create(1e-7f);
+        TVector a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
+        for (long i = 0; i < iterations; i++)
         {
-            var x = Vector512.Create(0.999999f);
-            var y = Vector512.Create(1e-7f);
-            Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
-            for (long i = 0; i < iterations; i++)
-            {
-                a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
-            }
-            Volatile.Write(ref s_sink, (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar());
-            return iterations * 12.0 * 16 * 2;
+            a0 = TOps.Fma(a0, x, y); a1 = TOps.Fma(a1, x, y);
+            a2 = TOps.Fma(a2, x, y); a3 = TOps.Fma(a3, x, y);
+            a4 = TOps.Fma(a4, x, y); a5 = TOps.Fma(a5, x, y);
+            a6 = TOps.Fma(a6, x, y); a7 = TOps.Fma(a7, x, y);
+            a8 = TOps.Fma(a8, x, y); a9 = TOps.Fma(a9, x, y);
+            a10 = TOps.Fma(a10, x, y); a11 = TOps.Fma(a11, x, y);
         }
-        else
-        {
-            var x = Vector256.Create(0.999999f);
-            var y = Vector256.Create(1e-7f);
-            Vector256<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
-            for (long i = 0; i < iterations; i++)
-            {
-                a0 = Vector256.FusedMultiplyAdd(a0, x, y); a1 = Vector256.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector256.FusedMultiplyAdd(a2, x, y); a3 = Vector256.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector256.FusedMultiplyAdd(a4, x, y); a5 = Vector256.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector256.FusedMultiplyAdd(a6, x, y); a7 = Vector256.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
-            }
-            Volatile.Write(ref s_sink, (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).ToScalar());
-            return iterations * 12.0 * 8 * 2;
-        }
+        Volatile.Write(ref s_sink, TOps.First(a0) + TOps.First(a1) + TOps.First(a2) + TOps.First(a3) + TOps.First(a4) + TOps.First(a5) +
+                                   TOps.First(a6) + TOps.First(a7) + TOps.First(a8) + TOps.First(a9) + TOps.First(a10) + TOps.First(a11));
+        return iterations * 12.0 * TOps.Lanes * 2;
+    }
+
+    /// <summary>The vector operations of the FMA loop, for one vector width.</summary>
+    private interface IFmaVector<TVector>
+    {
+        static abstract int Lanes { get; }
+        static abstract TVector Create(float value);
+        static abstract TVector Fma(TVector a, TVector b, TVector c);
+        static abstract float First(TVector v);
+    }
+
+    private readonly struct Fma512 : IFmaVector<Vector512<float>>
+    {
+        public static int Lanes => Vector512<float>.Count;
+        public static Vector512<float> Create(float value) => Vector512.Create(value);
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+        public static float First(Vector512<float> v) => v.ToScalar();
+    }
+
+    private readonly struct Fma256 : IFmaVector<Vector256<float>>
+    {
+        public static int Lanes => Vector256<float>.Count;
+        public static Vector256<float> Create(float value) => Vector256.Create(value);
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+        public static float First(Vector256<float> v) => v.ToScalar();
     }
 
     /// <summary>Keeps the FMA loop's result alive (so the JIT cannot drop the loop).</summary>

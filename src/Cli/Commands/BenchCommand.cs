@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using NeuralCore.Benchmarks;
 using NeuralCore.Kernels.Gpu;
@@ -11,29 +12,31 @@ namespace NeuralCore.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public const string Help = """
-        neuralcore bench - time the kernels of a device: GEMM and convolution in GFLOP/s (and % of the measured
-        FMA peak), elementwise ops in GB/s, at the shapes the autoencoders train with; then train the peer's two
-        workloads (MLP VAE 784-400-20 and the conv AE; batch 128, Adam 1e-3, bundled MNIST-10k, seed 0) and print
-        seconds per epoch (median) and the test loss
+    private static readonly Option<int?> Epochs = CliOption.OptionalInt("--epochs",
+        "epochs of each training workload (0 skips them)", "3; with --quick 0", 0, 1000);
+    private static readonly Option<bool> Quick = CliOption.Flag("--quick",
+        "skip the big square GEMMs and time each kernel briefly (a smoke test; use it with --device reference)");
 
-        usage: neuralcore bench [--device NAME] [--epochs N] [--quick]
-
-          --device NAME       cpu (default, SIMD) | reference (naive oracle, slow: use --quick) |
-                              cuda | opencl | ilgpu-cpu (ILGPU; at n = 4096 each GEMM kernel is also timed alone)
-          --threads N         CPU threads with --device cpu (default: every core)
-          --epochs N          epochs of each training workload (default 3; 0 skips them; --quick: default 0)
-          --quick             skip the big square GEMMs and time each kernel briefly (a smoke test)
-
-        The side-by-side comparison with PyTorch on this CPU is bench/compare.sh in the repository.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("bench", "time the kernels of a device (GEMM, convolution, elementwise)", Run)
     {
-        bool quick = cl.Flag("quick");
-        int epochs = cl.Int("epochs", quick ? 0 : 3, 0, 1000);
-        using var backend = Devices.Open(cl);
-        cl.RejectUnknown();
+        Title = """
+            time the kernels of a device: GEMM and convolution in GFLOP/s (and % of the measured
+            FMA peak), elementwise ops in GB/s, at the shapes the autoencoders train with; then train the peer's two
+            workloads (MLP VAE 784-400-20 and the conv AE; batch 128, Adam 1e-3, bundled MNIST-10k, seed 0) and print
+            seconds per epoch (median) and the test loss
+            """,
+        Usage = ["[--device NAME] [--epochs N] [--quick]"],
+        Notes = """
+            on cuda, opencl and ilgpu-cpu each GEMM kernel is also timed alone at n = 4096.
+            The side-by-side comparison with PyTorch on this CPU is bench/compare.sh in the repository.
+            """,
+    }.With([.. CommonOptions.DeviceOptions, Epochs, Quick]);
+
+    private static int Run(Args args)
+    {
+        bool quick = args.Get(Quick);
+        int epochs = args.Get(Epochs) ?? (quick ? 0 : 3);
+        using var backend = Devices.Open(args);
         var data = epochs > 0 ? MnistDataset.LoadBundled() : null;   // fail on missing data before the long part
         Console.WriteLine($"device {backend.Name}{(quick ? " (quick)" : "")}: measuring the FMA peak...");
         var peak = KernelBenchmarks.MeasurePeak(quick);

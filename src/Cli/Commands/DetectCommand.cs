@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Data;
@@ -8,48 +9,45 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore detect</c>: anomaly scores by reconstruction error, a percentile threshold, and AUROC when labels are known.</summary>
 internal static class DetectCommand
 {
-    public const string Help = """
-        neuralcore detect - anomaly detection by reconstruction error
+    private static readonly Option<int?> NormalValue = CliOption.OptionalInt("--normal-value",
+        "CSV with --label-column: the normal label; anomaly = any other label", "the most frequent label", helpName: "V");
+    private static readonly Option<int?> NormalClass = CliOption.OptionalInt("--normal-class",
+        "image data: the normal digit; every other digit counts as an anomaly (without it: no AUROC)", null, 0, 9, "C");
+    private static readonly Option<float> Percentile = CliOption.Float("--percentile",
+        "threshold = the P-th percentile (0..100) of the reference scores", 99f, 0f, 100f, "P");
+    private static readonly Option<float?> Threshold = CliOption.OptionalFloat("--threshold", "use this threshold instead of a percentile");
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out",
+        "CSV with the columns row, score, flagged (1 above the threshold), label when known", "FILE.csv", "DIR/scores.csv");
 
-        usage: neuralcore detect --model DIR [--data SOURCE] [--out FILE.csv] [--percentile 99] [--normal-class C]
-               neuralcore detect --model DIR --data FILE.csv --label-column COL [--normal-value V] [--drop COLS]
-
-          --model DIR         a directory written by `neuralcore train` (trained on normal data)
-          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows scored); default: the data the
-                              model was trained on (for a table: its file, minus the columns the model does not use)
-            --drop COLS         CSV: columns to ignore (as in training)
-            --label-column COL  CSV: a column of labels; anomaly = label differs from the normal value
-            --normal-value V    CSV: the normal label (default: the most frequent label)
-          --normal-class C    image data: the normal digit; every other digit counts as an anomaly
-          --split NAME        image data: split to score, test (default) | train
-          --score NAME        mse (default; measured better on MNIST) | bce: per-row reconstruction error
-          --percentile P      threshold = the P-th percentile (0..100) of the reference scores (default 99)
-          --threshold X       use this threshold instead of a percentile
-          --out FILE.csv      columns row, score, flagged (1 above the threshold), label when known (default DIR/scores.csv)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        reference scores for the threshold: image data - the training split (only the --normal-class digit when
-        given); a CSV table - its own rows (the threshold then flags the top 100 - P percent).
-        prints the threshold, how many rows are flagged, and with labels the AUROC and the precision and recall
-        of the flags.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("detect", "anomaly scores by reconstruction error, a percentile threshold, AUROC", Run)
     {
-        string dir = cl.Required("model");
-        var backend = Devices.Open(cl);
-        var spec = ModelStore.LoadSpec(dir);
-        var data = DataSource.Load(cl, spec);
-        var split = DataSplit.Select(cl, data);
-        string outPath = cl.String("out", Path.Combine(dir, "scores.csv"))!;
-        double percentile = cl.Float("percentile", 99f, 0f, 100f);
-        bool fixedThreshold = cl.Has("threshold");
-        double threshold = cl.Float("threshold", 0f);
-        var score = cl.Score();
-        int? normal = NormalLabel(cl, data, split);
-        cl.RejectUnknown();
-        if (fixedThreshold && cl.Has("percentile"))
+        Title = "anomaly detection by reconstruction error",
+        Usage =
+        [
+            "--model DIR [--data SOURCE] [--out FILE.csv] [--percentile 99] [--normal-class C]",
+            "--model DIR --data FILE.csv --label-column COL [--normal-value V] [--drop COLS]",
+        ],
+        Notes = """
+            --model: trained on normal data. Reference scores for the threshold: image data - the training split (only
+            the --normal-class digit when given); a CSV table - its own rows (the threshold then flags the top 100 - P percent).
+            prints the threshold, how many rows are flagged, and with labels the AUROC and the precision and recall
+            of the flags.
+            """,
+    }.With([CommonOptions.ModelDirectory, .. CommonOptions.DataOptions, NormalValue, NormalClass, CommonOptions.Split, CommonOptions.Score,
+        Percentile, Threshold, Out, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        var (dir, backend, spec, data) = SavedModel.Open(args);
+        var split = DataSplit.Select(args, data);
+        string outPath = args.Get(Out) ?? Path.Combine(dir, "scores.csv");
+        double percentile = args.Get(Percentile);
+        double? givenThreshold = args.Get(Threshold);
+        bool fixedThreshold = givenThreshold != null;
+        double threshold = givenThreshold ?? 0;
+        var score = args.Get(CommonOptions.Score);
+        int? normal = NormalLabel(args, data, split);
+        if (fixedThreshold && args.Has(Percentile))
             throw new CliException("detect: give either --percentile or --threshold, not both", 2);
 
         var model = ModelStore.Load(dir, backend);
@@ -105,24 +103,23 @@ internal static class DetectCommand
     }
 
     /// <summary>The normal label: --normal-class (images), --normal-value or the most frequent label (tables with labels); null when unknown.</summary>
-    private static int? NormalLabel(CommandLine cl, Dataset data, DataSplit split)
+    private static int? NormalLabel(Args args, Dataset data, DataSplit split)
     {
         bool isTable = data.Columns != null;
-        if (isTable && cl.Has("normal-class"))
+        if (isTable && args.Has(NormalClass))
             throw new CliException("detect: --normal-class is for image data; for a CSV use --label-column COL with --normal-value V", 2);
-        if (!isTable && cl.Has("normal-value"))
+        if (!isTable && args.Has(NormalValue))
             throw new CliException("detect: --normal-value is for CSV tables; for image data use --normal-class C", 2);
-        if (!isTable) return cl.Has("normal-class") ? cl.Int("normal-class", 0, 0, 9) : null;
+        if (!isTable) return args.Get(NormalClass);
         if (split.Labels == null)
         {
-            if (cl.Has("normal-value")) throw new CliException("detect: --normal-value needs --label-column COL to know each row's label", 2);
+            if (args.Has(NormalValue)) throw new CliException("detect: --normal-value needs --label-column COL to know each row's label", 2);
             return null;
         }
-        if (cl.Has("normal-value"))
+        if (args.Get(NormalValue) is { } v)
         {
-            int v = cl.Int("normal-value", 0);
             if (!split.Labels.Contains(v))
-                throw new CliException($"detect: --normal-value {v} does not occur in column {cl.String("label-column")}; labels are {string.Join(", ", split.Labels.Distinct().Order())}", 2);
+                throw new CliException($"detect: --normal-value {v} does not occur in column {args.Get(CommonOptions.LabelColumn)}; labels are {string.Join(", ", split.Labels.Distinct().Order())}", 2);
             return v;
         }
         return split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;

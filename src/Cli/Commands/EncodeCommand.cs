@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
@@ -9,39 +10,31 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore encode</c>: writes the embedding of every input row (feature extraction) and optionally plots them.</summary>
 internal static class EncodeCommand
 {
-    public const string Help = """
-        neuralcore encode - extract features: the embedding of every input row
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out",
+        "one row per input: z0..zN-1 (a VAE's mean mu), plus label when known", "FILE.csv", "DIR/features.csv");
+    private static readonly Option<string?> PlotPath = CliOption.OptionalString("--plot",
+        "scatter of the embeddings coloured by label; a 2-D latent is drawn as is, a larger one projected onto its first two " +
+        "principal components", "FILE.png");
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per forward pass", 500, 1);
 
-        usage: neuralcore encode --model DIR [--data SOURCE] [--split test|train] [--out FILE.csv] [--plot FILE.png]
-
-          --model DIR         a directory written by `neuralcore train`
-          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows); default: the data the
-                              model was trained on (for a table: its file, minus the columns the model does not use)
-            --drop COLS         CSV: columns to ignore (as in training)
-            --label-column COL  CSV: a column of labels, copied to the output's label column
-          --split NAME        image data: test (default) | train
-          --out FILE.csv      one row per input: z0..zN-1 (a VAE's mean mu), plus label when known (default DIR/features.csv)
-          --plot FILE.png     scatter of the embeddings coloured by label; a 2-D latent is drawn as is, a larger one
-                              projected onto its first two principal components
-          --batch N           rows per forward pass (default 500)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        for MNIST it also prints the accuracy of a nearest-centroid classifier (class means of the training split)
-        on these features next to the same classifier on raw pixels.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("encode", "extract features: the embedding of every row, as CSV (and a latent-space plot)", Run)
     {
-        string dir = cl.Required("model");
-        var backend = Devices.Open(cl);
-        var spec = ModelStore.LoadSpec(dir);
-        var data = DataSource.Load(cl, spec);
-        var split = DataSplit.Select(cl, data);
-        string outPath = cl.String("out", Path.Combine(dir, "features.csv"))!;
-        string? plotPath = cl.String("plot");
-        int batch = cl.Int("batch", 500, 1);
-        cl.RejectUnknown();
+        Title = "extract features: the embedding of every input row",
+        Usage = ["--model DIR [--data SOURCE] [--split test|train] [--out FILE.csv] [--plot FILE.png]"],
+        Notes = """
+            --label-column COL of a CSV is copied to the output's label column.
+            for MNIST it also prints the accuracy of a nearest-centroid classifier (class means of the training split)
+            on these features next to the same classifier on raw pixels.
+            """,
+    }.With([CommonOptions.ModelDirectory, .. CommonOptions.DataOptions, CommonOptions.Split, Out, PlotPath, Batch, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        var (dir, backend, spec, data) = SavedModel.Open(args);
+        var split = DataSplit.Select(args, data);
+        string outPath = args.Get(Out) ?? Path.Combine(dir, "features.csv");
+        string? plotPath = args.Get(PlotPath);
+        int batch = args.Get(Batch);
         if (plotPath != null && !plotPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new CliException($"encode: --plot {plotPath} must be a .png file", 2);
 

@@ -6,31 +6,20 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore eval</c>: test loss per sample of a saved model (and denoising quality for a DAE).</summary>
 internal static class EvalCommand
 {
-    public const string Help = """
-        neuralcore eval - evaluate a saved model on the test split
-
-        usage: neuralcore eval --model DIR [--data SOURCE] [--seed N] [--device NAME]
-
-          --model DIR         a directory written by `neuralcore train`
-          --data SOURCE       mnist, a directory of IDX files, or FILE.csv (all rows are scored); default: the data the
-                              model was trained on (for a table: its file, minus the columns the model does not use)
-            --drop COLS         CSV: columns to ignore
-          --seed N            seed of the VAE's latent sampling and the denoising noise (default 0)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        prints the test loss per sample (summed BCE + KL for a VAE); for a denoising model also the mean squared
-        error of noisy inputs and of their denoised reconstructions against the clean images.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("eval", "test loss of a saved model (and denoising quality)", Run)
     {
-        string dir = cl.Required("model");
-        ulong seed = (ulong)cl.Int("seed", 0, 0);
-        var backend = Devices.Open(cl);
-        var spec = ModelStore.LoadSpec(dir);
-        var data = DataSource.Load(cl, spec, seed);
-        cl.RejectUnknown();
+        Title = "evaluate a saved model on the test split",
+        Usage = ["--model DIR [--data SOURCE] [--seed N] [--device NAME]"],
+        Notes = """
+            prints the test loss per sample (summed BCE + KL for a VAE); for a denoising model also the mean squared
+            error of noisy inputs and of their denoised reconstructions against the clean images.
+            """,
+    }.With([CommonOptions.ModelDirectory, .. CommonOptions.DataOptions, CommonOptions.Seed, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        ulong seed = (ulong)args.Get(CommonOptions.Seed);
+        var (dir, backend, spec, data) = SavedModel.Open(args, seed);
         var model = ModelStore.Load(dir, backend);
         var e = Trainer.Evaluate(model, data.Test, data.TestCount, 500, seed);
         Console.WriteLine($"model {spec.Kind} from {dir} on {data.Description} ({data.TestCount} test rows)");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NeuralCore.Models.Inspection;
 
 namespace NeuralCore.Cli.Commands;
@@ -5,31 +6,26 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore gradcheck</c>: finite-difference check of every op's and layer's backward.</summary>
 internal static class GradCheckCommand
 {
-    public const string Help = """
-        neuralcore gradcheck - compare every op's and layer's backward with finite differences
+    private static readonly Option<string?> Op = CliOption.OptionalString("--op",
+        "only the checks of one op or layer, e.g. matmul, conv2d, bce, Linear, vae-loss", "NAME", "all of them");
+    private static readonly Option<bool> List = CliOption.Flag("--list", "print the check names and exit");
 
-        usage: neuralcore gradcheck [--op NAME] [--device NAME] [--list]
-
-          --op NAME           only the checks of one op or layer, e.g. matmul, conv2d, bce, Linear, vae-loss
-                              (default: all of them)
-          --list              print the check names and exit
-          --device NAME       cpu (default, float32 SIMD) | reference (naive, double accumulation: tightest numbers) |
-                              cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        prints one row per check (max abs err | max rel err | pass/fail) with central differences (eps 1e-2) of
-        sum(f(x) * r) for a fixed random r; exits with 1 when any check fails, naming the worst element.
-        """;
-
-    public static int Run(CommandLine cl) => Run(cl, []);
+    public static CliCommand Create() => new CliCommand("gradcheck", "compare every op's and layer's backward with finite differences", args => Run(args, []))
+    {
+        Usage = ["[--op NAME] [--device NAME] [--list]"],
+        Notes = """
+            --device reference (naive, double accumulation) gives the tightest numbers.
+            prints one row per check (max abs err | max rel err | pass/fail) with central differences (eps 1e-2) of
+            sum(f(x) * r) for a fixed random r; exits with 1 when any check fails, naming the worst element.
+            """,
+    }.With([Op, List, .. CommonOptions.DeviceOptions]);
 
     /// <summary>Runs the catalogue plus <paramref name="extraCases"/> (tests inject a deliberately wrong backward).</summary>
-    internal static int Run(CommandLine cl, IEnumerable<GradCheckCase> extraCases)
+    internal static int Run(Args args, IEnumerable<GradCheckCase> extraCases)
     {
-        string? op = cl.String("op");
-        bool list = cl.Flag("list");
-        var backend = Devices.Open(cl);
-        cl.RejectUnknown();
+        string? op = args.Get(Op);
+        bool list = args.Get(List);
+        var backend = Devices.Open(args);
         IReadOnlyList<GradCheckCase> cases;
         try { cases = GradCheckCatalog.Select([.. LayerGradChecks.All(), .. extraCases], op); }
         catch (ArgumentException e) { throw new CliException("gradcheck: " + e.Message, 2); }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using NeuralCore.Models.Autoencoders;
@@ -9,48 +10,44 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore graph</c>: the autograd graph of one batch's loss as Graphviz DOT (and SVG).</summary>
 internal static class GraphCommand
 {
-    public const string Help = """
-        neuralcore graph - draw the autograd graph of one training batch, with values and gradients
+    private static readonly Option<string> Model = CliOption.String("--model",
+        $"a model kind built fresh ({string.Join(" | ", ModelSpec.Kinds)}) or a directory written by `neuralcore train`", "KIND|DIR", "vae");
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out",
+        "the Graphviz file; FILE.svg is rendered next to it when Graphviz `dot` is on PATH (apt-get install graphviz)", "FILE.dot",
+        "graph-KIND.dot");
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows in the batch", 4, 1, 4096);
+    private static readonly Option<bool> NoBackward = CliOption.Flag("--no-backward", "draw the graph before backward: ops and values, no gradients");
+    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "fresh models: embedding size", "20 for VAEs, 32 otherwise", 1);
+    private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "fresh MLP models: hidden layer sizes", [400]);
 
-        usage: neuralcore graph [--model KIND|DIR] [--out FILE.dot] [--batch N] [--no-backward] [options]
-
-          --model KIND|DIR    a model kind built fresh: ae | dae | vae (default) | conv-ae | conv-dae | conv-vae,
-                              or a directory written by `neuralcore train`
-          --out FILE.dot      the Graphviz file (default graph-KIND.dot); FILE.svg is rendered next to it when
-                              Graphviz `dot` is on PATH (apt-get install graphviz)
-          --batch N           rows in the batch (default 4)
-          --no-backward       draw the graph before backward: ops and values, no gradients
-          --latent N          fresh models: embedding size (default 20 for VAEs, 32 otherwise)
-          --hidden SIZES      fresh MLP models: hidden layer sizes (default 400)
-          --data SOURCE       mnist (default), a directory of IDX files, or FILE.csv
-            --drop COLS         CSV: columns to ignore
-          --seed N            seed of a fresh model's weights, the VAE's eps and the denoising noise (default 0)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        computes the loss of the first N training rows, keeps every intermediate gradient (RetainGrad), runs
-        backward and writes one node per op (op, shape, module path, value and gradient mean/std/min/max/L2)
-        and per parameter (its full name), grouped in one box per module.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("graph", "draw the autograd graph of one batch (Graphviz DOT/SVG, values and gradients)", Run)
     {
-        string modelArg = cl.String("model", "vae")!;
+        Title = "draw the autograd graph of one training batch, with values and gradients",
+        Usage = ["[--model KIND|DIR] [--out FILE.dot] [--batch N] [--no-backward] [options]"],
+        Notes = """
+            computes the loss of the first N training rows, keeps every intermediate gradient (RetainGrad), runs
+            backward and writes one node per op (op, shape, module path, value and gradient mean/std/min/max/L2)
+            and per parameter (its full name), grouped in one box per module.
+            """,
+    }.With([Model, Out, Batch, NoBackward, Latent, Hidden, .. CommonOptions.DataOptions, CommonOptions.Seed, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        string modelArg = args.Get(Model);
         bool isDirectory = Directory.Exists(modelArg);
         if (!isDirectory && !ModelSpec.Kinds.Contains(modelArg))
             throw new CliException($"graph: --model '{modelArg}' is neither a model kind ({string.Join(", ", ModelSpec.Kinds)}) nor a model directory", 2);
         string kindName = isDirectory ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelArg))) : modelArg;
-        string outPath = cl.String("out", $"graph-{kindName}.dot")!;
-        int batch = cl.Int("batch", 4, 1, 4096);
-        bool backward = !cl.Flag("no-backward");
-        ulong seed = (ulong)cl.Int("seed", 0, 0);
-        int? latent = cl.Has("latent") ? cl.Int("latent", 0, 1) : null;
-        int[] hidden = cl.IntList("hidden", [400]);
-        var backend = Devices.Open(cl);
+        string outPath = args.Get(Out) ?? $"graph-{kindName}.dot";
+        int batch = args.Get(Batch);
+        bool backward = !args.Get(NoBackward);
+        ulong seed = (ulong)args.Get(CommonOptions.Seed);
+        int? latent = args.Get(Latent);
+        int[] hidden = args.Get(Hidden);
+        var backend = Devices.Open(args);
 
         var spec = isDirectory ? ModelStore.LoadSpec(modelArg) : null;
-        var data = DataSource.Load(cl, spec, seed);
-        cl.RejectUnknown();
+        var data = DataSource.Load(args, spec, seed);
         Autoencoder model;
         if (spec != null) model = ModelStore.Load(modelArg, backend);
         else

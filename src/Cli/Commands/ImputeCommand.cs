@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using NeuralCore.Models.Applications;
@@ -8,56 +9,65 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore impute</c>: fills the missing cells of a CSV table with a denoising autoencoder.</summary>
 internal static class ImputeCommand
 {
-    public const string Help = """
-        neuralcore impute - fill missing cells of a CSV table with a denoising autoencoder
+    private static readonly Option<string> Data = CliOption.RequiredString("--data",
+        "numeric table with a header; an empty cell or NaN is missing", "FILE.csv");
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out",
+        "the completed table: same header, column order and rows; only the missing cells change", "FILE.csv");
+    private static readonly Option<string[]> Drop = CliOption.StringList("--drop",
+        "comma-separated columns to leave out of the model (e.g. a class or id column); they are copied to the output unchanged and may hold text", "COLS");
+    private static readonly Option<float?> Evaluate = CliOption.Of<float?>("--evaluate",
+        "hide a fraction F in (0, 1) of the observed cells at random (seeded), impute them and print the RMSE on them (columns " +
+        "scaled to [0, 1]) next to column-mean imputation's", "F", (text, command) =>
+        {
+            float f = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
+                : throw new CliException($"{command}: --evaluate expects a number, got '{text}'", 2);
+            return f is > 0f and < 1f ? f
+                : throw new CliException($"{command}: --evaluate must be a fraction between 0 and 1 (exclusive), e.g. 0.2; got {text}", 2);
+        });
+    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the rows", 300, 1);
+    private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden layers", [64, 64]);
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per mini-batch", 32, 1);
+    private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate", 2e-3f, 1e-12f, 100f);
+    private static readonly Option<float> MaskFraction = CliOption.Float("--mask-fraction",
+        "masking noise: fraction of observed cells hidden per batch", 0.2f, 0f, 0.95f);
+    private static readonly Option<bool> AppendMask = CliOption.Flag("--append-mask",
+        "also feed the missingness mask to the model (measured: no gain on wine; see README)");
+    private static readonly Option<int> Iterations = CliOption.Int("--iterations", "refill passes", 3, 1, 100);
 
-        usage: neuralcore impute --data FILE.csv --out FILLED.csv [--drop COLS] [--epochs N] [--seed N] [options]
-               neuralcore impute --data FILE.csv --evaluate FRACTION [--drop COLS] [--seed N]
-
-          --data FILE.csv     numeric table with a header; an empty cell or NaN is missing
-          --out FILE.csv      the completed table: same header, column order and rows; only the missing cells change
-          --drop COLS         comma-separated columns to leave out of the model (e.g. a class or id column);
-                              they are copied to the output unchanged and may hold text
-          --evaluate F        hide a fraction F in (0, 1) of the observed cells at random (seeded), impute them and
-                              print the RMSE on them (columns scaled to [0, 1]) next to column-mean imputation's
-          --epochs N          training passes over the rows (default 300)
-          --hidden SIZES      MLP hidden layers (default 64,64)
-          --batch N           rows per mini-batch (default 32)
-          --lr X              Adam learning rate (default 0.002)
-          --mask-fraction X   masking noise: fraction of observed cells hidden per batch (default 0.2)
-          --append-mask       also feed the missingness mask to the model (measured: no gain on wine; see README)
-          --iterations N      refill passes (default 3)
-          --seed N            seed of initialisation, masking noise and --evaluate's choice of cells (default 0)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        the model is an MLP trained on the table itself: columns min-max scaled by their observed values, missing
-        cells started at the column mean, masking noise on observed cells, loss only on observed cells. Observed
-        cells are written back exactly as they were in the input.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("impute", "fill missing cells of a CSV table with a denoising autoencoder", Run)
     {
-        string path = cl.Required("data");
-        string? output = cl.String("out");
-        string[] drop = cl.StringList("drop");
-        float evaluate = cl.Has("evaluate") ? cl.Float("evaluate", 0f) : 0f;
-        if (cl.Has("evaluate") && !(evaluate > 0f && evaluate < 1f))
-            throw new CliException($"impute: --evaluate must be a fraction between 0 and 1 (exclusive), e.g. 0.2; got {cl.String("evaluate")}", 2);
+        Usage =
+        [
+            "--data FILE.csv --out FILLED.csv [--drop COLS] [--epochs N] [--seed N] [options]",
+            "--data FILE.csv --evaluate FRACTION [--drop COLS] [--seed N]",
+        ],
+        Notes = """
+            the model is an MLP trained on the table itself: columns min-max scaled by their observed values, missing
+            cells started at the column mean, masking noise on observed cells, loss only on observed cells. Observed
+            cells are written back exactly as they were in the input. --seed also chooses --evaluate's cells.
+            """,
+    }.With([Data, Out, Drop, Evaluate, Epochs, Hidden, Batch, LearningRate, MaskFraction, AppendMask, Iterations, CommonOptions.Seed,
+        .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        string path = args.Get(Data);
+        string? output = args.Get(Out);
+        string[] drop = args.Get(Drop);
+        float? evaluate = args.Get(Evaluate);
         var options = new ImputerOptions
         {
-            Epochs = cl.Int("epochs", 300, 1),
-            Hidden = cl.IntList("hidden", [64, 64]),
-            BatchSize = cl.Int("batch", 32, 1),
-            LearningRate = cl.Float("lr", 2e-3f, 1e-12f, 100f),
-            MaskFraction = cl.Float("mask-fraction", 0.2f, 0f, 0.95f),
-            AppendMask = cl.Flag("append-mask"),
-            FillIterations = cl.Int("iterations", 3, 1, 100),
-            Seed = (ulong)cl.Int("seed", 0, 0),
+            Epochs = args.Get(Epochs),
+            Hidden = args.Get(Hidden),
+            BatchSize = args.Get(Batch),
+            LearningRate = args.Get(LearningRate),
+            MaskFraction = args.Get(MaskFraction),
+            AppendMask = args.Get(AppendMask),
+            FillIterations = args.Get(Iterations),
+            Seed = (ulong)args.Get(CommonOptions.Seed),
         };
-        var backend = Devices.Open(cl);
-        cl.RejectUnknown();
-        if (output is null && !cl.Has("evaluate"))
+        var backend = Devices.Open(args);
+        if (output is null && evaluate is null)
             throw new CliException("impute: give --out FILE.csv for the completed table, or --evaluate 0.2 to measure the imputation (see `neuralcore impute --help`)", 2);
         if (!File.Exists(path)) throw new CliException($"--data {path}: file not found; pass a CSV table with a header line");
 
@@ -68,11 +78,11 @@ internal static class ImputeCommand
         var imputer = new Imputer(backend, options);
         string shape = $"{table.RowCount} rows x {table.ColumnCount} columns" + (drop.Length > 0 ? $", dropped {string.Join(", ", drop)}" : "");
 
-        if (cl.Has("evaluate"))
+        if (evaluate is { } fraction)
         {
             var clock = Stopwatch.StartNew();
-            var score = ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, evaluate, options.Seed);
-            Console.WriteLine($"evaluate: hid {score.HiddenCells} of the observed cells ({evaluate:P0}) of {path} ({shape}), seed {options.Seed}, {clock.Elapsed.TotalSeconds:F1} s");
+            var score = ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, fraction, options.Seed);
+            Console.WriteLine($"evaluate: hid {score.HiddenCells} of the observed cells ({fraction:P0}) of {path} ({shape}), seed {options.Seed}, {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"RMSE on hidden cells (columns scaled to [0, 1]): autoencoder {score.ImputerRmse:F4}, mean imputation {score.MeanRmse:F4} ({score.Improvement:F2}x lower)");
         }
         if (output is null) return 0;

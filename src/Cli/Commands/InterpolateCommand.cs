@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Training;
@@ -7,38 +8,35 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore interpolate</c>: decodes the straight line between the embeddings of two test images.</summary>
 internal static class InterpolateCommand
 {
-    public const string Help = """
-        neuralcore interpolate - walk the latent space between two test images
+    private static readonly Option<int?> From = CliOption.OptionalInt("--from", "the digit to start from: the first test image of that class", "3", 0, helpName: "D");
+    private static readonly Option<int?> To = CliOption.OptionalInt("--to", "the digit to end at", "7", 0, helpName: "D");
+    private static readonly Option<int?> FromIndex = CliOption.OptionalInt("--from-index", "a test image index instead of --from", null, 0, helpName: "I");
+    private static readonly Option<int?> ToIndex = CliOption.OptionalInt("--to-index", "a test image index instead of --to", null, 0, helpName: "J");
+    private static readonly Option<int> Steps = CliOption.Int("--steps", "decoded images along the line, both ends included", 10, 2, 1000);
+    private static readonly Option<string> Out = CliOption.String("--out",
+        "one strip: the original start image, the decoded steps, the original end image", "FILE.png", "interpolation.png");
+    private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification", 3, 1, 16);
 
-        usage: neuralcore interpolate --model DIR [--from 3 --to 7 | --from-index I --to-index J] [--steps 10] [--out FILE.png]
-
-          --model DIR         a directory written by `neuralcore train` on images (any kind)
-          --from D, --to D    digits: the first test image of each class (default 3 and 7)
-          --from-index I, --to-index J
-                              test image indices instead of digits
-          --steps N           decoded images along the line, both ends included (default 10, at least 2)
-          --out FILE.png      one strip: the original start image, the N decoded steps, the original end image
-                              (default interpolation.png)
-          --scale N           pixel magnification (default 3)
-          --data SOURCE       mnist (default) or a directory of IDX files
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("interpolate", "decode the straight line between the embeddings of two test images", Run)
     {
-        string dir = cl.Required("model");
-        var backend = Devices.Open(cl);
+        Title = "walk the latent space between two test images",
+        Usage = ["--model DIR [--from 3 --to 7 | --from-index I --to-index J] [--steps 10] [--out FILE.png]"],
+        Notes = "--model: trained on images (any kind); --data: mnist or a directory of IDX files.",
+    }.With([CommonOptions.ModelDirectory, From, To, FromIndex, ToIndex, Steps, Out, Scale, CommonOptions.Data, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        string dir = args.Get(CommonOptions.ModelDirectory);
+        var backend = Devices.Open(args);
         var spec = ModelStore.LoadSpec(dir);
         if (spec.ImageShape is not { } image || spec.Columns != null)
             throw new CliException($"interpolate: {dir} holds a model of table rows; interpolation draws images, train a model on image data");
-        var data = DataSource.Load(cl, spec);
-        int steps = cl.Int("steps", 10, 2, 1000);
-        int scale = cl.Int("scale", 3, 1, 16);
-        string outPath = cl.String("out", "interpolation.png")!;
-        int from = PickImage(cl, data, "from", 3);
-        int to = PickImage(cl, data, "to", 7);
-        cl.RejectUnknown();
+        var data = DataSource.Load(args, spec);
+        int steps = args.Get(Steps);
+        int scale = args.Get(Scale);
+        string outPath = args.Get(Out);
+        int from = PickImage(args, data, From, FromIndex, 3);
+        int to = PickImage(args, data, To, ToIndex, 7);
         if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new CliException($"interpolate: --out {outPath} must be a .png file", 2);
         if (image[0] != 1) throw new CliException($"interpolate: only single-channel images can be drawn, the model has {image[0]} channels");
@@ -69,21 +67,20 @@ internal static class InterpolateCommand
         return 0;
     }
 
-    /// <summary>The test index chosen by --NAME-index, or the first test image of the digit --NAME (default <paramref name="fallbackDigit"/>).</summary>
-    private static int PickImage(CommandLine cl, Dataset data, string name, int fallbackDigit)
+    /// <summary>The test index chosen by <paramref name="index"/>, or the first test image of the digit <paramref name="digit"/> (default <paramref name="fallbackDigit"/>).</summary>
+    private static int PickImage(Args args, Dataset data, Option<int?> digit, Option<int?> index, int fallbackDigit)
     {
-        if (cl.Has(name + "-index"))
+        if (args.Get(index) is { } i)
         {
-            if (cl.Has(name)) throw new CliException($"interpolate: give --{name} or --{name}-index, not both", 2);
-            int index = cl.Int(name + "-index", 0, 0);
-            if (index >= data.TestCount) throw new CliException($"interpolate: --{name}-index {index} is past the last test image ({data.TestCount - 1})", 2);
-            return index;
+            if (args.Has(digit)) throw new CliException($"interpolate: give {digit.Name} or {index.Name}, not both", 2);
+            if (i >= data.TestCount) throw new CliException($"interpolate: {index.Name} {i} is past the last test image ({data.TestCount - 1})", 2);
+            return i;
         }
-        if (data.TestLabels == null) throw new CliException($"interpolate: the data has no labels; use --{name}-index I", 2);
-        int digit = cl.Int(name, fallbackDigit, 0);
-        int found = Array.IndexOf(data.TestLabels, digit);
+        if (data.TestLabels == null) throw new CliException($"interpolate: the data has no labels; use {index.Name} I", 2);
+        int label = args.Get(digit) ?? fallbackDigit;
+        int found = Array.IndexOf(data.TestLabels, label);
         if (found < 0)
-            throw new CliException($"interpolate: no test image has label {digit}; labels are {string.Join(", ", data.TestLabels.Distinct().Order())}", 2);
+            throw new CliException($"interpolate: no test image has label {label}; labels are {string.Join(", ", data.TestLabels.Distinct().Order())}", 2);
         return found;
     }
 }

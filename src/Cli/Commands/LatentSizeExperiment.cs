@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -12,48 +13,36 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore experiment latent-size</c>: test reconstruction loss and KL against the embedding size.</summary>
 internal static class LatentSizeExperiment
 {
-    public const string Summary = "train one model per embedding size; test reconstruction loss and KL against the size";
+    private static readonly Option<string> Model = CommonOptions.ModelKind("vae");
+    private static readonly Option<int[]> Sizes = CliOption.IntList("--sizes", "embedding sizes, comma-separated", [2, 5, 10, 20, 50], "LIST");
+    private static readonly TrainingOptionSet Training = new("training passes per model", 10, 128, 1e-3f);
+    private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden sizes", [400]);
+    private static readonly Option<string> Out = CliOption.String("--out", "results.json, results.md and latent-size.png", "DIR",
+        Path.Combine("runs", "latent-size"));
 
-    public const string Help = """
-        neuralcore experiment latent-size - how the embedding size trades reconstruction against KL
-
-        usage: neuralcore experiment latent-size [--model vae] [--sizes 2,5,10,20,50] [--epochs N] [--out DIR]
-
-          --model KIND        vae (default) | conv-vae | ae | conv-ae | dae | conv-dae
-          --sizes LIST        embedding sizes, comma-separated (default 2,5,10,20,50)
-          --epochs N          training passes per model (default 10)
-          --hidden SIZES      MLP hidden sizes (default 400)
-          --batch N           mini-batch size (default 128)
-          --lr X              learning rate (default 1e-3)
-          --data SOURCE       mnist (bundled MNIST-10k, default), a directory of IDX files, or FILE.csv (with --drop)
-          --seed N            seed (default 0)
-          --out DIR           results.json, results.md and latent-size.png (default runs/latent-size)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        prints a table size | test reconstruction loss | KL | total, per test sample (KL is 0 for non-variational
-        models), and plots the test reconstruction loss against the embedding size.
-        """;
+    public static CliCommand Create() => new CliCommand("latent-size",
+        "train one model per embedding size; test reconstruction loss and KL against the size", Run)
+    {
+        Title = "how the embedding size trades reconstruction against KL",
+        Usage = ["[--model vae] [--sizes 2,5,10,20,50] [--epochs N] [--out DIR]"],
+        Notes = """
+            prints a table size | test reconstruction loss | KL | total, per test sample (KL is 0 for non-variational
+            models), and plots the test reconstruction loss against the embedding size.
+            """,
+    }.With([Model, Sizes, .. Training.All, Hidden, .. CommonOptions.DataOptions, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
 
     private sealed record Row(int Size, Evaluation Test, double Seconds);
 
-    public static int Run(CommandLine cl)
+    private static int Run(Args args)
     {
-        string kind = cl.ModelKind("vae");
-        var sizes = cl.IntList("sizes", [2, 5, 10, 20, 50]).Distinct().ToArray();
-        var options = new TrainingOptions
-        {
-            Epochs = cl.Int("epochs", 10, 1),
-            BatchSize = cl.Int("batch", 128, 1),
-            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
-            Seed = (ulong)cl.Int("seed", 0, 0),
-        };
-        int[] hidden = cl.IntList("hidden", [400]);
-        string outDir = cl.String("out", Path.Combine("runs", "latent-size"))!;
+        string kind = args.Get(Model);
+        var sizes = args.Get(Sizes).Distinct().ToArray();
+        var options = Training.Read(args);
+        int[] hidden = args.Get(Hidden);
+        string outDir = args.Get(Out);
         OutputDirectory.EnsureWritable(outDir);
-        var backend = Devices.Open(cl);
-        var data = DataSource.Load(cl, null, options.Seed);
-        cl.RejectUnknown();
+        var backend = Devices.Open(args);
+        var data = DataSource.Load(args, null, options.Seed);
         bool isTable = data.Columns != null;
         if (kind.StartsWith("conv-", StringComparison.Ordinal) && data.ImageShape == null)
             throw new CliException($"experiment latent-size: --model {kind} needs image data; tables use ae, dae or vae", 2);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -12,55 +13,45 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore experiment oneclass-mnist</c>: one-class anomaly detection per digit, autoencoder against PCA.</summary>
 internal static class OneClassMnistExperiment
 {
-    public const string Summary = "per digit: train on that digit only, detect the other digits by reconstruction error (AUROC vs PCA)";
+    private static readonly Option<string> Model = CommonOptions.ModelKind("conv-ae");
+    private static readonly TrainingOptionSet Training = new("training passes over the ~800 images of one digit", 300, 32, 1e-3f);
+    private static readonly Option<int> Latent = CliOption.Int("--latent", "embedding size; PCA keeps as many components", 12, 1, 784);
+    private static readonly Option<int[]> Digits = CliOption.Of("--digits", "digits to run, e.g. 0-9, 3 or 1,4,7", "LIST",
+        (text, _) => ParseDigits(text), () => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "0-9");
+    private static readonly Option<int> Ensemble = CliOption.Int("--ensemble",
+        "autoencoders per digit (different seeds) whose scores are averaged", 2, 1, 20);
+    private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden sizes for ae/dae/vae", [400]);
+    private static readonly Option<string> Out = CliOption.String("--out", "results.json and results.md", "DIR", Path.Combine("runs", "oneclass-mnist"));
 
-    public const string Help = """
-        neuralcore experiment oneclass-mnist - one-class anomaly detection on MNIST, autoencoder vs PCA
-
-        usage: neuralcore experiment oneclass-mnist [--model conv-ae] [--epochs N] [--latent 12] [--digits 0-9] [--out DIR]
-
-          --model KIND        ae | dae | conv-ae (default) | conv-dae | vae | conv-vae
-          --epochs N          training passes over the ~800 images of one digit (default 300)
-          --latent N          embedding size; PCA keeps as many components (default 12)
-          --digits LIST       digits to run, e.g. 0-9 (default), 3 or 1,4,7
-          --score NAME        mse (default) | bce: per-image reconstruction error
-          --ensemble N        autoencoders per digit (different seeds) whose scores are averaged (default 2)
-          --batch N           mini-batch size (default 32)
-          --lr X              learning rate (default 1e-3)
-          --hidden SIZES      MLP hidden sizes for ae/dae/vae (default 400)
-          --data SOURCE       mnist (bundled MNIST-10k, default) or a directory of IDX files
-          --seed N            seed (default 0)
-          --out DIR           results.json and results.md (default runs/oneclass-mnist)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        for each digit d: train on the training images of d only, score all test images by reconstruction error
-        (the other digits are the anomalies) and report the AUROC; the baseline is a PCA with the same number of
-        components fitted to the same images. Prints a table digit | AE AUROC | PCA AUROC and the means.
-        defaults (measured on MNIST-10k, see README): a small embedding (12), many steps (300 epochs of batch 32) and
-        the mean score of 2 seeds; training uses summed BCE, the score is the mean squared error (BCE ranks worse).
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("oneclass-mnist",
+        "per digit: train on that digit only, detect the other digits by reconstruction error (AUROC vs PCA)", Run)
     {
-        string kind = cl.ModelKind("conv-ae");
-        var options = new TrainingOptions
-        {
-            Epochs = cl.Int("epochs", 300, 1),
-            BatchSize = cl.Int("batch", 32, 1),
-            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
-            Seed = (ulong)cl.Int("seed", 0, 0),
-        };
-        int latent = cl.Int("latent", 12, 1, 784);
-        var digits = ParseDigits(cl.String("digits", "0-9")!);
-        var score = cl.Score();
-        int ensemble = cl.Int("ensemble", 2, 1, 20);
-        int[] hidden = cl.IntList("hidden", [400]);
-        string outDir = cl.String("out", Path.Combine("runs", "oneclass-mnist"))!;
+        Title = "one-class anomaly detection on MNIST, autoencoder vs PCA",
+        Usage = ["[--model conv-ae] [--epochs N] [--latent 12] [--digits 0-9] [--out DIR]"],
+        Notes = """
+            for each digit d: train on the training images of d only, score all test images by reconstruction error
+            (the other digits are the anomalies) and report the AUROC; the baseline is a PCA with the same number of
+            components fitted to the same images. Prints a table digit | AE AUROC | PCA AUROC and the means.
+            defaults (measured on MNIST-10k, see README): a small embedding (12), many steps (300 epochs of batch 32) and
+            the mean score of 2 seeds; training uses summed BCE, the score is the mean squared error (BCE ranks worse).
+            --data: mnist or a directory of IDX files.
+            """,
+    }.With([Model, .. Training.All, Latent, Digits, CommonOptions.Score, Ensemble, Hidden, CommonOptions.Data, CommonOptions.Seed, Out,
+        .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        string kind = args.Get(Model);
+        var options = Training.Read(args);
+        int latent = args.Get(Latent);
+        var digits = args.Get(Digits);
+        var score = args.Get(CommonOptions.Score);
+        int ensemble = args.Get(Ensemble);
+        int[] hidden = args.Get(Hidden);
+        string outDir = args.Get(Out);
         OutputDirectory.EnsureWritable(outDir);
-        var backend = Devices.Open(cl);
-        var data = DataSource.Load(cl);
-        cl.RejectUnknown();
+        var backend = Devices.Open(args);
+        var data = DataSource.Load(args);
         if (data.ImageShape == null || data.TrainLabels == null || data.TestLabels == null)
             throw new CliException($"experiment oneclass-mnist: --data must be labelled images (mnist or an IDX directory), got {data.Description}", 2);
         var spec = new ModelSpec { Kind = kind, InputFeatures = data.Features, ImageShape = data.ImageShape, Latent = latent, Hidden = hidden, Data = data.Description };

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NeuralCore.Kernels.Gpu;
 using NeuralCore.Models.IO;
 
@@ -6,30 +7,29 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore ptx</c>: the NVIDIA PTX a GPU kernel compiles to, on any machine (no GPU needed).</summary>
 internal static class PtxCommand
 {
-    public const string Help = """
-        neuralcore ptx - show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels,
-        on any machine (no GPU or driver needed): read its memory accesses, spills and instruction mix
+    private static readonly Option<string?> Kernel = CliOption.OptionalString("--kernel",
+        "the kernel, e.g. Gemm128Vector, Gemm128, Gemm64, Adam, Im2Col (--list shows all)", "NAME");
+    private static readonly Option<string> Sm = CliOption.String("--sm",
+        "compute capability to compile for (9.0: H100/H200; ILGPU 1.5.3 writes at most .target sm_80, which the driver compiles " +
+        "for newer cards when loading)", "MAJOR.MINOR", "9.0");
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out", "write the PTX to FILE instead of printing it", "FILE");
+    private static readonly Option<bool> Counts = CliOption.Flag("--counts", "print how often each instruction occurs instead of the PTX");
+    private static readonly Option<bool> List = CliOption.Flag("--list", "list the kernel names");
 
-        usage: neuralcore ptx --kernel NAME [--sm 9.0] [--out FILE] [--counts]
-               neuralcore ptx --list
-
-          --kernel NAME       the kernel, e.g. Gemm128Vector, Gemm128, Gemm64, Adam, Im2Col (--list shows all)
-          --sm MAJOR.MINOR    compute capability to compile for (default 9.0: H100/H200; ILGPU 1.5.3 writes
-                              at most .target sm_80, which the driver compiles for newer cards when loading)
-          --out FILE          write the PTX to FILE instead of printing it
-          --counts            print how often each instruction occurs instead of the PTX
-          --list              list the kernel names
-
-        example: neuralcore ptx --kernel Gemm128Vector --counts     (4 ld.shared.v4.f32 per k: 16-byte shared loads)
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("ptx", "show the NVIDIA PTX of a GPU kernel (no GPU needed)", Run)
     {
-        bool list = cl.Flag("list"), counts = cl.Flag("counts");
-        string? kernel = cl.String("kernel");
-        string sm = cl.String("sm", "9.0")!;
-        string? outPath = cl.String("out");
-        cl.RejectUnknown();
+        Title = "show the NVIDIA PTX that ILGPU generates for one of the GPU backend's kernels, on any\n" +
+                "machine (no GPU or driver needed): read its memory accesses, spills and instruction mix",
+        Usage = ["--kernel NAME [--sm 9.0] [--out FILE] [--counts]", "--list"],
+        Notes = "example: neuralcore ptx --kernel Gemm128Vector --counts     (4 ld.shared.v4.f32 per k: 16-byte shared loads)",
+    }.With(Kernel, Sm, Out, Counts, List);
+
+    private static int Run(Args args)
+    {
+        bool list = args.Get(List), counts = args.Get(Counts);
+        string? kernel = args.Get(Kernel);
+        string sm = args.Get(Sm);
+        string? outPath = args.Get(Out);
         if (list)
         {
             foreach (string name in PtxInspector.KernelNames) Console.WriteLine(name);

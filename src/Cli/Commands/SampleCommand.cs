@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
@@ -8,34 +9,30 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore sample</c>: generates new data from a VAE by decoding z ~ N(0, I).</summary>
 internal static class SampleCommand
 {
-    public const string Help = """
-        neuralcore sample - generate new images (or table rows) from a variational autoencoder
+    private static readonly Option<int> Count = CliOption.Int("--count", "how many samples", 64);
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out",
+        "image models: a PNG grid; table models: a CSV in the original units", "FILE", "samples.png or samples.csv");
+    private static readonly Option<int> Columns = CliOption.Int("--columns", "images per row of the grid", 0, 0, defaultLabel: "square");
+    private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification of the grid", 2, 1, 16);
 
-        usage: neuralcore sample --model DIR [--count 64] [--out samples.png] [--seed N] [--columns N]
-
-          --model DIR         a directory written by `neuralcore train --model vae` (or conv-vae)
-          --count N           how many samples (default 64)
-          --out FILE          image models: a PNG grid (default samples.png); table models: a CSV in the
-                              original units (default samples.csv)
-          --seed N            seed of the latent draws z ~ N(0, I) (default 0)
-          --columns N         images per row of the grid (default: square)
-          --scale N           pixel magnification of the grid (default 2)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("sample", "generate images from a VAE: decode z ~ N(0, I)", Run)
     {
-        string dir = cl.Required("model");
-        var backend = Devices.Open(cl);
-        int count = cl.Int("count", 64);
-        ulong seed = (ulong)cl.Int("seed", 0, 0);
-        int columns = cl.Int("columns", 0, 0);
-        int scale = cl.Int("scale", 2, 1, 16);
+        Title = "generate new images (or table rows) from a variational autoencoder",
+        Usage = ["--model DIR [--count 64] [--out samples.png] [--seed N] [--columns N]"],
+        Notes = "--model: written by `neuralcore train --model vae` (or conv-vae); --seed: the seed of the latent draws z ~ N(0, I).",
+    }.With([CommonOptions.ModelDirectory, Count, Out, CommonOptions.Seed, Columns, Scale, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        string dir = args.Get(CommonOptions.ModelDirectory);
+        var backend = Devices.Open(args);
+        int count = args.Get(Count);
+        ulong seed = (ulong)args.Get(CommonOptions.Seed);
+        int columns = args.Get(Columns);
+        int scale = args.Get(Scale);
         var spec = ModelStore.LoadSpec(dir);
         bool isImage = spec.ImageShape != null && spec.Columns == null;
-        string outPath = cl.String("out", isImage ? "samples.png" : "samples.csv")!;
-        cl.RejectUnknown();
+        string outPath = args.Get(Out) ?? (isImage ? "samples.png" : "samples.csv");
         if (count <= 0) throw new CliException($"sample: --count must be at least 1, got {count}", 2);
         if (!spec.IsVariational)
             throw new CliException($"sample: {dir} holds a {spec.Kind} model, which cannot generate; sampling needs a VAE (train with --model vae or conv-vae)");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
@@ -13,55 +14,50 @@ namespace NeuralCore.Cli.Commands;
 /// </summary>
 internal static class SphereExperiment
 {
-    public const string Summary = "3 -> 2 -> 3 autoencoder on the unit sphere vs PCA: a bent 2-D chart";
+    private static readonly Option<int> Latent = CliOption.Int("--latent",
+        "bottleneck size: 1 is too small (high error), 2 is the sphere's true dimension, 3 just copies the input", 2, 1, 3);
+    private static readonly Option<float> Hole = CliOption.Float("--hole",
+        "leave out the polar cap of this angular radius around the north pole; 0 samples the whole sphere", 30f, 0f, 150f, "DEG");
+    private static readonly Option<int> Points = CliOption.Int("--points", "points sampled uniformly on the sphere (80% train, 20% test)", 4000, 20, 1_000_000);
+    private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "hidden layers of the encoder, mirrored by the decoder", [64, 64]);
+    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes", 60, 1);
+    private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate at the start, decayed linearly towards 0", 3e-3f, 1e-12f, 10f);
+    private static readonly Option<string> Out = CliOption.String("--out", "output directory", "DIR", Path.Combine("runs", "sphere"));
 
-    public const string Help = """
-        neuralcore experiment sphere - a non-linear autoencoder bends a 2-D chart around a sphere; PCA cannot
-
-        usage: neuralcore experiment sphere [--latent 1|2|3] [--hole DEG] [--points N] [--epochs N] [--seed N] [--out DIR]
-
-          --latent N          bottleneck size (default 2): 1 is too small (high error), 2 is the sphere's true
-                              dimension, 3 just copies the input
-          --hole DEG          leave out the polar cap of this angular radius around the north pole (default 30);
-                              0 samples the whole sphere
-          --points N          points sampled uniformly on the sphere (default 4000; 80% train, 20% test)
-          --hidden SIZES      hidden layers of the encoder, mirrored by the decoder (default 64,64)
-          --epochs N          training passes (default 60)
-          --lr X              Adam learning rate at the start, decayed linearly towards 0 (default 0.003)
-          --seed N            seed of the points, initialisation and shuffling (default 0)
-          --out DIR           output directory (default runs/sphere)
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-
-        the network is 3-64-64-LATENT-64-64-3 with tanh activations, trained on squared error. A sphere is a curved
-        2-D surface: the best linear 2-D projection (PCA) flattens it and loses one direction, so its error stays
-        near the variance of that direction, while the autoencoder can bend its chart. A whole sphere cannot be
-        mapped continuously and one-to-one onto a plane (Borsuk-Ulam: some two opposite points always land
-        together), which is why a polar cap is left out by default: the sphere minus a cap is a deformed disk.
-        prints the mean squared reconstruction error per point (summed over x, y, z) of the autoencoder and of
-        PCA on the test points; writes DIR/embedding.png (the test points' codes coloured by latitude band and by
-        longitude sector, 10 bins each) and DIR/sphere.png (the input points seen from the side, coloured by
-        latitude, and from a pole, coloured by longitude).
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("sphere", "3 -> 2 -> 3 autoencoder on the unit sphere vs PCA: a bent 2-D chart", Run)
     {
-        int latent = cl.Int("latent", 2, 1, 3);
-        double hole = cl.Float("hole", 30f, 0f, 150f);
-        int points = cl.Int("points", 4000, 20, 1_000_000);
-        int[] hidden = cl.IntList("hidden", [64, 64]);
+        Title = "a non-linear autoencoder bends a 2-D chart around a sphere; PCA cannot",
+        Usage = ["[--latent 1|2|3] [--hole DEG] [--points N] [--epochs N] [--seed N] [--out DIR]"],
+        Notes = """
+            the network is 3-64-64-LATENT-64-64-3 with tanh activations, trained on squared error. A sphere is a curved
+            2-D surface: the best linear 2-D projection (PCA) flattens it and loses one direction, so its error stays
+            near the variance of that direction, while the autoencoder can bend its chart. A whole sphere cannot be
+            mapped continuously and one-to-one onto a plane (Borsuk-Ulam: some two opposite points always land
+            together), which is why a polar cap is left out by default: the sphere minus a cap is a deformed disk.
+            prints the mean squared reconstruction error per point (summed over x, y, z) of the autoencoder and of
+            PCA on the test points; writes DIR/embedding.png (the test points' codes coloured by latitude band and by
+            longitude sector, 10 bins each) and DIR/sphere.png (the input points seen from the side, coloured by
+            latitude, and from a pole, coloured by longitude).
+            """,
+    }.With([Latent, Hole, Points, Hidden, Epochs, LearningRate, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
+
+    private static int Run(Args args)
+    {
+        int latent = args.Get(Latent);
+        double hole = args.Get(Hole);
+        int points = args.Get(Points);
+        int[] hidden = args.Get(Hidden);
         var options = new TrainingOptions
         {
-            Epochs = cl.Int("epochs", 60, 1),
+            Epochs = args.Get(Epochs),
             BatchSize = 64,
-            LearningRate = cl.Float("lr", 3e-3f, 1e-12f, 10f),
-            Seed = (ulong)cl.Int("seed", 0, 0),
+            LearningRate = args.Get(LearningRate),
+            Seed = (ulong)args.Get(CommonOptions.Seed),
             Rng = RandomAlgorithm.Xoshiro,   // its tanh model is not one of ModelFactory's; one generator draws the points and weights
         };
-        string outDir = cl.String("out", Path.Combine("runs", "sphere"))!;
+        string outDir = args.Get(Out);
         OutputDirectory.EnsureWritable(outDir);
-        var backend = Devices.Open(cl);
-        cl.RejectUnknown();
+        var backend = Devices.Open(args);
 
         var random = new SeededRandom(options.Seed);
         float[] all = SphereData.Sample(points, hole, random);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Training;
@@ -7,65 +8,56 @@ namespace NeuralCore.Cli.Commands;
 /// <summary><c>neuralcore train</c>: trains an autoencoder and writes model, metrics and pictures.</summary>
 internal static class TrainCommand
 {
-    public const string Help = """
-        neuralcore train - train an autoencoder (AE, denoising AE or VAE; MLP or convolutional)
+    private static readonly Option<string> Model = CommonOptions.ModelKind("vae");
+    private static readonly TrainingOptionSet Training = new("passes over the training split", 10, 128, 1e-3f, minEpochs: 0);
+    private static readonly Option<string> Optimizer = CliOption.String("--optimizer", "adam | adamw | sgd", "NAME", "adam");
+    private static readonly Option<float> WeightDecay = CliOption.Float("--weight-decay", "L2 (adam, sgd) or decoupled (adamw) weight decay", 0f, 0f, 10f);
+    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "embedding size",
+        "20 for vae and conv-vae, 32 otherwise; tables: a quarter of the columns, at least 2", 1);
+    private static readonly Option<int[]?> Hidden = CliOption.OptionalIntList("--hidden", "MLP hidden layer sizes, e.g. 400 or 512,256", "400; tables 64");
+    private static readonly Option<string?> Loss = CliOption.OptionalString("--loss", "bce (images) | mse (tables)", "NAME", "bce for images, mse for tables");
+    private static readonly Option<float> Beta = CliOption.Float("--beta", "weight of the KL term of a VAE", 1f, 0f, 1000f);
+    private static readonly Option<string> Init = CliOption.String("--init",
+        "weight initialisation: pytorch (PyTorch's default) | kaiming | xavier", "NAME", "pytorch");
+    private static readonly Option<string> Noise = CliOption.String("--noise", "denoising corruption: gaussian | masking", "NAME", "gaussian");
+    private static readonly Option<float> NoiseLevel = CliOption.Float("--noise-level", "gaussian sigma or masking probability", 0.3f, 0f, 10f);
+    private static readonly Option<RandomAlgorithm> Rng = CliOption.Of("--rng",
+        "pytorch: draw as PyTorch does after torch.manual_seed(N), so the same model written in PyTorch starts from the same weights " +
+        "and batch order | xoshiro: the engine's own independent stream per purpose", "NAME",
+        (text, command) => RandomAlgorithmNames.TryParse(text, out var algorithm) ? algorithm
+            : throw new CliException($"{command}: --rng must be {RandomAlgorithmNames.Choices}, got '{text}'", 2),
+        () => RandomAlgorithm.PyTorch, "pytorch");
+    private static readonly Option<string?> Out = CliOption.OptionalString("--out", "output directory", "DIR", "runs/KIND");
+    private static readonly Option<bool> LogGradients = CliOption.Flag("--log-grads",
+        "record per-layer gradient norms every epoch (metrics.json, grad-norms.png)");
+    private static readonly Option<bool> Quiet = CliOption.Flag("--quiet", "no progress output");
+    private static readonly Option<string?> ResumeFrom = CliOption.OptionalString("--resume",
+        "continue an interrupted run from DIR/checkpoint.safetensors with its settings (only --epochs, --device, --threads " +
+        "and --quiet may be given; --epochs sets a new target)", "DIR");
 
-        usage: neuralcore train [--model KIND] [--data SOURCE] [--epochs N] [--out DIR] [options]
-
-          --model KIND        ae | dae | vae (default) | conv-ae | conv-dae | conv-vae
-          --data SOURCE       mnist (bundled MNIST-10k, default), a directory with MNIST IDX files, or FILE.csv
-            --drop COLS         CSV: comma-separated columns to ignore (e.g. a class column)
-            --label-column COL  CSV: a column holding labels (kept out of the features)
-          --epochs N          passes over the training split (default 10)
-          --batch N           mini-batch size (default 128)
-          --lr X              learning rate (default 1e-3)
-          --optimizer NAME    adam (default) | adamw | sgd
-          --weight-decay X    L2 (adam, sgd) or decoupled (adamw) weight decay (default 0)
-          --latent N          embedding size (default 20 for vae/conv-vae, 32 otherwise; tables: a quarter of the columns, at least 2)
-          --hidden SIZES      MLP hidden layer sizes, e.g. 400 or 512,256 (default 400; tables 64)
-          --loss NAME         bce (images, default) | mse (tables, default)
-          --beta X            weight of the KL term of a VAE (default 1)
-          --init NAME         weight initialisation: pytorch (PyTorch's default, default) | kaiming | xavier
-          --noise NAME        denoising corruption: gaussian (default) | masking
-          --noise-level X     gaussian sigma or masking probability (default 0.3)
-          --seed N            seed of initialisation, shuffling and noise (default 0)
-          --rng NAME          pytorch (default): draw them as PyTorch does after torch.manual_seed(N), so the
-                              same model written in PyTorch starts from the same weights and batch order |
-                              xoshiro: the engine's own independent stream per purpose
-          --out DIR           output directory (default runs/KIND)
-          --log-grads         record per-layer gradient norms every epoch (metrics.json, grad-norms.png)
-          --quiet             no progress output
-          --device NAME       cpu (default) | reference | cuda | opencl | ilgpu-cpu
-          --threads N         CPU threads with --device cpu (default: every core)
-          --resume DIR        continue an interrupted run from DIR/checkpoint.safetensors with its settings
-                              (only --epochs, --device, --threads and --quiet may be given; --epochs sets a new target)
-
-        writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
-        DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
-        (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
-        """;
-
-    public static int Run(CommandLine cl)
+    public static CliCommand Create() => new CliCommand("train", "train a model on the bundled MNIST, an IDX directory or a CSV table", Run)
     {
-        if (cl.Has("resume")) return Resume(cl);
-        string kind = cl.ModelKind("vae");
-        var options = new TrainingOptions
-        {
-            Epochs = cl.Int("epochs", 10, 0),
-            BatchSize = cl.Int("batch", 128, 1),
-            LearningRate = cl.Float("lr", 1e-3f, 1e-12f, 100f),
-            Optimizer = cl.String("optimizer", "adam")!,
-            WeightDecay = cl.Float("weight-decay", 0f, 0f, 10f),
-            Seed = (ulong)cl.Int("seed", 0, 0),
-            Rng = cl.Rng(),
-        };
+        Title = "train an autoencoder (AE, denoising AE or VAE; MLP or convolutional)",
+        Usage = ["[--model KIND] [--data SOURCE] [--epochs N] [--out DIR] [options]", "--resume DIR [--epochs N]"],
+        Notes = """
+            writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
+            DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
+            (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
+            """,
+    }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
+        NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
+
+    private static int Run(Args args)
+    {
+        if (args.Has(ResumeFrom)) return Resume(args);
+        string kind = args.Get(Model);
+        var options = Training.Read(args) with { Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng) };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
-        string outDir = cl.String("out", Path.Combine("runs", kind))!;
-        bool quiet = cl.Flag("quiet");
-        bool logGrads = cl.Flag("log-grads");
-        var backend = Devices.Open(cl);
-        var data = DataSource.Load(cl, null, options.Seed);
-        var provenance = Provenance(cl.String("data", "mnist")!, cl.StringList("drop"), cl.String("label-column"));
+        string outDir = args.Get(Out) ?? Path.Combine("runs", kind);
+        bool quiet = args.Get(Quiet);
+        var backend = Devices.Open(args);
+        var data = DataSource.Load(args, null, options.Seed);
+        var provenance = Provenance(args.Get(CommonOptions.Data) ?? "mnist", args.Get(CommonOptions.Drop), args.Get(CommonOptions.LabelColumn));
         bool isTable = data.Columns != null;
         bool conv = kind.StartsWith("conv-", StringComparison.Ordinal);
         if (conv && data.ImageShape == null)
@@ -76,23 +68,22 @@ internal static class TrainCommand
             Kind = kind,
             InputFeatures = data.Features,
             ImageShape = data.ImageShape,
-            Latent = cl.Int("latent", defaultLatent, 1),
-            Hidden = cl.IntList("hidden", isTable ? [64] : [400]),
-            Loss = cl.String("loss", isTable ? "mse" : "bce")!,
-            Beta = cl.Float("beta", 1f, 0f, 1000f),
-            Init = cl.String("init", "pytorch")!,
-            Noise = cl.String("noise", "gaussian")!,
-            NoiseLevel = cl.Float("noise-level", 0.3f, 0f, 10f),
+            Latent = args.Get(Latent) ?? defaultLatent,
+            Hidden = args.Get(Hidden) ?? (isTable ? [64] : [400]),
+            Loss = args.Get(Loss) ?? (isTable ? "mse" : "bce"),
+            Beta = args.Get(Beta),
+            Init = args.Get(Init),
+            Noise = args.Get(Noise),
+            NoiseLevel = args.Get(NoiseLevel),
             Data = data.Description,
             Columns = data.Columns,
             Scaler = data.Scaler,
         };
-        cl.RejectUnknown();
         try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
         var trainer = Trainer.ForNewModel(spec, backend, options);
-        trainer.LogGradients = logGrads;
+        trainer.LogGradients = args.Get(LogGradients);
         if (!quiet)
             Console.WriteLine($"training {kind} ({trainer.Model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
                               $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
@@ -102,26 +93,26 @@ internal static class TrainCommand
     }
 
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
-    private static readonly string[] FixedWhenResuming =
-        ["model", "data", "drop", "label-column", "batch", "lr", "optimizer", "weight-decay", "latent", "hidden", "loss", "beta",
-         "noise", "noise-level", "seed", "rng", "out", "log-grads"];
+    private static readonly Option[] FixedWhenResuming =
+        [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
+         NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
-    private static int Resume(CommandLine cl)
+    private static int Resume(Args args)
     {
-        string dir = cl.Required("resume");
-        foreach (string name in FixedWhenResuming)
-            if (cl.Has(name)) throw new CliException($"train: --{name} cannot be combined with --resume; a resumed run keeps its checkpoint's settings (only --epochs, --device, --threads and --quiet may be given)", 2);
+        string dir = args.Get(ResumeFrom)!;
+        foreach (var option in FixedWhenResuming)
+            if (args.Has(option)) throw new CliException($"train: {option.Name} cannot be combined with --resume; a resumed run keeps its checkpoint's settings (only --epochs, --device, --threads and --quiet may be given)", 2);
         string path = Path.Combine(dir, Checkpoint.FileName);
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
         var checkpoint = Checkpoint.Load(path);
-        int epochs = cl.Int("epochs", Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch), 1);
+        int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch);
+        if (epochs < 1) throw new CliException($"train: --epochs must be >= 1, got {epochs}", 2);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
-        bool quiet = cl.Flag("quiet");
-        var backend = Devices.Open(cl);
-        cl.RejectUnknown();
+        bool quiet = args.Get(Quiet);
+        var backend = Devices.Open(args);
         var spec = checkpoint.Spec;
         string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
         var data = DataSource.Load(Extra("data") is { Length: > 0 } source ? source : "mnist",
