@@ -42,7 +42,7 @@ internal sealed partial class RunJson : JsonSerializerContext
     public static TrainingOptions ReadOptions(string json)
     {
         var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("not a JSON object");
-        // Runs saved before the PyTorch generator existed have no "rng" entry; they drew from the xoshiro streams.
+        // Options without an "rng" entry come from checkpoints whose only generator was the xoshiro streams.
         node.TryAdd("rng", RandomAlgorithmNames.Name(global::NeuralCore.RandomAlgorithm.Xoshiro));
         return node.Deserialize(Default.TrainingOptions) ?? throw new JsonException("null training options");
     }
