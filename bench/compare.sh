@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 6 in one go: runs NeuralCore's benchmarks (bench/NeuralCore.Bench `all`: FMA peak, kernels, the VAE and conv-AE
-# training workloads) and the PyTorch peer (../shared/peers/torch_cpu_ref.py) back to back on this machine, then
+# The CPU comparison in one go: runs NeuralCore's benchmarks (bench/NeuralCore.Bench `all`: FMA peak, kernels, the VAE and conv-AE
+# training workloads) and the PyTorch peer (bench/peers/torch_cpu_ref.py) back to back on this machine, then
 # prints ours / PyTorch: seconds per epoch, test losses side by side, GEMM GFLOP/s, and our managed bytes per step.
 #
 #   bench/compare.sh                      # from anywhere; the repo root is found from this script's location
@@ -12,7 +12,7 @@
 # (SeededRandom.PyTorch): seed S starts from exactly the weights and batch order of the peer's torch.manual_seed(S),
 # so a test-loss difference measures the engines, not two different random draws.
 #
-# Environment: PEER_DIR (default <repo>/../shared/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
+# Environment: PEER_DIR (default <repo>/bench/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
 # OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
 # TORCH_WAIT_TRIES (default 30 tries, 20 s apart, while torch is installing).
 # For a fair peer, PyTorch should use OpenBLAS (apt-get install -y libopenblas0-pthread): Debian's default reference
@@ -20,7 +20,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PEER_DIR="${PEER_DIR:-$ROOT/../shared/peers}"
+PEER_DIR="${PEER_DIR:-$ROOT/bench/peers}"
 PY="${PYTHON:-/usr/bin/python3}"
 EPOCHS="${EPOCHS:-10}"
 OUT="${OUT:-$ROOT/bench/results}"
@@ -44,9 +44,8 @@ dotnet build -c Release "$ROOT/bench/NeuralCore.Bench" -v q -nologo > /dev/null
 RNG="${RNG:-pytorch}"
 dotnet "$ROOT/bench/NeuralCore.Bench/bin/Release/net10.0/NeuralCore.Bench.dll" all --epochs "$EPOCHS" --out "$OUT" --rng "$RNG"
 
-# The peer script defaults its data directory to <peers>/../data/mnist-10k; fall back to the repo's copy.
-DATA_ARGS=()
-if [[ ! -d "$PEER_DIR/../data/mnist-10k" && -d "$ROOT/data/mnist-10k" ]]; then DATA_ARGS=("$ROOT/data/mnist-10k"); fi
+# Both sides read the repository's copy of MNIST-10k.
+DATA_ARGS=("$ROOT/data/mnist-10k")
 
 echo
 echo "== PyTorch reference ($EPOCHS epochs) =="

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Spread of the peer's test loss over PyTorch seeds (issue 6, item 4).
 
-Trains the conv AE (default) or the MLP VAE of ../shared/peers/torch_cpu_ref.py (identical definitions, Adam 1e-3,
+Trains the conv AE (default) or the MLP VAE of bench/peers/torch_cpu_ref.py (identical definitions, Adam 1e-3,
 batch 128, summed BCE (+ KL), MNIST-10k train split) once per seed and prints the test loss per sample after N
 epochs, so our seed-0 figure can be compared with PyTorch's own seed-to-seed variation.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU acceptance run in one call, on the GPU machine (NVIDIA driver + PyTorch, no .NET, no network).
 #
-# Here (with .NET), first:   bash ../shared/gpu/pack.sh src/Cli      # builds .gpu/app.tar.xz, .gpu/data, .gpu/torch_gpu_ref.py
+# Here (with .NET), first:   bash bench/gpu/pack.sh src/Cli      # builds .gpu/app.tar.xz, .gpu/data, .gpu/torch_gpu_ref.py
 # Then, with the device tool: run(command="bash bench/gpu-run.sh", carry=[".gpu"], timeout_s=600)
 #
 # Writes everything under $OUT (default /tmp/gpu-out):
@@ -20,7 +20,7 @@ APP=/tmp/neuralcore-app
 mkdir -p "$OUT" "$APP"
 
 if [[ ! -f .gpu/app.tar.xz ]]; then
-  echo "gpu-run.sh: .gpu/app.tar.xz missing: run 'bash ../shared/gpu/pack.sh src/Cli' first and pass carry [\".gpu\"]" | tee "$OUT/error.txt" >&2
+  echo "gpu-run.sh: .gpu/app.tar.xz missing: run 'bash bench/gpu/pack.sh src/Cli' first and pass carry [\".gpu\"]" | tee "$OUT/error.txt" >&2
   exit 1
 fi
 tar xJf .gpu/app.tar.xz -C "$APP" || { echo "gpu-run.sh: unpacking failed" | tee "$OUT/error.txt"; exit 1; }

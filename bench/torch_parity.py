@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Same start, same data order: is NeuralCore's conv AE training equivalent to PyTorch's?
 
-Builds the peer's conv AE (../shared/peers/torch_cpu_ref.py) with torch.manual_seed(SEED), saves its initial
+Builds the peer's conv AE (bench/peers/torch_cpu_ref.py) with torch.manual_seed(SEED), saves its initial
 weights under NeuralCore's parameter names (safetensors, written by hand) and the per-epoch permutations
 (int32), then trains it in PyTorch and prints the test loss per sample after each epoch. Then run
   dotnet run -c Release --project bench/NeuralCore.Bench -- torch-parity --dir DIR

@@ -20,7 +20,7 @@ public static class Program
                                                    (default DIR bench/results, 10 epochs)
           kernels [--quick]                        kernel table: GEMM, conv, elementwise, with the measured FMA peak
           train [--epochs N] [--only vae|convae] [--seeds 0,1,..] [--rng pytorch|xoshiro]
-                                                   end-to-end workloads of ../shared/peers/torch_cpu_ref.py (seed 0 by default;
+                                                   end-to-end workloads of bench/peers/torch_cpu_ref.py (seed 0 by default;
                                                    --rng pytorch, the default, draws weights and batch order as torch.manual_seed(seed))
           gemm [--json FILE]                       GEMM rows only (FILE gets the peer's sgemm_* keys)
           peak                                     measured FMA peak (one thread and all threads)

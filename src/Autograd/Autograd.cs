@@ -82,7 +82,7 @@ public static class Autograd
     /// <summary>
     /// One name-scope path, as a node of a per-thread tree of the paths seen so far. Module calls enter the same
     /// paths every training step, so the tree makes entering a scope and reading its path free of allocations
-    /// (a list of names joined per op was a large part of a step's garbage). The node is also the scope's disposable.
+    /// (joining a list of names on every op would allocate on every op of every step). The node is also the scope's disposable.
     /// </summary>
     private sealed class NameNode(NameNode? parent, string name) : IDisposable
     {

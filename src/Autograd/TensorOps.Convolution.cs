@@ -71,9 +71,8 @@ public static partial class TensorOps
     }
 
     // The per-channel bias is part of the convolution op: added in place to the output (a broadcast [C, 1, 1] add) and
-    // its gradient summed from dy in the same backward function. As separate reshape + add ops it cost two extra graph
-    // nodes, an extra output tensor and an extra pass over it per layer (issue 6: ~0.8 KB of garbage per conv layer
-    // per step). The arithmetic is the same as before: the same broadcast add, the same reduction of dy.
+    // its gradient summed from dy in the same backward function. Separate reshape + add ops would give every conv layer
+    // two more graph nodes, another output tensor and another pass over it on every step, for the same arithmetic.
 
     /// <summary>The bias viewed as [channels, 1, 1] for broadcasting over [N, channels, H, W].</summary>
     private static int[] ChannelBiasShape(Tensor bias, int channels, string op)

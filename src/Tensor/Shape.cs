@@ -20,7 +20,7 @@ public readonly struct Shape : IEquatable<Shape>
     private readonly int _count;
 
     /// <summary>Takes ownership of <paramref name="dims"/> without the defensive copy (the caller made it and never
-    /// changes it): ops build one fresh dimension array per result, and copying it again was per-op garbage.</summary>
+    /// changes it): ops build one fresh dimension array per result, and a second copy would be garbage on every op.</summary>
     internal static Shape Own(int[] dims)
     {
         foreach (int d in dims)

@@ -29,7 +29,7 @@ internal sealed record GemmKernelChoice(IReadOnlyList<string> Kernels, Action<st
 /// (<c>bench/NeuralCore.Bench</c>) and <c>neuralcore bench --device NAME</c> run the same code on any device
 /// (this file is compiled into both; it is tooling, not part of the engine):
 /// <list type="bullet">
-/// <item>GEMM at the peer's sizes (../shared/peers/torch_cpu_ref.py: square 256/1024/2048 and the AE shapes
+/// <item>GEMM at the peer's sizes (bench/peers/torch_cpu_ref.py: square 256/1024/2048 and the AE shapes
 ///   128x784x400, 128x400x784, measured like the peer: one warm-up call, then max(3, 2e10/flops) calls) and every
 ///   transpose variant a Linear layer uses in training;</item>
 /// <item>conv2d forward, backward-data and backward-weight at the conv autoencoder's shapes (batch 128);</item>

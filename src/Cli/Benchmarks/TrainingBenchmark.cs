@@ -11,7 +11,7 @@ internal sealed record TrainingResult(string Name, int Epochs, double EpochSecon
     double AllocatedBytesPerStep, int StepsPerEpoch);
 
 /// <summary>
-/// The peer's end-to-end workloads (../shared/peers/torch_cpu_ref.py), built with the library exactly as
+/// The peer's end-to-end workloads (bench/peers/torch_cpu_ref.py), built with the library exactly as
 /// <c>neuralcore train</c> builds them: "vae" = MLP VAE 784-400-20 (summed BCE + KL), "convae" = conv AE latent 32
 /// (summed BCE); Adam 1e-3, batch 128, the 8,000-image MNIST-10k train split, seed 0
 /// drawn by PyTorch's generator (so both start from the same weights and batch order as the peer's <c>torch.manual_seed(0)</c>). Reports the median wall-clock

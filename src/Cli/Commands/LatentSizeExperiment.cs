@@ -31,8 +31,6 @@ internal static class LatentSizeExperiment
             """,
     }.With([Model, Sizes, .. Training.All, Hidden, .. CommonOptions.DataOptions, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
 
-    private sealed record Row(int Size, Evaluation Test, double Seconds);
-
     private static int Run(Args args)
     {
         string kind = args.Get(Model);
@@ -50,7 +48,8 @@ internal static class LatentSizeExperiment
         Console.WriteLine($"latent size sweep: {kind}, sizes {string.Join(", ", sizes)}, {options.Epochs} epochs each, {data.Description} " +
                           $"({data.TrainCount} train / {data.TestCount} test rows)");
         var clock = Stopwatch.StartNew();
-        var rows = new List<Row>();
+        var rows = new List<SizeResult>();
+        RunSettings? settings = null;   // the same for every size but the latent one
         foreach (int size in sizes)
         {
             var spec = new ModelSpec
@@ -60,6 +59,7 @@ internal static class LatentSizeExperiment
             };
             try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("experiment latent-size: " + e.Message, 2); }
             var trainer = Trainer.ForNewModel(spec, backend, options);
+            settings = trainer.Settings;
             var model = trainer.Model;
             var sizeClock = Stopwatch.StartNew();
             for (int e = 0; e < options.Epochs; e++)
@@ -68,7 +68,7 @@ internal static class LatentSizeExperiment
                 Console.Error.WriteLine($"size {size}: epoch {e + 1}/{options.Epochs}, train loss {m.TrainLoss:F2}");
             }
             var test = Trainer.Evaluate(model, data.Test, data.TestCount, 500, options.Seed);
-            rows.Add(new Row(size, test, sizeClock.Elapsed.TotalSeconds));
+            rows.Add(new SizeResult(size, test.Reconstruction, test.Kl, test.Loss, sizeClock.Elapsed.TotalSeconds));
             Console.WriteLine($"size {size,3}: test reconstruction {test.Reconstruction:F3}  KL {test.Kl:F3}  total {test.Loss:F3}  ({sizeClock.Elapsed.TotalSeconds:F1} s)");
         }
         string table = Table(rows);
@@ -78,52 +78,34 @@ internal static class LatentSizeExperiment
 
         Directory.CreateDirectory(outDir);
         var x = rows.Select(r => (float)r.Size).ToList();
-        var series = new List<PlotSeries> { new("reconstruction", rows.Select(r => (float)r.Test.Reconstruction).ToList(), x) };
-        if (rows.Any(r => r.Test.Kl != 0))
+        var series = new List<PlotSeries> { new("reconstruction", rows.Select(r => (float)r.TestReconstruction).ToList(), x) };
+        if (rows.Any(r => r.TestKl != 0))
         {
-            series.Add(new("KL", rows.Select(r => (float)r.Test.Kl).ToList(), x));
-            series.Add(new("total", rows.Select(r => (float)r.Test.Loss).ToList(), x));
+            series.Add(new("KL", rows.Select(r => (float)r.TestKl).ToList(), x));
+            series.Add(new("total", rows.Select(r => (float)r.TestLoss).ToList(), x));
         }
         string plot = Path.Combine(outDir, "latent-size.png");
         Plot.WriteLines(plot, series, $"{kind}: test loss per sample vs embedding size", "embedding size", "loss per sample");
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"),
             $"# Embedding size sweep: {kind}\n\n{options.Epochs} epochs each, data {data.Description}; losses per test sample.\n\n{table}");
-        WriteJson(Path.Combine(outDir, "results.json"), kind, options, data.Description, rows);
+        WriteJson(Path.Combine(outDir, "results.json"), settings!, rows);
         Console.WriteLine($"wrote {plot}, results.md and results.json in {outDir}");
         return 0;
     }
 
-    private static string Table(List<Row> rows)
+    private static string Table(List<SizeResult> rows)
     {
         var sb = new StringBuilder("| size | test reconstruction | KL | total |\n|---|---|---|---|\n");
         foreach (var r in rows)
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Size} | {r.Test.Reconstruction:F3} | {r.Test.Kl:F3} | {r.Test.Loss:F3} |\n");
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Size} | {r.TestReconstruction:F3} | {r.TestKl:F3} | {r.TestLoss:F3} |\n");
         return sb.ToString();
     }
 
-    private static void WriteJson(string path, string kind, TrainingOptions options, string data, List<Row> rows)
+    private static void WriteJson(string path, RunSettings settings, List<SizeResult> rows)
     {
-        AtomicFile.WriteJson(path, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("experiment", "latent-size");
-            w.WriteString("model", kind);
-            w.WriteNumber("epochs", options.Epochs);
-            w.WriteNumber("seed", options.Seed);
-            w.WriteString("data", data);
-            w.WriteStartArray("sizes");
-            foreach (var r in rows)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("size", r.Size);
-                w.WriteNumber("test_reconstruction", r.Test.Reconstruction);
-                w.WriteNumber("test_kl", r.Test.Kl);
-                w.WriteNumber("test_loss", r.Test.Loss);
-                w.WriteNumber("seconds", r.Seconds);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        var json = ExperimentResults.Start("latent-size", settings);
+        json.Remove("latent");   // each row has its own size
+        json["sizes"] = JsonSerializer.SerializeToNode(rows, ExperimentJson.Default.ListSizeResult);
+        ExperimentResults.Write(path, json);
     }
 }

@@ -102,37 +102,15 @@ internal static class OneClassMnistExperiment
 
     private static void WriteJson(string path, ModelSpec spec, TrainingOptions options, ReconstructionScore score, int ensemble, List<OneClassResult> results, double seconds)
     {
-        AtomicFile.WriteJson(path, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("experiment", "oneclass-mnist");
-            w.WriteString("model", spec.Kind);
-            w.WriteNumber("latent", spec.Latent);
-            w.WriteNumber("epochs", options.Epochs);
-            w.WriteNumber("batch", options.BatchSize);
-            w.WriteNumber("lr", options.LearningRate);
-            w.WriteNumber("seed", options.Seed);
-            w.WriteString("score", score.ToString().ToLowerInvariant());
-            w.WriteNumber("ensemble", ensemble);
-            w.WriteString("data", spec.Data);
-            w.WriteNumber("mean_ae_auroc", results.Average(r => r.AutoencoderAuroc));
-            w.WriteNumber("mean_pca_auroc", results.Average(r => r.PcaAuroc));
-            w.WriteNumber("seconds", seconds);
-            w.WriteStartArray("digits");
-            foreach (var r in results)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("digit", r.NormalClass);
-                w.WriteNumber("train_images", r.TrainCount);
-                w.WriteNumber("ae_auroc", r.AutoencoderAuroc);
-                w.WriteNumber("pca_auroc", r.PcaAuroc);
-                w.WriteNumber("final_train_loss", r.FinalTrainLoss);
-                w.WriteNumber("seconds", r.Seconds);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        var json = ExperimentResults.Start("oneclass-mnist", new RunSettings(spec, options));
+        json["score"] = score.ToString().ToLowerInvariant();
+        json["ensemble"] = ensemble;
+        json["mean_ae_auroc"] = results.Average(r => r.AutoencoderAuroc);
+        json["mean_pca_auroc"] = results.Average(r => r.PcaAuroc);
+        json["seconds"] = seconds;
+        var digits = results.Select(r => new DigitResult(r.NormalClass, r.TrainCount, r.AutoencoderAuroc, r.PcaAuroc, r.FinalTrainLoss, r.Seconds)).ToList();
+        json["digits"] = JsonSerializer.SerializeToNode(digits, ExperimentJson.Default.ListDigitResult);
+        ExperimentResults.Write(path, json);
     }
 
     /// <summary>"0-9", "3", "1,4,7" or "0-2,5" -> distinct digits in the order given.</summary>

@@ -107,16 +107,17 @@ internal static class TrainCommand
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
         var checkpoint = Checkpoint.Load(path);
-        int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch);
+        var settings = checkpoint.Settings;
+        int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(settings.Options.Epochs, checkpoint.Epoch);
         if (epochs < 1) throw new CliException($"train: --epochs must be >= 1, got {epochs}", 2);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
         bool quiet = args.Get(Quiet);
         var backend = Devices.Open(args);
-        var spec = checkpoint.Spec;
+        var spec = settings.Spec;
         string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
         var data = DataSource.Load(Extra("data") is { Length: > 0 } source ? source : "mnist",
-            Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, checkpoint.Options.Seed);
+            Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, settings.Options.Seed);
         if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
             throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
         if (!quiet)

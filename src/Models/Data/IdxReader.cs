@@ -35,15 +35,8 @@ public static class IdxReader
     /// <exception cref="DataFormatException">Wrong magic, absurd dimensions, truncated or trailing data, corrupt gzip.</exception>
     public static IdxImages ReadImages(string path)
     {
-        using var payload = IdxPayload.Open(path);
-        Span<byte> header = stackalloc byte[16];
-        payload.ReadHeader(header[..4]);
-        uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (magic != ImagesMagic) throw WrongMagic(path, magic, ImagesMagic, "an image (idx3-ubyte) file");
-        payload.ReadHeader(header[4..]);
-        long count = ReadDimension(path, header[4..], "image count");
-        long rows = ReadDimension(path, header[8..], "rows");
-        long cols = ReadDimension(path, header[12..], "cols");
+        using var payload = OpenWithHeader(path, ImagesMagic, "an image (idx3-ubyte) file", ["image count", "rows", "cols"], out var dimensions);
+        long count = dimensions[0], rows = dimensions[1], cols = dimensions[2];
         if (count == 0) throw Fail(path, "declares 0 images", "the file is empty or corrupt; download it again");
         if (rows == 0 || cols == 0 || rows > MaxSide || cols > MaxSide)
             throw Fail(path, $"declares absurd image size {rows}x{cols} (each side must be 1..{MaxSide})", "the header is corrupt; download the file again");
@@ -73,13 +66,8 @@ public static class IdxReader
     /// <exception cref="DataFormatException">Wrong magic, absurd count, truncated or trailing data, corrupt gzip.</exception>
     public static byte[] ReadLabels(string path)
     {
-        using var payload = IdxPayload.Open(path);
-        Span<byte> header = stackalloc byte[8];
-        payload.ReadHeader(header[..4]);
-        uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (magic != LabelsMagic) throw WrongMagic(path, magic, LabelsMagic, "a label (idx1-ubyte) file");
-        payload.ReadHeader(header[4..]);
-        long count = ReadDimension(path, header[4..], "label count");
+        using var payload = OpenWithHeader(path, LabelsMagic, "a label (idx1-ubyte) file", ["label count"], out var dimensions);
+        long count = dimensions[0];
         if (count == 0) throw Fail(path, "declares 0 labels", "the file is empty or corrupt; download it again");
         if (count > MaxTotalPixels) throw Fail(path, $"declares {count} labels, above the limit of {MaxTotalPixels}", "the header is corrupt; download the file again");
         payload.CheckDeclaredLength(8 + count);
@@ -89,6 +77,34 @@ public static class IdxReader
         if (got < count) throw Truncated(path, 8 + count, 8 + got);
         payload.CheckAtEnd(8 + count);
         return labels;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/>, checks that it starts with <paramref name="expectedMagic"/> and reads the
+    /// dimensions that follow, one per name in <paramref name="dimensionNames"/> (the names appear in errors).
+    /// </summary>
+    private static IdxPayload OpenWithHeader(string path, uint expectedMagic, string kind, string[] dimensionNames, out long[] dimensions)
+    {
+        var payload = IdxPayload.Open(path);
+        try
+        {
+            Span<byte> word = stackalloc byte[4];
+            payload.ReadHeader(word);
+            uint magic = BinaryPrimitives.ReadUInt32BigEndian(word);
+            if (magic != expectedMagic) throw WrongMagic(path, magic, expectedMagic, kind);
+            dimensions = new long[dimensionNames.Length];
+            for (int i = 0; i < dimensions.Length; i++)
+            {
+                payload.ReadHeader(word);
+                dimensions[i] = ReadDimension(path, word, dimensionNames[i]);
+            }
+            return payload;
+        }
+        catch
+        {
+            payload.Dispose();
+            throw;
+        }
     }
 
     private static long ReadDimension(string path, ReadOnlySpan<byte> bytes, string what)

@@ -39,17 +39,22 @@ public sealed class Linear : Module
     public override string ToString() => $"Linear({InFeatures} -> {OutFeatures})";
 }
 
-/// <summary>2-D convolution: input [N, in, H, W], weight [out, in, k, k], output [N, out, H', W'].</summary>
-public sealed class Conv2d : Module
+/// <summary>
+/// What <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/> share: a square kernel, stride and padding, and a
+/// weight and a bias per output channel drawn as PyTorch draws them.
+/// </summary>
+public abstract class ConvolutionLayer : Module
 {
-    /// <summary>A square-kernel convolution with weights drawn from <paramref name="random"/> by <paramref name="init"/>.</summary>
-    public Conv2d(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
-        InitScheme init = InitScheme.PyTorchDefault)
+    private protected ConvolutionLayer(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride,
+        int padding, InitScheme init, bool transposed)
     {
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride; Padding = padding;
-        int fanIn = inChannels * kernelSize * kernelSize, fanOut = outChannels * kernelSize * kernelSize;
+        // PyTorch's weight is [out, in, k, k] for a convolution and [in, out, k, k] for a transposed one, and it
+        // computes the fan-in from weight.size(1) in both.
+        int rows = transposed ? inChannels : outChannels, columns = transposed ? outChannels : inChannels;
+        int fanIn = columns * kernelSize * kernelSize, fanOut = rows * kernelSize * kernelSize;
         Weight = RegisterParameter("weight", Tensor.Parameter(backend,
-            Init.Weight(init, random, outChannels * fanIn, fanIn, fanOut), new Shape(outChannels, inChannels, kernelSize, kernelSize)));
+            Init.Weight(init, random, rows * fanIn, fanIn, fanOut), new Shape(rows, columns, kernelSize, kernelSize)));
         Bias = RegisterParameter("bias", Tensor.Parameter(backend, Init.Bias(init, random, outChannels, fanIn), new Shape(outChannels)));
     }
 
@@ -59,14 +64,23 @@ public sealed class Conv2d : Module
     public int OutChannels { get; }
     /// <summary>Kernel height and width.</summary>
     public int KernelSize { get; }
-    /// <summary>Step between kernel positions.</summary>
+    /// <summary>Step between kernel positions in the input (for a transposed convolution, the upsampling factor).</summary>
     public int Stride { get; }
-    /// <summary>Zeros added on each side of the input.</summary>
+    /// <summary>Zeros added on each side of the input (for a transposed convolution, rows and columns removed from each side of the full output).</summary>
     public int Padding { get; }
-    /// <summary>Weight [out, in, k, k].</summary>
+    /// <summary>Weight [out, in, k, k], or [in, out, k, k] for a transposed convolution (PyTorch's layouts).</summary>
     public Tensor Weight { get; }
     /// <summary>Bias [out].</summary>
     public Tensor Bias { get; }
+}
+
+/// <summary>2-D convolution: input [N, in, H, W], weight [out, in, k, k], output [N, out, H', W'].</summary>
+public sealed class Conv2d : ConvolutionLayer
+{
+    /// <summary>A square-kernel convolution with weights drawn from <paramref name="random"/> by <paramref name="init"/>.</summary>
+    public Conv2d(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
+        InitScheme init = InitScheme.PyTorchDefault)
+        : base(backend, random, inChannels, outChannels, kernelSize, stride, padding, init, transposed: false) { }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.Conv2d(Weight, Bias, Stride, Padding);
@@ -79,36 +93,18 @@ public sealed class Conv2d : Module
 /// Transposed 2-D convolution (PyTorch's ConvTranspose2d): input [N, in, H, W], weight [in, out, k, k],
 /// output [N, out, (H-1)s - 2p + k + outputPadding, ...].
 /// </summary>
-public sealed class ConvTranspose2d : Module
+public sealed class ConvTranspose2d : ConvolutionLayer
 {
     /// <summary>A square-kernel transposed convolution with weights drawn from <paramref name="random"/> by <paramref name="init"/>.</summary>
     public ConvTranspose2d(IBackend backend, SeededRandom random, int inChannels, int outChannels, int kernelSize, int stride = 1,
         int padding = 0, int outputPadding = 0, InitScheme init = InitScheme.PyTorchDefault)
+        : base(backend, random, inChannels, outChannels, kernelSize, stride, padding, init, transposed: true)
     {
-        InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride; Padding = padding; OutputPadding = outputPadding;
-        // PyTorch computes the fan-in of a transposed convolution from weight.size(1) = out channels.
-        int fanIn = outChannels * kernelSize * kernelSize, fanOut = inChannels * kernelSize * kernelSize;
-        Weight = RegisterParameter("weight", Tensor.Parameter(backend,
-            Init.Weight(init, random, inChannels * fanIn, fanIn, fanOut), new Shape(inChannels, outChannels, kernelSize, kernelSize)));
-        Bias = RegisterParameter("bias", Tensor.Parameter(backend, Init.Bias(init, random, outChannels, fanIn), new Shape(outChannels)));
+        OutputPadding = outputPadding;
     }
 
-    /// <summary>Input channels.</summary>
-    public int InChannels { get; }
-    /// <summary>Output channels.</summary>
-    public int OutChannels { get; }
-    /// <summary>Kernel height and width.</summary>
-    public int KernelSize { get; }
-    /// <summary>Upsampling step.</summary>
-    public int Stride { get; }
-    /// <summary>Rows and columns removed from each side of the full output.</summary>
-    public int Padding { get; }
     /// <summary>Extra rows and columns added to one side of the output (to reach an exact size).</summary>
     public int OutputPadding { get; }
-    /// <summary>Weight [in, out, k, k] (PyTorch's layout).</summary>
-    public Tensor Weight { get; }
-    /// <summary>Bias [out].</summary>
-    public Tensor Bias { get; }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => input.ConvTranspose2d(Weight, Bias, Stride, Padding, OutputPadding);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
@@ -12,13 +11,13 @@ namespace NeuralCore.Models.Training;
 /// under their usual names, the optimiser's state tensors under <c>optimizer.{name}</c> (e.g.
 /// <c>optimizer.0.exp_avg</c>), and in <c>__metadata__</c> the epoch, the optimiser's step count, the states of
 /// <see cref="Trainer.ShuffleRandom"/> and <see cref="Trainer.NoiseRandom"/> (the words of <see cref="SeededRandom.GetState"/> as decimal text),
-/// the training options and model spec as JSON, and the metrics history. Restoring it into a fresh
-/// <see cref="Trainer"/> continues the run exactly: on a deterministic backend (CPU, same thread count) the final
-/// model is bit-identical to an uninterrupted run with the same seed.
+/// the run's <see cref="RunSettings"/> as JSON (<c>model_spec</c> and <c>training_options</c>), and the metrics
+/// history. Restoring it into a fresh <see cref="Trainer"/> continues the run exactly: on a deterministic backend
+/// (CPU, same thread count) the final model is bit-identical to an uninterrupted run with the same seed.
 /// <code>
 /// Checkpoint.Save(path, trainer, history);                  // after each epoch; atomic
 /// var checkpoint = Checkpoint.Load(path);
-/// var trainer = Trainer.ForNewModel(checkpoint.Spec, backend, checkpoint.Options);
+/// var trainer = Trainer.ForNewModel(checkpoint.Settings.Spec, backend, checkpoint.Settings.Options);
 /// checkpoint.Restore(trainer);                              // weights, optimiser state, generators, EpochsDone
 /// </code>
 /// </summary>
@@ -38,19 +37,17 @@ public sealed class Checkpoint
 
     private readonly SafeTensorsFile _file;
 
-    private Checkpoint(SafeTensorsFile file, ModelSpec spec, TrainingOptions options, int epoch, int optimizerSteps,
+    private Checkpoint(SafeTensorsFile file, RunSettings settings, int epoch, int optimizerSteps,
         uint[] shuffleState, uint[] noiseState, IReadOnlyList<EpochMetrics> history, IReadOnlyDictionary<string, string> extra)
     {
-        _file = file; Spec = spec; Options = options; Epoch = epoch; OptimizerSteps = optimizerSteps;
+        _file = file; Settings = settings; Epoch = epoch; OptimizerSteps = optimizerSteps;
         ShuffleState = shuffleState; NoiseState = noiseState; History = history; Extra = extra;
     }
 
     /// <summary>The file this checkpoint was read from (for a stream or bytes, the name given to <c>Load</c>).</summary>
     public string Path => _file.Path;
-    /// <summary>The model's architecture.</summary>
-    public ModelSpec Spec { get; }
-    /// <summary>The run's training options (<see cref="TrainingOptions.Epochs"/> is the run's target, not the epochs done).</summary>
-    public TrainingOptions Options { get; }
+    /// <summary>The run's model spec and training options (<see cref="TrainingOptions.Epochs"/> is the run's target, not the epochs done).</summary>
+    public RunSettings Settings { get; }
     /// <summary>Epochs completed when the checkpoint was written.</summary>
     public int Epoch { get; }
     /// <summary>The optimiser's step count.</summary>
@@ -94,9 +91,9 @@ public sealed class Checkpoint
         metadata["optimizer_step"] = trainer.Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         metadata["shuffle_rng"] = string.Join(' ', trainer.ShuffleRandom.GetState());
         metadata["noise_rng"] = string.Join(' ', trainer.NoiseRandom.GetState());
-        metadata["training_options"] = OptionsToJson(trainer.Options);
+        metadata["training_options"] = JsonSerializer.Serialize(trainer.Options, RunJson.Default.TrainingOptions);
         metadata["model_spec"] = trainer.Model.Spec.ToJson();
-        metadata["history"] = HistoryToJson(history);
+        metadata["history"] = JsonSerializer.Serialize([.. history], RunJson.Default.ListEpochMetrics);
 
         DeleteStaleTempFiles(path);
         SafeTensors.Write(path, tensors, metadata);
@@ -133,20 +130,20 @@ public sealed class Checkpoint
             throw Fail(path, $"is not a training checkpoint (metadata \"format\" is {(format == null ? "missing" : $"'{format}'")}, expected '{Format}')");
         int epoch = ParseCount(path, meta, "epoch");
         int steps = ParseCount(path, meta, "optimizer_step");
-        var options = OptionsFromJson(path, Require(path, meta, "training_options"));
+        var options = ReadOptions(path, Require(path, meta, "training_options"));
         uint[] shuffle = ParseState(path, meta, "shuffle_rng", options.Rng);
         uint[] noise = ParseState(path, meta, "noise_rng", options.Rng);
         var spec = ModelSpec.FromJson(Require(path, meta, "model_spec"), path + " (model_spec)");
-        var history = HistoryFromJson(path, Require(path, meta, "history"));
+        var history = ReadHistory(path, Require(path, meta, "history"));
         if (history.Count != epoch) throw Fail(path, $"records {history.Count} epochs of metrics but says {epoch} epochs are done");
         var extra = meta.Where(kv => !ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return new Checkpoint(file, spec, options, epoch, steps, shuffle, noise, history, extra);
+        return new Checkpoint(file, new RunSettings(spec, options), epoch, steps, shuffle, noise, history, extra);
     }
 
     /// <summary>
     /// Copies the checkpoint into <paramref name="trainer"/>: parameters, optimiser state and step count, both
-    /// generators, and <see cref="Trainer.EpochsDone"/>. The trainer must have been built from <see cref="Spec"/>
-    /// with the same optimiser.
+    /// generators, and <see cref="Trainer.EpochsDone"/>. The trainer must have been built from <see cref="Settings"/>
+    /// (another number of epochs is fine).
     /// </summary>
     /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, or is not used by this model and optimiser.</exception>
     public void Restore(Trainer trainer)
@@ -172,83 +169,24 @@ public sealed class Checkpoint
         trainer.EpochsDone = Epoch;
     }
 
-    private static string OptionsToJson(TrainingOptions o) => Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteNumber("epochs", o.Epochs);
-        w.WriteNumber("batch", o.BatchSize);
-        w.WriteNumber("lr", o.LearningRate);
-        w.WriteNumber("seed", o.Seed);
-        w.WriteString("optimizer", o.Optimizer);
-        w.WriteNumber("weight_decay", o.WeightDecay);
-        w.WriteNumber("momentum", o.Momentum);
-        w.WriteString("rng", RandomAlgorithmNames.Name(o.Rng));
-        w.WriteEndObject();
-    });
-
-    private static TrainingOptions OptionsFromJson(string path, string json)
+    private static TrainingOptions ReadOptions(string path, string json)
     {
         try
         {
-            using var doc = JsonDocument.Parse(json);
-            var r = doc.RootElement;
-            var options = new TrainingOptions
-            {
-                Epochs = r.GetProperty("epochs").GetInt32(),
-                BatchSize = r.GetProperty("batch").GetInt32(),
-                LearningRate = r.GetProperty("lr").GetSingle(),
-                Seed = r.GetProperty("seed").GetUInt64(),
-                Optimizer = r.GetProperty("optimizer").GetString() ?? "",
-                WeightDecay = r.GetProperty("weight_decay").GetSingle(),
-                Momentum = r.GetProperty("momentum").GetSingle(),
-                // checkpoints written before the PyTorch generator existed used the xoshiro streams
-                Rng = !r.TryGetProperty("rng", out var rng) ? RandomAlgorithm.Xoshiro
-                    : RandomAlgorithmNames.TryParse(rng.GetString(), out var algorithm) ? algorithm
-                    : throw new FormatException($"rng is '{rng.GetString()}', expected {RandomAlgorithmNames.Choices}"),
-            };
+            var options = RunJson.ReadOptions(json);
             options.Validate();
             return options;
         }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             throw Fail(path, $"training_options are invalid ({e.Message.ReplaceLineEndings(" ")})");
         }
     }
 
-    private static string HistoryToJson(IReadOnlyList<EpochMetrics> history) => Json(w =>
+    private static List<EpochMetrics> ReadHistory(string path, string json)
     {
-        w.WriteStartArray();
-        foreach (var m in history)
-        {
-            MetricsJson.WriteEpoch(w, m);
-        }
-        w.WriteEndArray();
-    });
-
-    private static List<EpochMetrics> HistoryFromJson(string path, string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var history = new List<EpochMetrics>();
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                Dictionary<string, double>? norms = null;
-                if (e.TryGetProperty("grad_norms", out var g))
-                {
-                    norms = new Dictionary<string, double>(StringComparer.Ordinal);
-                    foreach (var p in g.EnumerateObject()) norms[p.Name] = p.Value.GetDouble();
-                }
-                history.Add(new EpochMetrics(e.GetProperty("epoch").GetInt32(), e.GetProperty("train_loss").GetDouble(),
-                    e.GetProperty("test_loss").GetDouble(), e.GetProperty("test_reconstruction").GetDouble(), e.GetProperty("test_kl").GetDouble(),
-                    e.GetProperty("seconds").GetDouble(), e.GetProperty("samples_per_second").GetDouble(), norms));
-            }
-            return history;
-        }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw Fail(path, $"history is invalid ({e.Message.ReplaceLineEndings(" ")})");
-        }
+        try { return RunJson.ReadHistory(json); }
+        catch (JsonException e) { throw Fail(path, $"history is invalid ({e.Message.ReplaceLineEndings(" ")})"); }
     }
 
     private static string Require(string path, IReadOnlyDictionary<string, string> meta, string key) =>
@@ -272,13 +210,6 @@ public sealed class Checkpoint
         if (!ok || !SeededRandom.IsState(state, algorithm))
             throw Fail(path, $"checkpoint metadata \"{key}\" is not a saved state of the {algorithm} generator ('{(text.Length > 80 ? text[..80] + "..." : text)}')");
         return state;
-    }
-
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream)) write(w);
-        return Encoding.UTF8.GetString(stream.ToArray());
     }
 
     /// <summary>Removes temporary files an earlier save left behind when its process was killed mid-write.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
@@ -6,15 +7,19 @@ using NeuralCore.Models.Optimizers;
 
 namespace NeuralCore.Models.Training;
 
-/// <summary>Settings of a training run (defaults match PyTorch's reference: Adam 1e-3, batch 128). A record, so a
-/// variant is <c>options with { Epochs = 20 }</c>.</summary>
+/// <summary>How a model is trained (defaults match PyTorch's reference: Adam 1e-3, batch 128). A record, so a
+/// variant is <c>options with { Epochs = 20 }</c>. With the model's <see cref="ModelSpec"/> it makes a run's
+/// <see cref="RunSettings"/>; run files name each option in snake case (<c>weight_decay</c>), the batch size
+/// <c>batch</c> and the learning rate <c>lr</c>.</summary>
 public sealed record TrainingOptions
 {
     /// <summary>Passes over the training rows (0 or more; default 10).</summary>
     public int Epochs { get; init; } = 10;
     /// <summary>Rows per mini-batch (default 128); the last batch of an epoch may be smaller.</summary>
+    [JsonPropertyName("batch")]
     public int BatchSize { get; init; } = 128;
     /// <summary>Step size of the optimizer (positive; default 1e-3).</summary>
+    [JsonPropertyName("lr")]
     public float LearningRate { get; init; } = 1e-3f;
     /// <summary>Seed of the initial weights, the batch order and the training noise (default 0).</summary>
     public ulong Seed { get; init; }
@@ -49,9 +54,9 @@ public sealed record TrainingOptions
     }
 }
 
-/// <summary>Figures of one epoch (losses per sample).</summary>
+/// <summary>Figures of one epoch (losses per sample); run files name them in snake case (<c>train_loss</c>).</summary>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TestLoss, double TestReconstruction, double TestKl, double Seconds,
-    double SamplesPerSecond, IReadOnlyDictionary<string, double>? GradientNorms = null);
+    double SamplesPerSecond, [property: JsonPropertyName("grad_norms")] IReadOnlyDictionary<string, double>? GradientNorms = null);
 
 /// <summary>Progress of a step inside an epoch, for progress bars.</summary>
 public readonly record struct StepProgress(int Epoch, int Step, int Steps, double RunningLoss, double SamplesPerSecond);
@@ -118,8 +123,10 @@ public sealed class Trainer
 
     /// <summary>The model being trained (in place).</summary>
     public Autoencoder Model { get; }
-    /// <summary>The run's settings.</summary>
+    /// <summary>How the model is trained.</summary>
     public TrainingOptions Options { get; }
+    /// <summary>The run's settings: the model's spec and <see cref="Options"/>.</summary>
+    public RunSettings Settings => new(Model.Spec, Options);
     /// <summary>The optimizer built from <see cref="TrainingOptions.Optimizer"/>; its state is saved in checkpoints.</summary>
     public Optimizer Optimizer { get; }
     /// <summary>Draws each epoch's batch order (with <see cref="RandomAlgorithm.PyTorch"/>, the same object as <see cref="NoiseRandom"/>).</summary>

@@ -128,10 +128,11 @@ public static class TrainingRun
         int? epochs = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        int target = epochs ?? Math.Max(checkpoint.Options.Epochs, checkpoint.Epoch);
+        var settings = checkpoint.Settings;
+        int target = epochs ?? Math.Max(settings.Options.Epochs, checkpoint.Epoch);
         if (target < checkpoint.Epoch)
             throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs ({target}) is fewer than the {checkpoint.Epoch} epochs the checkpoint has already trained");
-        var trainer = Trainer.ForNewModel(checkpoint.Spec, backend, checkpoint.Options with { Epochs = target });   // a resumed run may train longer
+        var trainer = Trainer.ForNewModel(settings.Spec, backend, settings.Options with { Epochs = target });   // a resumed run may train longer
         trainer.LogGradients = checkpoint.Extra.TryGetValue(LogGradientsKey, out var logGradients) && logGradients == "true";
         checkpoint.Restore(trainer);
         return Run(trainer, [.. checkpoint.History], train, trainCount, test, testCount, runDirectory, checkpoint.Extra, progress, cancellationToken);
@@ -168,7 +169,7 @@ public static class TrainingRun
         if (runDirectory != null)
         {
             ModelStore.Save(model, runDirectory);
-            MetricsJson.Write(Path.Combine(runDirectory, MetricsJson.FileName), model.Spec, options, history, final);
+            MetricsJson.Write(Path.Combine(runDirectory, MetricsJson.FileName), trainer.Settings, history, final);
         }
         return new TrainingRunResult(trainer, history, final, runDirectory);
     }

@@ -156,7 +156,7 @@ public partial class SafeTensorsFuzzTests(ITestOutputHelper output)
         {
             File.WriteAllBytes(path, bytes);
             var checkpoint = Checkpoint.Load(path);
-            var fresh = new Trainer(ModelFactory.Create(checkpoint.Spec, backend, new SeededRandom(0)), checkpoint.Options);
+            var fresh = new Trainer(ModelFactory.Create(checkpoint.Settings.Spec, backend, new SeededRandom(0)), checkpoint.Settings.Options);
             checkpoint.Restore(fresh);
             Assert.Equal(checkpoint.Epoch, fresh.EpochsDone);
         }, e => e is SafeTensorsFormatException or DataFormatException);

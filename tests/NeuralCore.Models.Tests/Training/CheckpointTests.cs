@@ -1,3 +1,4 @@
+using System.Text.Json;
 using NeuralCore.Kernels.Cpu;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.IO;
@@ -35,9 +36,9 @@ public class CheckpointTests
         Assert.Equal(5, checkpoint.OptimizerSteps);
         Assert.Equal("somewhere", checkpoint.Extra["data"]);
         Assert.Equal(history[0].TrainLoss, checkpoint.History[0].TrainLoss);
-        Assert.Equal(spec.ToJson(), checkpoint.Spec.ToJson());
-        Assert.Equal(rng, checkpoint.Options.Rng);
-        var resumed = NewTrainer(checkpoint.Spec, checkpoint.Options);
+        Assert.Equal(spec.ToJson(), checkpoint.Settings.Spec.ToJson());
+        Assert.Equal(rng, checkpoint.Settings.Options.Rng);
+        var resumed = NewTrainer(checkpoint.Settings.Spec, checkpoint.Settings.Options);
         checkpoint.Restore(resumed);
         while (resumed.EpochsDone < 3) resumed.RunEpoch(Data, 40, Data, 40);
 
@@ -45,6 +46,25 @@ public class CheckpointTests
         var actual = resumed.Model.NamedParameters().ToList();
         for (int i = 0; i < expected.Count; i++)
             Assert.True(expected[i].Parameter.ToArray().SequenceEqual(actual[i].Parameter.ToArray()), $"{expected[i].Name} differs");
+    }
+
+    [Fact]
+    public void TrainingOptions_AsEarlierCheckpointsWroteThem_ReadBackUnchanged()
+    {
+        const string written = "{\"epochs\":3,\"batch\":8,\"lr\":0.01,\"seed\":3,\"optimizer\":\"sgd\",\"weight_decay\":0.5,\"momentum\":0.8,\"rng\":\"xoshiro\"}";
+        var expected = new TrainingOptions { Epochs = 3, BatchSize = 8, LearningRate = 0.01f, Seed = 3, Optimizer = "sgd", WeightDecay = 0.5f, Momentum = 0.8f, Rng = RandomAlgorithm.Xoshiro };
+        Assert.Equal(expected, RunJson.ReadOptions(written));
+        Assert.Equal(expected, RunJson.ReadOptions(JsonSerializer.Serialize(expected, RunJson.Default.TrainingOptions)));
+    }
+
+    [Fact]
+    public void RunSettings_ToJsonObject_HasTheKeysOfMetricsJson()
+    {
+        var spec = new ModelSpec { Kind = "vae", InputFeatures = 6, Latent = 2, Data = "mnist" };
+        var json = new RunSettings(spec, new TrainingOptions { Epochs = 4, LearningRate = 0.5f }).ToJsonObject();
+        Assert.Equal(["model", "data", "latent", "epochs", "batch", "lr", "seed", "optimizer", "weight_decay", "momentum", "rng"], json.Select(kv => kv.Key));
+        Assert.Equal("{\"model\":\"vae\",\"data\":\"mnist\",\"latent\":2,\"epochs\":4,\"batch\":128,\"lr\":0.5,\"seed\":0,\"optimizer\":\"adam\",\"weight_decay\":0,\"momentum\":0.9,\"rng\":\"pytorch\"}",
+            json.ToJsonString());
     }
 
     [Fact]
@@ -66,8 +86,8 @@ public class CheckpointTests
         SafeTensors.Write(path, [.. file.Names.Select(n => (n, file.Tensors[n].Shape, file.Tensors[n].Data))], metadata);
 
         var checkpoint = Checkpoint.Load(path);
-        Assert.Equal(RandomAlgorithm.Xoshiro, checkpoint.Options.Rng);
-        var resumed = NewTrainer(checkpoint.Spec, checkpoint.Options);
+        Assert.Equal(RandomAlgorithm.Xoshiro, checkpoint.Settings.Options.Rng);
+        var resumed = NewTrainer(checkpoint.Settings.Spec, checkpoint.Settings.Options);
         checkpoint.Restore(resumed);
         Assert.Equal(trainer.NoiseRandom.GetState(), resumed.NoiseRandom.GetState());
     }

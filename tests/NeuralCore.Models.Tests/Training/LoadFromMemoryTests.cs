@@ -128,14 +128,14 @@ public class LoadFromMemoryTests
                  })
         {
             Assert.Equal(name, checkpoint.Path);
-            Assert.Equal((fromPath.Epoch, fromPath.OptimizerSteps, fromPath.Spec.ToJson(), fromPath.Options), (checkpoint.Epoch, checkpoint.OptimizerSteps, checkpoint.Spec.ToJson(), checkpoint.Options));
+            Assert.Equal((fromPath.Epoch, fromPath.OptimizerSteps, fromPath.Settings.Spec.ToJson(), fromPath.Settings.Options), (checkpoint.Epoch, checkpoint.OptimizerSteps, checkpoint.Settings.Spec.ToJson(), checkpoint.Settings.Options));
             Assert.Equal(fromPath.ShuffleState, checkpoint.ShuffleState);
             Assert.Equal(fromPath.NoiseState, checkpoint.NoiseState);
             Assert.Equal(fromPath.History.Select(m => m.TrainLoss), checkpoint.History.Select(m => m.TrainLoss));
             Assert.Equal(fromPath.Extra, checkpoint.Extra);
 
-            var a = Trainer.ForNewModel(fromPath.Spec, new CpuBackend(), fromPath.Options);
-            var b = Trainer.ForNewModel(checkpoint.Spec, new CpuBackend(), checkpoint.Options);
+            var a = Trainer.ForNewModel(fromPath.Settings.Spec, new CpuBackend(), fromPath.Settings.Options);
+            var b = Trainer.ForNewModel(checkpoint.Settings.Spec, new CpuBackend(), checkpoint.Settings.Options);
             fromPath.Restore(a);
             checkpoint.Restore(b);
             a.RunEpoch(Data, 40, Data, 40);

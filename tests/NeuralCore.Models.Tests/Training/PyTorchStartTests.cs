@@ -8,7 +8,7 @@ namespace NeuralCore.Models.Tests.Training;
 
 /// <summary>
 /// With the default generator (<see cref="RandomAlgorithm.PyTorch"/>) a run starts where the peer's PyTorch script
-/// (../shared/peers/torch_cpu_ref.py, <c>torch.manual_seed(0)</c>) starts: the same initial weights, then the same
+/// (bench/peers/torch_cpu_ref.py, <c>torch.manual_seed(0)</c>) starts: the same initial weights, then the same
 /// first batch order. Expected figures printed by PyTorch 1.13 (first two values, last value and sum of each
 /// parameter in PyTorch's creation order; the first five rows of the next <c>torch.randperm(8000)</c>).
 /// </summary>
@@ -86,7 +86,7 @@ public class PyTorchStartTests
 
 /// <summary>
 /// One epoch of the peer's two workloads from seed 0, against PyTorch 1.13 running
-/// ../shared/peers/torch_cpu_ref.py's definitions for one epoch (2 threads, 2026-11-27): the same start and the same
+/// bench/peers/torch_cpu_ref.py's definitions for one epoch (2 threads, 2026-11-27): the same start and the same
 /// batches must give the same losses, up to float rounding (our sums run in another order).
 /// </summary>
 public class PyTorchFirstEpochTests

@@ -43,7 +43,7 @@ public class TrainingRunTests
         Assert.Equal(MetricsLosses(straight.MetricsPath!), MetricsLosses(resumed.MetricsPath!));
         var checkpoint = Checkpoint.Load(resumed.CheckpointPath!);
         Assert.Equal(3, checkpoint.Epoch);
-        Assert.Equal(3, checkpoint.Options.Epochs);
+        Assert.Equal(3, checkpoint.Settings.Options.Epochs);
         Assert.Equal("somewhere", checkpoint.Extra["data"]);   // the caller's metadata survives the resume
         Assert.True(File.Exists(Path.Combine(dir.Path, ModelStore.SpecFile)));
     }

@@ -3,28 +3,14 @@ using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
 
 namespace NeuralCore.Kernels.Gpu.Tests;
 
-/// <summary>What the conformance suite does not reach: device selection, both GEMM tiles, split-K, the conformance
-/// runner used for real GPUs, and memory reuse.</summary>
-[Collection(Accelerators.CpuCollection)]
-public sealed class IlgpuBackendTests
+/// <summary>What the conformance suite does not reach, on one ILGPU accelerator: every GEMM kernel, split-K, views
+/// at unaligned offsets, and memory reuse.</summary>
+public abstract class IlgpuKernelTests
 {
-    private static IlgpuBackend Backend => Accelerators.SharedCpu.Value;
+    /// <summary>The accelerator under test (see <see cref="Accelerators"/>).</summary>
+    protected abstract string Device { get; }
 
-    [Fact]
-    public void MissingDeviceKind_ThrowsListingWhatWasFound()
-    {
-        if (Accelerators.Has("cuda")) return;   // only meaningful without a GPU
-        var e = Assert.Throws<AcceleratorNotFoundException>(() => IlgpuBackend.Create("cuda"));
-        Assert.Contains("no cuda device found", e.Message);
-        Assert.Contains("ilgpu-cpu", e.Message);
-    }
-
-    [Fact]
-    public void UnknownDeviceName_IsAnArgumentError()
-    {
-        var e = Assert.Throws<ArgumentException>(() => IlgpuBackend.Create("tpu"));
-        Assert.Contains("cuda, opencl, ilgpu-cpu", e.Message);
-    }
+    private IlgpuBackend Backend => Accelerators.Shared(Device);
 
     [Theory]
     [InlineData(IlgpuBackend.Tiled64, 0)]
@@ -127,13 +113,6 @@ public sealed class IlgpuBackendTests
     }
 
     [Fact]
-    public void ConformanceRunner_RunsTheWholeSuite()
-    {
-        // the runner that CUDA/OpenCL use, exercised here on the reference backend so that it is known to work
-        ConformanceSuiteRunner.RunAll(new ReferenceBackend());
-    }
-
-    [Fact]
     public void ReleasedBuffers_AreReusedAndComeBackZeroed()
     {
         var backend = Backend;
@@ -159,4 +138,22 @@ public sealed class IlgpuBackendTests
         var e = Assert.Throws<ArgumentException>(() => Backend.Fill(foreign, 1f, 0, 4));
         Assert.Contains("belongs to backend 'cpu'", e.Message);
     }
+}
+
+[Collection(Accelerators.Cpu)]
+public sealed class IlgpuCpuKernelTests : IlgpuKernelTests
+{
+    protected override string Device => Accelerators.Cpu;
+}
+
+[Collection(Accelerators.Cuda), RequiresAccelerator(Accelerators.Cuda)]
+public sealed class CudaKernelTests : IlgpuKernelTests
+{
+    protected override string Device => Accelerators.Cuda;
+}
+
+[Collection(Accelerators.OpenCl), RequiresAccelerator(Accelerators.OpenCl)]
+public sealed class OpenClKernelTests : IlgpuKernelTests
+{
+    protected override string Device => Accelerators.OpenCl;
 }
