@@ -206,7 +206,14 @@ internal static class UnaryOperators
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             dx + Power(x, alpha - 1f) * alpha * dy;
 
-        private static Vector512<float> Power(Vector512<float> x, float exponent) => Vector512.Exp(Vector512.Create(exponent) * Vector512.Log(x));
+        // TensorPrimitives computes Pow one element at a time (float.Pow) at every length; so does this.
+        private static Vector512<float> Power(Vector512<float> x, float exponent)
+        {
+            Span<float> lanes = stackalloc float[Vector512<float>.Count];
+            x.CopyTo(lanes);
+            foreach (ref float lane in lanes) lane = MathF.Pow(lane, exponent);
+            return Vector512.Create(lanes);
+        }
     }
 
     internal readonly struct Scale : IUnaryOperator
