@@ -479,40 +479,45 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
     {
-        g.Validate();
-        ArrayView<float> dyv = V(dy), wv = V(w), dxv = V(dx);
-        var s = ConvSizes.Of(g);
-        var col = Rent(s.ColumnFloats);
-        var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
-        for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
+        var geometry = g;
+        ArrayView<float> wv = V(w), dxv = V(dx);
+        BackwardByChunk(dy, g, (n0, nb, s, colView, dyKnp) =>
         {
-            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
-            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
             // dcol [CRS, nb P] = W^T [CRS, K] x dy [K, nb P]; then gathered back onto the input
-            var colView = col.View.SubView(0, s.Crs * columns);
-            Gemm(wv, dyKnp, colView, s.Crs, columns, g.OutChannels, true, false, false, 1f);
-            _col2im(nb * s.InPerImage, colView, dxv.SubView(n0 * s.InPerImage, nb * s.InPerImage), Args(g, nb));
-        }
-        Return(col, s.ColumnFloats);
-        if (scratch != null) Return(scratch, s.OutputFloats);
+            Gemm(wv, dyKnp, colView, s.Crs, nb * s.Pixels, geometry.OutChannels, true, false, false, 1f);
+            _col2im(nb * s.InPerImage, colView, dxv.SubView(n0 * s.InPerImage, nb * s.InPerImage), Args(geometry, nb));
+        });
     }
 
     /// <inheritdoc />
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
     {
+        var geometry = g;
+        ArrayView<float> xv = V(x), dwv = V(dw);
+        BackwardByChunk(dy, g, (n0, nb, s, colView, dyKnp) =>
+        {
+            // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
+            _im2col((int)colView.Length, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(geometry, nb));
+            Gemm(dyKnp, colView, dwv, geometry.OutChannels, s.Crs, nb * s.Pixels, false, true, true, 1f);
+        });
+    }
+
+    /// <summary>
+    /// The frame of both backward passes: for each chunk of images (first image, count), the column buffer for it and
+    /// dy of those images as [K, nb P], with the scratch rented once for all chunks.
+    /// </summary>
+    private void BackwardByChunk(DeviceBuffer dy, in ConvGeometry g,
+        Action<int, int, ConvSizes, ArrayView<float>, ArrayView<float>> step)
+    {
         g.Validate();
-        ArrayView<float> xv = V(x), dyv = V(dy), dwv = V(dw);
+        var dyv = V(dy);
         var s = ConvSizes.Of(g);
         var col = Rent(s.ColumnFloats);
         var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
         for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
         {
-            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
-            var colView = col.View.SubView(0, s.Crs * columns);
-            _im2col(s.Crs * columns, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(g, nb));
-            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
-            // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
-            Gemm(dyKnp, colView, dwv, g.OutChannels, s.Crs, columns, false, true, true, 1f);
+            int nb = Math.Min(s.Chunk, g.Batch - n0);
+            step(n0, nb, s, col.View.SubView(0, s.Crs * nb * s.Pixels), GradientByChannel(dyv, n0, nb, g, s, scratch));
         }
         Return(col, s.ColumnFloats);
         if (scratch != null) Return(scratch, s.OutputFloats);

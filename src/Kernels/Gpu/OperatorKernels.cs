@@ -22,43 +22,32 @@ internal sealed class OperatorKernels(Accelerator accelerator)
         Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> Partials,
         Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ReductionKernels.LossBackwardArgs> Backward);
 
-    private readonly Dictionary<UnaryOp, UnaryKernels> _unary = [];
-    private readonly Dictionary<BinaryOp, BinaryKernels> _binary = [];
-    private readonly Dictionary<LossKind, LossKernels> _loss = [];
+    private enum Family { Unary, Binary, Loss }
+
+    private readonly Dictionary<(Family, int), Loader> _loaded = [];
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="op"/> is not a defined <see cref="UnaryOp"/>.</exception>
-    public UnaryKernels Unary(UnaryOp op)
-    {
-        lock (_unary)
-        {
-            if (_unary.TryGetValue(op, out var kernels)) return kernels;
-            var loader = new Loader(accelerator);
-            UnaryOperators.Visit(op, ref loader);
-            return _unary[op] = loader.Unary!;
-        }
-    }
+    public UnaryKernels Unary(UnaryOp op) => Load(Family.Unary, (int)op).Unary!;
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="op"/> is not a defined <see cref="BinaryOp"/>.</exception>
-    public BinaryKernels Binary(BinaryOp op)
-    {
-        lock (_binary)
-        {
-            if (_binary.TryGetValue(op, out var kernels)) return kernels;
-            var loader = new Loader(accelerator);
-            BinaryOperators.Visit(op, ref loader);
-            return _binary[op] = loader.Binary!;
-        }
-    }
+    public BinaryKernels Binary(BinaryOp op) => Load(Family.Binary, (int)op).Binary!;
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined <see cref="LossKind"/>.</exception>
-    public LossKernels Loss(LossKind kind)
+    public LossKernels Loss(LossKind kind) => Load(Family.Loss, (int)kind).Loss!;
+
+    private Loader Load(Family family, int op)
     {
-        lock (_loss)
+        lock (_loaded)
         {
-            if (_loss.TryGetValue(kind, out var kernels)) return kernels;
+            if (_loaded.TryGetValue((family, op), out var loaded)) return loaded;
             var loader = new Loader(accelerator);
-            LossOperators.Visit(kind, ref loader);
-            return _loss[kind] = loader.Loss!;
+            switch (family)
+            {
+                case Family.Unary: UnaryOperators.Visit((UnaryOp)op, ref loader); break;
+                case Family.Binary: BinaryOperators.Visit((BinaryOp)op, ref loader); break;
+                default: LossOperators.Visit((LossKind)op, ref loader); break;
+            }
+            return _loaded[(family, op)] = loader;
         }
     }
 

@@ -36,13 +36,6 @@ internal interface IBinaryOperator
     static abstract Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, Vector512<float> dc);
 }
 
-/// <summary>Receives the operator type of a <see cref="BinaryOp"/> (see <see cref="BinaryOperators.Visit"/>).</summary>
-internal interface IBinaryOperatorVisitor
-{
-    /// <summary>Called once, with the operator of the op being dispatched.</summary>
-    void Visit<TOp>() where TOp : struct, IBinaryOperator;
-}
-
 /// <summary>The operators of every <see cref="BinaryOp"/>; the only place that maps the enum to them.</summary>
 internal static class BinaryOperators
 {

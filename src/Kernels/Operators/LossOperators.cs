@@ -40,13 +40,6 @@ internal interface ILossOperator
     static abstract Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, float g);
 }
 
-/// <summary>Receives the operator type of a <see cref="LossKind"/> (see <see cref="LossOperators.Visit"/>).</summary>
-internal interface ILossOperatorVisitor
-{
-    /// <summary>Called once, with the operator of the loss being dispatched.</summary>
-    void Visit<TOp>() where TOp : struct, ILossOperator;
-}
-
 /// <summary>The operators of every <see cref="LossKind"/>; the only place that maps the enum to them.</summary>
 internal static class LossOperators
 {

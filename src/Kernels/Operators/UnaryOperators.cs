@@ -57,13 +57,6 @@ internal interface IUnaryOperator
     static abstract Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha);
 }
 
-/// <summary>Receives the operator type of a <see cref="UnaryOp"/> (see <see cref="UnaryOperators.Visit"/>).</summary>
-internal interface IUnaryOperatorVisitor
-{
-    /// <summary>Called once, with the operator of the op being dispatched.</summary>
-    void Visit<TOp>() where TOp : struct, IUnaryOperator;
-}
-
 /// <summary>The operators of every <see cref="UnaryOp"/>; the only place that maps the enum to them.</summary>
 internal static class UnaryOperators
 {
