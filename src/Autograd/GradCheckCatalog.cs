@@ -47,21 +47,17 @@ public static class GradCheckCatalog
         var cases = new List<GradCheckCase>();
         void Add(string op, string name, Func<IBackend, GradCheckProblem> build) => cases.Add(new GradCheckCase(op, name, build));
 
-        // ---- unary: log/sqrt/pow on positive values, the rest away from the kinks at 0
-        (string Op, bool Positive, Func<Tensor, Tensor> F)[] unary =
-        [
-            ("neg", false, x => x.Neg()), ("exp", false, x => x.Exp()), ("log", true, x => x.Log()),
-            ("sqrt", true, x => x.Sqrt()), ("pow", true, x => x.Pow(2.5f)), ("abs", false, x => x.Abs()),
-            ("relu", false, x => x.Relu()), ("leaky_relu", false, x => x.LeakyRelu(0.1f)), ("sigmoid", false, x => x.Sigmoid()),
-            ("tanh", false, x => x.Tanh()), ("softplus", false, x => x.Softplus()), ("scale", false, x => x.Mul(-1.5f)),
-            ("add_scalar", false, x => x.Add(0.75f)),
-        ];
-        foreach (var (op, positive, f) in unary)
-            Add(op, op, b =>
+        // ---- unary: every UnaryOp; log/sqrt/pow on positive values, the rest away from the kinks at 0
+        foreach (var op in Enum.GetValues<UnaryOp>())
+        {
+            string name = SnakeCase(op.ToString());
+            var (positive, alpha) = UnaryInputs(op);
+            Add(name, name, b =>
             {
                 var x = positive ? Leaf(b, 1, 0.5f, 2f, 3, 5) : AwayFromZero(b, 1, 3, 5);
-                return new GradCheckProblem(() => f(x), [x]);
+                return new GradCheckProblem(() => TensorOps.Unary(op, name, x, alpha), [x]);
             });
+        }
 
         // ---- binary with broadcasting
         (string Op, Func<Tensor, Tensor, Tensor> F)[] binary =
@@ -229,6 +225,21 @@ public static class GradCheckCatalog
     }
 
     // ---- inputs ---------------------------------------------------------------------------------
+
+    /// <summary>The ops that need positive inputs or a parameter; any other op is checked on [-1.5, 1.5] with alpha 0.</summary>
+    private static (bool Positive, float Alpha) UnaryInputs(UnaryOp op) => op switch
+    {
+        UnaryOp.Log or UnaryOp.Sqrt => (true, 0f),
+        UnaryOp.Pow => (true, 2.5f),
+        UnaryOp.LeakyRelu => (false, 0.1f),
+        UnaryOp.Scale => (false, -1.5f),
+        UnaryOp.AddScalar => (false, 0.75f),
+        _ => (false, 0f),
+    };
+
+    /// <summary>"LeakyRelu" -> "leaky_relu".</summary>
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static Tensor Leaf(IBackend b, ulong seed, float low, float high, params int[] shape)
     {

@@ -70,6 +70,10 @@ public static partial class TensorOps
     public static Tensor Tanh(this Tensor x) => Unary(UnaryOp.Tanh, "tanh", x);
     /// <summary>ln(1 + e^x), stable for large |x|</summary>
     public static Tensor Softplus(this Tensor x) => Unary(UnaryOp.Softplus, "softplus", x);
+    /// <summary>x * sigmoid(x) (SiLU, also called swish)</summary>
+    public static Tensor Silu(this Tensor x) => Unary(UnaryOp.Silu, "silu", x);
+    /// <summary>GELU in its tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch's <c>gelu(x, approximate='tanh')</c></summary>
+    public static Tensor Gelu(this Tensor x) => Unary(UnaryOp.Gelu, "gelu", x);
     /// <summary>x ^ exponent (elementwise, scalar exponent)</summary>
     public static Tensor Pow(this Tensor x, float exponent) => Unary(UnaryOp.Pow, "pow", x, exponent);
     /// <summary>factor * x</summary>
@@ -81,7 +85,8 @@ public static partial class TensorOps
     /// <summary>x - value</summary>
     public static Tensor Sub(this Tensor x, float value) => Unary(UnaryOp.AddScalar, "add_scalar", x, -value);
 
-    private static Tensor Unary(UnaryOp op, string name, Tensor x, float alpha = 0f)
+    /// <summary>y = op(x), recorded for backward under <paramref name="name"/>.</summary>
+    internal static Tensor Unary(UnaryOp op, string name, Tensor x, float alpha = 0f)
     {
         var backend = x.Backend;
         var y = NewTensor(backend, x.Shape);

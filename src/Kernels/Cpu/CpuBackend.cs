@@ -115,251 +115,116 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
-        ReadOnlySpan<float> xs = D(x).AsSpan(0, n);
-        Span<float> ys = D(y).AsSpan(0, n);
-        switch (op)
-        {
-            case UnaryOp.Neg: TensorPrimitives.Negate(xs, ys); break;
-            case UnaryOp.Exp: TensorPrimitives.Exp(xs, ys); break;
-            case UnaryOp.Log: TensorPrimitives.Log(xs, ys); break;
-            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, ys); break;
-            case UnaryOp.Abs: TensorPrimitives.Abs(xs, ys); break;
-            case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, ys); break;
-            case UnaryOp.LeakyRelu:
-                if (alpha is >= 0f and <= 1f)
-                {
-                    // max(x, alpha x) equals leaky-relu when 0 <= alpha <= 1
-                    var tmp = Scratch(n);
-                    TensorPrimitives.Multiply(xs, alpha, tmp.AsSpan(0, n));
-                    TensorPrimitives.Max(xs, tmp.AsSpan(0, n), ys);
-                    _pool.Return(tmp);
-                }
-                else
-                {
-                    for (int i = 0; i < n; i++) ys[i] = xs[i] > 0 ? xs[i] : alpha * xs[i];
-                }
-                break;
-            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(xs, ys); break;
-            case UnaryOp.Tanh: TensorPrimitives.Tanh(xs, ys); break;
-            case UnaryOp.Softplus:
-            {
-                // max(x, 0) + ln(1 + exp(-|x|)): never overflows
-                var tmp = Scratch(n);
-                var t = tmp.AsSpan(0, n);
-                TensorPrimitives.Abs(xs, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.Add(t, 1f, t);
-                TensorPrimitives.Log(t, t);
-                TensorPrimitives.Max(xs, 0f, ys);
-                TensorPrimitives.Add(ys, t, ys);
-                _pool.Return(tmp);
-                break;
-            }
-            case UnaryOp.Pow: TensorPrimitives.Pow(xs, alpha, ys); break;
-            case UnaryOp.Scale: TensorPrimitives.Multiply(xs, alpha, ys); break;
-            case UnaryOp.AddScalar: TensorPrimitives.Add(xs, alpha, ys); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        var call = new UnaryCall(D(x).AsSpan(0, n), default, default, D(y).AsSpan(0, n), alpha, backward: false);
+        UnaryOperators.Visit(op, ref call);
     }
 
     /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
-        ReadOnlySpan<float> xs = D(x).AsSpan(0, n), ys = D(y).AsSpan(0, n), dys = D(dy).AsSpan(0, n);
-        Span<float> dxs = D(dx).AsSpan(0, n);
-        switch (op)
-        {
-            case UnaryOp.Neg: TensorPrimitives.Subtract(dxs, dys, dxs); return;
-            case UnaryOp.Exp: TensorPrimitives.FusedMultiplyAdd(dys, ys, dxs, dxs); return;
-            case UnaryOp.Scale: TensorPrimitives.MultiplyAdd(dys, alpha, dxs, dxs); return;
-            case UnaryOp.AddScalar: TensorPrimitives.Add(dxs, dys, dxs); return;
-            case UnaryOp.Relu: MaskedAccumulate(xs, dys, dxs, 0f); return;
-            case UnaryOp.LeakyRelu: MaskedAccumulate(xs, dys, dxs, alpha); return;
-        }
-        var tmp = Scratch(n);
-        var t = tmp.AsSpan(0, n);
-        switch (op)
-        {
-            case UnaryOp.Log: TensorPrimitives.Divide(dys, xs, t); break;
-            case UnaryOp.Sqrt: TensorPrimitives.Divide(dys, ys, t); TensorPrimitives.Multiply(t, 0.5f, t); break;
-            case UnaryOp.Abs:
-                for (int i = 0; i < n; i++) t[i] = xs[i] > 0 ? dys[i] : xs[i] < 0 ? -dys[i] : 0f;
-                break;
-            case UnaryOp.Sigmoid:
-                // dy * y * (1 - y)
-                TensorPrimitives.Subtract(1f, ys, t);
-                TensorPrimitives.Multiply(t, ys, t);
-                TensorPrimitives.Multiply(t, dys, t);
-                break;
-            case UnaryOp.Tanh:
-                // dy * (1 - y^2)
-                TensorPrimitives.Multiply(ys, ys, t);
-                TensorPrimitives.Subtract(1f, t, t);
-                TensorPrimitives.Multiply(t, dys, t);
-                break;
-            case UnaryOp.Softplus:
-                TensorPrimitives.Sigmoid(xs, t);
-                TensorPrimitives.Multiply(t, dys, t);
-                break;
-            case UnaryOp.Pow:
-                TensorPrimitives.Pow(xs, alpha - 1f, t);
-                TensorPrimitives.Multiply(t, alpha, t);
-                TensorPrimitives.Multiply(t, dys, t);
-                break;
-            default: _pool.Return(tmp); throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
-        TensorPrimitives.Add(dxs, t, dxs);
-        _pool.Return(tmp);
+        var call = new UnaryCall(D(x).AsSpan(0, n), D(y).AsSpan(0, n), D(dy).AsSpan(0, n), D(dx).AsSpan(0, n), alpha, backward: true);
+        UnaryOperators.Visit(op, ref call);
     }
 
-    /// <summary>dx += x &gt; 0 ? dy : slope * dy (ReLU and leaky ReLU backward) with SIMD selects.</summary>
-    private static void MaskedAccumulate(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, float slope)
+    /// <summary>y = op(x), or dx += dy op'(x) into <c>output</c> = dx, with the op's operator.</summary>
+    private readonly ref struct UnaryCall(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> output,
+        float alpha, bool backward) : IUnaryOperatorVisitor
     {
-        int i = 0;
-        int w = Vector<float>.Count;
-        var vslope = new Vector<float>(slope);
-        for (; i <= x.Length - w; i += w)
+        private readonly ReadOnlySpan<float> _x = x, _y = y, _dy = dy;
+        private readonly Span<float> _output = output;
+
+        public void Visit<TOp>() where TOp : struct, IUnaryOperator
         {
-            var vx = new Vector<float>(x.Slice(i));
-            var vdy = new Vector<float>(dy.Slice(i));
-            var vdx = new Vector<float>(dx.Slice(i));
-            var g = Vector.ConditionalSelect(Vector.GreaterThan(vx, Vector<float>.Zero), vdy, vdy * vslope);
-            (vdx + g).CopyTo(dx.Slice(i));
+            if (backward)
+                CpuElementwise.Run<CpuKernels.UnaryBackward<TOp>>(Operand.Of(_x), Operand.Of(_y), Operand.Of(_dy), Operand.Of(_output), _output, alpha);
+            else
+                CpuElementwise.Run<CpuKernels.UnaryForward<TOp>>(Operand.Of(_x), default, default, default, _output, alpha);
         }
-        for (; i < x.Length; i++) dx[i] += x[i] > 0 ? dy[i] : slope * dy[i];
     }
 
     /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
-        => Binary(op, D(a), aShape, D(b), bShape, D(c), cShape);
-
-    /// <summary><see cref="Binary(BinaryOp, DeviceBuffer, ReadOnlySpan{int}, DeviceBuffer, ReadOnlySpan{int}, DeviceBuffer, ReadOnlySpan{int})"/>
-    /// on arrays, so that backward passes can target pooled scratch without wrapping it in a buffer object.</summary>
-    private static void Binary(BinaryOp op, float[] av, ReadOnlySpan<int> aShape, float[] bv, ReadOnlySpan<int> bShape,
-        float[] cv, ReadOnlySpan<int> cShape)
     {
-        int n = Broadcast.Count(cShape);
-        if (aShape.SequenceEqual(cShape) && bShape.SequenceEqual(cShape))
-        {
-            BinarySpans(op, av.AsSpan(0, n), bv.AsSpan(0, n), cv.AsSpan(0, n));
-            return;
-        }
-        var walk = new BroadcastWalk(aShape, bShape, cShape);
-        int inner = walk.InnerLength;
-        for (int row = 0, rows = walk.Rows; row < rows; row++)
-        {
-            walk.Offsets(row, out int ia, out int ib);
-            var cs = cv.AsSpan(row * inner, inner);
-            if (walk.InnerStrideA == 1 && walk.InnerStrideB == 1) BinarySpans(op, av.AsSpan(ia, inner), bv.AsSpan(ib, inner), cs);
-            else if (walk.InnerStrideA == 1) BinarySpanScalar(op, av.AsSpan(ia, inner), bv[ib], cs);
-            else if (walk.InnerStrideB == 1) BinaryScalarSpan(op, av[ia], bv.AsSpan(ib, inner), cs);
-            else cs.Fill(Apply(op, av[ia], bv[ib]));
-        }
-    }
-
-    private static float Apply(BinaryOp op, float a, float b) => op switch
-    {
-        BinaryOp.Add => a + b, BinaryOp.Sub => a - b, BinaryOp.Mul => a * b, BinaryOp.Div => a / b,
-        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
-    };
-
-    private static void BinarySpans(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c)
-    {
-        switch (op)
-        {
-            case BinaryOp.Add: TensorPrimitives.Add(a, b, c); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, c); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, c); break;
-            case BinaryOp.Div: TensorPrimitives.Divide(a, b, c); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
-    }
-
-    private static void BinarySpanScalar(BinaryOp op, ReadOnlySpan<float> a, float b, Span<float> c)
-    {
-        switch (op)
-        {
-            case BinaryOp.Add: TensorPrimitives.Add(a, b, c); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, c); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, c); break;
-            case BinaryOp.Div: TensorPrimitives.Divide(a, b, c); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
-    }
-
-    private static void BinaryScalarSpan(BinaryOp op, float a, ReadOnlySpan<float> b, Span<float> c)
-    {
-        switch (op)
-        {
-            case BinaryOp.Add: TensorPrimitives.Add(b, a, c); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, c); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(b, a, c); break;
-            case BinaryOp.Div: TensorPrimitives.Divide(a, b, c); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        var call = new BinaryCall(D(a), aShape, D(b), bShape, default, D(c), cShape, BinaryPart.Forward);
+        BinaryOperators.Visit(op, ref call);
     }
 
     /// <inheritdoc />
     public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
     {
+        if (da == null && db == null) return;
         int n = Broadcast.Count(cShape);
-        float[] dcv = D(dc);
         // term = dc * (dc/d input), laid out like c; then summed down to the input's shape.
-        float[]? term = null;
+        float[] term = Scratch(n);
         if (da != null)
         {
-            ReadOnlySpan<float> t;
-            switch (op)
-            {
-                case BinaryOp.Add: case BinaryOp.Sub: t = dcv.AsSpan(0, n); break;
-                case BinaryOp.Mul: term = Scratch(n); Binary(BinaryOp.Mul, dcv, cShape, D(b), bShape, term, cShape); t = term.AsSpan(0, n); break;
-                case BinaryOp.Div: term = Scratch(n); Binary(BinaryOp.Div, dcv, cShape, D(b), bShape, term, cShape); t = term.AsSpan(0, n); break;
-                default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-            }
-            ReduceInto(t, cShape, D(da), aShape, 1f);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientA);
+            BinaryOperators.Visit(op, ref call);
+            ReduceInto(term.AsSpan(0, n), cShape, D(da), aShape);
         }
         if (db != null)
         {
-            ReadOnlySpan<float> t;
-            float sign = 1f;
-            switch (op)
-            {
-                case BinaryOp.Add: t = dcv.AsSpan(0, n); break;
-                case BinaryOp.Sub: t = dcv.AsSpan(0, n); sign = -1f; break;
-                case BinaryOp.Mul:
-                    term ??= Scratch(n);
-                    Binary(BinaryOp.Mul, dcv, cShape, D(a), aShape, term, cShape);
-                    t = term.AsSpan(0, n);
-                    break;
-                case BinaryOp.Div:
-                {
-                    // -dc * a / b^2 = -((dc * a) / b) / b
-                    term ??= Scratch(n);
-                    Binary(BinaryOp.Mul, dcv, cShape, D(a), aShape, term, cShape);
-                    Binary(BinaryOp.Div, term, cShape, D(b), bShape, term, cShape);
-                    Binary(BinaryOp.Div, term, cShape, D(b), bShape, term, cShape);
-                    t = term.AsSpan(0, n);
-                    sign = -1f;
-                    break;
-                }
-                default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-            }
-            ReduceInto(t, cShape, D(db), bShape, sign);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientB);
+            BinaryOperators.Visit(op, ref call);
+            ReduceInto(term.AsSpan(0, n), cShape, D(db), bShape);
         }
-        if (term != null) _pool.Return(term);
+        _pool.Return(term);
     }
 
-    /// <summary>dst (shape <paramref name="dstShape"/>) += sign * sum of src (shape <paramref name="srcShape"/>) over broadcast dimensions.</summary>
-    private static void ReduceInto(ReadOnlySpan<float> src, ReadOnlySpan<int> srcShape, float[] dst, ReadOnlySpan<int> dstShape, float sign)
+    private enum BinaryPart { Forward, GradientA, GradientB }
+
+    /// <summary>
+    /// Evaluates one part of a binary op over c's shape into <c>output</c>: a and b are read through the broadcast
+    /// walk, one row of c's innermost dimension at a time; dc (the gradients' upstream) has c's layout.
+    /// </summary>
+    private readonly ref struct BinaryCall(float[] a, ReadOnlySpan<int> aShape, float[] b, ReadOnlySpan<int> bShape,
+        ReadOnlySpan<float> dc, float[] output, ReadOnlySpan<int> cShape, BinaryPart part) : IBinaryOperatorVisitor
+    {
+        private readonly ReadOnlySpan<int> _aShape = aShape, _bShape = bShape, _cShape = cShape;
+        private readonly ReadOnlySpan<float> _dc = dc;
+
+        public void Visit<TOp>() where TOp : struct, IBinaryOperator
+        {
+            switch (part)
+            {
+                case BinaryPart.Forward: Walk<CpuKernels.BinaryForward<TOp>>(); break;
+                case BinaryPart.GradientA: Walk<CpuKernels.BinaryGradientA<TOp>>(); break;
+                default: Walk<CpuKernels.BinaryGradientB<TOp>>(); break;
+            }
+        }
+
+        private void Walk<TKernel>() where TKernel : IElementwiseKernel
+        {
+            int n = Broadcast.Count(_cShape);
+            if (_aShape.SequenceEqual(_cShape) && _bShape.SequenceEqual(_cShape))
+            {
+                CpuElementwise.Run<TKernel>(Operand.Of(a.AsSpan(0, n)), Operand.Of(b.AsSpan(0, n)), Rows(0, n), default, output.AsSpan(0, n), 0f);
+                return;
+            }
+            var walk = new BroadcastWalk(_aShape, _bShape, _cShape);
+            int inner = walk.InnerLength;
+            for (int row = 0, rows = walk.Rows; row < rows; row++)
+            {
+                walk.Offsets(row, out int ia, out int ib);
+                var av = walk.InnerStrideA == 1 ? Operand.Of(a.AsSpan(ia, inner)) : Operand.Uniform(a[ia]);
+                var bv = walk.InnerStrideB == 1 ? Operand.Of(b.AsSpan(ib, inner)) : Operand.Uniform(b[ib]);
+                CpuElementwise.Run<TKernel>(av, bv, Rows(row * inner, inner), default, output.AsSpan(row * inner, inner), 0f);
+            }
+        }
+
+        /// <summary>dc[start .. start + length], or nothing for the forward pass.</summary>
+        private Operand Rows(int start, int length) => _dc.IsEmpty ? default : Operand.Of(_dc.Slice(start, length));
+    }
+
+    /// <summary>dst (shape <paramref name="dstShape"/>) += sum of src (shape <paramref name="srcShape"/>) over broadcast dimensions.</summary>
+    private static void ReduceInto(ReadOnlySpan<float> src, ReadOnlySpan<int> srcShape, float[] dst, ReadOnlySpan<int> dstShape)
     {
         int n = src.Length;
         if (dstShape.SequenceEqual(srcShape) || Broadcast.Count(dstShape) == n)
         {
-            if (sign == 1f) TensorPrimitives.Add(dst.AsSpan(0, n), src, dst.AsSpan(0, n));
-            else TensorPrimitives.Subtract(dst.AsSpan(0, n), src, dst.AsSpan(0, n));
+            TensorPrimitives.Add(dst.AsSpan(0, n), src, dst.AsSpan(0, n));
             return;
         }
         var walk = new BroadcastWalk(dstShape, dstShape, srcShape);
@@ -371,9 +236,9 @@ public sealed class CpuBackend : IBackend
             if (walk.InnerStrideA == 1)
             {
                 var d = dst.AsSpan(id, inner);
-                if (sign == 1f) TensorPrimitives.Add(d, s, d); else TensorPrimitives.Subtract(d, s, d);
+                TensorPrimitives.Add(d, s, d);
             }
-            else dst[id] += sign * TensorPrimitives.Sum(s);
+            else dst[id] += TensorPrimitives.Sum(s);
         }
     }
 
@@ -405,7 +270,7 @@ public sealed class CpuBackend : IBackend
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
         => CpuLosses.Backward(kind, D(a).AsSpan(0, n), D(b).AsSpan(0, n), D(dLoss)[0] * scale,
-            da == null ? default : D(da).AsSpan(0, n), db == null ? default : D(db).AsSpan(0, n), _pool);
+            da == null ? default : D(da).AsSpan(0, n), db == null ? default : D(db).AsSpan(0, n));
 
     // ---- matrix and layout --------------------------------------------------------------------
 

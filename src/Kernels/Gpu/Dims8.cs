@@ -94,28 +94,20 @@ internal struct ReductionPlan
     /// <summary>Number of outputs and number of source elements summed into each.</summary>
     public int Outputs, Length;
 
-    public readonly int KeptOffset(int j)
-    {
-        int offset = 0;
-        for (int d = KeptRank - 1; d >= 0; d--)
-        {
-            int size = KeptShape.Get(d);
-            int q = j / size;
-            offset += (j - q * size) * KeptStride.Get(d);
-            j = q;
-        }
-        return offset;
-    }
+    public readonly int KeptOffset(int j) => Offset(j, KeptRank, KeptShape, KeptStride);
 
-    public readonly int ReducedOffset(int r)
+    public readonly int ReducedOffset(int r) => Offset(r, ReducedRank, ReducedShape, ReducedStride);
+
+    /// <summary>The offset of the index-th element (row-major over shape) in a layout with the given strides.</summary>
+    private static int Offset(int index, int rank, Dims8 shape, Dims8 stride)
     {
         int offset = 0;
-        for (int d = ReducedRank - 1; d >= 0; d--)
+        for (int d = rank - 1; d >= 0; d--)
         {
-            int size = ReducedShape.Get(d);
-            int q = r / size;
-            offset += (r - q * size) * ReducedStride.Get(d);
-            r = q;
+            int size = shape.Get(d);
+            int q = index / size;
+            offset += (index - q * size) * stride.Get(d);
+            index = q;
         }
         return offset;
     }

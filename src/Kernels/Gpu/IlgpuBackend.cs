@@ -16,7 +16,7 @@ namespace NeuralCore.Kernels.Gpu;
 /// groups, shared memory and barriers, so the same kernels run in tests without a GPU).
 /// <para>Tensors stay resident on the device; every op queues kernels on one stream and returns. Nothing is
 /// read back except in <see cref="Download"/> (losses write their sum into a one-element device buffer and
-/// loss gradients read dLoss[0] on the device). Every kernel is compiled once, at construction.</para>
+/// loss gradients read dLoss[0] on the device). Every kernel is compiled once: the fixed ones at construction, each op's on its first use.</para>
 /// </summary>
 public sealed class IlgpuBackend : IBackend
 {
@@ -35,18 +35,13 @@ public sealed class IlgpuBackend : IBackend
     // kernels, compiled once
     private readonly Action<Index1D, ArrayView<float>, float> _fill;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CopyArgs> _copyBlock;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _unary;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _unaryBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BroadcastWalk8> _binary;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, BroadcastWalk8> _binaryGradTerm;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _transpose;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _swapOuterAxes;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs> _adam;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> _sgd;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int> _reducePerThread;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int> _reducePerGroup;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _lossPartials;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs> _lossBackward;
+    private readonly OperatorKernels _ops;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm64;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128Vector;
@@ -63,18 +58,13 @@ public sealed class IlgpuBackend : IBackend
         var acc = accelerator;
         _fill = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(ElementwiseKernels.Fill);
         _copyBlock = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CopyArgs>(ElementwiseKernels.CopyBlock);
-        _unary = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(ElementwiseKernels.Unary);
-        _unaryBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(ElementwiseKernels.UnaryBackward);
-        _binary = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BroadcastWalk8>(ElementwiseKernels.Binary);
-        _binaryGradTerm = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, BroadcastWalk8>(BinaryGradTerm);
         _transpose = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ElementwiseKernels.Transpose);
         _swapOuterAxes = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(SwapOuterAxes);
         _adam = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>(Adam);
         _sgd = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(Sgd);
         _reducePerThread = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReductionPlan, float, int>(PerThread);
         _reducePerGroup = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReductionPlan, float, int>(PerGroup);
-        _lossPartials = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(LossPartials);
-        _lossBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossBackwardArgs>(ReductionKernels.LossBackward);
+        _ops = new OperatorKernels(acc);
         _gemm64 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm64);
         _gemm128 = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128);
         _gemm128Vector = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128Vector);
@@ -246,53 +236,53 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
-        CheckOp(op);
-        if (n > 0) _unary(n, V(x), V(y), (int)op, alpha);
+        var kernels = _ops.Unary(op);
+        if (n > 0) kernels.Forward(n, V(x), V(y), alpha);
     }
 
     /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
-        CheckOp(op);
-        if (n > 0) _unaryBackward(n, V(x), V(y), V(dy), V(dx), (int)op, alpha);
+        var kernels = _ops.Unary(op);
+        if (n > 0) kernels.Backward(n, V(x), V(y), V(dy), V(dx), alpha);
     }
 
     /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
     {
-        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        var kernels = _ops.Binary(op);
         int n = Broadcast.Count(cShape);
         if (n == 0) return;
-        _binary(n, V(a), V(b), V(c), (int)op, BroadcastWalk8.Create(aShape, bShape, cShape));
+        kernels.Forward(n, V(a), V(b), V(c), BroadcastWalk8.Create(aShape, bShape, cShape));
     }
 
     /// <inheritdoc />
     public void BinaryBackward(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer? da, DeviceBuffer? db)
     {
-        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        var kernels = _ops.Binary(op);
         int n = Broadcast.Count(cShape);
         if (n == 0) return;
         var walk = BroadcastWalk8.Create(aShape, bShape, cShape);
-        if (da != null) BinaryGradient(op, a, b, dc, cShape, walk, da, aShape, wantB: 0);
-        if (db != null) BinaryGradient(op, a, b, dc, cShape, walk, db, bShape, wantB: 1);
+        if (da != null) BinaryGradient(kernels.GradientTerm, a, b, dc, cShape, walk, da, aShape, wantB: 0);
+        if (db != null) BinaryGradient(kernels.GradientTerm, a, b, dc, cShape, walk, db, bShape, wantB: 1);
     }
 
     /// <summary>grad += the gradient of one input of a op b, summed over the dimensions it was broadcast along.</summary>
-    private void BinaryGradient(BinaryOp op, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dc, ReadOnlySpan<int> cShape,
+    private void BinaryGradient(Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, BroadcastWalk8> gradientTerm, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dc, ReadOnlySpan<int> cShape,
         BroadcastWalk8 walk, DeviceBuffer grad, ReadOnlySpan<int> shape, int wantB)
     {
         int n = Broadcast.Count(cShape);
         if (Broadcast.Count(shape) == n)
         {
             // not broadcast: the term goes straight into the gradient
-            _binaryGradTerm(n, V(a), V(b), V(dc), V(grad), (int)op, wantB, 1, walk);
+            gradientTerm(n, V(a), V(b), V(dc), V(grad), wantB, 1, walk);
             return;
         }
         // the term at every element of c, then summed over the dimensions this input was broadcast along
         var term = Rent(n);
-        _binaryGradTerm(n, V(a), V(b), V(dc), term.View, (int)op, wantB, 0, walk);
+        gradientTerm(n, V(a), V(b), V(dc), term.View, wantB, 0, walk);
         Reduce(term.View, V(grad), ReductionPlan.ToBroadcastSource(cShape, shape), 1f, accumulate: true);
         Return(term, n);
     }
@@ -321,17 +311,17 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public void Loss(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int n)
     {
-        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        var partialSums = _ops.Loss(kind).Partials;
         var r = V(result);
         if (n == 0) { _fill(1, r, 0f); return; }
         int groups = Math.Min(MaxPartials, (n + GroupSize - 1) / GroupSize);
         if (groups == 1)
         {
-            _lossPartials(new KernelConfig(1, GroupSize), V(a), V(b), r, (int)kind, n);
+            partialSums(new KernelConfig(1, GroupSize), V(a), V(b), r, n);
             return;
         }
         var partials = Rent(groups);
-        _lossPartials(new KernelConfig(groups, GroupSize), V(a), V(b), partials.View, (int)kind, n);
+        partialSums(new KernelConfig(groups, GroupSize), V(a), V(b), partials.View, n);
         Reduce(partials.View, r, ReductionPlan.MiddleAxis(1, groups, 1), 1f, accumulate: false);
         Return(partials, groups);
     }
@@ -340,12 +330,12 @@ public sealed class IlgpuBackend : IBackend
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
     {
-        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        var backward = _ops.Loss(kind).Backward;
         if (n == 0 || (da == null && db == null)) return;
         var av = V(a);
-        var args = new LossBackwardArgs { Kind = (int)kind, WantA = da != null ? 1 : 0, WantB = db != null ? 1 : 0, Scale = scale };
+        var args = new LossBackwardArgs { WantA = da != null ? 1 : 0, WantB = db != null ? 1 : 0, Scale = scale };
         // an unwanted gradient gets a placeholder view that the kernel never touches
-        _lossBackward(n, av, V(b), V(dLoss), da != null ? V(da) : av, db != null ? V(db) : av, args);
+        backward(n, av, V(b), V(dLoss), da != null ? V(da) : av, db != null ? V(db) : av, args);
     }
 
     // ---- matrix and layout --------------------------------------------------------------------
@@ -489,40 +479,45 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g)
     {
-        g.Validate();
-        ArrayView<float> dyv = V(dy), wv = V(w), dxv = V(dx);
-        var s = ConvSizes.Of(g);
-        var col = Rent(s.ColumnFloats);
-        var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
-        for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
+        var geometry = g;
+        ArrayView<float> wv = V(w), dxv = V(dx);
+        BackwardByChunk(dy, g, (n0, nb, s, colView, dyKnp) =>
         {
-            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
-            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
             // dcol [CRS, nb P] = W^T [CRS, K] x dy [K, nb P]; then gathered back onto the input
-            var colView = col.View.SubView(0, s.Crs * columns);
-            Gemm(wv, dyKnp, colView, s.Crs, columns, g.OutChannels, true, false, false, 1f);
-            _col2im(nb * s.InPerImage, colView, dxv.SubView(n0 * s.InPerImage, nb * s.InPerImage), Args(g, nb));
-        }
-        Return(col, s.ColumnFloats);
-        if (scratch != null) Return(scratch, s.OutputFloats);
+            Gemm(wv, dyKnp, colView, s.Crs, nb * s.Pixels, geometry.OutChannels, true, false, false, 1f);
+            _col2im(nb * s.InPerImage, colView, dxv.SubView(n0 * s.InPerImage, nb * s.InPerImage), Args(geometry, nb));
+        });
     }
 
     /// <inheritdoc />
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g)
     {
+        var geometry = g;
+        ArrayView<float> xv = V(x), dwv = V(dw);
+        BackwardByChunk(dy, g, (n0, nb, s, colView, dyKnp) =>
+        {
+            // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
+            _im2col((int)colView.Length, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(geometry, nb));
+            Gemm(dyKnp, colView, dwv, geometry.OutChannels, s.Crs, nb * s.Pixels, false, true, true, 1f);
+        });
+    }
+
+    /// <summary>
+    /// The frame of both backward passes: for each chunk of images (first image, count), the column buffer for it and
+    /// dy of those images as [K, nb P], with the scratch rented once for all chunks.
+    /// </summary>
+    private void BackwardByChunk(DeviceBuffer dy, in ConvGeometry g,
+        Action<int, int, ConvSizes, ArrayView<float>, ArrayView<float>> step)
+    {
         g.Validate();
-        ArrayView<float> xv = V(x), dyv = V(dy), dwv = V(dw);
+        var dyv = V(dy);
         var s = ConvSizes.Of(g);
         var col = Rent(s.ColumnFloats);
         var scratch = s.Chunk > 1 ? Rent(s.OutputFloats) : null;
         for (int n0 = 0; n0 < g.Batch; n0 += s.Chunk)
         {
-            int nb = Math.Min(s.Chunk, g.Batch - n0), columns = nb * s.Pixels;
-            var colView = col.View.SubView(0, s.Crs * columns);
-            _im2col(s.Crs * columns, xv.SubView(n0 * s.InPerImage, nb * s.InPerImage), colView, Args(g, nb));
-            var dyKnp = GradientByChannel(dyv, n0, nb, g, s, scratch);
-            // dW [K, CRS] += dy [K, nb P] x col^T (col stored [CRS, nb P])
-            Gemm(dyKnp, colView, dwv, g.OutChannels, s.Crs, columns, false, true, true, 1f);
+            int nb = Math.Min(s.Chunk, g.Batch - n0);
+            step(n0, nb, s, col.View.SubView(0, s.Crs * nb * s.Pixels), GradientByChannel(dyv, n0, nb, g, s, scratch));
         }
         Return(col, s.ColumnFloats);
         if (scratch != null) Return(scratch, s.OutputFloats);
@@ -564,11 +559,6 @@ public sealed class IlgpuBackend : IBackend
     }
 
     // ---- helpers ------------------------------------------------------------------------------
-
-    private static void CheckOp(UnaryOp op)
-    {
-        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), op, null);
-    }
 
     private static void CheckRange(GpuBuffer buffer, int offset, int length, string name)
     {

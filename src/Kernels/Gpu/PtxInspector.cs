@@ -23,13 +23,13 @@ public static class PtxInspector
     private static readonly Type[] KernelClasses =
         [typeof(GemmKernels), typeof(ElementwiseKernels), typeof(ReductionKernels), typeof(ConvolutionKernels)];
 
-    /// <summary>Every kernel's name (the C# method name, e.g. "Gemm128Vector").</summary>
+    /// <summary>Every kernel's name: the C# method name (e.g. "Gemm128Vector"), with the op for the op kernels (e.g. "Unary&lt;Gelu&gt;").</summary>
     public static IReadOnlyList<string> KernelNames => [.. Kernels().Select(k => k.Name).Order(StringComparer.Ordinal)];
 
     /// <summary>The PTX of kernel <paramref name="name"/> for compute capability <paramref name="major"/>.<paramref name="minor"/>.</summary>
     public static string Compile(string name, int major = 9, int minor = 0)
     {
-        var method = Kernels().FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase))
+        var method = Kernels().FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase)).Method
             ?? throw new ArgumentException($"unknown kernel '{name}'; choose one of {string.Join(", ", KernelNames)}", nameof(name));
         var architecture = new CudaArchitecture(major, minor);
         using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2).EnableAlgorithms());
@@ -58,7 +58,31 @@ public static class PtxInspector
         return counts;
     }
 
-    private static IEnumerable<MethodInfo> Kernels() =>
+    /// <summary>Every kernel; a kernel generic over an op's operator once per op, named e.g. "Unary&lt;Sigmoid&gt;".</summary>
+    private static IEnumerable<(string Name, MethodInfo Method)> Kernels() =>
         KernelClasses.SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0);
+            .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0)
+            .SelectMany(m => m.IsGenericMethodDefinition
+                ? OperatorTypes(m.GetGenericArguments()[0]).Select(op => ($"{m.Name}<{op.Name}>", m.MakeGenericMethod(op.Type)))
+                : [(m.Name, m)]);
+
+    private static IEnumerable<(string Name, Type Type)> OperatorTypes(Type parameter)
+    {
+        var constraint = parameter.GetGenericParameterConstraints().Single(c => c.IsInterface);
+        var finder = new TypeFinder();
+        if (constraint == typeof(IUnaryOperator))
+            foreach (var op in Enum.GetValues<UnaryOp>()) { UnaryOperators.Visit(op, ref finder); yield return (op.ToString(), finder.Type!); }
+        else if (constraint == typeof(IBinaryOperator))
+            foreach (var op in Enum.GetValues<BinaryOp>()) { BinaryOperators.Visit(op, ref finder); yield return (op.ToString(), finder.Type!); }
+        else
+            foreach (var kind in Enum.GetValues<LossKind>()) { LossOperators.Visit(kind, ref finder); yield return (kind.ToString(), finder.Type!); }
+    }
+
+    private struct TypeFinder : IUnaryOperatorVisitor, IBinaryOperatorVisitor, ILossOperatorVisitor
+    {
+        public Type? Type;
+        void IUnaryOperatorVisitor.Visit<TOp>() => Type = typeof(TOp);
+        void IBinaryOperatorVisitor.Visit<TOp>() => Type = typeof(TOp);
+        void ILossOperatorVisitor.Visit<TOp>() => Type = typeof(TOp);
+    }
 }

@@ -190,24 +190,9 @@ public sealed class ReferenceBackend : IBackend
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
     {
         float[] xs = H(x).Data, ws = H(w).Data, ys = H(y).Data;
-        int oh = g.OutHeight, ow = g.OutWidth;
-        for (int n = 0; n < g.Batch; n++)
-        for (int k = 0; k < g.OutChannels; k++)
-        for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++)
-        {
-            double s = 0;
-            for (int c = 0; c < g.InChannels; c++)
-            for (int r = 0; r < g.KernelHeight; r++)
-            for (int q = 0; q < g.KernelWidth; q++)
-            {
-                int hi = i * g.StrideH - g.PadH + r, wi = j * g.StrideW - g.PadW + q;
-                if (hi < 0 || hi >= g.InHeight || wi < 0 || wi >= g.InWidth) continue;
-                s += (double)xs[((n * g.InChannels + c) * g.InHeight + hi) * g.InWidth + wi]
-                     * ws[((k * g.InChannels + c) * g.KernelHeight + r) * g.KernelWidth + q];
-            }
-            ys[((n * g.OutChannels + k) * oh + i) * ow + j] = (float)s;
-        }
+        var acc = new double[g.OutputSize];
+        ForEachTap(g, (xi, wi, yi) => acc[yi] += (double)xs[xi] * ws[wi]);
+        for (int i = 0; i < acc.Length; i++) ys[i] = (float)acc[i];
     }
 
     /// <inheritdoc />
@@ -215,23 +200,7 @@ public sealed class ReferenceBackend : IBackend
     {
         float[] dys = H(dy).Data, ws = H(w).Data, dxs = H(dx).Data;
         var acc = new double[g.InputSize];
-        int oh = g.OutHeight, ow = g.OutWidth;
-        for (int n = 0; n < g.Batch; n++)
-        for (int k = 0; k < g.OutChannels; k++)
-        for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++)
-        {
-            double d = dys[((n * g.OutChannels + k) * oh + i) * ow + j];
-            for (int c = 0; c < g.InChannels; c++)
-            for (int r = 0; r < g.KernelHeight; r++)
-            for (int q = 0; q < g.KernelWidth; q++)
-            {
-                int hi = i * g.StrideH - g.PadH + r, wi = j * g.StrideW - g.PadW + q;
-                if (hi < 0 || hi >= g.InHeight || wi < 0 || wi >= g.InWidth) continue;
-                acc[((n * g.InChannels + c) * g.InHeight + hi) * g.InWidth + wi] +=
-                    d * ws[((k * g.InChannels + c) * g.KernelHeight + r) * g.KernelWidth + q];
-            }
-        }
+        ForEachTap(g, (xi, wi, yi) => acc[xi] += (double)dys[yi] * ws[wi]);
         for (int i = 0; i < acc.Length; i++) dxs[i] = (float)(dxs[i] + acc[i]);
     }
 
@@ -240,24 +209,33 @@ public sealed class ReferenceBackend : IBackend
     {
         float[] xs = H(x).Data, dys = H(dy).Data, dws = H(dw).Data;
         var acc = new double[g.WeightSize];
+        ForEachTap(g, (xi, wi, yi) => acc[wi] += (double)dys[yi] * xs[xi]);
+        for (int i = 0; i < acc.Length; i++) dws[i] = (float)(dws[i] + acc[i]);
+    }
+
+    /// <summary>
+    /// The definition of a convolution: calls <paramref name="tap"/>(input index, weight index, output index) for
+    /// every input element that meets a weight element in an output element (padding taps skipped), in NCHW order.
+    /// </summary>
+    private static void ForEachTap(in ConvGeometry g, Action<int, int, int> tap)
+    {
         int oh = g.OutHeight, ow = g.OutWidth;
         for (int n = 0; n < g.Batch; n++)
         for (int k = 0; k < g.OutChannels; k++)
         for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++)
         {
-            double d = dys[((n * g.OutChannels + k) * oh + i) * ow + j];
+            int yi = ((n * g.OutChannels + k) * oh + i) * ow + j;
             for (int c = 0; c < g.InChannels; c++)
             for (int r = 0; r < g.KernelHeight; r++)
             for (int q = 0; q < g.KernelWidth; q++)
             {
                 int hi = i * g.StrideH - g.PadH + r, wi = j * g.StrideW - g.PadW + q;
                 if (hi < 0 || hi >= g.InHeight || wi < 0 || wi >= g.InWidth) continue;
-                acc[((k * g.InChannels + c) * g.KernelHeight + r) * g.KernelWidth + q] +=
-                    d * xs[((n * g.InChannels + c) * g.InHeight + hi) * g.InWidth + wi];
+                tap(((n * g.InChannels + c) * g.InHeight + hi) * g.InWidth + wi,
+                    ((k * g.InChannels + c) * g.KernelHeight + r) * g.KernelWidth + q, yi);
             }
         }
-        for (int i = 0; i < acc.Length; i++) dws[i] = (float)(dws[i] + acc[i]);
     }
 
     /// <inheritdoc />

@@ -19,8 +19,13 @@ public static class ScalarMath
         UnaryOp.Pow => Math.Pow(x, alpha),
         UnaryOp.Scale => alpha * x,
         UnaryOp.AddScalar => x + alpha,
+        UnaryOp.Silu => x / (1 + Math.Exp(-x)),
+        UnaryOp.Gelu => 0.5 * x * (1 + Math.Tanh(GeluK * (x + GeluC * x * x * x))),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
+
+    private const double GeluC = 0.044715;
+    private static readonly double GeluK = Math.Sqrt(2 / Math.PI);
 
     /// <summary>dy/dx given x and y = op(x).</summary>
     public static double Derivative(UnaryOp op, double x, double y, double alpha) => op switch
@@ -38,8 +43,22 @@ public static class ScalarMath
         UnaryOp.Pow => alpha * Math.Pow(x, alpha - 1),
         UnaryOp.Scale => alpha,
         UnaryOp.AddScalar => 1,
+        UnaryOp.Silu => SiluDerivative(x),
+        UnaryOp.Gelu => GeluDerivative(x),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
+
+    private static double SiluDerivative(double x)
+    {
+        double s = 1 / (1 + Math.Exp(-x));
+        return s + x * s * (1 - s);
+    }
+
+    private static double GeluDerivative(double x)
+    {
+        double t = Math.Tanh(GeluK * (x + GeluC * x * x * x));
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GeluK * (1 + 3 * GeluC * x * x);
+    }
 
     /// <summary>The reference value of a binary op in double precision.</summary>
     public static double Apply(BinaryOp op, double a, double b) => op switch

@@ -4,9 +4,8 @@ using ILGPU.Algorithms;
 namespace NeuralCore.Kernels.Gpu.Kernels;
 
 /// <summary>
-/// Elementwise kernels, one thread per element (ILGPU groups them automatically). The op is a kernel
-/// argument: every thread takes the same branch, so the switch costs a few instructions, not divergence.
-/// The formulas are <see cref="Reference.ScalarMath"/>'s, in float.
+/// Elementwise kernels, one thread per element (ILGPU groups them automatically). The op kernels are generic over
+/// the op's operator struct (src/Kernels/Operators): ILGPU compiles one specialised kernel per op, with no switch.
 /// </summary>
 internal static class ElementwiseKernels
 {
@@ -26,67 +25,21 @@ internal static class ElementwiseKernels
         public int SourceOffset, SourceStride, DestinationOffset, DestinationStride, Columns, Accumulate;
     }
 
-    public static float ApplyUnary(int op, float x, float alpha)
-    {
-        switch ((UnaryOp)op)
-        {
-            case UnaryOp.Neg: return -x;
-            case UnaryOp.Exp: return XMath.Exp(x);
-            case UnaryOp.Log: return XMath.Log(x);
-            case UnaryOp.Sqrt: return XMath.Sqrt(x);
-            case UnaryOp.Abs: return XMath.Abs(x);
-            case UnaryOp.Relu: return x > 0f ? x : 0f;
-            case UnaryOp.LeakyRelu: return x > 0f ? x : alpha * x;
-            case UnaryOp.Sigmoid: return 1f / (1f + XMath.Exp(-x));
-            case UnaryOp.Tanh: return XMath.Tanh(x);
-            case UnaryOp.Softplus: return XMath.Max(x, 0f) + XMath.Log(1f + XMath.Exp(-XMath.Abs(x)));
-            case UnaryOp.Pow: return XMath.Pow(x, alpha);
-            case UnaryOp.Scale: return alpha * x;
-            default: return x + alpha; // AddScalar (validated on the host)
-        }
-    }
+    /// <summary>y = op(x) with the op's operator (src/Kernels/Operators).</summary>
+    public static void Unary<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, float alpha) where TOp : struct, IUnaryOperator =>
+        y[i] = TOp.Forward(x[i], alpha);
 
-    /// <summary>dy/dx given x and y = op(x).</summary>
-    public static float Derivative(int op, float x, float y, float alpha)
-    {
-        switch ((UnaryOp)op)
-        {
-            case UnaryOp.Neg: return -1f;
-            case UnaryOp.Exp: return y;
-            case UnaryOp.Log: return 1f / x;
-            case UnaryOp.Sqrt: return 0.5f / y;
-            case UnaryOp.Abs: return x > 0f ? 1f : x < 0f ? -1f : 0f;
-            case UnaryOp.Relu: return x > 0f ? 1f : 0f;
-            case UnaryOp.LeakyRelu: return x > 0f ? 1f : alpha;
-            case UnaryOp.Sigmoid: return y * (1f - y);
-            case UnaryOp.Tanh: return 1f - y * y;
-            case UnaryOp.Softplus: return 1f / (1f + XMath.Exp(-x));
-            case UnaryOp.Pow: return alpha * XMath.Pow(x, alpha - 1f);
-            case UnaryOp.Scale: return alpha;
-            default: return 1f; // AddScalar
-        }
-    }
-
-    public static void Unary(Index1D i, ArrayView<float> x, ArrayView<float> y, int op, float alpha) =>
-        y[i] = ApplyUnary(op, x[i], alpha);
-
-    public static void UnaryBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy,
-        ArrayView<float> dx, int op, float alpha) =>
-        dx[i] += dy[i] * Derivative(op, x[i], y[i], alpha);
-
-    public static float ApplyBinary(int op, float a, float b) => (BinaryOp)op switch
-    {
-        BinaryOp.Add => a + b,
-        BinaryOp.Sub => a - b,
-        BinaryOp.Mul => a * b,
-        _ => a / b,
-    };
+    /// <summary>dx += dy op'(x), given y = op(x).</summary>
+    public static void UnaryBackward<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy,
+        ArrayView<float> dx, float alpha) where TOp : struct, IUnaryOperator =>
+        dx[i] = TOp.Backward(x[i], y[i], dy[i], dx[i], alpha);
 
     /// <summary>c = a op b over c's elements, inputs found through the broadcast walk.</summary>
-    public static void Binary(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int op, BroadcastWalk8 walk)
+    public static void Binary<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, BroadcastWalk8 walk)
+        where TOp : struct, IBinaryOperator
     {
         walk.Offsets(i, out int ia, out int ib);
-        c[i] = ApplyBinary(op, a[ia], b[ib]);
+        c[i] = TOp.Forward(a[ia], b[ib]);
     }
 
     /// <summary>
@@ -94,19 +47,11 @@ internal static class ElementwiseKernels
     /// <paramref name="term"/>[i] (overwrite, or += when <paramref name="accumulate"/> and the input has c's shape).
     /// <paramref name="wantB"/> selects the input: 0 = a, 1 = b.
     /// </summary>
-    public static void BinaryGradTerm(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dc,
-        ArrayView<float> term, int op, int wantB, int accumulate, BroadcastWalk8 walk)
+    public static void BinaryGradTerm<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dc,
+        ArrayView<float> term, int wantB, int accumulate, BroadcastWalk8 walk) where TOp : struct, IBinaryOperator
     {
         walk.Offsets(i, out int ia, out int ib);
-        float av = a[ia], bv = b[ib], g;
-        switch ((BinaryOp)op)
-        {
-            case BinaryOp.Add: g = 1f; break;
-            case BinaryOp.Sub: g = wantB != 0 ? -1f : 1f; break;
-            case BinaryOp.Mul: g = wantB != 0 ? av : bv; break;
-            default: g = wantB != 0 ? -av / (bv * bv) : 1f / bv; break;
-        }
-        float t = dc[i] * g;
+        float t = wantB != 0 ? TOp.GradientB(a[ia], b[ib], dc[i]) : TOp.GradientA(a[ia], b[ib], dc[i]);
         term[i] = accumulate != 0 ? term[i] + t : t;
     }
 

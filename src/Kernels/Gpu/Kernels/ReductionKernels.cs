@@ -55,61 +55,31 @@ internal static class ReductionKernels
         return shared[0];
     }
 
-    /// <summary>One loss term, <see cref="Reference.ScalarMath.Loss"/> in float.</summary>
-    public static float LossTerm(int kind, float a, float b)
-    {
-        switch ((LossKind)kind)
-        {
-            case LossKind.SquaredError: { float d = a - b; return d * d; }
-            case LossKind.BinaryCrossEntropy:
-                return -(b * XMath.Max(XMath.Log(a), -100f) + (1f - b) * XMath.Max(XMath.Log(1f - a), -100f));
-            case LossKind.BinaryCrossEntropyWithLogits:
-                return XMath.Max(a, 0f) - a * b + XMath.Log(1f + XMath.Exp(-XMath.Abs(a)));
-            default: // GaussianKl
-                return -0.5f * (1f + b - a * a - XMath.Exp(b));
-        }
-    }
-
     /// <summary>partials[group] = sum of the loss terms that group strides over (grid-stride loop).</summary>
-    public static void LossPartials(ArrayView<float> a, ArrayView<float> b, ArrayView<float> partials, int kind, int n)
+    public static void LossPartials<TOp>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> partials, int n)
+        where TOp : struct, ILossOperator
     {
         var shared = SharedMemory.Allocate<float>(GroupSize);
         int t = Group.IdxX, g = Grid.IdxX, stride = Grid.DimX * GroupSize;
         float s = 0f;
-        for (int i = g * GroupSize + t; i < n; i += stride) s += LossTerm(kind, a[i], b[i]);
+        for (int i = g * GroupSize + t; i < n; i += stride) s += TOp.Term(a[i], b[i]);
         float total = TreeSum(shared, t, s);
         if (t == 0) partials[g] = total;
     }
 
     /// <summary>da += s dL/da, db += s dL/db with s = scale * dLoss[0] read on the device.</summary>
-    public static void LossBackward(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dLoss,
-        ArrayView<float> da, ArrayView<float> db, LossBackwardArgs args)
+    public static void LossBackward<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dLoss,
+        ArrayView<float> da, ArrayView<float> db, LossBackwardArgs args) where TOp : struct, ILossOperator
     {
         float g = dLoss[0] * args.Scale;
-        float av = a[i], bv = b[i], ga, gb;
-        switch ((LossKind)args.Kind)
-        {
-            case LossKind.SquaredError: ga = 2f * (av - bv); gb = -ga; break;
-            case LossKind.BinaryCrossEntropy:
-                ga = (av - bv) / XMath.Max(av * (1f - av), 1e-12f);
-                gb = -(XMath.Max(XMath.Log(av), -100f) - XMath.Max(XMath.Log(1f - av), -100f));
-                break;
-            case LossKind.BinaryCrossEntropyWithLogits:
-                ga = 1f / (1f + XMath.Exp(-av)) - bv;
-                gb = -av;
-                break;
-            default: // GaussianKl
-                ga = av;
-                gb = -0.5f * (1f - XMath.Exp(bv));
-                break;
-        }
-        if (args.WantA != 0) da[i] += g * ga;
-        if (args.WantB != 0) db[i] += g * gb;
+        float av = a[i], bv = b[i];
+        if (args.WantA != 0) da[i] += TOp.GradientA(av, bv, g);
+        if (args.WantB != 0) db[i] += TOp.GradientB(av, bv, g);
     }
 
     public struct LossBackwardArgs
     {
-        public int Kind, WantA, WantB;
+        public int WantA, WantB;
         public float Scale;
     }
 }

@@ -1,0 +1,267 @@
+using System.Runtime.Intrinsics;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>Elementwise one-input ops. <c>alpha</c> parameterises some of them.</summary>
+public enum UnaryOp
+{
+    /// <summary>y = -x</summary>
+    Neg,
+    /// <summary>y = exp(x)</summary>
+    Exp,
+    /// <summary>y = ln(x)</summary>
+    Log,
+    /// <summary>y = sqrt(x)</summary>
+    Sqrt,
+    /// <summary>y = |x|; gradient sign(x) (0 at 0)</summary>
+    Abs,
+    /// <summary>y = max(x, 0); gradient 1 where x &gt; 0</summary>
+    Relu,
+    /// <summary>y = x if x &gt; 0 else alpha * x</summary>
+    LeakyRelu,
+    /// <summary>y = 1 / (1 + exp(-x))</summary>
+    Sigmoid,
+    /// <summary>y = tanh(x)</summary>
+    Tanh,
+    /// <summary>y = ln(1 + exp(x)), computed stably</summary>
+    Softplus,
+    /// <summary>y = x ^ alpha</summary>
+    Pow,
+    /// <summary>y = alpha * x</summary>
+    Scale,
+    /// <summary>y = x + alpha</summary>
+    AddScalar,
+    /// <summary>y = x * sigmoid(x) (SiLU, also called swish)</summary>
+    Silu,
+    /// <summary>y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): GELU in its tanh form (PyTorch's <c>approximate='tanh'</c>)</summary>
+    Gelu,
+}
+
+/// <summary>
+/// One elementwise op of the fast backends, defined once: the forward and the backward side by side, as a scalar
+/// (the GPU kernels and the CPU's short spans) and as a <see cref="Vector512{T}"/> (the CPU's SIMD loop). The two
+/// forms compute the same formula lane by lane, so every element gets the same bits whichever form runs it.
+/// </summary>
+internal interface IUnaryOperator
+{
+    /// <summary>y = op(x).</summary>
+    static abstract float Forward(float x, float alpha);
+
+    /// <summary>dx + dy * op'(x), given x and y = op(x).</summary>
+    static abstract float Backward(float x, float y, float dy, float dx, float alpha);
+
+    /// <inheritdoc cref="Forward(float, float)"/>
+    static abstract Vector512<float> Forward(Vector512<float> x, float alpha);
+
+    /// <inheritdoc cref="Backward(float, float, float, float, float)"/>
+    static abstract Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha);
+}
+
+/// <summary>The operators of every <see cref="UnaryOp"/>; the only place that maps the enum to them.</summary>
+internal static class UnaryOperators
+{
+    /// <summary>Calls <paramref name="visitor"/> with the operator type of <paramref name="op"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="op"/> is not a defined <see cref="UnaryOp"/>.</exception>
+    public static void Visit<TVisitor>(UnaryOp op, ref TVisitor visitor) where TVisitor : IUnaryOperatorVisitor, allows ref struct
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: visitor.Visit<Neg>(); break;
+            case UnaryOp.Exp: visitor.Visit<Exp>(); break;
+            case UnaryOp.Log: visitor.Visit<Log>(); break;
+            case UnaryOp.Sqrt: visitor.Visit<Sqrt>(); break;
+            case UnaryOp.Abs: visitor.Visit<Abs>(); break;
+            case UnaryOp.Relu: visitor.Visit<Relu>(); break;
+            case UnaryOp.LeakyRelu: visitor.Visit<LeakyRelu>(); break;
+            case UnaryOp.Sigmoid: visitor.Visit<Sigmoid>(); break;
+            case UnaryOp.Tanh: visitor.Visit<Tanh>(); break;
+            case UnaryOp.Softplus: visitor.Visit<Softplus>(); break;
+            case UnaryOp.Pow: visitor.Visit<Pow>(); break;
+            case UnaryOp.Scale: visitor.Visit<Scale>(); break;
+            case UnaryOp.AddScalar: visitor.Visit<AddScalar>(); break;
+            case UnaryOp.Silu: visitor.Visit<Silu>(); break;
+            case UnaryOp.Gelu: visitor.Visit<Gelu>(); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    // The vector forms follow System.Numerics.Tensors.TensorPrimitives' formulas for the same functions (Exp, Log,
+    // Sigmoid, Tanh, Pow as exp(alpha ln x), Max with IEEE semantics), so results match TensorPrimitives bit for bit.
+
+    internal readonly struct Neg : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => -x;
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx - dy;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => -x;
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) => dx - dy;
+    }
+
+    internal readonly struct Exp : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Exp(x);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => MathF.FusedMultiplyAdd(dy, y, dx);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Exp(x);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            Vector512.FusedMultiplyAdd(dy, y, dx);
+    }
+
+    internal readonly struct Log : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Log(x);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy / x;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Log(x);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) => dx + dy / x;
+    }
+
+    internal readonly struct Sqrt : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Sqrt(x);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy / y * 0.5f;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Sqrt(x);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + dy / y * 0.5f;
+    }
+
+    internal readonly struct Abs : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Abs(x);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x > 0f ? dy : x < 0f ? -dy : 0f);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Abs(x);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), dy,
+                Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -dy, Vector512<float>.Zero));
+    }
+
+    internal readonly struct Relu : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Max(x, 0f);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x > 0f ? dy : dy * 0f);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Max(x, Vector512<float>.Zero);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), dy, dy * 0f);
+    }
+
+    internal readonly struct LeakyRelu : IUnaryOperator
+    {
+        // For 0 <= alpha <= 1, max(x, alpha x) is the same function with IEEE max semantics.
+        public static float Forward(float x, float alpha) =>
+            alpha is >= 0f and <= 1f ? MathF.Max(x, x * alpha) : x > 0f ? x : alpha * x;
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x > 0f ? dy : dy * alpha);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) =>
+            alpha is >= 0f and <= 1f ? Vector512.Max(x, x * alpha)
+                : Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, alpha * x);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), dy, dy * alpha);
+    }
+
+    internal readonly struct Sigmoid : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => 1f / (1f + MathF.Exp(-x));
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (1f - y) * y * dy;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + (Vector512<float>.One - y) * y * dy;
+    }
+
+    internal readonly struct Tanh : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Tanh(x);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (1f - y * y) * dy;
+
+        /// <summary>tanh|x| = -z / (z + 2) with z = exp(-2|x|) - 1, given x's sign.</summary>
+        public static Vector512<float> Forward(Vector512<float> x, float alpha)
+        {
+            var z = Vector512.Exp(Vector512.Create(-2f) * Vector512.Abs(x)) - Vector512<float>.One;
+            var sign = x.AsUInt32() & Vector512.Create(0x8000_0000u);
+            return (sign ^ (-z / (z + Vector512.Create(2f))).AsUInt32()).AsSingle();
+        }
+
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + (Vector512<float>.One - y * y) * dy;
+    }
+
+    internal readonly struct Softplus : IUnaryOperator
+    {
+        // max(x, 0) + ln(1 + exp(-|x|)): never overflows
+        public static float Forward(float x, float alpha) => MathF.Max(x, 0f) + MathF.Log(MathF.Exp(-MathF.Abs(x)) + 1f);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + Sigmoid.Forward(x, 0f) * dy;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) =>
+            Vector512.Max(x, Vector512<float>.Zero) + Vector512.Log(Vector512.Exp(-Vector512.Abs(x)) + Vector512<float>.One);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + Sigmoid.Forward(x, 0f) * dy;
+    }
+
+    internal readonly struct Pow : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => MathF.Pow(x, alpha);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + MathF.Pow(x, alpha - 1f) * alpha * dy;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Power(x, alpha);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
+            dx + Power(x, alpha - 1f) * alpha * dy;
+
+        // TensorPrimitives computes Pow one element at a time (float.Pow) at every length; so does this.
+        private static Vector512<float> Power(Vector512<float> x, float exponent)
+        {
+            Span<float> lanes = stackalloc float[Vector512<float>.Count];
+            x.CopyTo(lanes);
+            foreach (ref float lane in lanes) lane = MathF.Pow(lane, exponent);
+            return Vector512.Create(lanes);
+        }
+    }
+
+    internal readonly struct Scale : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => x * alpha;
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy * alpha;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => x * alpha;
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) => dx + dy * alpha;
+    }
+
+    internal readonly struct AddScalar : IUnaryOperator
+    {
+        public static float Forward(float x, float alpha) => x + alpha;
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy;
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => x + Vector512.Create(alpha);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) => dx + dy;
+    }
+
+    internal readonly struct Silu : IUnaryOperator
+    {
+        // y = x s with s = sigmoid(x); y' = s (1 + x (1 - s))
+        public static float Forward(float x, float alpha) => x * Sigmoid.Forward(x, 0f);
+        public static float Backward(float x, float y, float dy, float dx, float alpha)
+        {
+            float s = Sigmoid.Forward(x, 0f);
+            return dx + s * (1f + x * (1f - s)) * dy;
+        }
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => x * Sigmoid.Forward(x, 0f);
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha)
+        {
+            var s = Sigmoid.Forward(x, 0f);
+            return dx + s * (Vector512<float>.One + x * (Vector512<float>.One - s)) * dy;
+        }
+    }
+
+    internal readonly struct Gelu : IUnaryOperator
+    {
+        // y = 0.5 x (1 + t), t = tanh(u), u = k (x + c x^3);  y' = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)
+        private const float K = 0.7978845608028654f;   // sqrt(2 / pi)
+        private const float C = 0.044715f;
+
+        public static float Forward(float x, float alpha) => 0.5f * x * (1f + MathF.Tanh(K * (x + C * x * x * x)));
+        public static float Backward(float x, float y, float dy, float dx, float alpha)
+        {
+            float x2 = x * x, t = MathF.Tanh(K * (x + C * x2 * x));
+            return dx + (0.5f * (1f + t) + 0.5f * x * (1f - t * t) * K * (1f + 3f * C * x2)) * dy;
+        }
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) =>
+            0.5f * x * (Vector512<float>.One + Tanh.Forward(K * (x + C * x * x * x), 0f));
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha)
+        {
+            var x2 = x * x;
+            var t = Tanh.Forward(K * (x + C * x2 * x), 0f);
+            var one = Vector512<float>.One;
+            return dx + (0.5f * (one + t) + 0.5f * x * (one - t * t) * K * (one + 3f * C * x2)) * dy;
+        }
+    }
+}
