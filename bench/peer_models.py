@@ -1,5 +1,5 @@
-"""What bench/convae_seed_spread.py and bench/torch_parity.py share: the MNIST-10k reader and the peer's two models,
-defined exactly as in bench/peers/torch_cpu_ref.py."""
+"""What the PyTorch peers share (bench/peers/torch_cpu_ref.py, bench/convae_seed_spread.py, bench/torch_parity.py):
+the MNIST-10k reader and the peer's two models."""
 import gzip, os, struct
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
