@@ -51,8 +51,8 @@ public static unsafe class CpuGemm
     private const int NC = 512;
     private const int MC = 64;
 
-    /// <summary>Products below this many flops (2mnk) run on the calling thread: a parallel dispatch costs
-    /// several microseconds, about what a single core needs for ~1 MFLOP.</summary>
+    /// <summary>Products below this many flops (2mnk) run on the calling thread: waking the workers and waiting for
+    /// them costs about as much as one core needs for a product of this size, so smaller ones gain nothing.</summary>
     private const long ParallelThresholdFlops = 1L << 22;
 
     /// <summary>
@@ -118,7 +118,7 @@ public static unsafe class CpuGemm
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
                 SplitRows = splitRows, Units = units, Threads = threads,
             };
-            parallel!.For(threads, ref job); // allocation-free (Parallel.For allocates ~1.6 KB per call)
+            parallel!.For(threads, ref job); // allocation-free, unlike Parallel.For
         }
     }
 

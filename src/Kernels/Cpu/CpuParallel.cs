@@ -13,8 +13,8 @@ internal interface IParallelBody
 /// An allocation-free parallel for over a few coarse iterations (GEMM strips, convolution batch chunks), owned by one
 /// <see cref="CpuBackend"/>: its <see cref="Threads"/> is that backend's thread count, so two backends with different
 /// counts run side by side, each on its own workers.
-/// <para>Why not Parallel.For: it allocates about 1.6 KB per call (options, closure, task and loop state), and a
-/// training step of the conv autoencoder makes ~15 such calls. This pool keeps <c>Threads - 1</c> background workers,
+/// <para>Why not Parallel.For: it allocates on every call (options, closure, task and loop state), and a training
+/// step makes many such calls. This pool keeps <c>Threads - 1</c> background workers,
 /// started by the first parallel loop; the caller publishes a job (a pointer to its body struct on its own stack plus a
 /// function pointer that invokes it), wakes the workers, takes iterations itself and returns when every iteration has
 /// finished.</para>
@@ -46,9 +46,9 @@ internal sealed unsafe class CpuParallel : IDisposable
 
     private const int Closed = int.MaxValue;
 
-    /// <summary>Spin rounds (Thread.SpinWait(20) each, roughly 0.2-0.7 us) a worker waits for the next job before it
-    /// blocks: a training step issues loops well under a millisecond apart, and a futex wake-up costs tens of
-    /// microseconds, while longer spinning would only take CPU from other processes between steps.</summary>
+    /// <summary>Spin rounds (Thread.SpinWait(20) each) a worker waits for the next job before it blocks: the loops of
+    /// a training step follow each other closely, and waking a blocked thread costs far more than a short spin,
+    /// while longer spinning would only take CPU from other processes between steps.</summary>
     private const int SpinIterations = 500;
 
     /// <summary>A pool where at most <paramref name="threads"/> threads (the caller and <c>threads - 1</c> workers)

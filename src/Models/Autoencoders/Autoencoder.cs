@@ -96,7 +96,7 @@ public class Autoencoder : Module
         using var _ = Autograd.NoGrad();
         if (Spec.Noise == "gaussian")
         {
-            // Tensor.Normal draws from a pooled host array: no per-step garbage (a batch of MNIST noise is 400 KB).
+            // Tensor.Normal draws from a pooled host array: no per-step garbage (a batch of noise is as large as the batch).
             var noisy = clean.Add(Tensor.Normal(clean.Backend, random, 0f, Spec.NoiseLevel, clean.Shape));
             return noisy.Relu().Sub(noisy.Sub(1f).Relu());   // clip to [0, 1] = relu(v) - relu(v - 1)
         }

@@ -1,0 +1,117 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NeuralCore.Kernels.Cpu;
+
+// Unrolling image patches into col[CRS, nb*P] and adding col back into images, through a table of tap offsets.
+internal static partial class CpuConvolution
+{
+    /// <summary>
+    /// For every kernel tap t = r*S + s and output position p = oh*OW + ow: the offset in one input channel's H x W
+    /// plane of the pixel the tap reads there, or -1 where it falls in the padding. [R*S, OH*OW], built once per
+    /// geometry (batch and channel counts do not matter) and shared by all threads.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ConvGeometry, int[]> s_tapOffsets = new();
+
+    private static int[] TapOffsets(in ConvGeometry g)
+    {
+        var key = g with { Batch = 1, InChannels = 1, OutChannels = 1 };
+        if (s_tapOffsets.TryGetValue(key, out var table)) return table;
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth, plane = OH * OW;
+        table = new int[R * S * plane];
+        for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+        for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++)
+        {
+            int ih = oh * g.StrideH - g.PadH + r, iw = ow * g.StrideW - g.PadW + s;
+            table[(r * S + s) * plane + oh * OW + ow] = ih >= 0 && ih < H && iw >= 0 && iw < W ? ih * W + iw : -1;
+        }
+        return s_tapOffsets.GetOrAdd(key, table);
+    }
+
+    /// <summary>Checks that images [n, n + nb) lie in <paramref name="images"/> and their col[CRS, nb*P] in <paramref name="col"/>.</summary>
+    private static void CheckColRange(float[] images, int n, int nb, float[] col, in ConvGeometry g, string what)
+    {
+        long imageSize = (long)g.InChannels * g.InHeight * g.InWidth;
+        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * nb * g.OutHeight * g.OutWidth;
+        if (n < 0 || nb < 1 || (n + nb) * imageSize > images.Length || colSize > col.Length)
+            throw new ArgumentOutOfRangeException(nameof(col), what + " out of range");
+    }
+
+    /// <summary>col[(c*R + r)*S + s, j*P + oh*OW + ow] = x[n + j, c, oh*sh - ph + r, ow*sw - pw + s] (0 outside the image)
+    /// for the nb images from n: col is [CRS, nb*P]. Every col row of an image is a gather through
+    /// <see cref="TapOffsets"/>: eight pixels per AVX2 gather, with the padding masked to 0 (output rows are 7 or 14
+    /// floats with stride 2, too short for row-wise copies).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g)
+    {
+        CheckColRange(x, n, nb, col, g, "im2col");
+        int[] taps = TapOffsets(g);
+        int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        fixed (float* px = x, pcol = col)
+        fixed (int* pt = taps)
+        {
+            for (int j = 0; j < nb; j++)
+            {
+                float* image = px + (long)(n + j) * imageSize, columns = pcol + j * plane;
+                for (int c = 0; c < g.InChannels; c++)
+                for (int t = 0; t < tapCount; t++)
+                    Gather(image + (long)c * channelSize, pt + t * plane, columns + (long)(c * tapCount + t) * ldCol, plane);
+            }
+        }
+    }
+
+    /// <summary>destination[i] = offsets[i] &lt; 0 ? 0 : source[offsets[i]].</summary>
+    private static unsafe void Gather(float* source, int* offsets, float* destination, int count)
+    {
+        int i = 0;
+        if (Avx2.IsSupported)
+        {
+            var none = Vector256.Create(-1);
+            for (; i + 8 <= count; i += 8)
+            {
+                var index = Avx.LoadVector256(offsets + i);
+                var inside = Avx2.CompareGreaterThan(index, none).AsSingle();
+                Avx.Store(destination + i,
+                    Avx2.GatherMaskVector256(Vector256<float>.Zero, source, index, inside, 4));
+            }
+        }
+        for (; i < count; i++)
+        {
+            int offset = offsets[i];
+            destination[i] = offset >= 0 ? source[offset] : 0f;
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
+    /// layout, image by image.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g)
+    {
+        CheckColRange(dx, n, nb, col, g, "col2im");
+        int[] taps = TapOffsets(g);
+        int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        fixed (float* pdx = dx, pcol = col)
+        fixed (int* pt = taps)
+        {
+            for (int j = 0; j < nb; j++)
+            for (int c = 0; c < g.InChannels; c++)
+            {
+                float* channel = pdx + (long)(n + j) * imageSize + (long)c * channelSize;
+                for (int t = 0; t < tapCount; t++)
+                {
+                    float* source = pcol + j * plane + (long)(c * tapCount + t) * ldCol;
+                    int* offsets = pt + t * plane;
+                    for (int p = 0; p < plane; p++)
+                    {
+                        int offset = offsets[p];
+                        if (offset >= 0) channel[offset] += source[p];
+                    }
+                }
+            }
+        }
+    }
+}
