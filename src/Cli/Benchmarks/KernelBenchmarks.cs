@@ -77,7 +77,14 @@ internal static class KernelBenchmarks
         void Add(KernelResult r) { results.Add(r); onResult?.Invoke(r); }
         double budget = quick ? 0.05 : 0.5;   // seconds of timed calls per kernel (GEMM: at least the peer's rep count)
         var rng = new Random(42);
+        RunGemm(backend, quick, gemmKernels, budget, rng, Add);
+        RunConvolution(backend, budget, rng, Add);
+        RunElementwise(backend, quick, budget, rng, Add);
+        return results;
+    }
 
+    private static void RunGemm(IBackend backend, bool quick, GemmKernelChoice? gemmKernels, double budget, Random rng, Action<KernelResult> Add)
+    {
         foreach (var c in GemmCases)
         {
             if (quick && c.Big) continue;
@@ -106,7 +113,10 @@ internal static class KernelBenchmarks
                 }
             }
         }
+    }
 
+    private static void RunConvolution(IBackend backend, double budget, Random rng, Action<KernelResult> Add)
+    {
         foreach (var (key, g) in ConvCases)
         {
             int crs = g.InChannels * g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
@@ -125,7 +135,10 @@ internal static class KernelBenchmarks
             double wt = Time(backend, () => backend.Conv2dBackwardWeight(x, y, dw, g), 3, budget);
             Add(new KernelResult("conv", prefix + "_bwd_weight", shape, wt * 1e3, flops / wt / 1e9, double.NaN, key + " backward weight"));
         }
+    }
 
+    private static void RunElementwise(IBackend backend, bool quick, double budget, Random rng, Action<KernelResult> Add)
+    {
         foreach (int n in quick ? new[] { 128 * 784 } : new[] { 128 * 784, 1 << 22 })
         {
             string size = n == 128 * 784 ? "128x784" : $"{n >> 20}M";
@@ -152,7 +165,6 @@ internal static class KernelBenchmarks
             Elementwise("adam", 28, () => backend.AdamStep(c, b, m, v, n, new AdamParameters(1e-3f, 0.9f, 0.999f, 1e-8f, 0f, false, ++step)),
                 "fused Adam: read p, g, m, v; write p, m, v");
         }
-        return results;
     }
 
     private static DeviceBuffer Upload(IBackend backend, Random rng, int n, float low, float high)
