@@ -15,8 +15,8 @@
 # Environment: PEER_DIR (default <repo>/bench/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
 # OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
 # TORCH_WAIT_TRIES (default 30 tries, 20 s apart, while torch is installing).
-# For a fair peer, PyTorch should use OpenBLAS (apt-get install -y libopenblas0-pthread): Debian's default reference
-# BLAS runs sgemm at ~8 GFLOP/s.
+# OPENBLAS_CORETYPE (default: SkylakeX with AVX-512, Haswell with AVX2) picks the peer's OpenBLAS kernels; the core
+# OpenBLAS used is printed and written into compare.txt.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +39,21 @@ until "$PY" -c 'import torch' 2>/dev/null; do
   sleep 20
 done
 
+# The peer at its best: PyTorch on OpenBLAS (Debian's default reference BLAS runs SGEMM at a few GFLOP/s), with the
+# best kernels the CPU allows. OpenBLAS picks generic kernels on CPUs it does not recognise (virtual machines often
+# report a generic model), so the core type is set from the CPU's flags unless the caller set it.
+if [[ ! -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing OpenBLAS for the peer (libopenblas0-pthread)"
+  apt-get install -y -qq libopenblas0-pthread >/dev/null 2>&1 || echo "compare.sh: could not install libopenblas0-pthread; the peer runs on the reference BLAS" >&2
+fi
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
+  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
+OPENBLAS_CORE="$(OPENBLAS_VERBOSE=2 "$PY" -c 'import torch; torch.ones(8, 8) @ torch.ones(8, 8)' 2>&1 | sed -n 's/^Core: //p' | head -n 1)"
+echo "OpenBLAS core used by the peer: ${OPENBLAS_CORE:-unknown (not OpenBLAS?)} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+
 echo "== NeuralCore (bench/NeuralCore.Bench all, $EPOCHS epochs) =="
 dotnet build -c Release "$ROOT/bench/NeuralCore.Bench" -v q -nologo > /dev/null
 RNG="${RNG:-pytorch}"
@@ -55,7 +70,7 @@ echo "BLAS behind torch: ${BLAS:-unknown}"
 echo "written $OUT/torch.json"
 
 echo
-"$PY" - "$OUT/results.json" "$OUT/torch.json" "$BLAS" "$RNG" <<'PYEOF' | tee "$OUT/compare.txt"
+"$PY" - "$OUT/results.json" "$OUT/torch.json" "$BLAS, OpenBLAS core ${OPENBLAS_CORE:-unknown}" "$RNG" <<'PYEOF' | tee "$OUT/compare.txt"
 import json, sys
 ours, torch = (json.load(open(p)) for p in sys.argv[1:3])
 blas = sys.argv[3] or 'unknown BLAS'
