@@ -15,8 +15,8 @@
 # Environment: PEER_DIR (default <repo>/bench/peers), PYTHON (default /usr/bin/python3), EPOCHS (default 10),
 # OUT (default <repo>/bench/results: our results.json / results.md, torch.json and compare.txt are written there),
 # TORCH_WAIT_TRIES (default 30 tries, 20 s apart, while torch is installing).
-# OPENBLAS_CORETYPE (default: SkylakeX with AVX-512, Haswell with AVX2) picks the peer's OpenBLAS kernels; the core
-# OpenBLAS used is printed and written into compare.txt.
+# PEER_OPENBLAS_CORETYPE (default: SkylakeX with AVX-512, Haswell with AVX2) picks the peer's OpenBLAS kernels; the
+# core OpenBLAS used is printed and written into compare.txt.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,10 +46,12 @@ if [[ ! -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]] && command
   echo "installing OpenBLAS for the peer (libopenblas0-pthread)"
   apt-get install -y -qq libopenblas0-pthread >/dev/null 2>&1 || echo "compare.sh: could not install libopenblas0-pthread; the peer runs on the reference BLAS" >&2
 fi
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell
-  fi
+# An OPENBLAS_CORETYPE inherited from the environment is replaced (it may name older kernels than the CPU has);
+# PEER_OPENBLAS_CORETYPE chooses one on purpose.
+if [[ -n "${PEER_OPENBLAS_CORETYPE:-}" ]]; then export OPENBLAS_CORETYPE="$PEER_OPENBLAS_CORETYPE"
+elif grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell
+else unset OPENBLAS_CORETYPE
 fi
 OPENBLAS_CORE="$(OPENBLAS_VERBOSE=2 "$PY" -c 'import torch; torch.ones(8, 8) @ torch.ones(8, 8)' 2>&1 | sed -n 's/^Core: //p' | head -n 1)"
 echo "OpenBLAS core used by the peer: ${OPENBLAS_CORE:-unknown (not OpenBLAS?)} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
