@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -58,6 +59,9 @@ internal interface IElementwiseKernel
 /// </summary>
 internal static class CpuElementwise
 {
+    // Optimised from the first call: tier-0 code of this loop runs a transcendental op ~10x slower, which a scoring
+    // app calling an op a few times would otherwise pay on every call until the tiered JIT catches up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TKernel>(Operand a, Operand b, Operand c, Operand d, Span<float> destination, float p)
         where TKernel : IElementwiseKernel
     {
