@@ -58,7 +58,7 @@ public class BadInputTable
         new("st-not-object", "safetensors", "a header that is a JSON array", d => Model(d, b => Header(b, _ => "[1, 2]"))),
         new("st-bad-json", "safetensors", "a header with a missing brace", d => Model(d, b => Header(b, h => h.TrimEnd()[..^1]))),
         new("st-bad-utf8", "safetensors", "invalid UTF-8 in the header", d => Model(d, b => { b[10] = 0xff; return b; })),
-        new("st-wrong-dtype", "safetensors", "dtype F16", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"F32\"", "\"F16\"")))),
+        new("st-wrong-dtype", "safetensors", "dtype I32", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"F32\"", "\"I32\"")))),
         new("st-offsets-out-of-range", "safetensors", "data_offsets past the data section", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"data_offsets\":[0,", "\"data_offsets\":[99990,")))),
         new("st-offsets-overlap", "safetensors", "two tensors sharing bytes", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"data_offsets\":[12,24]", "\"data_offsets\":[8,20]")))),
         new("st-size-mismatch", "safetensors", "offsets that do not match the shape", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"shape\":[3]", "\"shape\":[4]")))),
