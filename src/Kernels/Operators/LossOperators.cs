@@ -139,6 +139,6 @@ internal static class LossOperators
         public static float GradientB(float a, float b, float g) => (MathF.Exp(b) - 1f) * (0.5f * g);
         public static Vector512<float> GradientA(Vector512<float> a, Vector512<float> b, float g) => a * g;
         public static Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, float g) =>
-            (Vector512.Exp(b) - Vector512<float>.One) * (0.5f * g);
+            (UnaryOperators.ExpVector(b) - Vector512<float>.One) * (0.5f * g);
     }
 }
