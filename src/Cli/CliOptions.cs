@@ -32,6 +32,12 @@ internal static class CliOption
             if (result.Tokens.Count != 1) return default!;   // no value or twice: reported by Cli.ErrorMessage
             string text = result.Tokens[0].Value;
             string command = CommandName(result);
+            // as `--out "$UNSET"`: an empty value is never a path, a name or a number
+            if (text.Length == 0)
+            {
+                result.AddError($"{command}: option {name} needs a value, got an empty string");
+                return default!;
+            }
             // as `--out --quiet`: a forgotten value, not a directory named "--quiet"
             if (text.StartsWith("--", StringComparison.Ordinal) && text.Length > 2)
             {

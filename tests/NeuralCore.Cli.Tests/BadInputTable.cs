@@ -92,6 +92,17 @@ public class BadInputTable
         new("cli-out-under-file", "command line", "--out inside a path that is a file", d => { File.WriteAllText(Path.Combine(d, "f"), "x"); return ["train", "--epochs", "1", "--out", Path.Combine(d, "f", "run")]; }),
         new("cli-threads-zero", "command line", "--threads 0", d => ["train", "--threads", "0", "--out", Path.Combine(d, "out")]),
         new("cli-threads-gpu", "command line", "--threads with a device other than cpu", d => ["train", "--device", "reference", "--threads", "2", "--out", Path.Combine(d, "out")]),
+        // ---- outputs: never replace an input, never a directory on standard output, no raw control characters ----
+        new("out-is-data", "output", "impute --out of the --data table itself", d => ["impute", .. Csv(d, "a,b\n1,2\n,4\n")[3..5], "--out", Path.Combine(d, "t.csv")]),
+        new("out-link-to-data", "output", "an --out that is a symbolic link to the --data table", d => { var a = Csv(d, "a,b\n1,2\n,4\n"); File.CreateSymbolicLink(Path.Combine(d, "l.csv"), a[4]); return ["impute", "--data", a[4], "--out", Path.Combine(d, "l.csv")]; }),
+        new("out-is-model-file", "output", "encode --out of the model's own model.json", d => ["encode", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "m", ModelStore.SpecFile)]),
+        new("out-is-model-dir", "output", "detect --out of the --model directory", d => ["detect", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "m")]),
+        new("out-twice", "output", "--out and --plot on one file", d => ["encode", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "x.png"), "--plot", Path.Combine(d, "x.png")]),
+        new("out-dash-directory", "command line", "train --out - (a directory cannot go to standard output)", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], "-"]),
+        new("out-empty", "command line", "--out \"\"", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], ""]),
+        new("data-empty", "command line", "--data \"\"", d => ["train", "--data", "", "--out", Path.Combine(d, "out")]),
+        new("model-empty", "command line", "--model \"\" of a command that reads a model", _ => ["encode", "--model", ""]),
+        new("csv-control-characters", "CSV", "a cell with a terminal escape sequence (shown escaped)", d => Csv(d, "a,b\n1,2\n3,\u001b[31mred\n")),
     ];
 
     [Fact]
@@ -112,7 +123,7 @@ public class BadInputTable
             if (Snapshot(dir) != before) problems.Add($"{c.Id}: files changed in {dir}");
             string message = error.Replace(dir, "DIR");
             if (c.Reader is not "command line" && !message.Contains("DIR")) problems.Add($"{c.Id}: message names no file: {message}");
-            string command = "neuralcore " + string.Join(' ', args.Select(a => a.Replace(dir, "DIR")));
+            string command = "neuralcore " + string.Join(' ', args.Select(a => a.Length == 0 ? "\"\"" : a.Replace(dir, "DIR")));
             rows.Add($"| {rows.Count + 1} | {c.Reader} | {c.What} | `{command}` | {r.ExitCode} | `` {message.Replace("|", "\\|")} `` |");
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));

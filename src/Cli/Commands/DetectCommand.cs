@@ -17,7 +17,7 @@ internal static class DetectCommand
         "threshold = the P-th percentile (0..100) of the reference scores", 99f, 0f, 100f, "P");
     private static readonly Option<float?> Threshold = CliOption.OptionalFloat("--threshold", "use this threshold instead of a percentile");
     private static readonly Option<string?> Out = CliOption.OptionalString("--out",
-        "CSV with the columns row, score, flagged (1 above the threshold), label when known", "FILE.csv", "DIR/scores.csv");
+        "CSV with the columns row, score, flagged (1 above the threshold), label when known; - for standard output", "FILE.csv", "DIR/scores.csv");
 
     public static CliCommand Create() => new CliCommand("detect", "anomaly scores by reconstruction error, a percentile threshold, AUROC", Run)
     {
@@ -49,6 +49,7 @@ internal static class DetectCommand
         int? normal = NormalLabel(args, data, split);
         if (fixedThreshold && args.Has(Percentile))
             throw new CliException("detect: give either --percentile or --threshold, not both", 2);
+        Outputs.Check("detect", Outputs.ModelInputs(dir, args.Get(CommonOptions.Data) ?? spec.Data), new Outputs.Output("--out", outPath));
 
         var model = ModelStore.Load(dir, backend);
         Console.Error.WriteLine($"scoring {split.Count} rows of {data.Description} ({split.Name}) with {spec.Kind} ...");
@@ -98,7 +99,7 @@ internal static class DetectCommand
         }
         else if (split.Labels != null)
             Console.WriteLine("AUROC: pass --normal-class C to score the labels (every other class = anomaly)");
-        Console.WriteLine($"wrote {outPath}");
+        Console.WriteLine($"wrote {Outputs.Name(outPath)}");
         return 0;
     }
 

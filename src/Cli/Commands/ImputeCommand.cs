@@ -12,7 +12,7 @@ internal static class ImputeCommand
     private static readonly Option<string> Data = CliOption.RequiredString("--data",
         "numeric table with a header; an empty cell or NaN is missing", "FILE.csv");
     private static readonly Option<string?> Out = CliOption.OptionalString("--out",
-        "the completed table: same header, column order and rows; only the missing cells change", "FILE.csv");
+        "the completed table: same header, column order and rows; only the missing cells change; - for standard output", "FILE.csv");
     private static readonly Option<string[]> Drop = CliOption.StringList("--drop",
         "comma-separated columns to leave out of the model (e.g. a class or id column); they are copied to the output unchanged and may hold text", "COLS");
     private static readonly Option<float?> Evaluate = CliOption.Of<float?>("--evaluate",
@@ -70,6 +70,7 @@ internal static class ImputeCommand
         if (output is null && evaluate is null)
             throw new CliException("impute: give --out FILE.csv for the completed table, or --evaluate 0.2 to measure the imputation (see `neuralcore impute --help`)", 2);
         if (!File.Exists(path)) throw new CliException($"--data {path}: file not found; pass a CSV table with a header line");
+        Outputs.Check("impute", [new("--data", path)], new Outputs.Output("--out", output));
 
         var table = CsvTable.Read(path, drop);
         for (int c = 0; c < table.ColumnCount; c++)

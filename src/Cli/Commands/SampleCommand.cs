@@ -11,7 +11,7 @@ internal static class SampleCommand
 {
     private static readonly Option<int> Count = CliOption.Int("--count", "how many samples", 64);
     private static readonly Option<string?> Out = CliOption.OptionalString("--out",
-        "image models: a PNG grid; table models: a CSV in the original units", "FILE", "samples.png or samples.csv");
+        "image models: a PNG grid; table models: a CSV in the original units; - for standard output", "FILE", "samples.png or samples.csv");
     private static readonly Option<int> Columns = CliOption.Int("--columns", "images per row of the grid", 0, 0, defaultLabel: "square");
     private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification of the grid", 2, 1, 16);
 
@@ -36,11 +36,12 @@ internal static class SampleCommand
         if (count <= 0) throw new CliException($"sample: --count must be at least 1, got {count}", 2);
         if (!spec.IsVariational)
             throw new CliException($"sample: {dir} holds a {spec.Kind} model, which cannot generate; sampling needs a VAE (train with --model vae or conv-vae)");
-        if (isImage != outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        if (isImage != outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !Outputs.IsStream(outPath))
             throw new CliException(isImage
                 ? $"sample: --out {outPath}: an image model writes a .png grid"
                 : $"sample: --out {outPath}: a table model writes rows to a .csv file");
 
+        Outputs.Check("sample", Outputs.ModelInputs(dir, spec.Data), new Outputs.Output("--out", outPath));
         var vae = (VariationalAutoencoder)ModelStore.Load(dir, backend);
         vae.Eval();
         float[] samples;
@@ -59,7 +60,7 @@ internal static class SampleCommand
             spec.Scaler?.InverseTransform(samples);
             CsvTable.Write(outPath, spec.Columns ?? Enumerable.Range(0, spec.InputFeatures).Select(i => $"x{i}").ToArray(), samples);
         }
-        Console.WriteLine($"decoded {count} samples z ~ N(0, I) (latent {spec.Latent}, seed {seed}) with {spec.Kind}: wrote {outPath}");
+        Console.WriteLine($"decoded {count} samples z ~ N(0, I) (latent {spec.Latent}, seed {seed}) with {spec.Kind}: wrote {Outputs.Name(outPath)}");
         return 0;
     }
 }

@@ -54,6 +54,7 @@ internal static class TrainCommand
         var options = Training.Read(args) with { Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng) };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
         string outDir = args.Get(Out) ?? Path.Combine("runs", kind);
+        Outputs.Check("train", [new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
         bool quiet = args.Get(Quiet);
         var backend = Devices.Open(args);
         var data = DataSource.Load(args, null, options.Seed);
