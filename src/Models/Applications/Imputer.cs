@@ -48,7 +48,8 @@ public sealed class Imputer
     /// <param name="values">Row-major values [rows, features]; cells flagged in <paramref name="missing"/> are ignored (NaN is fine).</param>
     /// <param name="missing">[rows, features]: true where the value is unknown.</param>
     /// <param name="features">Columns per row.</param>
-    /// <exception cref="ArgumentException">Shapes disagree, or an observed value is not finite.</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, an observed value is not finite, or the model would need more
+    /// than <see cref="MemoryLimit.MaxTrainingBytes"/> (checked before anything is allocated).</exception>
     public ImputationResult Impute(ReadOnlySpan<float> values, ReadOnlySpan<bool> missing, int features)
     {
         if (features < 1 || values.Length == 0 || values.Length % features != 0)
@@ -56,6 +57,7 @@ public sealed class Imputer
         if (missing.Length != values.Length)
             throw new ArgumentException($"imputer: the missing mask has {missing.Length} cells but the table has {values.Length}");
         int rows = values.Length / features;
+        CheckMemory(rows, features);
 
         var observed = new float[values.Length];     // 1 where known
         var scaled = new float[values.Length];
@@ -105,6 +107,20 @@ public sealed class Imputer
     {
         for (int i = column; i < observed.Length; i += features) if (observed[i] == 1f) return true;
         return false;
+    }
+
+    /// <summary>Rows reconstructed at once when refilling (the whole table would make activations as large as the table times the widest layer).</summary>
+    private const int RefillRows = 4096;
+
+    private void CheckMemory(int rows, int features)
+    {
+        int[] widths = [InputWidth(features), .. Options.Hidden, features];
+        long rowsAtOnce = Math.Max(Math.Min(Options.BatchSize, rows), Math.Min(RefillRows, rows));
+        long bytes = MemoryLimit.DenseTrainingBytes(widths, rowsAtOnce, out long parameters);
+        if (bytes > MemoryLimit.MaxTrainingBytes)
+            throw new ArgumentOutOfRangeException(nameof(ImputerOptions.Hidden),
+                $"imputer: a {string.Join("-", widths)} model ({parameters:N0} parameters) would need about {MemoryLimit.Describe(bytes)} to train, " +
+                $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ImputerOptions.Hidden sizes");
     }
 
     private int InputWidth(int features) => Options.AppendMask ? 2 * features : features;
@@ -174,14 +190,22 @@ public sealed class Imputer
     private float[] Reconstruct(Sequential model, float[] table, float[] observed, int rows, int features)
     {
         int width = InputWidth(features);
-        var input = new float[rows * width];
-        for (int r = 0; r < rows; r++)
+        var result = new float[rows * features];
+        int chunk = Math.Min(RefillRows, rows);
+        var input = new float[chunk * width];
+        for (int start = 0; start < rows; start += chunk)
         {
-            table.AsSpan(r * features, features).CopyTo(input.AsSpan(r * width));
-            if (Options.AppendMask) observed.AsSpan(r * features, features).CopyTo(input.AsSpan(r * width + features));
+            int n = Math.Min(chunk, rows - start);
+            for (int r = 0; r < n; r++)
+            {
+                table.AsSpan((start + r) * features, features).CopyTo(input.AsSpan(r * width));
+                if (Options.AppendMask) observed.AsSpan((start + r) * features, features).CopyTo(input.AsSpan(r * width + features));
+            }
+            using var _ = TensorScope.Begin();
+            using var __ = Autograd.NoGrad();
+            var output = model.Call(Tensor.FromArray(_backend, input.AsSpan(0, n * width), new Shape(n, width)), "imputer").ToArray();
+            output.CopyTo(result, start * features);
         }
-        using var _ = TensorScope.Begin();
-        using var __ = Autograd.NoGrad();
-        return model.Call(Tensor.FromArray(_backend, input, new Shape(rows, width)), "imputer").ToArray();
+        return result;
     }
 }

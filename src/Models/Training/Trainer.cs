@@ -76,8 +76,14 @@ public sealed class Trainer
     /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
     /// (<see cref="TrainingOptions.Rng"/>, <see cref="TrainingOptions.Seed"/>) and a trainer that goes on drawing from it.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Training the model would need more than <see cref="MemoryLimit.MaxTrainingBytes"/>
+    /// (checked before any weight is allocated).</exception>
     public static Trainer ForNewModel(ModelSpec spec, IBackend backend, TrainingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        spec.ValidateTrainingMemory(options.BatchSize);
         var random = SeededRandom.Create(options.Rng, options.Seed);
         return new Trainer(ModelFactory.Create(spec, backend, random), options, random);
     }
@@ -93,6 +99,7 @@ public sealed class Trainer
     public Trainer(Autoencoder model, TrainingOptions options, SeededRandom? initRandom = null)
     {
         options.Validate();
+        model.Spec.ValidateTrainingMemory(options.BatchSize);
         Model = model;
         Options = options;
         var parameters = model.Parameters();

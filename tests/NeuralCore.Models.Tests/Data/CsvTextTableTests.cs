@@ -16,7 +16,7 @@ public class CsvTextTableTests
         Assert.Equal(["1.50", "", "say \"hi\""], table.Rows[0]);
         table.Rows[0][1] = "3.25";
         table.Write(dir.File("out.csv"));
-        Assert.Equal("a,\"b, c\",name\n1.50,3.25,\"say \"\"hi\"\"\"\n2e3,7,plain\n", File.ReadAllText(dir.File("out.csv")));
+        Assert.Equal("a,\"b, c\",name\n1.50,3.25,\"say \"\"hi\"\"\"\n\n2e3,7,plain\n", File.ReadAllText(dir.File("out.csv")));
     }
 
     [Fact]
