@@ -21,13 +21,14 @@ public sealed record OracleCase(
 }
 
 /// <summary>
-/// Runs tests/NeuralCore.Autograd.Tests/PyTorch/torch_oracle.py once per test process with /usr/bin/python3 (Debian's
-/// python3-torch) and reads its answers. Where PyTorch cannot be imported, the tests that need it are skipped with
+/// Runs tests/NeuralCore.Autograd.Tests/PyTorch/torch_oracle.py once per test process with <see cref="Python"/> and
+/// reads its answers. Where PyTorch cannot be imported, the tests that need it are skipped with
 /// the reason, except under CI=1, where they fail: CI installs python3-torch, so a missing one is a broken set-up.
 /// </summary>
 public static class TorchOracle
 {
-    public const string Python = "/usr/bin/python3";
+    /// <summary>/usr/bin/python3 (Debian's python3-torch), or the interpreter NEURALCORE_PYTHON names (e.g. a venv's).</summary>
+    public static readonly string Python = Environment.GetEnvironmentVariable("NEURALCORE_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
     private static readonly Lazy<string?> Missing = new(FindMissing);
     private static readonly Lazy<(string Version, IReadOnlyList<OracleCase> Cases)> Loaded = new(Load);
@@ -51,7 +52,8 @@ public static class TorchOracle
     {
         if (!File.Exists(Python)) return $"{Python} not found";
         var (code, _, error) = RunPython(["-c", "import torch"], TimeSpan.FromSeconds(120));
-        return code == 0 ? null : $"{Python} cannot import torch ({error.Trim().Split('\n').LastOrDefault()})";
+        string why = error.Trim().Split('\n').Last();
+        return code == 0 ? null : $"{Python} cannot import torch ({(why.Length > 0 ? why : $"exit code {code}")})";
     }
 
     private static (string, IReadOnlyList<OracleCase>) Load()
