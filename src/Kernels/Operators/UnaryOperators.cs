@@ -194,7 +194,24 @@ internal static class UnaryOperators
 
     internal readonly struct Tanh : IUnaryOperator
     {
-        public static float Forward(float x, float alpha) => MathF.Tanh(x);
+        /// <summary>The vector form's formula on one value (MathF.Tanh(1e-7) is one ulp off; this is exact there).</summary>
+        public static float Forward(float x, float alpha)
+        {
+            float ax = MathF.Abs(x);
+            if (ax < 0.625f)
+            {
+                float x2 = x * x;
+                float p = MathF.FusedMultiplyAdd(-5.70498872745e-3f, x2, 2.06390887954e-2f);
+                p = MathF.FusedMultiplyAdd(p, x2, -5.37397155531e-2f);
+                p = MathF.FusedMultiplyAdd(p, x2, 1.33314422036e-1f);
+                p = MathF.FusedMultiplyAdd(p, x2, -3.33332819422e-1f);
+                return x == 0f ? x : MathF.FusedMultiplyAdd(p * x2, x, x);   // x itself keeps the sign of a zero
+            }
+            float z = MathF.Exp(-2f * ax) - 1f;
+            float t = -z / (z + 2f);
+            return x < 0f ? -t : t;
+        }
+
         public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (1f - y * y) * dy;
 
         /// <summary>
@@ -203,16 +220,17 @@ internal static class UnaryOperators
         /// </summary>
         public static Vector512<float> Forward(Vector512<float> x, float alpha)
         {
-            var z = Vector512.Exp(Vector512.Create(-2f) * Vector512.Abs(x)) - Vector512<float>.One;
-            var sign = x.AsUInt32() & Vector512.Create(0x8000_0000u);
-            var large = (sign ^ (-z / (z + Vector512.Create(2f))).AsUInt32()).AsSingle();
+            var ax = Vector512.Abs(x);
+            var z = Vector512.Exp(Vector512.Create(-2f) * ax) - Vector512<float>.One;
             var x2 = x * x;
             var p = Vector512.FusedMultiplyAdd(Vector512.Create(-5.70498872745e-3f), x2, Vector512.Create(2.06390887954e-2f));
             p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(-5.37397155531e-2f));
             p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(1.33314422036e-1f));
             p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(-3.33332819422e-1f));
-            var small = Vector512.FusedMultiplyAdd(p * x2, x, x);
-            return Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625f)), small, large);
+            var small = Vector512.FusedMultiplyAdd(p * x2, ax, ax);
+            var magnitude = Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.625f)), small, -z / (z + Vector512.Create(2f)));
+            var sign = x.AsUInt32() & Vector512.Create(0x8000_0000u);
+            return (sign ^ magnitude.AsUInt32()).AsSingle();
         }
 
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
@@ -235,17 +253,28 @@ internal static class UnaryOperators
 
     internal readonly struct Pow : IUnaryOperator
     {
-        public static float Forward(float x, float alpha) => MathF.Pow(x, alpha);
+        public static float Forward(float x, float alpha) => Power(x, alpha);
         // x^0 is the constant 1: its gradient is 0 everywhere (PyTorch's too), not 0 * x^-1 (NaN at 0)
         public static float Backward(float x, float y, float dy, float dx, float alpha) =>
-            alpha == 0f ? dx : dx + MathF.Pow(x, alpha - 1f) * alpha * dy;
+            alpha == 0f ? dx : dx + Power(x, alpha - 1f) * alpha * dy;
         public static Vector512<float> Forward(Vector512<float> x, float alpha) => Power(x, alpha);
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             alpha == 0f ? dx : dx + Power(x, alpha - 1f) * alpha * dy;
 
+        // Exponents 0.5 and -0.5 are sqrt(x) and 1 / sqrt(x), as PyTorch computes them: pow(-inf, 0.5) = +inf and
+        // pow(-0, -0.5) = +inf by C's rules, but sqrt gives NaN and 1 / sqrt(-0) = -inf.
+        private static float Power(float x, float exponent) => exponent switch
+        {
+            0.5f => MathF.Sqrt(x),
+            -0.5f => 1f / MathF.Sqrt(x),
+            _ => MathF.Pow(x, exponent),
+        };
+
         // TensorPrimitives computes Pow one element at a time (float.Pow) at every length; so does this.
         private static Vector512<float> Power(Vector512<float> x, float exponent)
         {
+            if (exponent == 0.5f) return Vector512.Sqrt(x);
+            if (exponent == -0.5f) return Vector512<float>.One / Vector512.Sqrt(x);
             Span<float> lanes = stackalloc float[Vector512<float>.Count];
             x.CopyTo(lanes);
             foreach (ref float lane in lanes) lane = MathF.Pow(lane, exponent);
@@ -292,10 +321,10 @@ internal static class UnaryOperators
         private const float K = 0.7978845608028654f;   // sqrt(2 / pi)
         private const float C = 0.044715f;
 
-        public static float Forward(float x, float alpha) => 0.5f * x * (1f + MathF.Tanh(K * (x + C * x * x * x)));
+        public static float Forward(float x, float alpha) => 0.5f * x * (1f + Tanh.Forward(K * (x + C * x * x * x), 0f));
         public static float Backward(float x, float y, float dy, float dx, float alpha)
         {
-            float x2 = x * x, t = MathF.Tanh(K * (x + C * x2 * x));
+            float x2 = x * x, t = Tanh.Forward(K * (x + C * x2 * x), 0f);
             return dx + (0.5f * (1f + t) + 0.5f * x * (1f - t * t) * K * (1f + 3f * C * x2)) * dy;
         }
         public static Vector512<float> Forward(Vector512<float> x, float alpha) =>

@@ -16,7 +16,7 @@ public static class ScalarMath
         UnaryOp.Sigmoid => 1 / (1 + Math.Exp(-x)),
         UnaryOp.Tanh => Math.Tanh(x),
         UnaryOp.Softplus => x > 20 ? x : Math.Max(x, 0) + LogOnePlus(Math.Exp(-Math.Abs(x))),   // PyTorch's threshold 20
-        UnaryOp.Pow => Math.Pow(x, alpha),
+        UnaryOp.Pow => Power(x, alpha),
         UnaryOp.Scale => alpha * x,
         UnaryOp.AddScalar => x + alpha,
         UnaryOp.Silu => x / (1 + Math.Exp(-x)),
@@ -31,6 +31,15 @@ public static class ScalarMath
         double w = 1 + u;
         return w == 1 ? u : Math.Log(w) * (u / (w - 1));
     }
+
+    /// <summary>x^e, with e = 0.5 and -0.5 as sqrt(x) and 1 / sqrt(x) as PyTorch computes them (NaN at -inf, -inf at -0,
+    /// where C's pow gives +inf).</summary>
+    private static double Power(double x, double e) => e switch
+    {
+        0.5 => Math.Sqrt(x),
+        -0.5 => 1 / Math.Sqrt(x),
+        _ => Math.Pow(x, e),
+    };
 
     private const double GeluC = 0.044715;
     private static readonly double GeluK = Math.Sqrt(2 / Math.PI);
@@ -48,7 +57,7 @@ public static class ScalarMath
         UnaryOp.Sigmoid => y * (1 - y),
         UnaryOp.Tanh => 1 - y * y,
         UnaryOp.Softplus => 1 / (1 + Math.Exp(-x)),
-        UnaryOp.Pow => alpha == 0 ? 0 : alpha * Math.Pow(x, alpha - 1),   // x^0 is constant: 0, not 0 * x^-1 (NaN at 0)
+        UnaryOp.Pow => alpha == 0 ? 0 : alpha * Power(x, alpha - 1),   // x^0 is constant: 0, not 0 * x^-1 (NaN at 0)
         UnaryOp.Scale => alpha,
         UnaryOp.AddScalar => 1,
         UnaryOp.Silu => SiluDerivative(x),
