@@ -94,7 +94,7 @@ public class BadInputTable
         new("cli-missing-value", "command line", "--out without a value", _ => ["train", "--out"]),
         new("cli-unknown-model", "command line", "--model gan", d => ["train", "--model", "gan", "--out", Path.Combine(d, "out")]),
         new("cli-bad-hidden", "command line", "--hidden 0", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "0"]),
-        new("cli-huge-model", "command line", "--hidden 100000000 (1e10 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "100000000,100"]),
+        new("cli-huge-model", "command line", "--hidden 1000000,1000 (1e9 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "1000000,1000"]),
         new("cli-no-gpu", "command line", "--device cuda on a machine without CUDA", d => ["train", "--device", "cuda", "--out", Path.Combine(d, "out")]),
         new("cli-missing-data", "command line", "--data of a file that does not exist", d => ["train", "--data", Path.Combine(d, "nope.csv"), "--out", Path.Combine(d, "out")]),
         new("cli-out-under-file", "command line", "--out inside a path that is a file", d => { File.WriteAllText(Path.Combine(d, "f"), "x"); return ["train", "--epochs", "1", "--out", Path.Combine(d, "f", "run")]; }),
@@ -110,6 +110,13 @@ public class BadInputTable
         new("out-empty", "command line", "--out \"\"", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], ""]),
         new("data-empty", "command line", "--data \"\"", d => ["train", "--data", "", "--out", Path.Combine(d, "out")]),
         new("model-empty", "command line", "--model \"\" of a command that reads a model", _ => ["encode", "--model", ""]),
+        // ---- sizes: every one range-checked when parsed, products computed in 64 bits ----
+        new("size-batch", "command line", "--batch 3000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--batch", "3000000"]),
+        new("size-hidden-past-int", "command line", "--hidden 3000000000 (past 32 bits)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000000"]),
+        new("size-epochs-past-int", "command line", "--epochs 2147483648", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^4], "--epochs", "2147483648", "--out", Path.Combine(d, "out")]),
+        new("size-latent", "command line", "--latent 2000000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--latent", "2000000000"]),
+        new("size-sample-count", "command line", "sample --count 40000000", d => ["sample", .. Model(d, b => b)[1..3], "--count", "40000000", "--out", Path.Combine(d, "s.csv")]),
+        new("size-sample-picture", "command line", "sample --count 40000 --scale 16 (a picture of 13,001 x 13,001 pixels)", d => ["sample", "--model", ImageVae(d), "--count", "40000", "--scale", "16", "--out", Path.Combine(d, "s.png")]),
         new("csv-control-characters", "CSV", "a cell with a terminal escape sequence (shown escaped)", d => Csv(d, "a,b\n1,2\n3,\u001b[31mred\n")),
     ];
 
@@ -249,6 +256,15 @@ public class BadInputTable
         string csv = Path.Combine(dir, "t.csv");
         File.WriteAllText(csv, "a,b\n1,2\n3,4\n");
         return ["eval", "--model", m, "--data", csv];
+    }
+
+    /// <summary>An untrained VAE on 4 x 4 images saved in DIR/vae; returns the directory.</summary>
+    private static string ImageVae(string dir)
+    {
+        string m = Path.Combine(dir, "vae");
+        var spec = new ModelSpec { Kind = "vae", InputFeatures = 16, ImageShape = [1, 4, 4], Latent = 2, Hidden = [3], Loss = "bce" };
+        ModelStore.Save(ModelFactory.Create(spec, new CpuBackend(), new SeededRandom(0)), m);
+        return m;
     }
 
     /// <summary>Replaces the JSON header of a safetensors file (the length is rewritten, the data kept).</summary>

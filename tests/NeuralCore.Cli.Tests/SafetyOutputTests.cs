@@ -249,6 +249,98 @@ public class SafetyOutputTests(SmallTableModels models) : IClassFixture<SmallTab
         Assert.Contains("ae\\u001b[2J", option.Error);
     }
 
+    // ---- sizes: parsed in range, multiplied in 64 bits ----
+
+    [Theory]
+    [InlineData("--batch", "3000000", "--batch must be between 1 and 1048576, got 3000000")]
+    [InlineData("--batch", "2147483648", "--batch must be between 1 and 1048576, got 2147483648")]
+    [InlineData("--epochs", "2147483648", "--epochs must be between 0 and 1000000, got 2147483648")]
+    [InlineData("--epochs", "-9223372036854775808", "--epochs must be between 0 and 1000000, got -9223372036854775808")]
+    [InlineData("--latent", "2000000000", "--latent must be between 1 and 1048576, got 2000000000")]
+    [InlineData("--hidden", "3000000000", "each size of --hidden must be between 1 and 1048576, got 3000000000")]
+    [InlineData("--hidden", "64,4294967297", "each size of --hidden must be between 1 and 1048576, got 4294967297")]
+    public void ASizePastItsLimit_IsRefusedWithTheAllowedRange(string option, string value, string message)
+    {
+        string[] epochs = option == "--epochs" ? [] : ["--epochs", "1"];
+        var r = CliRunner.Run(["train", "--model", "ae", "--data", models.Wine, "--drop", "class", .. epochs, option, value,
+            "--out", Path.Combine(CliRunner.TempDir(), "out")]);
+        AssertOneLineError(r, 2);
+        Assert.Equal($"error: train: {message}", r.Error.Trim());
+    }
+
+    [Theory]
+    [InlineData("encode", "--batch", "4000000000")]
+    [InlineData("impute", "--batch", "3000000")]
+    [InlineData("impute", "--hidden", "100000000000")]
+    [InlineData("impute", "--epochs", "99999999999")]
+    [InlineData("sample", "--count", "40000000")]
+    [InlineData("sample", "--columns", "2147483648")]
+    [InlineData("experiment latent-size", "--sizes", "2,3000000000")]
+    public void EveryCommandsSizes_AreRangeChecked(string command, string option, string value)
+    {
+        string[] args = command switch
+        {
+            "impute" => ["impute", "--data", models.Wine, "--out", Path.Combine(CliRunner.TempDir(), "f.csv")],
+            "experiment latent-size" => ["experiment", "latent-size", "--out", CliRunner.TempDir()],
+            "sample" => ["sample", "--model", models.Vae, "--out", Path.Combine(CliRunner.TempDir(), "s.csv")],
+            _ => [command, "--model", models.Ae, "--out", Path.Combine(CliRunner.TempDir(), "f.csv")],
+        };
+        var r = CliRunner.Run([.. args, option, value]);
+        AssertOneLineError(r, 2);
+        Assert.Contains($"{option} must be between", r.Error);
+        Assert.Contains($"got {value.Split(',')[^1]}", r.Error);
+    }
+
+    [Fact]
+    public void ABatchLargerThanTheData_TrainsAsOneBatch()
+    {
+        string dir = CliRunner.TempDir();
+        var r = CliRunner.Run("train", "--model", "ae", "--data", models.Wine, "--drop", "class", "--epochs", "1", "--batch", "1048576",
+            "--quiet", "--out", dir);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(File.Exists(Path.Combine(dir, "model.safetensors")));
+    }
+
+    [Fact]
+    public void PicturesAndRowsPastTheirLimits_AreRefusedBeforeAnyWork()
+    {
+        string vae = ImageVae();
+        string png = Path.Combine(CliRunner.TempDir(), "s.png");
+        (string[] Args, string Message)[] cases =
+        [
+            (["sample", "--model", vae, "--count", "40000", "--scale", "16", "--out", png],
+                "sample: --count 40000 at --scale 16: the picture would be 89,801 x 89,801 pixels, above the limit of 67,108,864 (8192 x 8192)"),
+            (["sample", "--model", vae, "--count", "1000", "--columns", "1000", "--scale", "16", "--out", png],
+                "sample: --count 1000 at --scale 16 in --columns 1000: the picture would be 449,001 x 450 pixels"),
+            (["sample", "--model", vae, "--count", "1000000", "--out", png],
+                "sample: --count 1000000 rows of 784 values: 1,000,000 x 784 = 784,000,000 values, above the limit of 268,435,456 per tensor"),
+            (["interpolate", "--model", vae, "--steps", "1000", "--scale", "16", "--out", png],
+                "interpolate: --steps 1000 at --scale 16: the picture would be 449,899 x 450 pixels"),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var r = CliRunner.Run(args);
+            AssertOneLineError(r, 2);
+            Assert.Contains(message, r.Error);
+        }
+        Assert.False(File.Exists(png));
+        var small = CliRunner.Run("sample", "--model", vae, "--count", "4", "--scale", "16", "--out", png);   // the same options at a size that fits
+        Assert.True(small.ExitCode == 0, small.Error);
+    }
+
+    /// <summary>An untrained MLP VAE on 28 x 28 images (8 hidden units, latent 2), saved as `train` saves one.</summary>
+    private static string ImageVae()
+    {
+        string dir = CliRunner.TempDir();
+        var spec = new NeuralCore.Models.Autoencoders.ModelSpec
+        {
+            Kind = "vae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 2, Hidden = [8], Loss = "bce", Data = "mnist",
+        };
+        var model = NeuralCore.Models.Autoencoders.ModelFactory.Create(spec, new NeuralCore.Kernels.Cpu.CpuBackend(), new SeededRandom(0));
+        NeuralCore.Models.Training.ModelStore.Save(model, dir);
+        return dir;
+    }
+
     // ---- helpers ----
 
     private static void AssertOneLineError(CliRunner.Result r, int? exitCode = null)

@@ -15,7 +15,7 @@ internal static class EncodeCommand
     private static readonly Option<string?> PlotPath = CliOption.OptionalString("--plot",
         "scatter of the embeddings coloured by label; a 2-D latent is drawn as is, a larger one projected onto its first two " +
         "principal components", "FILE.png");
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per forward pass", 500, 1);
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per forward pass", 500, 1, SizeLimits.MaxBatch);
 
     public static CliCommand Create() => new CliCommand("encode", "extract features: the embedding of every row, as CSV (and a latent-space plot)", Run)
     {

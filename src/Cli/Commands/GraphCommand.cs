@@ -17,7 +17,7 @@ internal static class GraphCommand
         "graph-KIND.dot");
     private static readonly Option<int> Batch = CliOption.Int("--batch", "rows in the batch", 4, 1, 4096);
     private static readonly Option<bool> NoBackward = CliOption.Flag("--no-backward", "draw the graph before backward: ops and values, no gradients");
-    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "fresh models: embedding size", "20 for VAEs, 32 otherwise", 1);
+    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "fresh models: embedding size", "20 for VAEs, 32 otherwise", 1, SizeLimits.MaxLayerWidth);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "fresh MLP models: hidden layer sizes", [400]);
 
     public static CliCommand Create() => new CliCommand("graph", "draw the autograd graph of one batch (Graphviz DOT/SVG, values and gradients)", Run)

@@ -24,9 +24,9 @@ internal static class ImputeCommand
             return f is > 0f and < 1f ? f
                 : throw new CliException($"{command}: --evaluate must be a fraction between 0 and 1 (exclusive), e.g. 0.2; got {text}", 2);
         });
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the rows", 300, 1);
+    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the rows", 300, 1, SizeLimits.MaxEpochs);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden layers", [64, 64]);
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per mini-batch", 32, 1);
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per mini-batch", 32, 1, SizeLimits.MaxBatch);
     private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate", 2e-3f, 1e-12f, 100f);
     private static readonly Option<float> MaskFraction = CliOption.Float("--mask-fraction",
         "masking noise: fraction of observed cells hidden per batch", 0.2f, 0f, 0.95f);

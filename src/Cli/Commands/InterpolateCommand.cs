@@ -41,6 +41,8 @@ internal static class InterpolateCommand
             throw new CliException($"interpolate: --out {outPath} must be a .png file", 2);
         Outputs.Check("interpolate", Outputs.ModelInputs(dir, args.Get(CommonOptions.Data) ?? spec.Data), new Outputs.Output("--out", outPath));
         if (image[0] != 1) throw new CliException($"interpolate: only single-channel images can be drawn, the model has {image[0]} channels");
+        var (_, width, height) = ImageGrid.Size(steps + 2, image[1], image[2], steps + 2, scale);
+        SizeLimits.Picture($"interpolate: --steps {steps} at --scale {scale}", width, height, "lower --steps or --scale");
 
         var model = ModelStore.Load(dir, backend);
         int f = spec.InputFeatures, latent = spec.Latent;

@@ -21,7 +21,7 @@ internal static class SphereExperiment
         "leave out the polar cap of this angular radius around the north pole; 0 samples the whole sphere", 30f, 0f, 150f, "DEG");
     private static readonly Option<int> Points = CliOption.Int("--points", "points sampled uniformly on the sphere (80% train, 20% test)", 4000, 20, 1_000_000);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "hidden layers of the encoder, mirrored by the decoder", [64, 64]);
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes", 60, 1);
+    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes", 60, 1, SizeLimits.MaxEpochs);
     private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate at the start, decayed linearly towards 0", 3e-3f, 1e-12f, 10f);
     private static readonly Option<string> Out = CliOption.String("--out", "output directory", "DIR", Path.Combine("runs", "sphere"));
     private static readonly Option<string> Data = CliOption.String("--data",
