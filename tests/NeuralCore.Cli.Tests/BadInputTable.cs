@@ -95,6 +95,13 @@ public class BadInputTable
         new("nan-train-diverges", "command line", "sgd with --lr 100 (the loss explodes)", d => [.. Csv(d, "a,b\n1,2\n3,4\n5,1\n2,2\n4,4\n"), "--optimizer", "sgd", "--lr", "100", "--quiet"]),
         new("nan-impute-diverges", "command line", "impute with --lr 100 (the loss explodes)", d => ["impute", "--data", CsvFile(d, "a,b,c\n1,2,3\n4,,6\n7,8,9\n1,5,2\n"), "--lr", "100", "--out", Path.Combine(d, "o.csv")]),
         new("nan-impute-range", "CSV", "impute on a column from -3e38 to 3e38", d => ["impute", "--data", CsvFile(d, "a,b\n-3e38,1\n3e38,\n0,2\n"), "--out", Path.Combine(d, "o.csv")]),
+        // ---- impute copies the input's bytes ----
+        new("impute-utf16", "CSV", "impute on a UTF-16 table", d =>
+        {
+            string path = Path.Combine(d, "t.csv");
+            File.WriteAllText(path, "a,b\n1,\n3,4\n", Encoding.Unicode);
+            return ["impute", "--data", path, "--out", Path.Combine(d, "o.csv")];
+        }),
         // ---- command line ----
         new("cli-unknown-option", "command line", "a misspelt option", d => ["train", "--epoch", "3", "--out", Path.Combine(d, "out")]),
         new("cli-not-a-number", "command line", "--epochs ten", d => ["train", "--epochs", "ten", "--out", Path.Combine(d, "out")]),
