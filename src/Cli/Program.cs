@@ -294,7 +294,7 @@ namespace NeuralCore.Cli
         [
             ("TrainingOptions.Epochs", "--epochs"), ("TrainingOptions.BatchSize", "--batch"), ("TrainingOptions.LearningRate", "--lr"),
             ("TrainingOptions.WeightDecay", "--weight-decay"), ("TrainingOptions.Optimizer", "--optimizer"),
-            ("ModelSpec.Hidden", "--hidden"), ("ModelSpec.Latent", "--latent"), ("ImputerOptions.Hidden", "--hidden"),
+            ("ModelSpec.Hidden", "--hidden"), ("ModelSpec.Latent", "--latent"), ("ImputerOptions.Hidden", "--hidden"), ("ImputerOptions.LearningRate", "--lr"),
         ];
 
         // ArgumentException appends " (Parameter 'name')", also inside messages that wrap one: a C# name, not a command-line one

@@ -87,6 +87,21 @@ public class BadInputTable
         new("mem-impute-huge-hidden", "command line", "impute --hidden 100000000", d => ["impute", "--data", CsvFile(d, "a,b\n1,\n3,4\n"), "--hidden", "100000000", "--out", Path.Combine(d, "o.csv")]),
         new("mem-train-huge-activations", "command line", "--hidden 3000000 (activations of 3 GB per batch)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000"]),
         new("mem-train-huge-batch", "command line", "--batch 2000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000", "--batch", "2000000"]),
+        // ---- NaN, infinities and exploding values ----
+        new("nan-weight-eval", "safetensors", "a NaN weight (eval)", d => Model(d, _ => Weights(d, poison: float.NaN))),
+        new("nan-weight-detect", "safetensors", "an infinite weight (detect)", d => ["detect", .. Model(d, _ => Weights(d, poison: float.PositiveInfinity))[1..], "--out", Path.Combine(d, "s.csv")]),
+        new("nan-weight-encode", "safetensors", "a NaN weight (encode)", d => ["encode", .. Model(d, _ => Weights(d, poison: float.NaN))[1..], "--out", Path.Combine(d, "f.csv")]),
+        new("nan-checkpoint-state", "checkpoint", "NaN in the optimiser state", d => CheckpointCase(d, _ => { }, poison: "optimizer.0.exp_avg")),
+        new("nan-train-diverges", "command line", "sgd with --lr 100 (the loss explodes)", d => [.. Csv(d, "a,b\n1,2\n3,4\n5,1\n2,2\n4,4\n"), "--optimizer", "sgd", "--lr", "100", "--quiet"]),
+        new("nan-impute-diverges", "command line", "impute with --lr 100 (the loss explodes)", d => ["impute", "--data", CsvFile(d, "a,b,c\n1,2,3\n4,,6\n7,8,9\n1,5,2\n"), "--lr", "100", "--out", Path.Combine(d, "o.csv")]),
+        new("nan-impute-range", "CSV", "impute on a column from -3e38 to 3e38", d => ["impute", "--data", CsvFile(d, "a,b\n-3e38,1\n3e38,\n0,2\n"), "--out", Path.Combine(d, "o.csv")]),
+        // ---- impute copies the input's bytes ----
+        new("impute-utf16", "CSV", "impute on a UTF-16 table", d =>
+        {
+            string path = Path.Combine(d, "t.csv");
+            File.WriteAllText(path, "a,b\n1,\n3,4\n", Encoding.Unicode);
+            return ["impute", "--data", path, "--out", Path.Combine(d, "o.csv")];
+        }),
         // ---- command line ----
         new("cli-unknown-option", "command line", "a misspelt option", d => ["train", "--epoch", "3", "--out", Path.Combine(d, "out")]),
         new("cli-not-a-number", "command line", "--epochs ten", d => ["train", "--epochs", "ten", "--out", Path.Combine(d, "out")]),
@@ -234,10 +249,11 @@ public class BadInputTable
     private static string ModelSpecJson() => TableSpec().ToJson();
 
     /// <summary>Valid weights of the table model, optionally of another size, without one tensor, or with an extra one.</summary>
-    private static byte[] Weights(string dir, int hidden = 3, string? drop = null, string? extra = null)
+    private static byte[] Weights(string dir, int hidden = 3, string? drop = null, string? extra = null, float? poison = null)
     {
         var model = ModelFactory.Create(TableSpec(hidden), new CpuBackend(), new SeededRandom(0));
         var tensors = model.NamedParameters().Where(p => p.Name != drop).Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList();
+        if (poison is { } value) tensors[0].Item3[1] = value;
         if (extra != null) tensors.Add((extra, [1], [0f]));
         string path = Path.Combine(dir, "w.tmp.safetensors");
         SafeTensors.Write(path, tensors);
@@ -287,7 +303,7 @@ public class BadInputTable
     }
 
     /// <summary>A checkpoint in DIR after one epoch on DIR/t.csv, with its metadata changed; runs train --resume DIR.</summary>
-    private static string[] CheckpointCase(string dir, Action<Dictionary<string, string>> change, string? drop = null)
+    private static string[] CheckpointCase(string dir, Action<Dictionary<string, string>> change, string? drop = null, string? poison = null)
     {
         string csv = Path.Combine(dir, "t.csv");
         File.WriteAllText(csv, "a,b\n1,2\n3,4\n5,6\n7,8\n");
@@ -301,6 +317,7 @@ public class BadInputTable
         var file = SafeTensors.Read(path);
         var metadata = file.Metadata.ToDictionary();
         change(metadata);
+        if (poison != null) file.Tensors[poison].Data[0] = float.NaN;
         SafeTensors.Write(path, file.Names.Where(n => n != drop).Select(n => (n, file.Tensors[n].Shape, file.Tensors[n].Data)).ToList(), metadata);
         return ["train", "--resume", dir, "--quiet"];
     }

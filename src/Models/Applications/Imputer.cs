@@ -1,4 +1,6 @@
+using System.Globalization;
 using NeuralCore.Kernels;
+using NeuralCore.Models.Training;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.Layers;
 using NeuralCore.Models.Optimizers;
@@ -48,7 +50,8 @@ public sealed class Imputer
     /// <param name="values">Row-major values [rows, features]; cells flagged in <paramref name="missing"/> are ignored (NaN is fine).</param>
     /// <param name="missing">[rows, features]: true where the value is unknown.</param>
     /// <param name="features">Columns per row.</param>
-    /// <exception cref="ArgumentException">Shapes disagree, an observed value is not finite, or the model would need more
+    /// <exception cref="TrainingDivergedException">The training loss or a filled value became NaN, infinite or huge.</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, an observed value is not finite, a column's range overflows float32, or the model would need more
     /// than <see cref="MemoryLimit.MaxTrainingBytes"/> (checked before anything is allocated).</exception>
     public ImputationResult Impute(ReadOnlySpan<float> values, ReadOnlySpan<bool> missing, int features)
     {
@@ -72,6 +75,12 @@ public sealed class Imputer
         for (int c = 0; c < features; c++)
             if (!HasObserved(observed, c, features)) throw new ArgumentException($"imputer: column {c} has no observed value, so nothing can be learned about it; drop the column");
         var scaler = FeatureScaler.Fit(scaled, features);
+        for (int c = 0; c < features; c++)
+        {
+            // min-max scaling divides by the range and multiplies by it again: a range beyond float32 gives NaN
+            if (!float.IsFinite(scaler.Max[c] - scaler.Min[c]))
+                throw new ArgumentException($"imputer: column {c} spans {scaler.Min[c].ToString(CultureInfo.InvariantCulture)} to {scaler.Max[c].ToString(CultureInfo.InvariantCulture)}, a range beyond float32; rescale the column");
+        }
         scaler.Transform(scaled);
         float[] means = ColumnMeans(scaled, features);
         for (int i = 0; i < scaled.Length; i++) if (observed[i] == 0f) scaled[i] = means[i % features];
@@ -83,7 +92,14 @@ public sealed class Imputer
         var current = scaled;
         for (int iteration = 0; iteration < Options.FillIterations; iteration++) Refill(model, current, observed, rows, features);
         scaler.InverseTransform(current);
-        for (int i = 0; i < result.Length; i++) if (missing[i]) result[i] = current[i];
+        for (int i = 0; i < result.Length; i++)
+        {
+            if (!missing[i]) continue;
+            if (!float.IsFinite(current[i]))   // never hand back a table with NaN in it as if it were filled
+                throw new TrainingDivergedException(
+                    $"imputer: the model filled row {i / features}, column {i % features} with {current[i].ToString(CultureInfo.InvariantCulture)}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)}) or rescale the table");
+            result[i] = current[i];
+        }
         return new ImputationResult(result, filled, loss);
     }
 
@@ -180,7 +196,11 @@ public sealed class Imputer
                 var loss = MaskedMse.Loss(model.Call(x, "imputer"), t, m);
                 loss.Backward();
                 optimizer.Step();
-                epochLoss += loss.Item() * n;
+                float batchLoss = loss.Item();
+                if (!(batchLoss <= Trainer.DivergedLoss))
+                    throw new TrainingDivergedException(
+                        $"imputer: the training loss became {batchLoss.ToString(CultureInfo.InvariantCulture)} in epoch {epoch + 1}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+                epochLoss += batchLoss * n;
             }
             epochLoss /= rows;
         }

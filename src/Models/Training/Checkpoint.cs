@@ -159,19 +159,23 @@ public sealed class Checkpoint
     /// generators, and <see cref="Trainer.EpochsDone"/>. The trainer must have been built from <see cref="Settings"/>
     /// (another number of epochs is fine).
     /// </summary>
-    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, or is not used by this model and optimiser.</exception>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, holds NaN or an infinity, or is not used by this model and optimiser.</exception>
     public void Restore(Trainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var expected = new List<string>();
         foreach (var (name, p) in trainer.Model.NamedParameters())
         {
-            p.CopyFrom(_file.Require(name, p.Shape.ToArray()).Data);
+            var data = _file.Require(name, p.Shape.ToArray()).Data;
+            ModelStore.RequireFinite(Path, name, data);
+            p.CopyFrom(data);
             expected.Add(name);
         }
         foreach (var (name, state) in trainer.Optimizer.StateTensors())
         {
-            state.CopyFrom(_file.Require(OptimizerPrefix + name, state.Shape.ToArray()).Data);
+            var data = _file.Require(OptimizerPrefix + name, state.Shape.ToArray()).Data;
+            ModelStore.RequireFinite(Path, OptimizerPrefix + name, data);
+            state.CopyFrom(data);
             expected.Add(OptimizerPrefix + name);
         }
         var extra = _file.Names.Except(expected).ToList();

@@ -125,17 +125,32 @@ public static class ModelStore
         return model;
     }
 
-    /// <summary>Copies every parameter from <paramref name="file"/>, checking names and shapes.</summary>
+    /// <summary>Copies every parameter from <paramref name="file"/>, checking names, shapes and that every value is finite.</summary>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, holds NaN or an infinity, or the
+    /// file holds tensors the model does not have.</exception>
     public static void LoadWeights(Layers.Module model, SafeTensorsFile file)
     {
         var named = model.NamedParameters().ToList();
         foreach (var (name, parameter) in named)
         {
             var t = file.Require(name, parameter.Shape.ToArray());
+            RequireFinite(file.Path, name, t.Data);
             parameter.CopyFrom(t.Data);
         }
         var extra = file.Names.Except(named.Select(n => n.Name)).ToList();
         if (extra.Count > 0)
             throw new SafeTensorsFormatException($"{file.Path}: holds tensors this model does not have ({string.Join(", ", extra.Take(5))}); the file belongs to a different model");
+    }
+
+    /// <summary>Refuses a tensor that holds NaN or an infinity: a model with such a weight evaluates to NaN everywhere
+    /// (it was saved from a diverged run or the file is damaged), which no command should report as a result.</summary>
+    internal static void RequireFinite(string path, string name, float[] data)
+    {
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (!float.IsFinite(data[i]))
+                throw new SafeTensorsFormatException(
+                    $"{path}: tensor '{name}' holds {data[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {i}; the weights are damaged or come from a run that diverged; train the model again");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Serialization;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
@@ -127,6 +128,13 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// A loss above this (per batch in training, per sample on the test rows), like a NaN or infinite one, stops training
+    /// as divergence: summed BCE or squared error of inputs scaled to [0, 1] stays many orders of magnitude below it,
+    /// so such a model has blown up even while its loss is still a finite float.
+    /// </summary>
+    public const double DivergedLoss = 1e12;
+
     /// <summary>The model being trained (in place).</summary>
     public Autoencoder Model { get; }
     /// <summary>How the model is trained.</summary>
@@ -154,7 +162,7 @@ public sealed class Trainer
     /// <param name="progress">Called after every step.</param>
     /// <param name="cancellationToken">Checked before every step. After a cancellation the trainer is in the middle of
     /// an epoch; continue from a checkpoint of a whole epoch, not from this trainer.</param>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN, infinite or larger than <see cref="DivergedLoss"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -181,9 +189,9 @@ public sealed class Trainer
                 var parts = Model.ComputeLoss(x, NoiseRandom);
                 parts.Total.Backward();
                 float loss = parts.Total.Item();
-                if (!float.IsFinite(loss))
+                if (!(loss <= DivergedLoss))   // NaN, an infinity, or a loss no model that is learning reaches
                     throw new TrainingDivergedException(
-                        $"loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
+                        $"loss became {loss.ToString(CultureInfo.InvariantCulture)} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
                 Optimizer.Step();
                 lossSum += loss;
                 seen += rows;
@@ -195,9 +203,9 @@ public sealed class Trainer
         double seconds = clock.Elapsed.TotalSeconds;
         EpochsDone = epoch;
         var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
-        if (!double.IsFinite(eval.Loss))   // finite training losses can still leave weights that overflow on other rows
+        if (testCount > 0 && !(eval.Loss <= DivergedLoss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
-                $"test loss became {eval.Loss} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
+                $"test loss became {eval.Loss.ToString(CultureInfo.InvariantCulture)} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
         return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
     }
 
