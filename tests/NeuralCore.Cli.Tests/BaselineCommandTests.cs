@@ -2,8 +2,31 @@ using System.Globalization;
 
 namespace NeuralCore.CliTests;
 
-public class ClusterCommandTests(TrainedModels models) : IClassFixture<TrainedModels>
+/// <summary>The applications that answer with a classical baseline beside the autoencoder: cluster, detect, impute.</summary>
+public class BaselineCommandTests(TrainedModels models) : IClassFixture<TrainedModels>
 {
+    [Fact]
+    public void Detect_PrintsPcaAurocBesideTheModels()
+    {
+        var r = CliRunner.Run("detect", "--model", models.WineAe, "--data", models.Wine, "--label-column", "class", "--normal-value", "1",
+            "--out", Path.Combine(CliRunner.TempDir(), "scores.csv"));
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.InRange(CliRunner.NumberAfter(r.Out, "PCA baseline: AUROC"), 0.5, 1.0);
+        Assert.Contains("reconstruction error of 3 principal components (the latent size), fitted on the 71 normal rows", r.Out);
+        var images = CliRunner.Run("detect", "--model", models.Vae, "--normal-class", "1", "--out", Path.Combine(CliRunner.TempDir(), "scores.csv"));
+        Assert.InRange(CliRunner.NumberAfter(images.Out, "PCA baseline: AUROC"), 0.9, 1.0);   // 1s are easy for a 2-D PCA too
+    }
+
+    [Fact]
+    public void ImputeEvaluate_PrintsKnnBesideTheMeanAndTheAutoencoder()
+    {
+        var r = CliRunner.Run("impute", "--data", models.Wine, "--drop", "class", "--evaluate", "0.2", "--epochs", "20");
+        Assert.True(r.ExitCode == 0, r.Error);
+        double mean = CliRunner.NumberAfter(r.Out, "mean imputation");
+        double knn = CliRunner.NumberAfter(r.Out, "on the observed columns)");
+        Assert.InRange(knn, 0.1, mean);                       // neighbours beat column means on wine's correlated columns
+    }
+
     [Fact]
     public void Mnist_PrintsNmiAndAri_ForTheEmbeddingPcaAndRawInputs_AndWritesAssignments()
     {
