@@ -33,7 +33,7 @@ namespace NeuralCore.Cli
             foreach (var command in (Command[])[
                 TrainCommand.Create(), EvalCommand.Create(), GraphCommand.Create(), GradCheckCommand.Create(), ImputeCommand.Create(),
                 EncodeCommand.Create(), DetectCommand.Create(), SampleCommand.Create(), InterpolateCommand.Create(), BenchCommand.Create(),
-                PtxCommand.Create(), ExperimentCommand.Create(), ImportCommand.Create(), ExportCommand.Create()])
+                PtxCommand.Create(), ExperimentCommand.Create(), ClusterCommand.Create(), ImportCommand.Create(), ExportCommand.Create()])
                 root.Add(command);
             root.Options.OfType<HelpOption>().Single().Action = new HelpWriter();
             root.Options.OfType<VersionOption>().Single().Action = new VersionWriter();

@@ -18,7 +18,7 @@ internal static class ImputeCommand
         "comma-separated columns to leave out of the model (e.g. a class or id column); they are copied to the output unchanged and may hold text", "COLS");
     private static readonly Option<float?> Evaluate = CliOption.Of<float?>("--evaluate",
         "hide a fraction F in (0, 1) of the observed cells at random (seeded), impute them and print the RMSE on them (columns " +
-        "scaled to [0, 1]) next to column-mean imputation's", "F", (text, command) =>
+        "scaled to [0, 1]) next to column-mean and kNN (k = 5) imputation's", "F", (text, command) =>
         {
             float f = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
                 : throw new CliException($"{command}: --evaluate expects a number, got '{text}'", 2);
@@ -86,6 +86,7 @@ internal static class ImputeCommand
             var score = Named(path, () => ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, fraction, options.Seed));
             Console.WriteLine($"evaluate: hid {score.HiddenCells} of the observed cells ({fraction:P0}) of {path} ({shape}), seed {options.Seed}, {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"RMSE on hidden cells (columns scaled to [0, 1]): autoencoder {score.ImputerRmse:F4}, mean imputation {score.MeanRmse:F4} ({score.Improvement:F2}x lower)");
+            Console.WriteLine($"  kNN imputation (k = 5 nearest rows on the observed columns) {score.KnnRmse:F4}: the autoencoder's error is {score.ImputerRmse / Math.Max(score.KnnRmse, 1e-30):F2}x kNN's");
         }
         if (output is null) return 0;
 

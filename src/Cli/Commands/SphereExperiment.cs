@@ -110,10 +110,10 @@ internal static class SphereExperiment
         int[] longitudeBins = SphereData.LongitudeBins(test);
         float[] chart = ChartPoints(codes, latent, SphereData.Latitudes(test));
         string what = latent switch { 1 => "code (x) vs true latitude (y)", 3 => "codes 1 and 2 of 3", _ => "2-D code" };
-        SideBySide(
+        RgbCanvas.SideBySide(
             Plot.RenderScatter(chart, latitudeBins, $"{what}: colour = latitude band (0 = south)"),
             Plot.RenderScatter(chart, longitudeBins, $"{what}: colour = longitude sector")).Save(Path.Combine(outDir, "embedding.png"));
-        SideBySide(
+        RgbCanvas.SideBySide(
             Plot.RenderScatter(Project(test, 0, 2), latitudeBins, "input seen from the side (x, z): latitude band"),
             Plot.RenderScatter(Project(test, 0, 1), longitudeBins, "input seen from a pole (x, y): longitude sector")).Save(Path.Combine(outDir, "sphere.png"));
         Console.WriteLine($"wrote {Path.Combine(outDir, "embedding.png")} and {Path.Combine(outDir, "sphere.png")}");
@@ -170,7 +170,7 @@ internal static class SphereExperiment
         var latitudes = places.Latitudes.ToArray();
         int[] longitudeBins = SphereData.LongitudeBins(all);
         string what = latent switch { 1 => "code vs latitude", 3 => "codes 1 and 2 of 3", _ => "2-D code" };
-        SideBySide(
+        RgbCanvas.SideBySide(
             Plot.RenderScatter(ChartPoints(Features.Encode(model, all, count), latent, latitudes), longitudeBins,
                 $"autoencoder {what}: colour = longitude from 180W", 700, 620, marks),
             Plot.RenderScatter(ChartPoints(pca.Transform(all, count), latent, latitudes), longitudeBins,
@@ -219,13 +219,5 @@ internal static class SphereExperiment
         var result = new float[points.Length / 3 * 2];
         for (int i = 0; i < result.Length / 2; i++) { result[2 * i] = points[3 * i + a]; result[2 * i + 1] = points[3 * i + b]; }
         return result;
-    }
-
-    private static RgbCanvas SideBySide(RgbCanvas left, RgbCanvas right)
-    {
-        var canvas = new RgbCanvas(left.Width + right.Width, Math.Max(left.Height, right.Height), Rgb.White);
-        for (int y = 0; y < left.Height; y++) Array.Copy(left.Pixels, y * left.Width * 3, canvas.Pixels, y * canvas.Width * 3, left.Width * 3);
-        for (int y = 0; y < right.Height; y++) Array.Copy(right.Pixels, y * right.Width * 3, canvas.Pixels, (y * canvas.Width + left.Width) * 3, right.Width * 3);
-        return canvas;
     }
 }
