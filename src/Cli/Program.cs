@@ -284,6 +284,8 @@ namespace NeuralCore.Cli
         {
             CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
             StandardOutputClosedException => e.Message,
+            // The library's own not-found messages already say what to check.
+            FileNotFoundException when e.Message.Contains("check the path", StringComparison.Ordinal) => e.Message,
             IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
             ArgumentException a => InCommandLineTerms(a),
             _ => null,

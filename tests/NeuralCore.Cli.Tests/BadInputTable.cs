@@ -125,6 +125,21 @@ public class BadInputTable
         new("out-empty", "command line", "--out \"\"", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], ""]),
         new("data-empty", "command line", "--data \"\"", d => ["train", "--data", "", "--out", Path.Combine(d, "out")]),
         new("model-empty", "command line", "--model \"\" of a command that reads a model", _ => ["encode", "--model", ""]),
+        // ---- import (a PyTorch state_dict) and export (ONNX) ----
+        new("import-missing", "safetensors", "import --state-dict of a file that does not exist", d => ["import", "--state-dict", Path.Combine(d, "nope.safetensors"), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-csv", "safetensors", "import --state-dict of a CSV table", d => ["import", "--state-dict", CsvFile(d, "a,b\n1,2\n"), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-other-names", "safetensors", "a state_dict whose names match no model layer", d => ["import", "--state-dict", StateDict(d, ("net.0.weight", [20, 5]), ("net.0.bias", [20])), "--model", "ae", "--latent", "4", "--data", CsvFile(d, "a,b,c,e,f\n1,2,3,4,5\n2,3,4,5,6\n"), "--out", Path.Combine(d, "o")]),
+        new("import-no-latent", "safetensors", "a state_dict without the decoder's first layer and no --latent", d => ["import", "--state-dict", StateDict(d, ("x", [3])), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-bad-map", "command line", "--map fc1 (no =)", d => ["import", "--state-dict", StateDict(d, ("x", [3])), "--model", "vae", "--map", "fc1", "--out", Path.Combine(d, "o")]),
+        new("import-over-input", "output", "--out the directory that holds the --state-dict as model.safetensors", d =>
+        {
+            Directory.CreateDirectory(Path.Combine(d, "m"));
+            File.Move(StateDict(d, ("x", [3])), Path.Combine(d, "m", ModelStore.WeightsFile));
+            return ["import", "--state-dict", Path.Combine(d, "m", ModelStore.WeightsFile), "--model", "vae", "--latent", "2", "--out", Path.Combine(d, "m")];
+        }),
+        new("export-bad-part", "command line", "export --part middle", d => ["export", .. Model(d, b => b)[1..3], "--part", "middle", "--out", Path.Combine(d, "m.onnx")]),
+        new("export-over-model", "output", "export --out of the model's own weights file", d => ["export", .. Model(d, b => b)[1..3], "--out", Path.Combine(d, "m", ModelStore.WeightsFile)]),
+        new("export-corrupt-model", "safetensors", "export of a model whose weights file is cut short", d => ["export", .. Model(d, b => b[..(b.Length / 2)])[1..3], "--out", Path.Combine(d, "m.onnx")]),
         // ---- sizes: every one range-checked when parsed, products computed in 64 bits ----
         new("size-batch", "command line", "--batch 3000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--batch", "3000000"]),
         new("size-hidden-past-int", "command line", "--hidden 3000000000 (past 32 bits)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000000"]),
@@ -249,6 +264,14 @@ public class BadInputTable
     private static string ModelSpecJson() => TableSpec().ToJson();
 
     /// <summary>Valid weights of the table model, optionally of another size, without one tensor, or with an extra one.</summary>
+    /// <summary>A safetensors file of zero-filled tensors with the given names and shapes, as a PyTorch state_dict would be.</summary>
+    private static string StateDict(string dir, params (string Name, int[] Shape)[] tensors)
+    {
+        string path = Path.Combine(dir, "state.safetensors");
+        SafeTensors.Write(path, [.. tensors.Select(t => (t.Name, t.Shape, new float[t.Shape.Aggregate(1, (a, b) => a * b)]))]);
+        return path;
+    }
+
     private static byte[] Weights(string dir, int hidden = 3, string? drop = null, string? extra = null, float? poison = null)
     {
         var model = ModelFactory.Create(TableSpec(hidden), new CpuBackend(), new SeededRandom(0));

@@ -29,8 +29,10 @@ internal static class ExportCommand
     {
         string dir = args.Get(CommonOptions.ModelDirectory), outPath = args.Get(Out);
         var part = args.Get(Part) switch { "encoder" => OnnxPart.Encoder, "decoder" => OnnxPart.Decoder, _ => OnnxPart.Reconstruct };
+        Outputs.Check("export", Outputs.ModelInputs(dir, null), new Outputs.Output("--out", outPath));
         var model = ModelStore.Load(dir, new Kernels.Cpu.CpuBackend(1));
         OnnxExport.Write(model, part, outPath);
+        if (Outputs.IsStream(outPath)) return 0;
         Console.WriteLine($"wrote {outPath}: {model.Spec.Kind} model in {dir}, part {args.Get(Part)} (ONNX opset {OnnxExport.Opset}, {new FileInfo(outPath).Length:N0} bytes)");
         return 0;
     }

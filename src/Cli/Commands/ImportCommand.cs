@@ -34,6 +34,12 @@ internal static class ImportCommand
     {
         string path = args.Get(StateDict), kind = args.Get(Kind), outDir = args.Get(Out);
         var map = ParseMap(args.Get(Map));
+        Outputs.Check("import", [new("--state-dict", path), new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
+        // --out is a directory: what would be replaced is the state_dict as one of the model files written into it.
+        string stateDictFile = Outputs.Canonical(path);
+        foreach (string written in new[] { ModelStore.WeightsFile, ModelStore.SpecFile })
+            if (Outputs.Canonical(Path.Combine(outDir, written)) == stateDictFile)
+                throw new CliException($"import: --out {Text.Safe(outDir)} would replace the --state-dict file with the imported {written}; choose another directory", 2);
         var file = SafeTensors.Read(path);
         var data = DataSource.Load(args, null, 0);
         bool isTable = data.Columns != null;
@@ -65,15 +71,12 @@ internal static class ImportCommand
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0 || eq == pair.Length - 1)
-                throw new CliException($"import: --map entry '{Shown(pair)}' is not torch.name=our.name (e.g. fc1=encoder.0)", 2);
+                throw new CliException($"import: --map entry '{Text.Safe(pair)}' is not torch.name=our.name (e.g. fc1=encoder.0)", 2);
             if (!map.TryAdd(pair[..eq], pair[(eq + 1)..]))
-                throw new CliException($"import: --map names '{Shown(pair[..eq])}' twice", 2);
+                throw new CliException($"import: --map names '{Text.Safe(pair[..eq])}' twice", 2);
         }
         return map;
     }
-
-    // A map entry is echoed in errors; control characters (terminal escapes) are shown as code points.
-    private static string Shown(string text) => string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     /// <summary>The latent size a state_dict implies: the output size of the layer that makes the code (its bias length).</summary>
     private static int LatentOf(SafeTensorsFile file, IReadOnlyDictionary<string, string>? map, string kind)

@@ -72,7 +72,7 @@ public static class StateDictImport
         }
         catch (SafeTensorsFormatException e)
         {
-            throw new SafeTensorsFormatException($"{e.Message}. A {spec.Kind} model has: {string.Join(", ", expected)}; map the state_dict's names onto these (--map torch.name=our.name)", e);
+            throw new SafeTensorsFormatException($"{e.Message}; the {spec.Kind} model has {string.Join(", ", expected)}: map the state_dict's names onto these (--map torch.name=our.name)", e);
         }
         return model;
     }
