@@ -436,6 +436,32 @@ public class SafetyOutputTests(SmallTableModels models) : IClassFixture<SmallTab
         return dir;
     }
 
+    [Fact]
+    public void ControlCharacters_InMessagesOnStandardOutput_AreShownEscaped_WhileLinesAndTabsStay()
+    {
+        string dir = Path.Combine(CliRunner.TempDir(), "run\u001b[31m\u009b");
+        var r = CliRunner.Run(TrainInto(dir).Where(a => a != "--quiet").ToArray());
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(File.Exists(Path.Combine(dir, "model.json")));   // the directory has its real name
+        Assert.Contains("run\\u001b[31m\\u009b", r.Out);
+        Assert.DoesNotContain('\u001b', r.Out);
+        Assert.DoesNotContain('\u009b', r.Out);
+        Assert.Contains('\n', r.Out);
+
+        Assert.Equal("a\\u001b[0mb\\u0007c\\u202e\\u0000", NeuralCore.Cli.Text.Safe("a\u001b[0mb\u0007c\u202e\u0000"));
+        Assert.Equal("one line\\u000atwo\\u0009", NeuralCore.Cli.Text.Safe("one line\ntwo\t"));
+        Assert.Equal("one line\ntwo\t\\u001b", NeuralCore.Cli.Text.SafeKeepingLayout("one line\ntwo\t\u001b"));
+        Assert.Equal("plain text, é ü 数字", NeuralCore.Cli.Text.Safe("plain text, é ü 数字"));
+    }
+
+    [Fact]
+    public void AnUnexpectedFailure_IsOneLine_WithItsTypeAndExitCode70()
+    {
+        var line = NeuralCore.Cli.Cli.InternalError(new InvalidOperationException("broken\n   at Somewhere()\u001b[2J"));
+        Assert.Equal("internal error: InvalidOperationException: broken    at Somewhere()\\u001b[2J (please report)", line);
+        Assert.Equal(70, NeuralCore.Cli.Cli.InternalErrorExitCode);
+    }
+
     // ---- helpers ----
 
     private static void AssertOneLineError(CliRunner.Result r, int? exitCode = null)
