@@ -103,6 +103,9 @@ namespace NeuralCore.Cli
                 ProcessTerminationTimeout = null,
             };
             var output = Console.Out;   // a command whose data goes to standard output sends its messages to standard error
+            var error = Console.Error;
+            Console.SetOut(new SafeTextWriter(output));
+            Console.SetError(new SafeTextWriter(error));
             try
             {
                 var result = Root.Value.Parse(args);
@@ -114,11 +117,15 @@ namespace NeuralCore.Cli
                 Console.Error.WriteLine(InternalError(e));
                 return InternalErrorExitCode;
             }
-            finally { Console.SetOut(output); }
+            finally
+            {
+                Console.SetOut(output);
+                Console.SetError(error);
+            }
         }
 
         /// <summary>The one line an unexpected exception (a bug) prints instead of a stack trace.</summary>
-        private static string InternalError(Exception? e) =>
+        internal static string InternalError(Exception? e) =>
             "internal error: " + Text.Safe($"{e?.GetType().Name ?? "unknown"}: {e?.Message ?? ""}".ReplaceLineEndings(" ")) + " (please report)";
 
         /// <summary>Parses a command line without running it (tests call a command's body with it).</summary>

@@ -140,6 +140,9 @@ public class BadInputTable
         new("export-bad-part", "command line", "export --part middle", d => ["export", .. Model(d, b => b)[1..3], "--part", "middle", "--out", Path.Combine(d, "m.onnx")]),
         new("export-over-model", "output", "export --out of the model's own weights file", d => ["export", .. Model(d, b => b)[1..3], "--out", Path.Combine(d, "m", ModelStore.WeightsFile)]),
         new("export-corrupt-model", "safetensors", "export of a model whose weights file is cut short", d => ["export", .. Model(d, b => b[..(b.Length / 2)])[1..3], "--out", Path.Combine(d, "m.onnx")]),
+        // ---- a run's directory ----
+        new("out-holds-run", "output", "train --out of a directory that holds another run (no --overwrite)", d => { Model(d, b => b); return [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], Path.Combine(d, "m")]; }),
+        new("out-in-use", "output", "train --out of a directory another run holds (locked)", d => { var a = Csv(d, "a,b\n1,2\n3,4\n"); HoldLock(a[^1]); return a; }),
         // ---- sizes: every one range-checked when parsed, products computed in 64 bits ----
         new("size-batch", "command line", "--batch 3000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--batch", "3000000"]),
         new("size-hidden-past-int", "command line", "--hidden 3000000000 (past 32 bits)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000000"]),
@@ -295,6 +298,18 @@ public class BadInputTable
         string csv = Path.Combine(dir, "t.csv");
         File.WriteAllText(csv, "a,b\n1,2\n3,4\n");
         return ["eval", "--model", m, "--data", csv];
+    }
+
+    // Locks taken by cases, held until the process ends (as a run in another process would hold them).
+    private static readonly List<FileStream> HeldLocks = [];
+
+    /// <summary>Creates <paramref name="dir"/> and takes its run lock, as a running `train` does.</summary>
+    private static void HoldLock(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        lock (HeldLocks)
+            // shared, so the table can still read the file; a run's exclusive lock conflicts with it all the same
+            HeldLocks.Add(new FileStream(Path.Combine(dir, NeuralCore.Cli.RunDirectory.LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read));
     }
 
     /// <summary>An untrained VAE on 4 x 4 images saved in DIR/vae; returns the directory.</summary>

@@ -249,6 +249,101 @@ public class SafetyOutputTests(SmallTableModels models) : IClassFixture<SmallTab
         Assert.Contains("ae\\u001b[2J", option.Error);
     }
 
+    // ---- a run's directory: not replaced without --overwrite, locked while the run lasts ----
+
+    private string[] TrainInto(string dir, params string[] extra) =>
+        ["train", "--model", "ae", "--data", models.Wine, "--drop", "class", "--epochs", "1", "--quiet", "--out", dir, .. extra];
+
+    [Fact]
+    public void ADirectoryHoldingARun_IsRefused_AndKeptAsItWas()
+    {
+        string dir = CliRunner.TempDir();
+        Assert.Equal(0, CliRunner.Run(TrainInto(dir)).ExitCode);
+        var before = Hashes(dir);
+        var again = CliRunner.Run(TrainInto(dir));
+        AssertOneLineError(again, 2);
+        Assert.Contains("holds another run", again.Error);
+        Assert.Contains("--overwrite", again.Error);
+        Assert.Equal(before, Hashes(dir));
+
+        // only a checkpoint (an interrupted run) counts too
+        string interrupted = CliRunner.TempDir();
+        File.Copy(Path.Combine(dir, "checkpoint.safetensors"), Path.Combine(interrupted, "checkpoint.safetensors"));
+        AssertOneLineError(CliRunner.Run(TrainInto(interrupted)), 2);
+    }
+
+    [Fact]
+    public void Overwrite_ReplacesTheOldRun_AndRemovesItsPictures_ButNotOtherFiles()
+    {
+        string dir = CliRunner.TempDir();
+        Assert.Equal(0, CliRunner.Run(TrainInto(dir)).ExitCode);
+        string oldModel = File.ReadAllText(Path.Combine(dir, "model.json"));
+        // files of the old run that the new one does not write: a VAE's samples, a gradient plot, features of encode
+        foreach (string stale in (string[])["samples.png", "grad-norms.png", "features.csv", "scores.csv"]) File.WriteAllText(Path.Combine(dir, stale), "old");
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "mine");
+        var r = CliRunner.Run(TrainInto(dir, "--overwrite", "--latent", "5"));
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.NotEqual(oldModel, File.ReadAllText(Path.Combine(dir, "model.json")));
+        Assert.Equal(["checkpoint.safetensors", "loss.png", "metrics.json", "model.json", "model.safetensors", "notes.txt"],
+            Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void ANonEmptyDirectoryWithoutARun_IsUsed()
+    {
+        string dir = CliRunner.TempDir();
+        File.WriteAllText(Path.Combine(dir, "README.txt"), "runs go here");
+        var r = CliRunner.Run(TrainInto(dir));
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal("runs go here", File.ReadAllText(Path.Combine(dir, "README.txt")));
+    }
+
+    [Fact]
+    public void ALockedDirectory_IsRefused_ForTrainAndResume_AndTheLockGoesWithTheRun()
+    {
+        string dir = CliRunner.TempDir();
+        string lockPath = Path.Combine(dir, NeuralCore.Cli.RunDirectory.LockFile);
+        using (new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var r = CliRunner.Run(TrainInto(dir));
+            AssertOneLineError(r);
+            Assert.Equal($"error: {dir} is in use by another run (it holds .neuralcore.lock); wait for that run to end or choose another --out", r.Error.Trim());
+            Assert.False(File.Exists(Path.Combine(dir, "model.json")));
+        }
+        var free = CliRunner.Run(TrainInto(dir));   // a lock file left by a killed run holds nothing
+        Assert.True(free.ExitCode == 0, free.Error);
+        Assert.False(File.Exists(lockPath));
+        using (new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            Assert.Contains("is in use by another run", CliRunner.Run("train", "--resume", dir, "--epochs", "2", "--quiet").Error);
+        var resumed = CliRunner.Run("train", "--resume", dir, "--epochs", "2", "--quiet");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+    }
+
+    [Fact]
+    public void TwoRunsOnOneDirectory_TheSecondIsRefused()
+    {
+        string dir = CliRunner.TempDir();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "neuralcore.dll"), .. TrainInto(dir)[..^5], "--epochs", "1000000", "--quiet", "--out", dir])
+            start.ArgumentList.Add(a);
+        using var first = Process.Start(start)!;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(dir, "checkpoint.safetensors")) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(50);
+            Assert.False(first.HasExited, first.HasExited ? first.StandardError.ReadToEnd() : "");
+            var second = CliRunner.Run(TrainInto(dir, "--overwrite"));
+            AssertOneLineError(second);
+            Assert.Contains("is in use by another run", second.Error);
+            var resume = CliRunner.Run("train", "--resume", dir, "--quiet");
+            Assert.Contains("is in use by another run", resume.Error);
+        }
+        finally { first.Kill(entireProcessTree: true); }
+    }
+
+    private static Dictionary<string, string> Hashes(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
+
     // ---- sizes: parsed in range, multiplied in 64 bits ----
 
     [Theory]
@@ -339,6 +434,32 @@ public class SafetyOutputTests(SmallTableModels models) : IClassFixture<SmallTab
         var model = NeuralCore.Models.Autoencoders.ModelFactory.Create(spec, new NeuralCore.Kernels.Cpu.CpuBackend(), new SeededRandom(0));
         NeuralCore.Models.Training.ModelStore.Save(model, dir);
         return dir;
+    }
+
+    [Fact]
+    public void ControlCharacters_InMessagesOnStandardOutput_AreShownEscaped_WhileLinesAndTabsStay()
+    {
+        string dir = Path.Combine(CliRunner.TempDir(), "run\u001b[31m\u009b");
+        var r = CliRunner.Run(TrainInto(dir).Where(a => a != "--quiet").ToArray());
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(File.Exists(Path.Combine(dir, "model.json")));   // the directory has its real name
+        Assert.Contains("run\\u001b[31m\\u009b", r.Out);
+        Assert.DoesNotContain('\u001b', r.Out);
+        Assert.DoesNotContain('\u009b', r.Out);
+        Assert.Contains('\n', r.Out);
+
+        Assert.Equal("a\\u001b[0mb\\u0007c\\u202e\\u0000", NeuralCore.Cli.Text.Safe("a\u001b[0mb\u0007c\u202e\u0000"));
+        Assert.Equal("one line\\u000atwo\\u0009", NeuralCore.Cli.Text.Safe("one line\ntwo\t"));
+        Assert.Equal("one line\ntwo\t\\u001b", NeuralCore.Cli.Text.SafeKeepingLayout("one line\ntwo\t\u001b"));
+        Assert.Equal("plain text, é ü 数字", NeuralCore.Cli.Text.Safe("plain text, é ü 数字"));
+    }
+
+    [Fact]
+    public void AnUnexpectedFailure_IsOneLine_WithItsTypeAndExitCode70()
+    {
+        var line = NeuralCore.Cli.Cli.InternalError(new InvalidOperationException("broken\n   at Somewhere()\u001b[2J"));
+        Assert.Equal("internal error: InvalidOperationException: broken    at Somewhere()\\u001b[2J (please report)", line);
+        Assert.Equal(70, NeuralCore.Cli.Cli.InternalErrorExitCode);
     }
 
     // ---- helpers ----

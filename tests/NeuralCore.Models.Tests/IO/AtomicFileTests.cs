@@ -40,4 +40,39 @@ public class AtomicFileTests
         Assert.Throws<IOException>(() => AtomicFile.Write(temp.File("new.bin"), _ => throw new IOException("nope")));
         Assert.Empty(Directory.GetFiles(temp.Path));
     }
+
+    [Fact]
+    public void ASymbolicLink_IsWrittenThrough_AndStaysALink()
+    {
+        using var temp = new TempDirectory();
+        string target = temp.File("sub/real.bin"), link = temp.File("link.bin"), chain = temp.File("chain.bin");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.WriteAllText(target, "old");
+        File.CreateSymbolicLink(link, target);
+        File.CreateSymbolicLink(chain, link);
+        AtomicFile.WriteAllText(chain, "new");
+        Assert.Equal("new", File.ReadAllText(target));
+        Assert.Equal(link, new FileInfo(chain).LinkTarget);
+        Assert.Equal(target, new FileInfo(link).LinkTarget);
+        Assert.Equal(["real.bin"], Directory.GetFiles(Path.GetDirectoryName(target)!).Select(Path.GetFileName));
+        Assert.False(AtomicFile.WritesInPlace(chain));
+    }
+
+    [Fact]
+    public void SpecialFilesAndStandardOutput_AreWrittenInPlace_RegularFilesAreNot()
+    {
+        using var temp = new TempDirectory();
+        Assert.True(AtomicFile.WritesInPlace("-"));
+        Assert.True(AtomicFile.WritesInPlace("/dev/stdout"));
+        Assert.False(AtomicFile.WritesInPlace(temp.File("new.csv")));
+        File.WriteAllText(temp.File("old.csv"), "x");
+        Assert.False(AtomicFile.WritesInPlace(temp.File("old.csv")));
+        if (OperatingSystem.IsWindows()) return;
+        Assert.True(AtomicFile.WritesInPlace("/dev/null"));
+        File.CreateSymbolicLink(temp.File("null-link"), "/dev/null");
+        Assert.True(AtomicFile.WritesInPlace(temp.File("null-link")));
+        AtomicFile.WriteAllText(temp.File("null-link"), "discarded");   // into the device: the link and the device stay
+        Assert.Equal("/dev/null", new FileInfo(temp.File("null-link")).LinkTarget);
+        Assert.Equal(0, new FileInfo("/dev/null").Length);
+    }
 }
