@@ -42,8 +42,12 @@ public sealed class ModelSpec
     /// <summary>Gaussian sigma or masking probability.</summary>
     public float NoiseLevel { get; init; } = 0.3f;
 
-    /// <summary>Where the training data came from ("mnist" or a CSV path), for the record.</summary>
+    /// <summary>Where the training data came from: "mnist" (the bundled set) or the absolute path of a CSV file or IDX directory.</summary>
     public string? Data { get; init; }
+
+    /// <summary>SHA-256 of the training data (<see cref="DataFingerprint.Sha256"/>), so that a later use of <see cref="Data"/>
+    /// can tell whether the data is still the same; null when unknown.</summary>
+    public string? DataSha256 { get; init; }
 
     /// <summary>Column names of a CSV model, in order (inputs must match them).</summary>
     public string[]? Columns { get; init; }
@@ -167,6 +171,7 @@ public sealed class ModelSpec
             w.WriteString("noise", Noise);
             w.WriteNumber("noise_level", NoiseLevel);
             if (Data != null) w.WriteString("data", Data);
+            if (DataSha256 != null) w.WriteString("data_sha256", DataSha256);
             if (Columns != null)
             {
                 w.WriteStartArray("columns");
@@ -214,6 +219,7 @@ public sealed class ModelSpec
                 Noise = Str("noise") ?? "gaussian",
                 NoiseLevel = root.TryGetProperty("noise_level", out var n) ? n.GetSingle() : 0.3f,
                 Data = Str("data"),
+                DataSha256 = Str("data_sha256"),
                 Columns = root.TryGetProperty("columns", out var c) ? c.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : null,
                 Scaler = root.TryGetProperty("scaler", out var s) ? FeatureScaler.FromJson(s) : null,
             };
