@@ -82,10 +82,11 @@ public class BadInputTable
         // ---- memory: sizes checked before they are allocated ----
         new("mem-idx-gzip-bomb", "IDX", "gzip images file: 8 images, then 64 MiB of zeros", d => IdxGz(d, Images(8)[..16], 64 << 20)),
         new("mem-idx-gzip-huge-header", "IDX", "gzip images file declaring 60 million 4 x 4 images", d => IdxGz(d, Images(60_000_000)[..16], 1024)),
+        new("mem-json-wide-layers", "model.json", "hidden size 1e6 (10 million parameters, 8 GB of activations to evaluate)", d => Model(d, b => b, spec: ModelSpecJson().Replace("\"hidden\": [\n    3\n  ]", "\"hidden\": [1000000]"))),
         new("mem-csv-long-line", "CSV", "a 2 MB line without a line break", d => Csv(d, "a,b\n1," + new string('5', 2 << 20) + "\n")),
         new("mem-csv-dev-zero", "CSV", "/dev/zero as the table (impute)", d => ["impute", "--data", "/dev/zero", "--out", Path.Combine(d, "o.csv")]),
         new("mem-impute-huge-hidden", "command line", "impute --hidden 100000000", d => ["impute", "--data", CsvFile(d, "a,b\n1,\n3,4\n"), "--hidden", "100000000", "--out", Path.Combine(d, "o.csv")]),
-        new("mem-train-huge-activations", "command line", "--hidden 3000000 (activations of 3 GB per batch)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000"]),
+        new("mem-train-huge-activations", "command line", "--hidden 3000000 (gigabytes of activations)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000"]),
         new("mem-train-huge-batch", "command line", "--batch 2000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000", "--batch", "2000000"]),
         // ---- NaN, infinities and exploding values ----
         new("nan-weight-eval", "safetensors", "a NaN weight (eval)", d => Model(d, _ => Weights(d, poison: float.NaN))),

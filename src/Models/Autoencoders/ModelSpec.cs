@@ -86,6 +86,13 @@ public sealed class ModelSpec
         if (parameters > MaxParameters)
             throw new ArgumentOutOfRangeException(nameof(Hidden),
                 $"the model would have about {parameters:N0} parameters, above the limit of {MaxParameters:N0}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
+        // evaluation runs MemoryLimit.EvaluationRows rows at once whatever the training batch, so even loading a model to
+        // score it needs this much; checked here so that a model.json of very wide layers is refused before anything is built
+        long minimum = EstimatedTrainingBytes(1);
+        if (minimum > MemoryLimit.MaxTrainingBytes)
+            throw new ArgumentOutOfRangeException(nameof(Hidden),
+                $"the model would need about {MemoryLimit.Describe(minimum)} to train or evaluate even with small batches (its widest layers times {MemoryLimit.EvaluationRows} rows), " +
+                $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
     }
 
     /// <summary>Most hidden layers a spec may list.</summary>
