@@ -32,6 +32,12 @@ internal static class CliOption
             if (result.Tokens.Count != 1) return default!;   // no value or twice: reported by Cli.ErrorMessage
             string text = result.Tokens[0].Value;
             string command = CommandName(result);
+            // as `--out "$UNSET"`: an empty value is never a path, a name or a number
+            if (text.Length == 0)
+            {
+                result.AddError($"{command}: option {name} needs a value, got an empty string");
+                return default!;
+            }
             // as `--out --quiet`: a forgotten value, not a directory named "--quiet"
             if (text.StartsWith("--", StringComparison.Ordinal) && text.Length > 2)
             {
@@ -99,14 +105,16 @@ internal static class CliOption
         float max = float.MaxValue, string helpName = "X") =>
         Of<float?>(name, description, helpName, (text, command) => ParseFloat(name, text, command, min, max), defaultLabel: defaultLabel);
 
-    /// <summary>Positive integers separated by commas, e.g. 400,200.</summary>
-    public static Option<int[]> IntList(string name, string description, int[] fallback, string helpName = "SIZES", string? defaultLabel = null) =>
-        Of(name, description, helpName, (text, command) => ParseIntList(name, text, command), () => fallback,
+    /// <summary>Integers in [1, <paramref name="max"/>] separated by commas, e.g. 400,200.</summary>
+    public static Option<int[]> IntList(string name, string description, int[] fallback, string helpName = "SIZES", string? defaultLabel = null,
+        int max = SizeLimits.MaxLayerWidth) =>
+        Of(name, description, helpName, (text, command) => ParseIntList(name, text, command, max), () => fallback,
             defaultLabel ?? string.Join(",", fallback));
 
-    /// <summary>Positive integers separated by commas whose default depends on other options: null when not given.</summary>
-    public static Option<int[]?> OptionalIntList(string name, string description, string defaultLabel, string helpName = "SIZES") =>
-        Of<int[]?>(name, description, helpName, (text, command) => ParseIntList(name, text, command), defaultLabel: defaultLabel);
+    /// <summary>Integers in [1, <paramref name="max"/>] separated by commas whose default depends on other options: null when not given.</summary>
+    public static Option<int[]?> OptionalIntList(string name, string description, string defaultLabel, string helpName = "SIZES",
+        int max = SizeLimits.MaxLayerWidth) =>
+        Of<int[]?>(name, description, helpName, (text, command) => ParseIntList(name, text, command, max), defaultLabel: defaultLabel);
 
     /// <summary>Names separated by commas (empty when not given).</summary>
     public static Option<string[]> StringList(string name, string description, string helpName) =>
@@ -115,13 +123,14 @@ internal static class CliOption
     /// <summary>A switch: <c>--quiet</c> (or <c>--quiet true</c>).</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
+    // Every integer option is parsed here: as 64 bits, so a value past int's range is "out of range", not "not a number".
     private static int ParseInt(string name, string text, string command, int min, int max)
     {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
             throw new CliException($"{command}: {name} expects an integer, got '{text}'", 2);
         if (v < min || v > max)
             throw new CliException($"{command}: {name} must be {(max == int.MaxValue ? $">= {min}" : $"between {min} and {max}")}, got {v}", 2);
-        return v;
+        return (int)v;
     }
 
     private static float ParseFloat(string name, string text, string command, float min, float max)
@@ -133,15 +142,15 @@ internal static class CliOption
         return v;
     }
 
-    private static int[] ParseIntList(string name, string text, string command)
+    private static int[] ParseIntList(string name, string text, string command, int max)
     {
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var values = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]) || values[i] <= 0)
-                values = [];
-        return values.Length > 0 ? values
-            : throw new CliException($"{command}: {name} expects positive integers separated by commas (e.g. 400,200), got '{text}'", 2);
+        if (parts.Length == 0 || parts.Any(p => !long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) || v <= 0))
+            throw new CliException($"{command}: {name} expects positive integers separated by commas (e.g. 400,200), got '{text}'", 2);
+        var values = parts.Select(p => long.Parse(p, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+        foreach (long v in values)
+            if (v > max) throw new CliException($"{command}: each size of {name} must be between 1 and {max}, got {v}", 2);
+        return values.Select(v => (int)v).ToArray();
     }
 
     /// <summary>The command a result belongs to as the user typed it: "train", "experiment sphere".</summary>

@@ -9,6 +9,8 @@ internal static class OutputDirectory
     /// </summary>
     public static void EnsureWritable(string dir)
     {
+        if (Models.IO.AtomicFile.IsStandardOutput(dir))
+            throw new CliException($"--out {dir}: the command writes a directory of files, which cannot go to standard output; give a directory", 2);
         string full = Path.GetFullPath(dir);
         if (File.Exists(full)) throw new CliException($"--out {dir}: is a file; give a directory for the model files");
         string existing = full;

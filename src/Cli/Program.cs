@@ -33,7 +33,7 @@ namespace NeuralCore.Cli
             foreach (var command in (Command[])[
                 TrainCommand.Create(), EvalCommand.Create(), GraphCommand.Create(), GradCheckCommand.Create(), ImputeCommand.Create(),
                 EncodeCommand.Create(), DetectCommand.Create(), SampleCommand.Create(), InterpolateCommand.Create(), BenchCommand.Create(),
-                PtxCommand.Create(), ExperimentCommand.Create()])
+                PtxCommand.Create(), ExperimentCommand.Create(), ClusterCommand.Create(), ImportCommand.Create(), ExportCommand.Create()])
                 root.Add(command);
             root.Options.OfType<HelpOption>().Single().Action = new HelpWriter();
             root.Options.OfType<VersionOption>().Single().Action = new VersionWriter();
@@ -41,13 +41,54 @@ namespace NeuralCore.Cli
             return root;
         }
 
-        public static int Main(string[] args) => Run(args);
+        public static int Main(string[] args)
+        {
+            Outputs.StandardOutputClosed = !AtomicFile.StandardOutputIsOpen();
+            HoldClosedStandardStreams();
+            // nobody reads the messages of a run whose standard output is closed (`>&-`); its files are still written
+            if (Outputs.StandardOutputClosed) Console.SetOut(TextWriter.Null);
+            // a failure on another thread ends the process too: one line, never a stack trace
+            AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+            {
+                Console.Error.WriteLine(InternalError(e.ExceptionObject as Exception));
+                Environment.Exit(InternalErrorExitCode);
+            };
+            return Run(args);
+        }
+
+        // Descriptors 0-2 that were closed at start (`neuralcore ... >&-`), now held open on /dev/null.
+        private static readonly List<Microsoft.Win32.SafeHandles.SafeFileHandle> HeldStandardStreams = [];
+
+        /// <summary>Opens /dev/null onto every closed standard descriptor, so that no file the command opens later becomes its standard output.</summary>
+        private static void HoldClosedStandardStreams()
+        {
+            if (OperatingSystem.IsWindows()) return;
+            try
+            {
+                // open() returns the lowest free descriptor: below 3 means one of the standard ones was closed
+                for (int i = 0; i < 3; i++)
+                {
+                    var handle = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite);
+                    long fd = handle.DangerousGetHandle();
+                    if (fd > 2)
+                    {
+                        handle.Dispose();
+                        break;
+                    }
+                    HeldStandardStreams.Add(handle);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* no /dev/null: leave the descriptors as they are */ }
+        }
 
         /// <summary>The package version (the informational version without its source-revision suffix).</summary>
         public static string Version { get; } =
             (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown").Split('+')[0];
 
-        /// <summary>Runs one command line; returns the exit code (0 ok, 1 bad input or failure, 2 usage, 130 interrupted).</summary>
+        /// <summary>Exit code of an unexpected failure (a bug): EX_SOFTWARE of sysexits.h.</summary>
+        public const int InternalErrorExitCode = 70;
+
+        /// <summary>Runs one command line; returns the exit code (0 ok, 1 bad input or failure, 2 usage, 70 internal error, 130 interrupted).</summary>
         public static int Run(string[] args)
         {
             if (args is ["help", .. var rest]) args = [.. rest, "--help"];
@@ -56,18 +97,29 @@ namespace NeuralCore.Cli
             {
                 Output = Console.Out,
                 Error = Console.Error,
-                // an unexpected exception is a bug and crashes loudly; an expected one becomes one line (below)
+                // an expected exception becomes one line, an unexpected one (a bug) "internal error: ..." (below)
                 EnableDefaultExceptionHandler = false,
                 // Ctrl-C belongs to the commands: train saves its epoch and exits with 130 (TrainCommand)
                 ProcessTerminationTimeout = null,
             };
+            var output = Console.Out;   // a command whose data goes to standard output sends its messages to standard error
             try
             {
                 var result = Root.Value.Parse(args);
                 return result.Action is ParseErrorAction ? Fail(ErrorMessage(result), 2) : result.Invoke(configuration);
             }
             catch (Exception e) when (Describe(e) is { } message) { return Fail(message, e is CliException c ? c.ExitCode : 1); }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine(InternalError(e));
+                return InternalErrorExitCode;
+            }
+            finally { Console.SetOut(output); }
         }
+
+        /// <summary>The one line an unexpected exception (a bug) prints instead of a stack trace.</summary>
+        private static string InternalError(Exception? e) =>
+            "internal error: " + Text.Safe($"{e?.GetType().Name ?? "unknown"}: {e?.Message ?? ""}".ReplaceLineEndings(" ")) + " (please report)";
 
         /// <summary>Parses a command line without running it (tests call a command's body with it).</summary>
         public static Args Parse(params string[] args)
@@ -231,6 +283,9 @@ namespace NeuralCore.Cli
         private static string? Describe(Exception e) => e switch
         {
             CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
+            StandardOutputClosedException => e.Message,
+            // The library's own not-found messages already say what to check.
+            FileNotFoundException when e.Message.Contains("check the path", StringComparison.Ordinal) => e.Message,
             IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
             ArgumentException a => InCommandLineTerms(a),
             _ => null,
@@ -260,7 +315,7 @@ namespace NeuralCore.Cli
 
         private static int Fail(string message, int code)
         {
-            Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" "));
+            Console.Error.WriteLine("error: " + Text.Safe(message.ReplaceLineEndings(" ")));
             return code;
         }
     }

@@ -9,8 +9,8 @@ namespace NeuralCore.Cli;
 /// </summary>
 internal sealed class TrainingOptionSet(string epochsMeaning, int epochs, int batch, float learningRate, int minEpochs = 1)
 {
-    public Option<int> Epochs { get; } = CliOption.Int("--epochs", epochsMeaning, epochs, minEpochs);
-    public Option<int> Batch { get; } = CliOption.Int("--batch", "mini-batch size", batch, 1);
+    public Option<int> Epochs { get; } = CliOption.Int("--epochs", epochsMeaning, epochs, minEpochs, SizeLimits.MaxEpochs);
+    public Option<int> Batch { get; } = CliOption.Int("--batch", "mini-batch size", batch, 1, SizeLimits.MaxBatch);
     public Option<float> LearningRate { get; } = CliOption.Float("--lr", "learning rate", learningRate, 1e-12f, 100f);
 
     /// <summary>The three options, in the order help lists them.</summary>

@@ -142,8 +142,8 @@ public class ApplicationCommandTests(TrainedModels models) : IClassFixture<Train
         var cases = new (string[] Args, string Expected)[]
         {
             (["sample", "--model", models.WineAe, "--out", Path.Combine(dir, "s.csv")], "sampling needs a VAE"),
-            (["sample", "--model", models.Vae, "--count", "0", "--out", Path.Combine(dir, "s.png")], "--count must be at least 1"),
-            (["sample", "--model", models.Vae, "--count", "-5", "--out", Path.Combine(dir, "s.png")], "--count must be at least 1"),
+            (["sample", "--model", models.Vae, "--count", "0", "--out", Path.Combine(dir, "s.png")], "--count must be between 1 and 1048576"),
+            (["sample", "--model", models.Vae, "--count", "-5", "--out", Path.Combine(dir, "s.png")], "--count must be between 1 and 1048576"),
             (["detect", "--model", models.WineAe, "--data", other, "--out", Path.Combine(dir, "d.csv")], "do not match the model's"),
             (["encode", "--model", models.WineAe, "--data", other, "--out", Path.Combine(dir, "e.csv")], "do not match the model's"),
             (["encode", "--model", models.WineAe, "--data", "mnist", "--out", Path.Combine(dir, "e.csv")], "model expects 13 features"),

@@ -58,7 +58,7 @@ public class BadInputTable
         new("st-not-object", "safetensors", "a header that is a JSON array", d => Model(d, b => Header(b, _ => "[1, 2]"))),
         new("st-bad-json", "safetensors", "a header with a missing brace", d => Model(d, b => Header(b, h => h.TrimEnd()[..^1]))),
         new("st-bad-utf8", "safetensors", "invalid UTF-8 in the header", d => Model(d, b => { b[10] = 0xff; return b; })),
-        new("st-wrong-dtype", "safetensors", "dtype F16", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"F32\"", "\"F16\"")))),
+        new("st-wrong-dtype", "safetensors", "dtype I32", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"F32\"", "\"I32\"")))),
         new("st-offsets-out-of-range", "safetensors", "data_offsets past the data section", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"data_offsets\":[0,", "\"data_offsets\":[99990,")))),
         new("st-offsets-overlap", "safetensors", "two tensors sharing bytes", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"data_offsets\":[12,24]", "\"data_offsets\":[8,20]")))),
         new("st-size-mismatch", "safetensors", "offsets that do not match the shape", d => Model(d, b => Header(b, h => ReplaceFirst(h, "\"shape\":[3]", "\"shape\":[4]")))),
@@ -116,12 +116,45 @@ public class BadInputTable
         new("cli-missing-value", "command line", "--out without a value", _ => ["train", "--out"]),
         new("cli-unknown-model", "command line", "--model gan", d => ["train", "--model", "gan", "--out", Path.Combine(d, "out")]),
         new("cli-bad-hidden", "command line", "--hidden 0", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "0"]),
-        new("cli-huge-model", "command line", "--hidden 100000000 (1e10 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "100000000,100"]),
+        new("cli-huge-model", "command line", "--hidden 1000000,1000 (1e9 parameters)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "1000000,1000"]),
         new("cli-no-gpu", "command line", "--device cuda on a machine without CUDA", d => ["train", "--device", "cuda", "--out", Path.Combine(d, "out")]),
         new("cli-missing-data", "command line", "--data of a file that does not exist", d => ["train", "--data", Path.Combine(d, "nope.csv"), "--out", Path.Combine(d, "out")]),
         new("cli-out-under-file", "command line", "--out inside a path that is a file", d => { File.WriteAllText(Path.Combine(d, "f"), "x"); return ["train", "--epochs", "1", "--out", Path.Combine(d, "f", "run")]; }),
         new("cli-threads-zero", "command line", "--threads 0", d => ["train", "--threads", "0", "--out", Path.Combine(d, "out")]),
         new("cli-threads-gpu", "command line", "--threads with a device other than cpu", d => ["train", "--device", "reference", "--threads", "2", "--out", Path.Combine(d, "out")]),
+        // ---- outputs: never replace an input, never a directory on standard output, no raw control characters ----
+        new("out-is-data", "output", "impute --out of the --data table itself", d => ["impute", .. Csv(d, "a,b\n1,2\n,4\n")[3..5], "--out", Path.Combine(d, "t.csv")]),
+        new("out-link-to-data", "output", "an --out that is a symbolic link to the --data table", d => { var a = Csv(d, "a,b\n1,2\n,4\n"); File.CreateSymbolicLink(Path.Combine(d, "l.csv"), a[4]); return ["impute", "--data", a[4], "--out", Path.Combine(d, "l.csv")]; }),
+        new("out-is-model-file", "output", "encode --out of the model's own model.json", d => ["encode", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "m", ModelStore.SpecFile)]),
+        new("out-is-model-dir", "output", "detect --out of the --model directory", d => ["detect", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "m")]),
+        new("out-twice", "output", "--out and --plot on one file", d => ["encode", .. Model(d, b => b)[1..], "--out", Path.Combine(d, "x.png"), "--plot", Path.Combine(d, "x.png")]),
+        new("out-dash-directory", "command line", "train --out - (a directory cannot go to standard output)", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], "-"]),
+        new("out-empty", "command line", "--out \"\"", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], ""]),
+        new("data-empty", "command line", "--data \"\"", d => ["train", "--data", "", "--out", Path.Combine(d, "out")]),
+        new("model-empty", "command line", "--model \"\" of a command that reads a model", _ => ["encode", "--model", ""]),
+        // ---- import (a PyTorch state_dict) and export (ONNX) ----
+        new("import-missing", "safetensors", "import --state-dict of a file that does not exist", d => ["import", "--state-dict", Path.Combine(d, "nope.safetensors"), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-csv", "safetensors", "import --state-dict of a CSV table", d => ["import", "--state-dict", CsvFile(d, "a,b\n1,2\n"), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-other-names", "safetensors", "a state_dict whose names match no model layer", d => ["import", "--state-dict", StateDict(d, ("net.0.weight", [20, 5]), ("net.0.bias", [20])), "--model", "ae", "--latent", "4", "--data", CsvFile(d, "a,b,c,e,f\n1,2,3,4,5\n2,3,4,5,6\n"), "--out", Path.Combine(d, "o")]),
+        new("import-no-latent", "safetensors", "a state_dict without the decoder's first layer and no --latent", d => ["import", "--state-dict", StateDict(d, ("x", [3])), "--model", "vae", "--out", Path.Combine(d, "o")]),
+        new("import-bad-map", "command line", "--map fc1 (no =)", d => ["import", "--state-dict", StateDict(d, ("x", [3])), "--model", "vae", "--map", "fc1", "--out", Path.Combine(d, "o")]),
+        new("import-over-input", "output", "--out the directory that holds the --state-dict as model.safetensors", d =>
+        {
+            Directory.CreateDirectory(Path.Combine(d, "m"));
+            File.Move(StateDict(d, ("x", [3])), Path.Combine(d, "m", ModelStore.WeightsFile));
+            return ["import", "--state-dict", Path.Combine(d, "m", ModelStore.WeightsFile), "--model", "vae", "--latent", "2", "--out", Path.Combine(d, "m")];
+        }),
+        new("export-bad-part", "command line", "export --part middle", d => ["export", .. Model(d, b => b)[1..3], "--part", "middle", "--out", Path.Combine(d, "m.onnx")]),
+        new("export-over-model", "output", "export --out of the model's own weights file", d => ["export", .. Model(d, b => b)[1..3], "--out", Path.Combine(d, "m", ModelStore.WeightsFile)]),
+        new("export-corrupt-model", "safetensors", "export of a model whose weights file is cut short", d => ["export", .. Model(d, b => b[..(b.Length / 2)])[1..3], "--out", Path.Combine(d, "m.onnx")]),
+        // ---- sizes: every one range-checked when parsed, products computed in 64 bits ----
+        new("size-batch", "command line", "--batch 3000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--batch", "3000000"]),
+        new("size-hidden-past-int", "command line", "--hidden 3000000000 (past 32 bits)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000000"]),
+        new("size-epochs-past-int", "command line", "--epochs 2147483648", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^4], "--epochs", "2147483648", "--out", Path.Combine(d, "out")]),
+        new("size-latent", "command line", "--latent 2000000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--latent", "2000000000"]),
+        new("size-sample-count", "command line", "sample --count 40000000", d => ["sample", .. Model(d, b => b)[1..3], "--count", "40000000", "--out", Path.Combine(d, "s.csv")]),
+        new("size-sample-picture", "command line", "sample --count 40000 --scale 16 (a picture of 13,001 x 13,001 pixels)", d => ["sample", "--model", ImageVae(d), "--count", "40000", "--scale", "16", "--out", Path.Combine(d, "s.png")]),
+        new("csv-control-characters", "CSV", "a cell with a terminal escape sequence (shown escaped)", d => Csv(d, "a,b\n1,2\n3,\u001b[31mred\n")),
     ];
 
     [Fact]
@@ -143,7 +176,7 @@ public class BadInputTable
             string message = error.Replace(dir, "DIR");
             bool namesDevice = args.Any(a => a.StartsWith("/dev/", StringComparison.Ordinal));
             if (c.Reader is not "command line" && !message.Contains("DIR") && !namesDevice) problems.Add($"{c.Id}: message names no file: {message}");
-            string command = "neuralcore " + string.Join(' ', args.Select(a => a.Replace(dir, "DIR")));
+            string command = "neuralcore " + string.Join(' ', args.Select(a => a.Length == 0 ? "\"\"" : a.Replace(dir, "DIR")));
             rows.Add($"| {rows.Count + 1} | {c.Reader} | {c.What} | `{command}` | {r.ExitCode} | `` {message.Replace("|", "\\|")} `` |");
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
@@ -238,6 +271,14 @@ public class BadInputTable
     private static string ModelSpecJson() => TableSpec().ToJson();
 
     /// <summary>Valid weights of the table model, optionally of another size, without one tensor, or with an extra one.</summary>
+    /// <summary>A safetensors file of zero-filled tensors with the given names and shapes, as a PyTorch state_dict would be.</summary>
+    private static string StateDict(string dir, params (string Name, int[] Shape)[] tensors)
+    {
+        string path = Path.Combine(dir, "state.safetensors");
+        SafeTensors.Write(path, [.. tensors.Select(t => (t.Name, t.Shape, new float[t.Shape.Aggregate(1, (a, b) => a * b)]))]);
+        return path;
+    }
+
     private static byte[] Weights(string dir, int hidden = 3, string? drop = null, string? extra = null, float? poison = null)
     {
         var model = ModelFactory.Create(TableSpec(hidden), new CpuBackend(), new SeededRandom(0));
@@ -261,6 +302,15 @@ public class BadInputTable
         string csv = Path.Combine(dir, "t.csv");
         File.WriteAllText(csv, "a,b\n1,2\n3,4\n");
         return ["eval", "--model", m, "--data", csv];
+    }
+
+    /// <summary>An untrained VAE on 4 x 4 images saved in DIR/vae; returns the directory.</summary>
+    private static string ImageVae(string dir)
+    {
+        string m = Path.Combine(dir, "vae");
+        var spec = new ModelSpec { Kind = "vae", InputFeatures = 16, ImageShape = [1, 4, 4], Latent = 2, Hidden = [3], Loss = "bce" };
+        ModelStore.Save(ModelFactory.Create(spec, new CpuBackend(), new SeededRandom(0)), m);
+        return m;
     }
 
     /// <summary>Replaces the JSON header of a safetensors file (the length is rewritten, the data kept).</summary>

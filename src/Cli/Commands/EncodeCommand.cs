@@ -11,11 +11,11 @@ namespace NeuralCore.Cli.Commands;
 internal static class EncodeCommand
 {
     private static readonly Option<string?> Out = CliOption.OptionalString("--out",
-        "one row per input: z0..zN-1 (a VAE's mean mu), plus label when known", "FILE.csv", "DIR/features.csv");
+        "one row per input: z0..zN-1 (a VAE's mean mu), plus label when known; - for standard output", "FILE.csv", "DIR/features.csv");
     private static readonly Option<string?> PlotPath = CliOption.OptionalString("--plot",
         "scatter of the embeddings coloured by label; a 2-D latent is drawn as is, a larger one projected onto its first two " +
         "principal components", "FILE.png");
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per forward pass", 500, 1);
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per forward pass", 500, 1, SizeLimits.MaxBatch);
 
     public static CliCommand Create() => new CliCommand("encode", "extract features: the embedding of every row, as CSV (and a latent-space plot)", Run)
     {
@@ -35,8 +35,9 @@ internal static class EncodeCommand
         string outPath = args.Get(Out) ?? Path.Combine(dir, "features.csv");
         string? plotPath = args.Get(PlotPath);
         int batch = args.Get(Batch);
-        if (plotPath != null && !plotPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        if (plotPath != null && !plotPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !Outputs.IsStream(plotPath))
             throw new CliException($"encode: --plot {plotPath} must be a .png file", 2);
+        Outputs.Check("encode", Outputs.ModelInputs(dir, args.Get(CommonOptions.Data) ?? spec.Data), new("--out", outPath), new("--plot", plotPath));
 
         var model = ModelStore.Load(dir, backend);
         int latent = spec.Latent;
@@ -53,7 +54,7 @@ internal static class EncodeCommand
             return (IReadOnlyList<float>)row;
         }));
         Console.WriteLine($"encoded {split.Count} rows ({data.Description}, {split.Name}) with {spec.Kind} into {latent} features " +
-                          $"in {clock.Elapsed.TotalSeconds:F2} s: wrote {outPath}");
+                          $"in {clock.Elapsed.TotalSeconds:F2} s: wrote {Outputs.Name(outPath)}");
 
         if (data.Columns == null && split.Name == "test" && data.TrainLabels != null && data.TestLabels != null)
         {
@@ -67,7 +68,7 @@ internal static class EncodeCommand
         {
             var (points, how) = latent == 2 ? (features, "latent space") : (ProjectTo2D(features, split.Count, latent), "first two principal components of the latent space");
             Plot.WriteScatter(plotPath, points, split.Labels ?? new int[split.Count], $"{spec.Kind}: {how} ({split.Name})");
-            Console.WriteLine($"wrote {plotPath} ({how}{(split.Labels == null ? ", no labels" : ", coloured by label")})");
+            Console.WriteLine($"wrote {Outputs.Name(plotPath)} ({how}{(split.Labels == null ? ", no labels" : ", coloured by label")})");
         }
         return 0;
     }

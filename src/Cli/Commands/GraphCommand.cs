@@ -17,7 +17,7 @@ internal static class GraphCommand
         "graph-KIND.dot");
     private static readonly Option<int> Batch = CliOption.Int("--batch", "rows in the batch", 4, 1, 4096);
     private static readonly Option<bool> NoBackward = CliOption.Flag("--no-backward", "draw the graph before backward: ops and values, no gradients");
-    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "fresh models: embedding size", "20 for VAEs, 32 otherwise", 1);
+    private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "fresh models: embedding size", "20 for VAEs, 32 otherwise", 1, SizeLimits.MaxLayerWidth);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "fresh MLP models: hidden layer sizes", [400]);
 
     public static CliCommand Create() => new CliCommand("graph", "draw the autograd graph of one batch (Graphviz DOT/SVG, values and gradients)", Run)
@@ -47,6 +47,8 @@ internal static class GraphCommand
         var backend = Devices.Open(args);
 
         var spec = isDirectory ? ModelStore.LoadSpec(modelArg) : null;
+        Outputs.Check("graph", isDirectory ? Outputs.ModelInputs(modelArg, args.Get(CommonOptions.Data) ?? spec!.Data) : [new("--data", args.Get(CommonOptions.Data))],
+            new Outputs.Output("--out", outPath));
         var data = DataSource.Load(args, spec, seed);
         Autoencoder model;
         if (spec != null) model = ModelStore.Load(modelArg, backend);
@@ -86,13 +88,11 @@ internal static class GraphCommand
             + (loss.Kl != null ? string.Create(CultureInfo.InvariantCulture, $" = reconstruction {loss.Reconstruction.Item():G6} + {model.Spec.Beta:G3} x KL {loss.Kl.Item():G6}") : "");
         string title = $"{model.Spec.Kind} on {batch} rows of {data.Description}: {lossText} (summed)";
 
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
-        if (dir != null) Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(outPath, graph.ToDot(title));
         Console.WriteLine($"graph of the {model.Spec.Kind} loss: {graph.OpCount} ops, {graph.ParameterCount} parameters, {graph.ConstantCount} constant{(graph.ConstantCount == 1 ? "" : "s")}; {lossText}");
         Console.WriteLine(backward ? "gradients: every node (RetainGrad on all intermediates, then Backward)" : "no gradients (--no-backward)");
-        Console.WriteLine($"wrote {outPath}");
-        RenderSvg(outPath);
+        Console.WriteLine($"wrote {Outputs.Name(outPath)}");
+        if (!Outputs.IsStream(outPath)) RenderSvg(outPath);
         return 0;
     }
 

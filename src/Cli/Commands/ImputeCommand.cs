@@ -13,21 +13,21 @@ internal static class ImputeCommand
     private static readonly Option<string> Data = CliOption.RequiredString("--data",
         "numeric table with a header; an empty cell or NaN is missing", "FILE.csv");
     private static readonly Option<string?> Out = CliOption.OptionalString("--out",
-        "the completed table: same header, column order and rows; only the missing cells change", "FILE.csv");
+        "the completed table: same header, column order and rows; only the missing cells change; - for standard output", "FILE.csv");
     private static readonly Option<string[]> Drop = CliOption.StringList("--drop",
         "comma-separated columns to leave out of the model (e.g. a class or id column); they are copied to the output unchanged and may hold text", "COLS");
     private static readonly Option<float?> Evaluate = CliOption.Of<float?>("--evaluate",
         "hide a fraction F in (0, 1) of the observed cells at random (seeded), impute them and print the RMSE on them (columns " +
-        "scaled to [0, 1]) next to column-mean imputation's", "F", (text, command) =>
+        "scaled to [0, 1]) next to column-mean and kNN (k = 5) imputation's", "F", (text, command) =>
         {
             float f = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
                 : throw new CliException($"{command}: --evaluate expects a number, got '{text}'", 2);
             return f is > 0f and < 1f ? f
                 : throw new CliException($"{command}: --evaluate must be a fraction between 0 and 1 (exclusive), e.g. 0.2; got {text}", 2);
         });
-    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the rows", 300, 1);
+    private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes over the rows", 300, 1, SizeLimits.MaxEpochs);
     private static readonly Option<int[]> Hidden = CliOption.IntList("--hidden", "MLP hidden layers", [64, 64]);
-    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per mini-batch", 32, 1);
+    private static readonly Option<int> Batch = CliOption.Int("--batch", "rows per mini-batch", 32, 1, SizeLimits.MaxBatch);
     private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate", 2e-3f, 1e-12f, 100f);
     private static readonly Option<float> MaskFraction = CliOption.Float("--mask-fraction",
         "masking noise: fraction of observed cells hidden per batch", 0.2f, 0f, 0.95f);
@@ -71,6 +71,7 @@ internal static class ImputeCommand
         if (output is null && evaluate is null)
             throw new CliException("impute: give --out FILE.csv for the completed table, or --evaluate 0.2 to measure the imputation (see `neuralcore impute --help`)", 2);
         if (!File.Exists(path)) throw new CliException($"--data {path}: file not found; pass a CSV table with a header line");
+        Outputs.Check("impute", [new("--data", path)], new Outputs.Output("--out", output));
 
         var table = CsvTable.Read(path, drop);
         for (int c = 0; c < table.ColumnCount; c++)
@@ -85,6 +86,7 @@ internal static class ImputeCommand
             var score = Named(path, () => ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, fraction, options.Seed));
             Console.WriteLine($"evaluate: hid {score.HiddenCells} of the observed cells ({fraction:P0}) of {path} ({shape}), seed {options.Seed}, {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"RMSE on hidden cells (columns scaled to [0, 1]): autoencoder {score.ImputerRmse:F4}, mean imputation {score.MeanRmse:F4} ({score.Improvement:F2}x lower)");
+            Console.WriteLine($"  kNN imputation (k = 5 nearest rows on the observed columns) {score.KnnRmse:F4}: the autoencoder's error is {score.ImputerRmse / Math.Max(score.KnnRmse, 1e-30):F2}x kNN's");
         }
         if (output is null) return 0;
 

@@ -14,7 +14,7 @@ internal static class InterpolateCommand
     private static readonly Option<int?> ToIndex = CliOption.OptionalInt("--to-index", "a test image index instead of --to", null, 0, helpName: "J");
     private static readonly Option<int> Steps = CliOption.Int("--steps", "decoded images along the line, both ends included", 10, 2, 1000);
     private static readonly Option<string> Out = CliOption.String("--out",
-        "one strip: the original start image, the decoded steps, the original end image", "FILE.png", "interpolation.png");
+        "one strip: the original start image, the decoded steps, the original end image; - for standard output", "FILE.png", "interpolation.png");
     private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification", 3, 1, 16);
 
     public static CliCommand Create() => new CliCommand("interpolate", "decode the straight line between the embeddings of two test images", Run)
@@ -37,9 +37,12 @@ internal static class InterpolateCommand
         string outPath = args.Get(Out);
         int from = PickImage(args, data, From, FromIndex, 3);
         int to = PickImage(args, data, To, ToIndex, 7);
-        if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !Outputs.IsStream(outPath))
             throw new CliException($"interpolate: --out {outPath} must be a .png file", 2);
+        Outputs.Check("interpolate", Outputs.ModelInputs(dir, args.Get(CommonOptions.Data) ?? spec.Data), new Outputs.Output("--out", outPath));
         if (image[0] != 1) throw new CliException($"interpolate: only single-channel images can be drawn, the model has {image[0]} channels");
+        var (_, width, height) = ImageGrid.Size(steps + 2, image[1], image[2], steps + 2, scale);
+        SizeLimits.Picture($"interpolate: --steps {steps} at --scale {scale}", width, height, "lower --steps or --scale");
 
         var model = ModelStore.Load(dir, backend);
         int f = spec.InputFeatures, latent = spec.Latent;
@@ -63,7 +66,7 @@ internal static class InterpolateCommand
         double distance = 0;
         for (int k = 0; k < latent; k++) distance += (z[k] - z[latent + k]) * (double)(z[k] - z[latent + k]);
         string Describe(int i) => data.TestLabels != null ? $"test image {i} (digit {data.TestLabels[i]})" : $"test image {i}";
-        Console.WriteLine($"interpolated {Describe(from)} -> {Describe(to)} in {steps} steps with {spec.Kind} (latent distance {Math.Sqrt(distance):F3}): wrote {outPath}");
+        Console.WriteLine($"interpolated {Describe(from)} -> {Describe(to)} in {steps} steps with {spec.Kind} (latent distance {Math.Sqrt(distance):F3}): wrote {Outputs.Name(outPath)}");
         return 0;
     }
 

@@ -46,11 +46,12 @@ internal static class PtxCommand
         string text = counts
             ? string.Join(Environment.NewLine, PtxInspector.CountInstructions(ptx).OrderByDescending(p => p.Value).Select(p => $"{p.Value,6}  {p.Key}"))
             : ptx;
+        Outputs.Check("ptx", [], new Outputs.Output("--out", outPath));
         if (outPath == null) Console.WriteLine(text);
         else
         {
             AtomicFile.WriteAllText(outPath, text);
-            Console.WriteLine($"wrote {outPath}");
+            Console.WriteLine($"wrote {Outputs.Name(outPath)}");
         }
         return 0;
     }

@@ -13,7 +13,7 @@ internal static class TrainCommand
     private static readonly Option<string> Optimizer = CliOption.String("--optimizer", "adam | adamw | sgd", "NAME", "adam");
     private static readonly Option<float> WeightDecay = CliOption.Float("--weight-decay", "L2 (adam, sgd) or decoupled (adamw) weight decay", 0f, 0f, 10f);
     private static readonly Option<int?> Latent = CliOption.OptionalInt("--latent", "embedding size",
-        "20 for vae and conv-vae, 32 otherwise; tables: a quarter of the columns, at least 2", 1);
+        "20 for vae and conv-vae, 32 otherwise; tables: a quarter of the columns, at least 2", 1, SizeLimits.MaxLayerWidth);
     private static readonly Option<int[]?> Hidden = CliOption.OptionalIntList("--hidden", "MLP hidden layer sizes, e.g. 400 or 512,256", "400; tables 64");
     private static readonly Option<string?> Loss = CliOption.OptionalString("--loss", "bce (images) | mse (tables)", "NAME", "bce for images, mse for tables");
     private static readonly Option<float> Beta = CliOption.Float("--beta", "weight of the KL term of a VAE", 1f, 0f, 1000f);
@@ -54,6 +54,7 @@ internal static class TrainCommand
         var options = Training.Read(args) with { Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng) };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
         string outDir = args.Get(Out) ?? Path.Combine("runs", kind);
+        Outputs.Check("train", [new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
         bool quiet = args.Get(Quiet);
         var backend = Devices.Open(args);
         var data = DataSource.Load(args, null, options.Seed);

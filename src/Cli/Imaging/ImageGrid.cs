@@ -34,12 +34,11 @@ internal static class ImageGrid
         if (images.Length < (long)count * height * width)
             throw new ArgumentException($"images has {images.Length} values but [count={count}, {height}x{width}] needs {(long)count * height * width}", nameof(images));
 
-        if (columns == 0) columns = (int)Math.Ceiling(Math.Sqrt(count));
-        columns = Math.Min(columns, count);
-        int rows = (count + columns - 1) / columns;
+        (columns, long gridWidth, long gridHeight) = Size(count, height, width, columns, scale, separator);
+        if (gridWidth * gridHeight > SizeLimits.MaxPicturePixels)
+            throw new ArgumentException($"a grid of {count} images of {height}x{width} at scale {scale} would be {gridWidth} x {gridHeight} pixels, above the limit of {SizeLimits.MaxPicturePixels}");
         int cellW = width * scale, cellH = height * scale;
-        int gridW = columns * (cellW + separator) + separator;
-        int gridH = rows * (cellH + separator) + separator;
+        int gridW = (int)gridWidth, gridH = (int)gridHeight;
         var pixels = new byte[gridW * gridH];
         Array.Fill(pixels, SeparatorGray);
 
@@ -56,6 +55,17 @@ internal static class ImageGrid
             }
         }
         return (pixels, gridW, gridH);
+    }
+
+    /// <summary>The columns a grid of <paramref name="count"/> images has and its size in pixels, in 64 bits (see <see cref="Render"/>).</summary>
+    public static (int Columns, long Width, long Height) Size(int count, int height, int width, int columns = 0, int scale = 1, int separator = 1)
+    {
+        if (columns == 0) columns = (int)Math.Ceiling(Math.Sqrt(count));
+        columns = Math.Max(1, Math.Min(columns, count));
+        long rows = ((long)count + columns - 1) / columns;
+        long gridWidth = columns * ((long)width * scale + separator) + separator;
+        long gridHeight = rows * ((long)height * scale + separator) + separator;
+        return (columns, gridWidth, gridHeight);
     }
 
     /// <summary>Renders the grid (see <see cref="Render"/>) and writes it as a greyscale PNG, atomically.</summary>

@@ -55,7 +55,7 @@ public sealed class MiniBatchLoader
         Random = random;
         Count = count;
         Features = features;
-        BatchSize = batchSize;
+        BatchSize = Math.Min(batchSize, count);   // a batch larger than the data is the whole data (and needs no larger buffer)
         _position = -1;
     }
 
@@ -63,7 +63,7 @@ public sealed class MiniBatchLoader
     public int Count { get; }
     /// <summary>Values per row.</summary>
     public int Features { get; }
-    /// <summary>Maximum rows per batch; a batch buffer needs BatchSize * Features floats.</summary>
+    /// <summary>Maximum rows per batch (the batch size asked for, at most <see cref="Count"/>); a batch buffer needs BatchSize * Features floats.</summary>
     public int BatchSize { get; }
     /// <summary>Batches per epoch, ceil(Count / BatchSize).</summary>
     public int BatchesPerEpoch => (Count + BatchSize - 1) / BatchSize;

@@ -19,6 +19,9 @@ public static class ModelStore
     /// <summary>File name of the architecture and scaling inside a model directory (JSON).</summary>
     public const string SpecFile = "model.json";
 
+    /// <summary>Value of the <see cref="Checkpoint.ContentKey"/> metadata entry of a model's weights file.</summary>
+    public const string ModelContent = "model";
+
     /// <summary>Metadata key of the model spec (model.json's text) in the weights file.</summary>
     public const string SpecMetadataKey = "spec";
 
@@ -51,7 +54,7 @@ public static class ModelStore
 
     private static (List<(string Name, int[] Shape, float[] Data)> Tensors, Dictionary<string, string> Metadata) WeightsContent(Autoencoder model) =>
         (model.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList(),
-         new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind, [SpecMetadataKey] = model.Spec.ToJson() });
+         new Dictionary<string, string> { [Checkpoint.ContentKey] = ModelContent, ["kind"] = model.Spec.Kind, [SpecMetadataKey] = model.Spec.ToJson() });
 
     /// <summary>Reads only the spec of a model directory.</summary>
     public static ModelSpec LoadSpec(string directory)
@@ -111,7 +114,7 @@ public static class ModelStore
         ArgumentNullException.ThrowIfNull(backend);
         if (!file.Metadata.TryGetValue(SpecMetadataKey, out var json))
         {
-            string why = file.Metadata.TryGetValue("format", out var format) && format == Checkpoint.Format
+            string why = Checkpoint.IsCheckpoint(file.Metadata)
                 ? "it is a training checkpoint; read it with Checkpoint.Load and restore it into a Trainer"
                 : "it was not written by ModelStore.Save or `neuralcore train`; build the model from its ModelSpec and copy the tensors with ModelStore.LoadWeights";
             throw new SafeTensorsFormatException($"{file.Path}: has no model spec in its metadata (\"{SpecMetadataKey}\"); {why}");

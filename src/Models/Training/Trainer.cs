@@ -71,7 +71,7 @@ public readonly record struct Evaluation(double Loss, double Reconstruction, dou
 /// </summary>
 public sealed class Trainer
 {
-    private readonly float[] _batch;
+    private float[] _batch = [];
 
     /// <summary>
     /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
@@ -126,7 +126,6 @@ public sealed class Trainer
             ShuffleRandom = SeededRandom.ForStream(options.Seed, RandomStream.Shuffle);
             NoiseRandom = SeededRandom.ForStream(options.Seed, RandomStream.Noise);
         }
-        _batch = new float[options.BatchSize * model.Spec.InputFeatures];
     }
 
     /// <summary>
@@ -170,6 +169,8 @@ public sealed class Trainer
     {
         int features = Model.Spec.InputFeatures;
         var loader = new MiniBatchLoader(train, trainCount, features, Options.BatchSize, ShuffleRandom);
+        // sized by the loader, which caps the batch at the rows there are: a huge BatchSize needs no huge buffer
+        if (_batch.Length < loader.BatchSize * features) _batch = new float[loader.BatchSize * features];
         var backend = Model.Parameters()[0].Backend;
         int epoch = EpochsDone + 1;
         Model.Train();
