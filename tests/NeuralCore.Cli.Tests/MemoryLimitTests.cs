@@ -138,13 +138,13 @@ public class MemoryLimitTests
     }
 
     [Theory]
-    [InlineData("100000000")]
-    [InlineData("30000000")]
-    [InlineData("64,2000000")]
-    public void ImputeWithHugeHidden_IsRefusedBeforeTraining(string hidden)
+    [InlineData("100000000", "--hidden must be between")]          // refused where the option is parsed
+    [InlineData("1000000,1000000", "use smaller --hidden sizes")]   // each size allowed, the model too large
+    [InlineData("64,1000000,64", "use smaller --hidden sizes")]
+    public void ImputeWithHugeHidden_IsRefusedBeforeTraining(string hidden, string expected)
     {
         string dir = CliRunner.TempDir();
-        AssertRefusedWithin2GB(RunLimited("impute", "--data", TableWithAGap(dir), "--hidden", hidden, "--out", Path.Combine(dir, "o.csv")), "use smaller --hidden sizes");
+        AssertRefusedWithin2GB(RunLimited("impute", "--data", TableWithAGap(dir), "--hidden", hidden, "--out", Path.Combine(dir, "o.csv")), expected);
         Assert.False(File.Exists(Path.Combine(dir, "o.csv")));
     }
 
