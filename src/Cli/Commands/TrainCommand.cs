@@ -84,7 +84,7 @@ internal static class TrainCommand
             Columns = data.Columns,
             Scaler = data.Scaler,
         };
-        try { spec.ValidateTrainingMemory(options.BatchSize); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
+        try { spec.ValidateTrainingMemory(Math.Min(options.BatchSize, Math.Max(1, data.TrainCount))); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
         using var runLock = RunDirectory.Lock(outDir);

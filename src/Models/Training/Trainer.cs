@@ -84,7 +84,9 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        spec.ValidateTrainingMemory(options.BatchSize);
+        // The batch is checked against the data in RunEpoch (a batch larger than the data is capped there); here
+        // only what the model itself needs.
+        spec.ValidateTrainingMemory(1);
         var random = SeededRandom.Create(options.Rng, options.Seed);
         return new Trainer(ModelFactory.Create(spec, backend, random), options, random);
     }
@@ -100,7 +102,7 @@ public sealed class Trainer
     public Trainer(Autoencoder model, TrainingOptions options, SeededRandom? initRandom = null)
     {
         options.Validate();
-        model.Spec.ValidateTrainingMemory(options.BatchSize);
+        model.Spec.ValidateTrainingMemory(1);
         Model = model;
         Options = options;
         var parameters = model.Parameters();
@@ -164,11 +166,14 @@ public sealed class Trainer
     /// an epoch; continue from a checkpoint of a whole epoch, not from this trainer.</param>
     /// <exception cref="TrainingDivergedException">The loss became NaN, infinite or larger than <see cref="DivergedLoss"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A batch (the batch size, or all the rows when there are fewer) would need
+    /// more than <see cref="MemoryLimit.MaxTrainingBytes"/>; checked before the batch is allocated.</exception>
     public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         int features = Model.Spec.InputFeatures;
         var loader = new MiniBatchLoader(train, trainCount, features, Options.BatchSize, ShuffleRandom);
+        Model.Spec.ValidateTrainingMemory(loader.BatchSize);
         // sized by the loader, which caps the batch at the rows there are: a huge BatchSize needs no huge buffer
         if (_batch.Length < loader.BatchSize * features) _batch = new float[loader.BatchSize * features];
         var backend = Model.Parameters()[0].Backend;
