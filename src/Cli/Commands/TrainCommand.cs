@@ -81,7 +81,9 @@ internal static class TrainCommand
             Columns = data.Columns,
             Scaler = data.Scaler,
         };
-        try { spec.ValidateTrainingMemory(options.BatchSize); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
+        // a batch larger than the data trains as one batch of all rows
+        int rowsAtOnce = Math.Min(options.BatchSize, Math.Max(data.TrainCount, data.TestCount));
+        try { spec.ValidateTrainingMemory(rowsAtOnce); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
         var trainer = Trainer.ForNewModel(spec, backend, options);
