@@ -77,16 +77,14 @@ public sealed class Trainer
     /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
     /// (<see cref="TrainingOptions.Rng"/>, <see cref="TrainingOptions.Seed"/>) and a trainer that goes on drawing from it.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">Training the model would need more than <see cref="MemoryLimit.MaxTrainingBytes"/>
-    /// (checked before any weight is allocated).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The model would need more than <see cref="MemoryLimit.MaxTrainingBytes"/> even
+    /// with small batches (checked before any weight is allocated; the batch itself is checked when the rows are known).</exception>
     public static Trainer ForNewModel(ModelSpec spec, IBackend backend, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        // The batch is checked against the data in RunEpoch (a batch larger than the data is capped there); here
-        // only what the model itself needs.
-        spec.ValidateTrainingMemory(1);
+        spec.Validate();
         var random = SeededRandom.Create(options.Rng, options.Seed);
         return new Trainer(ModelFactory.Create(spec, backend, random), options, random);
     }
@@ -102,7 +100,6 @@ public sealed class Trainer
     public Trainer(Autoencoder model, TrainingOptions options, SeededRandom? initRandom = null)
     {
         options.Validate();
-        model.Spec.ValidateTrainingMemory(1);
         Model = model;
         Options = options;
         var parameters = model.Parameters();
@@ -165,15 +162,15 @@ public sealed class Trainer
     /// <param name="cancellationToken">Checked before every step. After a cancellation the trainer is in the middle of
     /// an epoch; continue from a checkpoint of a whole epoch, not from this trainer.</param>
     /// <exception cref="TrainingDivergedException">The loss became NaN, infinite or larger than <see cref="DivergedLoss"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A batch of this many rows would need more than <see cref="MemoryLimit.MaxTrainingBytes"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A batch (the batch size, or all the rows when there are fewer) would need
-    /// more than <see cref="MemoryLimit.MaxTrainingBytes"/>; checked before the batch is allocated.</exception>
     public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         int features = Model.Spec.InputFeatures;
         var loader = new MiniBatchLoader(train, trainCount, features, Options.BatchSize, ShuffleRandom);
-        Model.Spec.ValidateTrainingMemory(loader.BatchSize);
+        // the rows in flight are the batch capped at the rows there are, in training and in the evaluation that follows
+        Model.Spec.ValidateTrainingMemory(Math.Max(loader.BatchSize, Math.Min(Options.BatchSize, testCount)));
         // sized by the loader, which caps the batch at the rows there are: a huge BatchSize needs no huge buffer
         if (_batch.Length < loader.BatchSize * features) _batch = new float[loader.BatchSize * features];
         var backend = Model.Parameters()[0].Backend;

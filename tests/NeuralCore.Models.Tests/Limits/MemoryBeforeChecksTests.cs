@@ -24,7 +24,6 @@ public class MemoryBeforeChecksTests
 
     [Theory]
     [InlineData(3_000_000, 128)]        // few parameters, huge activations
-    [InlineData(30_000, 1_000_000)]     // a huge batch
     [InlineData(2_000_000, 1)]          // over the parameter limit
     public void ATrainerForAHugeModel_IsRefusedBeforeAnyWeightIsAllocated(int hidden, int batch)
     {
@@ -32,6 +31,19 @@ public class MemoryBeforeChecksTests
         var (error, allocated) = ThrowsAfterAllocating<ArgumentOutOfRangeException>(
             () => Trainer.ForNewModel(spec, new CpuBackend(), new TrainingOptions { BatchSize = batch }));
         Assert.Contains("limit", error.Message);
+        Assert.InRange(allocated, 0, Small);
+    }
+
+    [Fact]
+    public void AHugeBatch_IsRefusedWhenTheRowsAreThere_AndCappedAtThem()
+    {
+        var spec = new ModelSpec { Kind = "ae", InputFeatures = 13, Latent = 3, Hidden = [30_000], Loss = "mse" };
+        var trainer = Trainer.ForNewModel(spec, new CpuBackend(), new TrainingOptions { BatchSize = 1_000_000 });
+        var few = new float[13 * 4];
+        trainer.RunEpoch(few, 4, few, 4);   // 4 rows: one batch of 4, whatever BatchSize says
+        var many = new float[13 * 100_000];
+        var (error, allocated) = ThrowsAfterAllocating<ArgumentOutOfRangeException>(() => trainer.RunEpoch(many, 100_000, few, 4));
+        Assert.Contains("batches of 100000 rows", error.Message);
         Assert.InRange(allocated, 0, Small);
     }
 
