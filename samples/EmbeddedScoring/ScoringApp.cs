@@ -35,6 +35,9 @@ public static class ScoringApp
                            original units; each row is scored as soon as it arrives
           --embed          also print the embedding (z0, z1, ...)
           --score NAME     mse (default, as `neuralcore detect`) | bce
+          --bench          instead of printing scores, time the model on the --mnist test images (batch 1 latency,
+                           batch 64 and 1024 throughput, start-up to first score, peak memory) and print one JSON line;
+                           --threads N sets the engine's threads (default 1); bench/embedding.sh runs ONNX Runtime beside it
 
         prints CSV on stdout: row,score[,z0,z1,...]
         """;
@@ -54,6 +57,12 @@ public static class ScoringApp
             if (options.HelpRequested)
             {
                 output.WriteLine(Help);
+                return 0;
+            }
+            if (options.Bench)
+            {
+                LatencyBenchmark.Run("neuralcore", options.Threads, options.MnistDirectory!,
+                    () => new NeuralCoreReconstructor(LoadModel(options, new CpuBackend(options.Threads))), output);
                 return 0;
             }
             Score(options, input, output);
@@ -164,18 +173,45 @@ public static class ScoringApp
         return row;
     }
 
+    /// <summary>The model's reconstruction as the benchmark calls it: rows in, rows out, no gradient graph.</summary>
+    private sealed class NeuralCoreReconstructor : IReconstructor
+    {
+        private readonly Autoencoder _model;
+        private readonly IBackend _backend;
+        private readonly int _features;
+
+        public NeuralCoreReconstructor(Autoencoder model)
+        {
+            _model = model;
+            _model.Eval();
+            _backend = model.Parameters()[0].Backend;
+            _features = model.Spec.InputFeatures;
+        }
+
+        public void Reconstruct(float[] input, int batch, float[] output)
+        {
+            using var scope = TensorScope.Begin();
+            using var noGrad = NeuralCore.Autograd.NoGrad();
+            var rows = NeuralCore.Tensor.FromArray(_backend, input.AsSpan(0, batch * _features), batch, _features);
+            _model.Forward(rows).CopyTo(output.AsSpan(0, batch * _features));
+        }
+
+        public void Dispose() => (_backend as IDisposable)?.Dispose();
+    }
+
     /// <summary>A bad command line: exit code 2.</summary>
     private sealed class UsageException(string message) : Exception(message);
 
     private sealed record Options(string? ModelDirectory, bool Embedded, string? CsvPath, string[] Drop, string? MnistDirectory, int? Limit, bool Embed,
-                                  ReconstructionScore Score, bool HelpRequested)
+                                  ReconstructionScore Score, bool HelpRequested, bool Bench = false, int Threads = 1)
     {
         public static Options Parse(string[] args)
         {
             string? model = null, csv = null, mnist = null;
             string[] drop = [];
             int? limit = null;
-            bool embed = false, embedded = false;
+            bool embed = false, embedded = false, bench = false;
+            int threads = 1;
             var score = ReconstructionScore.Mse;
             for (int i = 0; i < args.Length; i++)
             {
@@ -194,6 +230,12 @@ public static class ScoringApp
                             : throw new UsageException($"--limit expects a positive integer, got '{n}'");
                         break;
                     case "--embed": embed = true; break;
+                    case "--bench": bench = true; break;
+                    case "--threads":
+                        string t = Value();
+                        threads = int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int th) && th is > 0 and <= 1024 ? th
+                            : throw new UsageException($"--threads expects an integer from 1 to 1024, got '{t}'");
+                        break;
                     case "--score":
                         score = Value() switch
                         {
@@ -211,7 +253,9 @@ public static class ScoringApp
             if (csv != null && mnist != null) throw new UsageException("give either --csv FILE or --mnist DIR, not both");
             if (drop.Length > 0 && csv == null) throw new UsageException("--drop applies to --csv tables only");
             if (limit != null && mnist == null) throw new UsageException("--limit applies to --mnist only");
-            return new Options(model, embedded, csv, drop, mnist, limit, embed, score, false);
+            if (bench && mnist == null) throw new UsageException("--bench needs --mnist DIR (its test images are the rows it times)");
+            if (threads != 1 && !bench) throw new UsageException("--threads applies to --bench only");
+            return new Options(model, embedded, csv, drop, mnist, limit, embed, score, false, bench, threads);
         }
     }
 }

@@ -33,7 +33,7 @@ namespace NeuralCore.Cli
             foreach (var command in (Command[])[
                 TrainCommand.Create(), EvalCommand.Create(), GraphCommand.Create(), GradCheckCommand.Create(), ImputeCommand.Create(),
                 EncodeCommand.Create(), DetectCommand.Create(), SampleCommand.Create(), InterpolateCommand.Create(), BenchCommand.Create(),
-                PtxCommand.Create(), ExperimentCommand.Create()])
+                PtxCommand.Create(), ExperimentCommand.Create(), ClusterCommand.Create(), ImportCommand.Create(), ExportCommand.Create()])
                 root.Add(command);
             root.Options.OfType<HelpOption>().Single().Action = new HelpWriter();
             root.Options.OfType<VersionOption>().Single().Action = new VersionWriter();
@@ -291,6 +291,8 @@ namespace NeuralCore.Cli
         {
             CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
             StandardOutputClosedException => e.Message,
+            // The library's own not-found messages already say what to check.
+            FileNotFoundException when e.Message.Contains("check the path", StringComparison.Ordinal) => e.Message,
             IOException or UnauthorizedAccessException => $"{e.Message} (check the path and its permissions)",
             ArgumentException a => InCommandLineTerms(a),
             _ => null,
@@ -301,7 +303,7 @@ namespace NeuralCore.Cli
         [
             ("TrainingOptions.Epochs", "--epochs"), ("TrainingOptions.BatchSize", "--batch"), ("TrainingOptions.LearningRate", "--lr"),
             ("TrainingOptions.WeightDecay", "--weight-decay"), ("TrainingOptions.Optimizer", "--optimizer"),
-            ("ModelSpec.Hidden", "--hidden"), ("ModelSpec.Latent", "--latent"),
+            ("ModelSpec.Hidden", "--hidden"), ("ModelSpec.Latent", "--latent"), ("ImputerOptions.Hidden", "--hidden"), ("ImputerOptions.LearningRate", "--lr"),
         ];
 
         // ArgumentException appends " (Parameter 'name')", also inside messages that wrap one: a C# name, not a command-line one

@@ -162,3 +162,32 @@ public class AutogradTests
         }
     }
 }
+
+/// <summary>Reductions over a list of axes refuse what PyTorch refuses.</summary>
+public class ReductionAxesTests
+{
+    [Theory]
+    [InlineData(new[] { 0, 0 }, "axis 0 appears more than once")]
+    [InlineData(new[] { 2, -1 }, "axis -1 appears more than once")]
+    [InlineData(new[] { 1, 0, 1 }, "axis 1 appears more than once")]
+    [InlineData(new int[0], "no axes given")]
+    public void SumAndMean_RefuseDuplicateOrEmptyAxes(int[] axes, string message)
+    {
+        var x = Tensor.Uniform(new ReferenceBackend(), new SeededRandom(1), -1, 1, 2, 3, 4);
+        var sum = Assert.Throws<ArgumentException>(() => x.Sum(axes));
+        Assert.StartsWith("sum: ", sum.Message);
+        Assert.Contains(message, sum.Message);
+        var mean = Assert.Throws<ArgumentException>(() => x.Mean(axes, keepDim: true));
+        Assert.StartsWith("mean: ", mean.Message);
+        Assert.Contains(message, mean.Message);
+    }
+
+    [Fact]
+    public void SumAndMean_OverDistinctAxes_InAnyOrder()
+    {
+        var x = Tensor.FromArray(new CpuBackend(threads: 1), Enumerable.Range(0, 24).Select(i => (float)i).ToArray(), 2, 3, 4);
+        Assert.Equal(x.Sum([0, 2]).ToArray(), x.Sum([2, 0]).ToArray());
+        Assert.Equal([60f, 92f, 124f], x.Sum([-1, 0]).ToArray());
+        Assert.Equal([7.5f, 11.5f, 15.5f], x.Mean([0, -1], keepDim: true).ToArray());
+    }
+}

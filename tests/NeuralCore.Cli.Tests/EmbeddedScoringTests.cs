@@ -46,6 +46,27 @@ public class EmbeddedScoringTests
     }
 
     [Fact]
+    public void Bench_TimesTheModelOnMnist_AndPrintsOneJsonLine()
+    {
+        string dir = CliRunner.TempDir();
+        var train = CliRunner.Run("train", "--model", "ae", "--hidden", "32", "--latent", "4", "--epochs", "1", "--quiet", "--out", dir);
+        Assert.True(train.ExitCode == 0, train.Error);
+        string mnist = Path.Combine(TrainEvalTests.FindRepoRoot(), "data", "mnist-10k");
+        var bench = RunSample("", "--bench", "--model", dir, "--mnist", mnist, "--threads", "2");
+        Assert.True(bench.Code == 0, bench.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(bench.Out);
+        var r = json.RootElement;
+        Assert.Equal(("neuralcore", 2, 2000), (r.GetProperty("engine").GetString(), r.GetProperty("threads").GetInt32(), r.GetProperty("rows").GetInt32()));
+        double p50 = r.GetProperty("batch1_p50_us").GetDouble(), p99 = r.GetProperty("batch1_p99_us").GetDouble();
+        Assert.True(p50 > 0 && p99 >= p50, bench.Out);
+        Assert.True(r.GetProperty("batch64_rows_per_s").GetDouble() > 0 && r.GetProperty("batch1024_rows_per_s").GetDouble() > 0, bench.Out);
+        Assert.True(r.GetProperty("first_row_mse").GetDouble() is > 0 and < 1, bench.Out);
+
+        Assert.Equal(2, RunSample("", "--bench", "--model", dir).Code);                        // no rows to time
+        Assert.Equal(2, RunSample("", "--model", dir, "--threads", "2").Code);                 // threads only for the bench
+    }
+
+    [Fact]
     public void EmbeddedModel_IsTheCommittedFile_AndScoresLikeDetect()
     {
         string root = TrainEvalTests.FindRepoRoot();

@@ -19,6 +19,28 @@ public class SphereExperimentTests
     }
 
     [Fact]
+    public void WorldCities_MapBeatsPcaByFar_AndLabelsTheThreeCities()
+    {
+        string dir = CliRunner.TempDir();
+        var run = CliRunner.Run("experiment", "sphere", "--data", "world-cities", "--epochs", "20", "--out", dir);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("10001 places", run.Out);
+        double autoencoder = CliRunner.NumberAfter(run.Out, "z): autoencoder");
+        double pca = CliRunner.NumberAfter(run.Out, "linear projection)");
+        Assert.True(autoencoder < pca / 2, run.Out);
+        Assert.Contains("labelled: Tokyo, Paris, Hanoi", run.Out);
+        Assert.Equal(PngWriter.Signature.ToArray(), File.ReadAllBytes(Path.Combine(dir, "map.png")).Take(8).ToArray());
+    }
+
+    [Fact]
+    public void WorldCities_RejectsTheSyntheticOptions()
+    {
+        var run = CliRunner.Run("experiment", "sphere", "--data", "world-cities", "--hole", "10");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--hole and --points shape the synthetic points", run.Error);
+    }
+
+    [Fact]
     public void Latent1_IsTooSmall()
     {
         var run = CliRunner.Run("experiment", "sphere", "--latent", "1", "--points", "1000", "--epochs", "20", "--out", CliRunner.TempDir());

@@ -95,6 +95,8 @@ internal static class DetectCommand
                 double recall = (double)truePositives / anomalies;
                 Console.WriteLine($"AUROC: {auroc:F4} (anomaly = label other than {n}; {anomalies} anomalies, {split.Count - anomalies} normal rows)");
                 Console.WriteLine($"flags: precision {precision:P1}, recall {recall:P1}");
+                var (pcaAuroc, components, fittedOn) = PcaBaseline(spec.Latent, data, split, n, isAnomaly);
+                Console.WriteLine($"PCA baseline: AUROC {pcaAuroc:F4} by the reconstruction error of {components} principal components (the latent size), fitted on {fittedOn}");
             }
         }
         else if (split.Labels != null)
@@ -124,6 +126,27 @@ internal static class DetectCommand
             return v;
         }
         return split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+    }
+
+    /// <summary>
+    /// AUROC of PCA's reconstruction error with as many components as the model's embedding, fitted on normal rows: the
+    /// normal class of the training split for image data, the normal rows of the scored table for a CSV (which favours
+    /// PCA: it has seen the normal rows it scores).
+    /// </summary>
+    private static (double Auroc, int Components, string FittedOn) PcaBaseline(int latent, Dataset data, DataSplit split, int normal, bool[] isAnomaly)
+    {
+        bool isTable = data.Columns != null;
+        float[] source = isTable ? split.Rows : data.Train;
+        int[]? labels = isTable ? split.Labels : data.TrainLabels;
+        int sourceCount = isTable ? split.Count : data.TrainCount;
+        var keep = Enumerable.Range(0, sourceCount).Where(i => labels == null || labels[i] == normal).ToArray();
+        var rows = new float[keep.Length * data.Features];
+        for (int i = 0; i < keep.Length; i++) Array.Copy(source, keep[i] * data.Features, rows, i * data.Features, data.Features);
+        int components = Math.Clamp(latent, 1, data.Features);
+        if (keep.Length < 2) return (double.NaN, components, $"{keep.Length} normal row (PCA needs 2)");
+        var pca = Pca.Fit(rows, keep.Length, data.Features, components);
+        double auroc = AnomalyDetection.Auroc(pca.ReconstructionErrors(split.Rows, split.Count), isAnomaly);
+        return (auroc, components, isTable ? $"the {keep.Length} normal rows of the table" : $"the {keep.Length} training images of class {normal}");
     }
 
     private static double[] ReferenceScores(Models.Autoencoders.Autoencoder model, Dataset data, DataSplit split, double[] scores,

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Data;
+using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;
 
@@ -17,7 +18,7 @@ internal static class ImputeCommand
         "comma-separated columns to leave out of the model (e.g. a class or id column); they are copied to the output unchanged and may hold text", "COLS");
     private static readonly Option<float?> Evaluate = CliOption.Of<float?>("--evaluate",
         "hide a fraction F in (0, 1) of the observed cells at random (seeded), impute them and print the RMSE on them (columns " +
-        "scaled to [0, 1]) next to column-mean imputation's", "F", (text, command) =>
+        "scaled to [0, 1]) next to column-mean and kNN (k = 5) imputation's", "F", (text, command) =>
         {
             float f = float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
                 : throw new CliException($"{command}: --evaluate expects a number, got '{text}'", 2);
@@ -82,9 +83,10 @@ internal static class ImputeCommand
         if (evaluate is { } fraction)
         {
             var clock = Stopwatch.StartNew();
-            var score = ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, fraction, options.Seed);
+            var score = Named(path, () => ImputationEvaluation.Evaluate(imputer, table.Values, table.Missing, table.ColumnCount, fraction, options.Seed));
             Console.WriteLine($"evaluate: hid {score.HiddenCells} of the observed cells ({fraction:P0}) of {path} ({shape}), seed {options.Seed}, {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"RMSE on hidden cells (columns scaled to [0, 1]): autoencoder {score.ImputerRmse:F4}, mean imputation {score.MeanRmse:F4} ({score.Improvement:F2}x lower)");
+            Console.WriteLine($"  kNN imputation (k = 5 nearest rows on the observed columns) {score.KnnRmse:F4}: the autoencoder's error is {score.ImputerRmse / Math.Max(score.KnnRmse, 1e-30):F2}x kNN's");
         }
         if (output is null) return 0;
 
@@ -98,7 +100,7 @@ internal static class ImputeCommand
             return 0;
         }
         var timer = Stopwatch.StartNew();
-        var result = imputer.Impute(table.Values, table.Missing, table.ColumnCount);
+        var result = Named(path, () => imputer.Impute(table.Values, table.Missing, table.ColumnCount));
         int[] headerIndex = table.ColumnNames.Select(name => IndexOf(text.Header, name)).ToArray();
         for (int r = 0; r < table.RowCount; r++)
         for (int c = 0; c < table.ColumnCount; c++)
@@ -110,6 +112,14 @@ internal static class ImputeCommand
         Console.WriteLine($"imputed {result.FilledCount} missing cells of {path} ({shape}) in {timer.Elapsed.TotalSeconds:F1} s; final training loss {result.TrainLoss:F5} (masked MSE, scaled units)");
         Console.WriteLine($"wrote {output}");
         return 0;
+    }
+
+    /// <summary>Runs the imputer, naming the table in its errors (the library knows the table only as numbers).</summary>
+    private static T Named<T>(string path, Func<T> impute)
+    {
+        try { return impute(); }
+        catch (ArgumentException e) { throw new CliException($"{path}: {Cli.InCommandLineTerms(e)}", e is ArgumentOutOfRangeException ? 2 : 1); }
+        catch (TrainingDivergedException e) { throw new CliException($"{path}: {Cli.InCommandLineTerms(e.Message)}"); }
     }
 
     private static int IndexOf(IReadOnlyList<string> header, string name)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
 using NeuralCore.Models.Autoencoders;
+using NeuralCore.Models.Data;
 using NeuralCore.Models.Layers;
 using NeuralCore.Models.Training;
 
@@ -23,11 +24,17 @@ internal static class SphereExperiment
     private static readonly Option<int> Epochs = CliOption.Int("--epochs", "training passes", 60, 1, SizeLimits.MaxEpochs);
     private static readonly Option<float> LearningRate = CliOption.Float("--lr", "Adam learning rate at the start, decayed linearly towards 0", 3e-3f, 1e-12f, 10f);
     private static readonly Option<string> Out = CliOption.String("--out", "output directory", "DIR", Path.Combine("runs", "sphere"));
+    private static readonly Option<string> Data = CliOption.String("--data",
+        "synthetic (points sampled on the sphere), world-cities (the bundled 10,001 real places) or a CSV of places with the columns name, lat, lon",
+        "SOURCE", "synthetic");
+
+    /// <summary>The places labelled on the world-cities map (name, country code).</summary>
+    private static readonly (string Name, string Country)[] LabelledCities = [("Tokyo", "JP"), ("Paris", "FR"), ("Hanoi", "VN")];
 
     public static CliCommand Create() => new CliCommand("sphere", "3 -> 2 -> 3 autoencoder on the unit sphere vs PCA: a bent 2-D chart", Run)
     {
         Title = "a non-linear autoencoder bends a 2-D chart around a sphere; PCA cannot",
-        Usage = ["[--latent 1|2|3] [--hole DEG] [--points N] [--epochs N] [--seed N] [--out DIR]"],
+        Usage = ["[--latent 1|2|3] [--hole DEG] [--points N] [--epochs N] [--seed N] [--out DIR]", "--data world-cities|PLACES.csv [--latent 1|2|3] [--epochs N] [--seed N] [--out DIR]"],
         Notes = """
             the network is 3-64-64-LATENT-64-64-3 with tanh activations, trained on squared error. A sphere is a curved
             2-D surface: the best linear 2-D projection (PCA) flattens it and loses one direction, so its error stays
@@ -38,8 +45,13 @@ internal static class SphereExperiment
             PCA on the test points; writes DIR/embedding.png (the test points' codes coloured by latitude band and by
             longitude sector, 10 bins each) and DIR/sphere.png (the input points seen from the side, coloured by
             latitude, and from a pole, coloured by longitude).
+            --data world-cities: real places (GeoNames, CC BY 4.0; data/README.md) instead of sampled points; latitude and
+            longitude become x = cos(lat) cos(lon), y = cos(lat) sin(lon), z = sin(lat). A seeded 80% of the places train,
+            the other 20% are the test points; there is no cap to cut, the oceans and Antarctica leave the gaps. DIR/map.png
+            shows every place's 2-D code beside PCA's 2-D projection, coloured by longitude sector, with Tokyo, Paris and
+            Hanoi labelled (for another table: its first three places).
             """,
-    }.With([Latent, Hole, Points, Hidden, Epochs, LearningRate, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
+    }.With([Data, Latent, Hole, Points, Hidden, Epochs, LearningRate, CommonOptions.Seed, Out, .. CommonOptions.DeviceOptions]);
 
     private static int Run(Args args)
     {
@@ -58,6 +70,9 @@ internal static class SphereExperiment
         string outDir = args.Get(Out);
         OutputDirectory.EnsureWritable(outDir);
         var backend = Devices.Open(args);
+
+        string source = args.Get(Data);
+        if (source != "synthetic") return RunOnPlaces(args, source, latent, hidden, options, outDir, backend);
 
         var random = new SeededRandom(options.Seed);
         float[] all = SphereData.Sample(points, hole, random);
@@ -95,14 +110,80 @@ internal static class SphereExperiment
         int[] longitudeBins = SphereData.LongitudeBins(test);
         float[] chart = ChartPoints(codes, latent, SphereData.Latitudes(test));
         string what = latent switch { 1 => "code (x) vs true latitude (y)", 3 => "codes 1 and 2 of 3", _ => "2-D code" };
-        SideBySide(
+        RgbCanvas.SideBySide(
             Plot.RenderScatter(chart, latitudeBins, $"{what}: colour = latitude band (0 = south)"),
             Plot.RenderScatter(chart, longitudeBins, $"{what}: colour = longitude sector")).Save(Path.Combine(outDir, "embedding.png"));
-        SideBySide(
+        RgbCanvas.SideBySide(
             Plot.RenderScatter(Project(test, 0, 2), latitudeBins, "input seen from the side (x, z): latitude band"),
             Plot.RenderScatter(Project(test, 0, 1), longitudeBins, "input seen from a pole (x, y): longitude sector")).Save(Path.Combine(outDir, "sphere.png"));
         Console.WriteLine($"wrote {Path.Combine(outDir, "embedding.png")} and {Path.Combine(outDir, "sphere.png")}");
         return 0;
+    }
+
+    /// <summary>The experiment on real places: train on a seeded 80%, test on the rest, draw the map of all places beside PCA's.</summary>
+    private static int RunOnPlaces(Args args, string source, int latent, int[] hidden, TrainingOptions options, string outDir, Kernels.IBackend backend)
+    {
+        if (args.Has(Hole) || args.Has(Points))
+            throw new CliException($"experiment sphere: --hole and --points shape the synthetic points; --data {source} brings its own places", 2);
+        string path = source == "world-cities" ? BundledData.Find("world-cities.csv") : source;
+        Places places;
+        try { places = Places.Read(path); }
+        catch (FileNotFoundException) { throw new CliException($"--data {source}: file not found; pass synthetic, world-cities or a CSV of places (name, lat, lon)"); }
+        catch (DataFormatException e) { throw new CliException(e.Message); }
+        int count = places.Count, testCount = count / 5, trainCount = count - testCount;
+        if (testCount < 1 || trainCount < 2)
+            throw new CliException($"--data {source}: {count} places are too few; the experiment needs at least 3 (80% train, 20% test)");
+
+        float[] all = places.Points();
+        var order = Enumerable.Range(0, count).ToArray();
+        SeededRandom.ForStream(options.Seed, RandomStream.DataSplit).Shuffle(order);
+        float[] train = Gather(all, order[testCount..]), test = Gather(all, order[..testCount]);
+
+        var random = new SeededRandom(options.Seed);
+        var spec = new ModelSpec { Kind = "ae", InputFeatures = 3, Latent = latent, Hidden = hidden, Loss = "mse", Data = path };
+        var model = BuildTanhAutoencoder(spec, backend, random);
+        var trainer = new Trainer(model, options);
+        var clock = Stopwatch.StartNew();
+        Console.WriteLine($"sphere: {count} places of {path} on the unit sphere, {trainCount} train / {testCount} test" +
+                          $"; autoencoder 3-{string.Join("-", hidden)}-{latent}-{string.Join("-", hidden.Reverse())}-3, tanh");
+        EpochMetrics? last = null;
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            trainer.Optimizer.LearningRate = options.LearningRate * (1f - (float)epoch / options.Epochs);
+            last = trainer.RunEpoch(train, trainCount, test, testCount);
+            if ((epoch + 1) % Math.Max(1, options.Epochs / 5) == 0)
+                Console.WriteLine($"  epoch {epoch + 1,4}: train error {last.TrainLoss:F5}, test error {last.TestLoss:F5}");
+        }
+        var pca = Pca.Fit(train, trainCount, 3, latent);
+        double pcaTest = pca.ReconstructionErrors(test, testCount).Average() * 3;
+        double aeAll = AnomalyDetection.Scores(model, all, count, ReconstructionScore.Mse).Average() * 3;
+        double pcaAll = pca.ReconstructionErrors(all, count).Average() * 3;
+        Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"test reconstruction error per place (mean squared, summed over x, y, z): autoencoder {last!.TestLoss:G4}, PCA ({latent}-D linear projection) {pcaTest:G4}");
+        Console.WriteLine($"all {count} places: autoencoder {aeAll:G4}, PCA {pcaAll:G4}; the autoencoder's error is {pcaTest / Math.Max(last.TestLoss, 1e-12):F1}x lower on the test places");
+
+        var marks = new List<(string Text, int Index)>();
+        foreach (var (name, country) in LabelledCities)
+            if (places.IndexOf(name, country) is int index and >= 0) marks.Add((name, index));
+        if (marks.Count == 0)
+            for (int i = 0; i < Math.Min(3, count); i++) marks.Add((places.Names[i], i));
+        var latitudes = places.Latitudes.ToArray();
+        int[] longitudeBins = SphereData.LongitudeBins(all);
+        string what = latent switch { 1 => "code vs latitude", 3 => "codes 1 and 2 of 3", _ => "2-D code" };
+        RgbCanvas.SideBySide(
+            Plot.RenderScatter(ChartPoints(Features.Encode(model, all, count), latent, latitudes), longitudeBins,
+                $"autoencoder {what}: colour = longitude from 180W", 700, 620, marks),
+            Plot.RenderScatter(ChartPoints(pca.Transform(all, count), latent, latitudes), longitudeBins,
+                $"PCA {what}: colour = longitude from 180W", 700, 620, marks)).Save(Path.Combine(outDir, "map.png"));
+        Console.WriteLine($"wrote {Path.Combine(outDir, "map.png")} (labelled: {string.Join(", ", marks.Select(m => m.Text))})");
+        return 0;
+    }
+
+    private static float[] Gather(float[] points, int[] rows)
+    {
+        var result = new float[rows.Length * 3];
+        for (int i = 0; i < rows.Length; i++) Array.Copy(points, rows[i] * 3, result, i * 3, 3);
+        return result;
     }
 
     /// <summary>3 -> hidden... -> latent -> reversed hidden... -> 3 with tanh between layers and linear ends.</summary>
@@ -138,13 +219,5 @@ internal static class SphereExperiment
         var result = new float[points.Length / 3 * 2];
         for (int i = 0; i < result.Length / 2; i++) { result[2 * i] = points[3 * i + a]; result[2 * i + 1] = points[3 * i + b]; }
         return result;
-    }
-
-    private static RgbCanvas SideBySide(RgbCanvas left, RgbCanvas right)
-    {
-        var canvas = new RgbCanvas(left.Width + right.Width, Math.Max(left.Height, right.Height), Rgb.White);
-        for (int y = 0; y < left.Height; y++) Array.Copy(left.Pixels, y * left.Width * 3, canvas.Pixels, y * canvas.Width * 3, left.Width * 3);
-        for (int y = 0; y < right.Height; y++) Array.Copy(right.Pixels, y * right.Width * 3, canvas.Pixels, (y * canvas.Width + left.Width) * 3, right.Width * 3);
-        return canvas;
     }
 }

@@ -83,7 +83,7 @@ internal static class TrainCommand
             Columns = data.Columns,
             Scaler = data.Scaler,
         };
-        try { spec.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
+        try { spec.ValidateTrainingMemory(options.BatchSize); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
         using var runLock = RunDirectory.Lock(outDir);

@@ -53,8 +53,10 @@ internal static class Plot
         RenderLines(series, title, xLabel, yLabel, width, height).Save(path);
 
     /// <summary>Renders a scatter plot of <paramref name="points"/> [count, 2] (x, y pairs), each point coloured by
-    /// its label (palette index label % 10), with a legend of the labels present.</summary>
-    public static RgbCanvas RenderScatter(ReadOnlySpan<float> points, ReadOnlySpan<int> labels, string? title = null, int width = 600, int height = 560)
+    /// its label (palette index label % 10), with a legend of the labels present. Each of <paramref name="marks"/> rings the
+    /// point at its index and writes its text beside it (e.g. a few named places on a map).</summary>
+    public static RgbCanvas RenderScatter(ReadOnlySpan<float> points, ReadOnlySpan<int> labels, string? title = null, int width = 600, int height = 560,
+                                          IReadOnlyList<(string Text, int Index)>? marks = null)
     {
         if (points.Length % 2 != 0 || points.Length / 2 != labels.Length)
             throw new ArgumentException($"points has {points.Length} values and labels {labels.Length}; expected points [count, 2] and labels [count]");
@@ -70,12 +72,25 @@ internal static class Plot
             if (!float.IsFinite(xs[i]) || !float.IsFinite(ys[i])) continue;
             canvas.FillRect(frame.Px(xs[i]) - 1, frame.Py(ys[i]) - 1, 3, 3, Rgb.Palette10[((labels[i] % 10) + 10) % 10]);
         }
+        foreach (var (text, index) in marks ?? [])
+        {
+            if ((uint)index >= (uint)labels.Length) throw new ArgumentOutOfRangeException(nameof(marks), $"mark '{text}' points at row {index} of {labels.Length}");
+            int px = frame.Px(xs[index]), py = frame.Py(ys[index]);
+            canvas.DrawRect(px - 4, py - 4, 9, 9, Rgb.Black);
+            canvas.DrawRect(px - 5, py - 5, 11, 11, Rgb.White);
+            // text right of the point, or left of it near the right edge; on a white box so it reads over the points
+            int textWidth = RgbCanvas.MeasureText(text, 2);
+            int tx = px + 9 + textWidth + 2 < frame.X1 ? px + 9 : px - 9 - textWidth;
+            canvas.FillRect(tx - 2, py - 9, textWidth + 4, 18, Rgb.White);
+            canvas.DrawRect(tx - 2, py - 9, textWidth + 4, 18, Rgb.Black);
+            canvas.DrawText(tx, py - 6, text, Rgb.Black, scale: 2);
+        }
         var legend = labels.ToArray().Distinct().Order().Select(l => (l.ToString(CultureInfo.InvariantCulture), Rgb.Palette10[((l % 10) + 10) % 10])).ToList();
         DrawLegend(canvas, width - 8, Top, legend);
         return canvas;
     }
 
-    /// <summary>Writes a scatter plot PNG (see <see cref="RenderScatter(ReadOnlySpan{float}, ReadOnlySpan{int}, string?, int, int)"/>), atomically.</summary>
+    /// <summary>Writes a scatter plot PNG (see <see cref="RenderScatter(ReadOnlySpan{float}, ReadOnlySpan{int}, string?, int, int, IReadOnlyList{ValueTuple{string, int}}?)"/>), atomically.</summary>
     public static void WriteScatter(string path, ReadOnlySpan<float> points, ReadOnlySpan<int> labels, string? title = null, int width = 600, int height = 560) =>
         RenderScatter(points, labels, title, width, height).Save(path);
 

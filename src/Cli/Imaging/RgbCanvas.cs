@@ -104,6 +104,15 @@ internal sealed class RgbCanvas
     /// <summary>Width in pixels of <paramref name="text"/> drawn by <see cref="DrawText"/>.</summary>
     public static int MeasureText(string text, int scale = 1) => BitmapFont.Measure(text, scale);
 
+    /// <summary>A new canvas with <paramref name="left"/> and <paramref name="right"/> next to each other, top-aligned.</summary>
+    public static RgbCanvas SideBySide(RgbCanvas left, RgbCanvas right)
+    {
+        var canvas = new RgbCanvas(left.Width + right.Width, Math.Max(left.Height, right.Height), Rgb.White);
+        for (int y = 0; y < left.Height; y++) Array.Copy(left.Pixels, y * left.Width * 3, canvas.Pixels, y * canvas.Width * 3, left.Width * 3);
+        for (int y = 0; y < right.Height; y++) Array.Copy(right.Pixels, y * right.Width * 3, canvas.Pixels, (y * canvas.Width + left.Width) * 3, right.Width * 3);
+        return canvas;
+    }
+
     /// <summary>Writes the canvas as an RGB PNG (atomically).</summary>
     public void Save(string path) => PngWriter.WriteRgb(path, Width, Height, Pixels);
 }

@@ -85,12 +85,13 @@ internal static class BinaryOperators
 
     internal readonly struct Div : IBinaryOperator
     {
-        // d(a/b)/db = -a / b^2, taken as -((dc a) / b) / b: no overflow from squaring b
+        // d(a/b)/db = -a / b^2, taken as -dc ((a / b) / b) as PyTorch does: no overflow from squaring b, and none
+        // from dc a where the quotient itself is finite
         public static float Forward(float a, float b) => a / b;
         public static float GradientA(float a, float b, float dc) => dc / b;
-        public static float GradientB(float a, float b, float dc) => -(dc * a / b / b);
+        public static float GradientB(float a, float b, float dc) => -dc * (a / b / b);
         public static Vector512<float> Forward(Vector512<float> a, Vector512<float> b) => a / b;
         public static Vector512<float> GradientA(Vector512<float> a, Vector512<float> b, Vector512<float> dc) => dc / b;
-        public static Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, Vector512<float> dc) => -(dc * a / b / b);
+        public static Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, Vector512<float> dc) => -dc * (a / b / b);
     }
 }

@@ -107,6 +107,8 @@ internal static class LossOperators
         // max(a, 0) - a b + ln(1 + exp(-|a|)); gradient sigmoid(a) - b
         public static float Term(float a, float b) => MathF.Max(a, 0f) - a * b + MathF.Log(MathF.Exp(-MathF.Abs(a)) + 1f);
 
+        // Summed term by term, like PyTorch: separate sums of max(a, 0) and a b would both overflow for huge logits and
+        // return inf - inf = NaN where every term is finite.
         public static float Sum(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> t1, Span<float> t2)
         {
             TensorPrimitives.Abs(a, t1);
@@ -114,8 +116,11 @@ internal static class LossOperators
             TensorPrimitives.Exp(t1, t1);
             TensorPrimitives.Add(t1, 1f, t1);
             TensorPrimitives.Log(t1, t1);
+            TensorPrimitives.Multiply(a, b, t2);
+            TensorPrimitives.Subtract(t1, t2, t1);
             TensorPrimitives.Max(a, 0f, t2);
-            return TensorPrimitives.Sum<float>(t1) + TensorPrimitives.Sum<float>(t2) - TensorPrimitives.Dot(a, b);
+            TensorPrimitives.Add(t1, t2, t1);
+            return TensorPrimitives.Sum<float>(t1);
         }
 
         public static float GradientA(float a, float b, float g) => (UnaryOperators.Sigmoid.Forward(a, 0f) - b) * g;
@@ -129,16 +134,23 @@ internal static class LossOperators
         // -0.5 (1 + b - a^2 - exp(b)); dL/da = a, dL/db = 0.5 (exp(b) - 1)
         public static float Term(float a, float b) => -0.5f * (1f + b - a * a - MathF.Exp(b));
 
+        // Summed term by term, 0.5 sum(exp(b) - b - 1 + a^2), like PyTorch: separate sums of b and exp(b) would give
+        // inf - inf = NaN where log-variances overflow (PyTorch: inf), and cancel against n where the KL is small.
         public static float Sum(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> t1, Span<float> t2)
         {
-            TensorPrimitives.Exp(b, t1);
-            return -0.5f * (a.Length + TensorPrimitives.Sum(b) - TensorPrimitives.SumOfSquares(a) - TensorPrimitives.Sum<float>(t1));
+            // the exp op's own form, exact 1 at b = 0 (TensorPrimitives.Exp(0) is one ulp above), so the KL at the prior is 0
+            Cpu.CpuElementwise.Run<Cpu.CpuKernels.UnaryForward<UnaryOperators.Exp>>(Cpu.Operand.Of(b), default, default, default, t1, 0f);
+            TensorPrimitives.Subtract(t1, b, t1);
+            TensorPrimitives.Add(t1, -1f, t1);
+            TensorPrimitives.Multiply(a, a, t2);
+            TensorPrimitives.Add(t1, t2, t1);
+            return 0.5f * TensorPrimitives.Sum<float>(t1);
         }
 
         public static float GradientA(float a, float b, float g) => a * g;
         public static float GradientB(float a, float b, float g) => (MathF.Exp(b) - 1f) * (0.5f * g);
         public static Vector512<float> GradientA(Vector512<float> a, Vector512<float> b, float g) => a * g;
         public static Vector512<float> GradientB(Vector512<float> a, Vector512<float> b, float g) =>
-            (Vector512.Exp(b) - Vector512<float>.One) * (0.5f * g);
+            (UnaryOperators.ExpVector(b) - Vector512<float>.One) * (0.5f * g);
     }
 }

@@ -13,9 +13,9 @@ public enum UnaryOp
     Log,
     /// <summary>y = sqrt(x)</summary>
     Sqrt,
-    /// <summary>y = |x|; gradient sign(x) (0 at 0)</summary>
+    /// <summary>y = |x|; gradient sign(x) (0 at 0 and at NaN, as PyTorch)</summary>
     Abs,
-    /// <summary>y = max(x, 0); gradient 1 where x &gt; 0</summary>
+    /// <summary>y = max(x, 0), NaN for NaN; gradient 0 where x &lt;= 0, else 1 (NaN passes the gradient, as PyTorch)</summary>
     Relu,
     /// <summary>y = x if x &gt; 0 else alpha * x</summary>
     LeakyRelu,
@@ -23,9 +23,9 @@ public enum UnaryOp
     Sigmoid,
     /// <summary>y = tanh(x)</summary>
     Tanh,
-    /// <summary>y = ln(1 + exp(x)), computed stably</summary>
+    /// <summary>y = ln(1 + exp(x)), computed stably (log1p form; x itself above 20, as PyTorch)</summary>
     Softplus,
-    /// <summary>y = x ^ alpha</summary>
+    /// <summary>y = x ^ alpha; gradient alpha x^(alpha-1), 0 everywhere when alpha = 0 (as PyTorch)</summary>
     Pow,
     /// <summary>y = alpha * x</summary>
     Scale,
@@ -88,6 +88,28 @@ internal static class UnaryOperators
     // The vector forms follow System.Numerics.Tensors.TensorPrimitives' formulas for the same functions (Exp, Log,
     // Sigmoid, Tanh, Pow as exp(alpha ln x), Max with IEEE semantics), so results match TensorPrimitives bit for bit.
 
+    /// <summary>
+    /// Vector512.Exp, except that it gives 1 where exp(x) rounds to 1 in float (|x| &lt; 2^-25 = 2.98023224e-8): the library's polynomial
+    /// returns one ulp above 1 there (exp(0) = 1.00000012), which tanh's formula then turns into tanh(0) = -6e-8.
+    /// </summary>
+    internal static Vector512<float> ExpVector(Vector512<float> x) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(2.98023224e-8f)), Vector512<float>.One, Vector512.Exp(x));
+
+    /// <summary>ln(1 + u), accurate for small u (no vector log1p exists): ln(w) u / (w - 1) with w = 1 + u corrects the
+    /// rounding of w (Goldberg's trick), u itself where w rounds to 1.</summary>
+    internal static float LogOnePlus(float u)
+    {
+        float w = 1f + u;
+        return w == 1f ? u : MathF.Log(w) * (u / (w - 1f));
+    }
+
+    /// <inheritdoc cref="LogOnePlus(float)"/>
+    internal static Vector512<float> LogOnePlus(Vector512<float> u)
+    {
+        var w = Vector512<float>.One + u;
+        return Vector512.ConditionalSelect(Vector512.Equals(w, Vector512<float>.One), u, Vector512.Log(w) * (u / (w - Vector512<float>.One)));
+    }
+
     internal readonly struct Neg : IUnaryOperator
     {
         public static float Forward(float x, float alpha) => -x;
@@ -100,7 +122,7 @@ internal static class UnaryOperators
     {
         public static float Forward(float x, float alpha) => MathF.Exp(x);
         public static float Backward(float x, float y, float dy, float dx, float alpha) => MathF.FusedMultiplyAdd(dy, y, dx);
-        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Exp(x);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => ExpVector(x);
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             Vector512.FusedMultiplyAdd(dy, y, dx);
     }
@@ -125,20 +147,27 @@ internal static class UnaryOperators
     internal readonly struct Abs : IUnaryOperator
     {
         public static float Forward(float x, float alpha) => MathF.Abs(x);
-        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x > 0f ? dy : x < 0f ? -dy : 0f);
+        // dy sign(x), sign being 0 at +-0 and at NaN (PyTorch's sgn)
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy * (x > 0f ? 1f : x < 0f ? -1f : 0f);
         public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Abs(x);
-        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
-            dx + Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), dy,
-                Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -dy, Vector512<float>.Zero));
+        public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha)
+        {
+            var one = Vector512<float>.One;
+            var sign = (Vector512.GreaterThan(x, Vector512<float>.Zero) & one) - (Vector512.LessThan(x, Vector512<float>.Zero) & one);
+            return dx + dy * sign;
+        }
     }
 
     internal readonly struct Relu : IUnaryOperator
     {
-        public static float Forward(float x, float alpha) => MathF.Max(x, 0f);
-        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x > 0f ? dy : dy * 0f);
-        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512.Max(x, Vector512<float>.Zero);
+        // Written as comparisons, not max: a GPU's max returns the other operand for NaN, and PyTorch gives
+        // relu(NaN) = NaN. The gradient is blocked where x <= 0 only, so a NaN input passes it, as in PyTorch.
+        public static float Forward(float x, float alpha) => x <= 0f ? 0f : x;
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (x <= 0f ? dy * 0f : dy);
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) =>
+            Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.Zero, x);
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
-            dx + Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), dy, dy * 0f);
+            dx + Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x, Vector512<float>.Zero), dy * 0f, dy);
     }
 
     internal readonly struct LeakyRelu : IUnaryOperator
@@ -158,22 +187,50 @@ internal static class UnaryOperators
     {
         public static float Forward(float x, float alpha) => 1f / (1f + MathF.Exp(-x));
         public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (1f - y) * y * dy;
-        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+        public static Vector512<float> Forward(Vector512<float> x, float alpha) => Vector512<float>.One / (Vector512<float>.One + ExpVector(-x));
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             dx + (Vector512<float>.One - y) * y * dy;
     }
 
     internal readonly struct Tanh : IUnaryOperator
     {
-        public static float Forward(float x, float alpha) => MathF.Tanh(x);
+        /// <summary>The vector form's formula on one value (MathF.Tanh(1e-7) is one ulp off; this is exact there).</summary>
+        public static float Forward(float x, float alpha)
+        {
+            float ax = MathF.Abs(x);
+            if (ax < 0.625f)
+            {
+                float x2 = x * x;
+                float p = MathF.FusedMultiplyAdd(-5.70498872745e-3f, x2, 2.06390887954e-2f);
+                p = MathF.FusedMultiplyAdd(p, x2, -5.37397155531e-2f);
+                p = MathF.FusedMultiplyAdd(p, x2, 1.33314422036e-1f);
+                p = MathF.FusedMultiplyAdd(p, x2, -3.33332819422e-1f);
+                return x == 0f ? x : MathF.FusedMultiplyAdd(p * x2, x, x);   // x itself keeps the sign of a zero
+            }
+            float z = MathF.Exp(-2f * ax) - 1f;
+            float t = -z / (z + 2f);
+            return x < 0f ? -t : t;
+        }
+
         public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + (1f - y * y) * dy;
 
-        /// <summary>tanh|x| = -z / (z + 2) with z = exp(-2|x|) - 1, given x's sign.</summary>
+        /// <summary>
+        /// tanh|x| = -z / (z + 2) with z = exp(-2|x|) - 1, given x's sign; below |x| = 0.625, where exp(-2|x|) - 1
+        /// cancels, Cephes' odd polynomial x + x^3 P(x^2) (relative error about 1e-7, exact sign, tanh(+-0) = +-0).
+        /// </summary>
         public static Vector512<float> Forward(Vector512<float> x, float alpha)
         {
-            var z = Vector512.Exp(Vector512.Create(-2f) * Vector512.Abs(x)) - Vector512<float>.One;
+            var ax = Vector512.Abs(x);
+            var z = Vector512.Exp(Vector512.Create(-2f) * ax) - Vector512<float>.One;
+            var x2 = x * x;
+            var p = Vector512.FusedMultiplyAdd(Vector512.Create(-5.70498872745e-3f), x2, Vector512.Create(2.06390887954e-2f));
+            p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(-5.37397155531e-2f));
+            p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(1.33314422036e-1f));
+            p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(-3.33332819422e-1f));
+            var small = Vector512.FusedMultiplyAdd(p * x2, ax, ax);
+            var magnitude = Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.625f)), small, -z / (z + Vector512.Create(2f)));
             var sign = x.AsUInt32() & Vector512.Create(0x8000_0000u);
-            return (sign ^ (-z / (z + Vector512.Create(2f))).AsUInt32()).AsSingle();
+            return (sign ^ magnitude.AsUInt32()).AsSingle();
         }
 
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
@@ -182,26 +239,42 @@ internal static class UnaryOperators
 
     internal readonly struct Softplus : IUnaryOperator
     {
-        // max(x, 0) + ln(1 + exp(-|x|)): never overflows
-        public static float Forward(float x, float alpha) => MathF.Max(x, 0f) + MathF.Log(MathF.Exp(-MathF.Abs(x)) + 1f);
+        // max(x, 0) + log1p(exp(-|x|)): never overflows, and keeps full precision where softplus is tiny (x << 0);
+        // above 20 it is x itself, as in PyTorch (the log1p term is below x's rounding there anyway).
+        public static float Forward(float x, float alpha) =>
+            x > 20f ? x : MathF.Max(x, 0f) + LogOnePlus(MathF.Exp(-MathF.Abs(x)));
         public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + Sigmoid.Forward(x, 0f) * dy;
         public static Vector512<float> Forward(Vector512<float> x, float alpha) =>
-            Vector512.Max(x, Vector512<float>.Zero) + Vector512.Log(Vector512.Exp(-Vector512.Abs(x)) + Vector512<float>.One);
+            Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(20f)), x,
+                Vector512.Max(x, Vector512<float>.Zero) + LogOnePlus(Vector512.Exp(-Vector512.Abs(x))));
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             dx + Sigmoid.Forward(x, 0f) * dy;
     }
 
     internal readonly struct Pow : IUnaryOperator
     {
-        public static float Forward(float x, float alpha) => MathF.Pow(x, alpha);
-        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + MathF.Pow(x, alpha - 1f) * alpha * dy;
+        public static float Forward(float x, float alpha) => Power(x, alpha);
+        // x^0 is the constant 1: its gradient is 0 everywhere (PyTorch's too), not 0 * x^-1 (NaN at 0)
+        public static float Backward(float x, float y, float dy, float dx, float alpha) =>
+            alpha == 0f ? dx : dx + Power(x, alpha - 1f) * alpha * dy;
         public static Vector512<float> Forward(Vector512<float> x, float alpha) => Power(x, alpha);
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
-            dx + Power(x, alpha - 1f) * alpha * dy;
+            alpha == 0f ? dx : dx + Power(x, alpha - 1f) * alpha * dy;
+
+        // Exponents 0.5 and -0.5 are sqrt(x) and 1 / sqrt(x), as PyTorch computes them: pow(-inf, 0.5) = +inf and
+        // pow(-0, -0.5) = +inf by C's rules, but sqrt gives NaN and 1 / sqrt(-0) = -inf.
+        private static float Power(float x, float exponent) => exponent switch
+        {
+            0.5f => MathF.Sqrt(x),
+            -0.5f => 1f / MathF.Sqrt(x),
+            _ => MathF.Pow(x, exponent),
+        };
 
         // TensorPrimitives computes Pow one element at a time (float.Pow) at every length; so does this.
         private static Vector512<float> Power(Vector512<float> x, float exponent)
         {
+            if (exponent == 0.5f) return Vector512.Sqrt(x);
+            if (exponent == -0.5f) return Vector512<float>.One / Vector512.Sqrt(x);
             Span<float> lanes = stackalloc float[Vector512<float>.Count];
             x.CopyTo(lanes);
             foreach (ref float lane in lanes) lane = MathF.Pow(lane, exponent);
@@ -248,10 +321,10 @@ internal static class UnaryOperators
         private const float K = 0.7978845608028654f;   // sqrt(2 / pi)
         private const float C = 0.044715f;
 
-        public static float Forward(float x, float alpha) => 0.5f * x * (1f + MathF.Tanh(K * (x + C * x * x * x)));
+        public static float Forward(float x, float alpha) => 0.5f * x * (1f + Tanh.Forward(K * (x + C * x * x * x), 0f));
         public static float Backward(float x, float y, float dy, float dx, float alpha)
         {
-            float x2 = x * x, t = MathF.Tanh(K * (x + C * x2 * x));
+            float x2 = x * x, t = Tanh.Forward(K * (x + C * x2 * x), 0f);
             return dx + (0.5f * (1f + t) + 0.5f * x * (1f - t * t) * K * (1f + 3f * C * x2)) * dy;
         }
         public static Vector512<float> Forward(Vector512<float> x, float alpha) =>

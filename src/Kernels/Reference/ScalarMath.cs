@@ -11,17 +11,34 @@ public static class ScalarMath
         UnaryOp.Log => Math.Log(x),
         UnaryOp.Sqrt => Math.Sqrt(x),
         UnaryOp.Abs => Math.Abs(x),
-        UnaryOp.Relu => x > 0 ? x : 0,
+        UnaryOp.Relu => x <= 0 ? 0 : x,   // NaN stays NaN, as in PyTorch
         UnaryOp.LeakyRelu => x > 0 ? x : alpha * x,
         UnaryOp.Sigmoid => 1 / (1 + Math.Exp(-x)),
         UnaryOp.Tanh => Math.Tanh(x),
-        UnaryOp.Softplus => Math.Max(x, 0) + Math.Log(1 + Math.Exp(-Math.Abs(x))),
-        UnaryOp.Pow => Math.Pow(x, alpha),
+        UnaryOp.Softplus => x > 20 ? x : Math.Max(x, 0) + LogOnePlus(Math.Exp(-Math.Abs(x))),   // PyTorch's threshold 20
+        UnaryOp.Pow => Power(x, alpha),
         UnaryOp.Scale => alpha * x,
         UnaryOp.AddScalar => x + alpha,
         UnaryOp.Silu => x / (1 + Math.Exp(-x)),
         UnaryOp.Gelu => 0.5 * x * (1 + Math.Tanh(GeluK * (x + GeluC * x * x * x))),
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    /// <summary>ln(1 + u) to full precision for small u (double.LogP1 is ln(u + 1), which loses it): ln(w) u / (w - 1)
+    /// with w = 1 + u corrects the rounding of w; u itself where w rounds to 1.</summary>
+    private static double LogOnePlus(double u)
+    {
+        double w = 1 + u;
+        return w == 1 ? u : Math.Log(w) * (u / (w - 1));
+    }
+
+    /// <summary>x^e, with e = 0.5 and -0.5 as sqrt(x) and 1 / sqrt(x) as PyTorch computes them (NaN at -inf, -inf at -0,
+    /// where C's pow gives +inf).</summary>
+    private static double Power(double x, double e) => e switch
+    {
+        0.5 => Math.Sqrt(x),
+        -0.5 => 1 / Math.Sqrt(x),
+        _ => Math.Pow(x, e),
     };
 
     private const double GeluC = 0.044715;
@@ -34,13 +51,13 @@ public static class ScalarMath
         UnaryOp.Exp => y,
         UnaryOp.Log => 1 / x,
         UnaryOp.Sqrt => 0.5 / y,
-        UnaryOp.Abs => Math.Sign(x),
-        UnaryOp.Relu => x > 0 ? 1 : 0,
+        UnaryOp.Abs => x > 0 ? 1 : x < 0 ? -1 : 0,   // 0 at NaN, as PyTorch (Math.Sign throws on NaN)
+        UnaryOp.Relu => x <= 0 ? 0 : 1,           // a NaN input passes the gradient, as in PyTorch
         UnaryOp.LeakyRelu => x > 0 ? 1 : alpha,
         UnaryOp.Sigmoid => y * (1 - y),
         UnaryOp.Tanh => 1 - y * y,
         UnaryOp.Softplus => 1 / (1 + Math.Exp(-x)),
-        UnaryOp.Pow => alpha * Math.Pow(x, alpha - 1),
+        UnaryOp.Pow => alpha == 0 ? 0 : alpha * Power(x, alpha - 1),   // x^0 is constant: 0, not 0 * x^-1 (NaN at 0)
         UnaryOp.Scale => alpha,
         UnaryOp.AddScalar => 1,
         UnaryOp.Silu => SiluDerivative(x),

@@ -8,13 +8,19 @@ namespace NeuralCore.Models.Applications;
 /// <param name="HiddenCells">How many observed cells were hidden and scored.</param>
 public readonly record struct ImputationScore(double ImputerRmse, double MeanRmse, int HiddenCells)
 {
+    /// <summary>The same for k-nearest-neighbour imputation (<see cref="KnnImputation"/>, k = 5), the standard baseline.</summary>
+    public double KnnRmse { get; init; }
+
+    /// <summary>KnnRmse / ImputerRmse: how many times smaller the imputer's error is than kNN's.</summary>
+    public double ImprovementOverKnn => KnnRmse / Math.Max(ImputerRmse, 1e-30);
+
     /// <summary>MeanRmse / ImputerRmse: how many times smaller the imputer's error is.</summary>
     public double Improvement => MeanRmse / Math.Max(ImputerRmse, 1e-30);
 }
 
 /// <summary>
 /// Measures imputation on cells whose true value is known: hides a seeded random fraction of the observed
-/// cells, imputes them, and compares with the truth and with column-mean imputation.
+/// cells, imputes them, and compares with the truth, with column-mean imputation and with k-nearest-neighbour imputation.
 /// </summary>
 /// <example><code>
 /// var table = CsvTable.Read("data/wine.csv", dropColumns: ["class"]);
@@ -25,7 +31,7 @@ public static class ImputationEvaluation
 {
     /// <summary>
     /// Hides round(<paramref name="fraction"/> x observed cells) observed cells of the table [rows, features] (chosen by
-    /// <paramref name="seed"/>), imputes them with <paramref name="imputer"/> and with column means, and returns both RMSEs
+    /// <paramref name="seed"/>), imputes them with <paramref name="imputer"/>, with column means and with the 5 nearest rows, and returns the RMSEs
     /// after scaling every column to [0, 1] by the min and max of its originally observed values.
     /// </summary>
     /// <exception cref="ArgumentException">Fraction outside (0, 1), shapes disagree, or too few observed cells to hide one.</exception>
@@ -49,7 +55,9 @@ public static class ImputationEvaluation
         foreach (int i in hidden) remaining[i] = float.NaN;
         float[] means = Imputer.ColumnMeans(remaining, features);
 
-        double imputerSum = 0, meanSum = 0;
+        var knn = KnnImputation.Impute(values, withHoles, features, k: 5);
+
+        double imputerSum = 0, meanSum = 0, knnSum = 0;
         foreach (int i in hidden)
         {
             int f = i % features;
@@ -58,8 +66,12 @@ public static class ImputationEvaluation
             double t = truth[i];
             imputerSum += Square((filled[i] - t) / range);
             meanSum += Square((means[f] - t) / range);
+            knnSum += Square((knn[i] - t) / range);
         }
-        return new ImputationScore(Math.Sqrt(imputerSum / hidden.Length), Math.Sqrt(meanSum / hidden.Length), hidden.Length);
+        return new ImputationScore(Math.Sqrt(imputerSum / hidden.Length), Math.Sqrt(meanSum / hidden.Length), hidden.Length)
+        {
+            KnnRmse = Math.Sqrt(knnSum / hidden.Length),
+        };
     }
 
     /// <summary>Indices of round(fraction x observed) observed cells, chosen by a seeded shuffle.</summary>

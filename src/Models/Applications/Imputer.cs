@@ -1,4 +1,6 @@
+using System.Globalization;
 using NeuralCore.Kernels;
+using NeuralCore.Models.Training;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.Layers;
 using NeuralCore.Models.Optimizers;
@@ -48,7 +50,9 @@ public sealed class Imputer
     /// <param name="values">Row-major values [rows, features]; cells flagged in <paramref name="missing"/> are ignored (NaN is fine).</param>
     /// <param name="missing">[rows, features]: true where the value is unknown.</param>
     /// <param name="features">Columns per row.</param>
-    /// <exception cref="ArgumentException">Shapes disagree, or an observed value is not finite.</exception>
+    /// <exception cref="TrainingDivergedException">The training loss or a filled value became NaN, infinite or huge.</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, an observed value is not finite, a column's range overflows float32, or the model would need more
+    /// than <see cref="MemoryLimit.MaxTrainingBytes"/> (checked before anything is allocated).</exception>
     public ImputationResult Impute(ReadOnlySpan<float> values, ReadOnlySpan<bool> missing, int features)
     {
         if (features < 1 || values.Length == 0 || values.Length % features != 0)
@@ -56,6 +60,7 @@ public sealed class Imputer
         if (missing.Length != values.Length)
             throw new ArgumentException($"imputer: the missing mask has {missing.Length} cells but the table has {values.Length}");
         int rows = values.Length / features;
+        CheckMemory(rows, features);
 
         var observed = new float[values.Length];     // 1 where known
         var scaled = new float[values.Length];
@@ -70,6 +75,12 @@ public sealed class Imputer
         for (int c = 0; c < features; c++)
             if (!HasObserved(observed, c, features)) throw new ArgumentException($"imputer: column {c} has no observed value, so nothing can be learned about it; drop the column");
         var scaler = FeatureScaler.Fit(scaled, features);
+        for (int c = 0; c < features; c++)
+        {
+            // min-max scaling divides by the range and multiplies by it again: a range beyond float32 gives NaN
+            if (!float.IsFinite(scaler.Max[c] - scaler.Min[c]))
+                throw new ArgumentException($"imputer: column {c} spans {scaler.Min[c].ToString(CultureInfo.InvariantCulture)} to {scaler.Max[c].ToString(CultureInfo.InvariantCulture)}, a range beyond float32; rescale the column");
+        }
         scaler.Transform(scaled);
         float[] means = ColumnMeans(scaled, features);
         for (int i = 0; i < scaled.Length; i++) if (observed[i] == 0f) scaled[i] = means[i % features];
@@ -81,7 +92,14 @@ public sealed class Imputer
         var current = scaled;
         for (int iteration = 0; iteration < Options.FillIterations; iteration++) Refill(model, current, observed, rows, features);
         scaler.InverseTransform(current);
-        for (int i = 0; i < result.Length; i++) if (missing[i]) result[i] = current[i];
+        for (int i = 0; i < result.Length; i++)
+        {
+            if (!missing[i]) continue;
+            if (!float.IsFinite(current[i]))   // never hand back a table with NaN in it as if it were filled
+                throw new TrainingDivergedException(
+                    $"imputer: the model filled row {i / features}, column {i % features} with {current[i].ToString(CultureInfo.InvariantCulture)}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)}) or rescale the table");
+            result[i] = current[i];
+        }
         return new ImputationResult(result, filled, loss);
     }
 
@@ -105,6 +123,20 @@ public sealed class Imputer
     {
         for (int i = column; i < observed.Length; i += features) if (observed[i] == 1f) return true;
         return false;
+    }
+
+    /// <summary>Rows reconstructed at once when refilling (the whole table would make activations as large as the table times the widest layer).</summary>
+    private const int RefillRows = 4096;
+
+    private void CheckMemory(int rows, int features)
+    {
+        int[] widths = [InputWidth(features), .. Options.Hidden, features];
+        long rowsAtOnce = Math.Max(Math.Min(Options.BatchSize, rows), Math.Min(RefillRows, rows));
+        long bytes = MemoryLimit.DenseTrainingBytes(widths, rowsAtOnce, out long parameters);
+        if (bytes > MemoryLimit.MaxTrainingBytes)
+            throw new ArgumentOutOfRangeException(nameof(ImputerOptions.Hidden),
+                $"imputer: a {string.Join("-", widths)} model ({parameters:N0} parameters) would need about {MemoryLimit.Describe(bytes)} to train, " +
+                $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ImputerOptions.Hidden sizes");
     }
 
     private int InputWidth(int features) => Options.AppendMask ? 2 * features : features;
@@ -164,7 +196,11 @@ public sealed class Imputer
                 var loss = MaskedMse.Loss(model.Call(x, "imputer"), t, m);
                 loss.Backward();
                 optimizer.Step();
-                epochLoss += loss.Item() * n;
+                float batchLoss = loss.Item();
+                if (!(batchLoss <= Trainer.DivergedLoss))
+                    throw new TrainingDivergedException(
+                        $"imputer: the training loss became {batchLoss.ToString(CultureInfo.InvariantCulture)} in epoch {epoch + 1}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+                epochLoss += batchLoss * n;
             }
             epochLoss /= rows;
         }
@@ -174,14 +210,22 @@ public sealed class Imputer
     private float[] Reconstruct(Sequential model, float[] table, float[] observed, int rows, int features)
     {
         int width = InputWidth(features);
-        var input = new float[rows * width];
-        for (int r = 0; r < rows; r++)
+        var result = new float[rows * features];
+        int chunk = Math.Min(RefillRows, rows);
+        var input = new float[chunk * width];
+        for (int start = 0; start < rows; start += chunk)
         {
-            table.AsSpan(r * features, features).CopyTo(input.AsSpan(r * width));
-            if (Options.AppendMask) observed.AsSpan(r * features, features).CopyTo(input.AsSpan(r * width + features));
+            int n = Math.Min(chunk, rows - start);
+            for (int r = 0; r < n; r++)
+            {
+                table.AsSpan((start + r) * features, features).CopyTo(input.AsSpan(r * width));
+                if (Options.AppendMask) observed.AsSpan((start + r) * features, features).CopyTo(input.AsSpan(r * width + features));
+            }
+            using var _ = TensorScope.Begin();
+            using var __ = Autograd.NoGrad();
+            var output = model.Call(Tensor.FromArray(_backend, input.AsSpan(0, n * width), new Shape(n, width)), "imputer").ToArray();
+            output.CopyTo(result, start * features);
         }
-        using var _ = TensorScope.Begin();
-        using var __ = Autograd.NoGrad();
-        return model.Call(Tensor.FromArray(_backend, input, new Shape(rows, width)), "imputer").ToArray();
+        return result;
     }
 }

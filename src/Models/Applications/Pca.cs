@@ -50,6 +50,7 @@ public sealed class Pca
     /// <param name="features">Values per row.</param>
     /// <param name="components">Components to keep, 1..features.</param>
     /// <param name="seed">Seed of the eigen solver's random start (the result does not depend on it beyond rounding and signs).</param>
+    /// <exception cref="ArgumentException">Too few rows, a size mismatch, or a value that is NaN or infinite.</exception>
     public static Pca Fit(ReadOnlySpan<float> rows, int count, int features, int components, ulong seed = 0)
     {
         if (count < 2) throw new ArgumentException($"PCA needs at least 2 rows, got {count}");
@@ -57,6 +58,7 @@ public sealed class Pca
             throw new ArgumentException($"PCA: rows holds {rows.Length} values but [{count}, {features}] needs {(long)count * features}");
         if (components < 1 || components > features)
             throw new ArgumentOutOfRangeException(nameof(components), $"PCA: components must be between 1 and {features}, got {components}");
+        RequireFinite(rows, count, features);
         var mean = new double[features];
         for (int r = 0; r < count; r++)
             for (int f = 0; f < features; f++) mean[f] += rows[r * features + f];
@@ -86,6 +88,7 @@ public sealed class Pca
     public float[] Transform(ReadOnlySpan<float> rows, int count)
     {
         Check(rows, count);
+        RequireFinite(rows, count, Features);
         int k = ComponentCount;
         var codes = new float[count * k];
         var centred = new float[Features];
@@ -118,6 +121,17 @@ public sealed class Pca
     /// <summary>Mean squared reconstruction error of each row, [count] (an anomaly score).</summary>
     public double[] ReconstructionErrors(ReadOnlySpan<float> rows, int count) =>
         AnomalyDetection.Scores(rows, Reconstruct(rows, count), count, Features, ReconstructionScore.Mse);
+
+    /// <summary>Refuses NaN and infinities: one would make every covariance entry, component and code NaN.</summary>
+    private static void RequireFinite(ReadOnlySpan<float> rows, int count, int features)
+    {
+        long n = (long)count * features;
+        for (int i = 0; i < n; i++)
+        {
+            if (!float.IsFinite(rows[i]))
+                throw new ArgumentException($"PCA: row {i / features}, value {i % features} is {rows[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}; PCA needs finite numbers (the data or the model that made these rows holds NaN or infinities)");
+        }
+    }
 
     private void Check(ReadOnlySpan<float> rows, int count)
     {

@@ -37,6 +37,25 @@ public static class SphereData
         return points;
     }
 
+    /// <summary>
+    /// Points on the unit sphere [count, 3] for latitudes and longitudes in degrees (both [count]):
+    /// x = cos(lat) cos(lon), y = cos(lat) sin(lon), z = sin(lat).
+    /// </summary>
+    public static float[] FromLatitudeLongitude(ReadOnlySpan<double> latitudes, ReadOnlySpan<double> longitudes)
+    {
+        if (latitudes.Length != longitudes.Length)
+            throw new ArgumentException($"sphere: {latitudes.Length} latitudes but {longitudes.Length} longitudes");
+        var points = new float[latitudes.Length * 3];
+        for (int i = 0; i < latitudes.Length; i++)
+        {
+            double lat = latitudes[i] * Math.PI / 180, lon = longitudes[i] * Math.PI / 180;
+            points[3 * i] = (float)(Math.Cos(lat) * Math.Cos(lon));
+            points[3 * i + 1] = (float)(Math.Cos(lat) * Math.Sin(lon));
+            points[3 * i + 2] = (float)Math.Sin(lat);
+        }
+        return points;
+    }
+
     /// <summary>Latitude of each point [count, 3] in degrees, -90 (south pole) to 90: [count].</summary>
     public static double[] Latitudes(ReadOnlySpan<float> points)
     {

@@ -17,6 +17,7 @@ internal static class SymmetricEigen
     public static (double[] Values, double[] Vectors) Jacobi(ReadOnlySpan<double> matrix, int n, int maxSweeps = 100)
     {
         if (matrix.Length != n * n) throw new ArgumentException($"eigen: expected a [{n}, {n}] matrix, got {matrix.Length} values");
+        RequireFinite(matrix);
         var a = matrix.ToArray();
         var v = new double[n * n];   // columns accumulate the rotations: A = V diag V^T
         for (int i = 0; i < n; i++) v[i * n + i] = 1;
@@ -76,6 +77,7 @@ internal static class SymmetricEigen
     {
         if (matrix.Length != n * n) throw new ArgumentException($"eigen: expected a [{n}, {n}] matrix, got {matrix.Length} values");
         if (count < 1 || count > n) throw new ArgumentOutOfRangeException(nameof(count), $"eigen: can find 1 to {n} eigenpairs, asked for {count}");
+        RequireFinite(matrix);
         int block = Math.Min(n, Math.Max(count + 8, 2 * count));
         if (block == n && n <= 64)
         {
@@ -163,6 +165,15 @@ internal static class SymmetricEigen
                 if (attempt > 5) throw new InvalidOperationException("eigen: could not extend the basis (matrix too small?)");
                 for (int i = 0; i < n; i++) v[i] = random.NextGaussian();
             }
+        }
+    }
+
+    /// <summary>Refuses NaN and infinities, on which the iterations would never converge (or would return NaN).</summary>
+    private static void RequireFinite(ReadOnlySpan<double> matrix)
+    {
+        for (int i = 0; i < matrix.Length; i++)
+        {
+            if (!double.IsFinite(matrix[i])) throw new ArgumentException($"eigen: the matrix holds {matrix[i]} at index {i}; it needs finite values");
         }
     }
 }

@@ -87,8 +87,48 @@ public sealed class ModelSpec
     /// <summary>Most hidden layers a spec may list.</summary>
     public const int MaxHiddenLayers = 64;
 
-    /// <summary>Largest accepted parameter count (2^28 floats, 1 GiB), so that a corrupt model.json or a typo cannot start a huge allocation.</summary>
-    public const long MaxParameters = 1L << 28;
+    /// <summary>Largest accepted parameter count (2^25 floats, 128 MiB; training holds four times that with the gradients and
+    /// Adam's moments, and a checkpoint copies three of them), so that a corrupt model.json or a typo cannot start a huge allocation.</summary>
+    public const long MaxParameters = 1L << 25;
+
+    /// <summary>
+    /// Estimated memory to train this model with mini-batches of <paramref name="batchSize"/> rows: weights, gradients and
+    /// two optimiser moments, plus a batch's activations and their gradients (the evaluation batch when larger), in
+    /// 64-bit arithmetic that saturates instead of overflowing. Compared with <see cref="MemoryLimit.MaxTrainingBytes"/>
+    /// before a trainer builds the model.
+    /// </summary>
+    public long EstimatedTrainingBytes(int batchSize)
+    {
+        long rows = Math.Max(batchSize, MemoryLimit.EvaluationRows / 2);
+        long perRow;
+        if (IsConvolutional)
+        {
+            // input, both convolutions and their im2col buffers, mirrored by the decoder
+            long pixels = (long)ImageShape![1] * ImageShape[2];
+            perRow = pixels * (10L * ImageShape[0] + 60) + 4L * 32 * (pixels / 16) + 3L * Latent;
+        }
+        else
+        {
+            perRow = 2L * InputFeatures + 2 * Hidden.Sum(h => (long)h) + (IsVariational ? 3L : 1L) * Latent;
+        }
+        long floats = MemoryLimit.SaturatingAdd(MemoryLimit.SaturatingMultiply(4, EstimatedParameters()), MemoryLimit.SaturatingMultiply(4 * rows, perRow));
+        return MemoryLimit.SaturatingMultiply(sizeof(float), floats);
+    }
+
+    /// <summary>
+    /// Throws when training this model with <paramref name="batchSize"/> rows per batch would need more than
+    /// <see cref="MemoryLimit.MaxTrainingBytes"/>; the message names the sizes to lower.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The estimate is above the limit.</exception>
+    public void ValidateTrainingMemory(int batchSize)
+    {
+        Validate();
+        long bytes = EstimatedTrainingBytes(batchSize);
+        if (bytes > MemoryLimit.MaxTrainingBytes)
+            throw new ArgumentOutOfRangeException(nameof(Hidden),
+                $"training {Kind} with batches of {batchSize} rows would need about {MemoryLimit.Describe(bytes)} (weights, gradients, optimiser state and activations), " +
+                $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes or a smaller TrainingOptions.BatchSize");
+    }
 
     /// <summary>Approximate parameter count (weights of the dense layers and of the convolutions), computed without overflow.</summary>
     private long EstimatedParameters()

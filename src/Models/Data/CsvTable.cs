@@ -15,6 +15,12 @@ public sealed class CsvTable
 {
     private readonly Dictionary<string, int> _columnIndex;
 
+    /// <summary>Longest accepted line, in characters (1 MiB): a longer line is refused as soon as it is reached.</summary>
+    public const int MaxLineChars = 1 << 20;
+
+    /// <summary>Most numeric cells a table may hold (2^24, 64 MiB of floats), checked row by row while reading.</summary>
+    public const long MaxCells = 1L << 24;
+
     private CsvTable(string sourcePath, string[] columnNames, float[] values, bool[] missing, int missingCount, string? labelColumn, float[]? labels)
     {
         SourcePath = sourcePath;
@@ -61,11 +67,11 @@ public sealed class CsvTable
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found; check the path", path);
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        int lineNumber = 0;
-        string? headerLine = NextNonBlankLine(reader, ref lineNumber);
+        var lines = new BoundedLineReader(reader, path);
+        string? headerLine = lines.NextNonBlankLine();
         if (headerLine is null) throw Fail(path, "is empty", "expected a header line of column names followed by numeric rows");
         var fields = new List<string>();
-        SplitFields(path, lineNumber, headerLine, fields);
+        SplitFields(path, lines.LineNumber, headerLine, fields);
         return fields.Select(f => f.Trim()).ToArray();
     }
 
@@ -81,12 +87,12 @@ public sealed class CsvTable
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found; check the path", path);
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var lines = new BoundedLineReader(reader, path);
         var fields = new List<string>();
-        int lineNumber = 0;
 
-        string? headerLine = NextNonBlankLine(reader, ref lineNumber);
+        string? headerLine = lines.NextNonBlankLine();
         if (headerLine is null) throw Fail(path, "is empty", "expected a header line of column names followed by numeric rows");
-        SplitFields(path, lineNumber, headerLine, fields);
+        SplitFields(path, lines.LineNumber, headerLine, fields);
         string[] header = fields.Select(f => f.Trim()).ToArray();
         ValidateHeader(path, header);
 
@@ -111,8 +117,11 @@ public sealed class CsvTable
         var missing = new List<bool>();
         var labels = labelIndex >= 0 ? new List<float>() : null;
         int missingCount = 0;
-        while (NextNonBlankLine(reader, ref lineNumber) is string line)
+        while (lines.NextNonBlankLine() is string line)
         {
+            int lineNumber = lines.LineNumber;
+            if (values.Count + (long)featureSource.Length > MaxCells)
+                throw Fail(path, $"has more than {MaxCells:N0} numeric cells (line {lineNumber})", "split the table or drop columns; larger tables do not fit the 2 GB memory budget");
             SplitFields(path, lineNumber, line, fields);
             if (fields.Count != header.Length)
                 throw Fail(path, $"line {lineNumber} has {fields.Count} fields but the header has {header.Length} columns", "every row needs one field per column (leave a field empty for a missing value)");
@@ -208,16 +217,6 @@ public sealed class CsvTable
         if (!float.IsFinite(value))
             throw Fail(path, $"line {lineNumber}, column '{column}': '{field}' is not a finite float (infinite or beyond ±{float.MaxValue.ToString(CultureInfo.InvariantCulture)})", "rescale the column or fix the value");
         return true;
-    }
-
-    private static string? NextNonBlankLine(StreamReader reader, ref int lineNumber)
-    {
-        while (reader.ReadLine() is string line)
-        {
-            lineNumber++;
-            if (!string.IsNullOrWhiteSpace(line)) return line;
-        }
-        return null;
     }
 
     /// <summary>

@@ -20,9 +20,13 @@ public static class IdxReader
     /// <summary>Largest accepted image side (rows or cols).</summary>
     public const int MaxSide = 1 << 14;
 
-    /// <summary>Largest accepted total pixel count (count * rows * cols), 2^28 floats = 1 GiB.
-    /// The full 70,000-image MNIST has 54.9 million.</summary>
-    public const long MaxTotalPixels = 1L << 28;
+    /// <summary>Largest accepted total pixel count (count * rows * cols) of one file, 2^26 floats = 256 MiB, so that a
+    /// training and a test file together stay well inside a 2 GB budget. The full MNIST training file has 47 million.</summary>
+    public const long MaxTotalPixels = 1L << 26;
+
+    // A gzip file's content is decoded into storage that grows as the bytes arrive, starting here: a header that
+    // promises more than the stream delivers costs no more than what was delivered.
+    private const int InitialCompressedCapacity = 1 << 20;
 
     // Deflate cannot expand data by more than about 1032:1, which bounds what a gzip file can decode to.
     private const long MaxDeflateRatio = 1032;
@@ -45,7 +49,7 @@ public static class IdxReader
             throw Fail(path, $"declares {count} images of {rows}x{cols} = {total} pixels, above the limit of {MaxTotalPixels}", "the header is corrupt or the data set is too large to load at once");
         payload.CheckDeclaredLength(16 + total);
 
-        var pixels = new float[total];
+        var pixels = new float[payload.InitialCapacity(total)];
         var chunk = new byte[1 << 16];
         long done = 0;
         while (done < total)
@@ -53,6 +57,7 @@ public static class IdxReader
             int want = (int)Math.Min(chunk.Length, total - done);
             int got = payload.ReadUpTo(chunk.AsSpan(0, want));
             if (got < want) throw Truncated(path, 16 + total, 16 + done + got);
+            if (done + got > pixels.Length) Array.Resize(ref pixels, (int)Math.Min(total, Math.Max(2L * pixels.Length, done + got)));
             for (int i = 0; i < got; i++) pixels[done + i] = ByteToUnit[chunk[i]];
             done += got;
         }
@@ -72,9 +77,16 @@ public static class IdxReader
         if (count > MaxTotalPixels) throw Fail(path, $"declares {count} labels, above the limit of {MaxTotalPixels}", "the header is corrupt; download the file again");
         payload.CheckDeclaredLength(8 + count);
 
-        var labels = new byte[count];
-        int got = payload.ReadUpTo(labels);
-        if (got < count) throw Truncated(path, 8 + count, 8 + got);
+        var labels = new byte[payload.InitialCapacity(count)];
+        long done = 0;
+        while (done < count)
+        {
+            if (done == labels.Length) Array.Resize(ref labels, (int)Math.Min(count, 2L * labels.Length));
+            int want = labels.Length - (int)done;
+            int got = payload.ReadUpTo(labels.AsSpan((int)done));
+            done += got;
+            if (got < want) throw Truncated(path, 8 + count, 8 + done);
+        }
         payload.CheckAtEnd(8 + count);
         return labels;
     }
@@ -177,6 +189,10 @@ public static class IdxReader
             if (got < header.Length)
                 throw Fail(_path, "is too short for an IDX header", "the file is empty or truncated; download it again");
         }
+
+        /// <summary>How many elements to allocate before reading <paramref name="declared"/>: all of them for a raw file
+        /// (its length was checked), a first part for gzip content, which grows as it is decoded.</summary>
+        public int InitialCapacity(long declared) => (int)(_compressed ? Math.Min(declared, InitialCompressedCapacity) : declared);
 
         /// <summary>Rejects a declared content size the file cannot possibly hold, before allocating for it.</summary>
         public void CheckDeclaredLength(long declaredContentBytes)

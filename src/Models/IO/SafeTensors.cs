@@ -6,12 +6,13 @@ using System.Text.Json;
 namespace NeuralCore.Models.IO;
 
 /// <summary>
-/// Reads and writes the safetensors format (https://github.com/huggingface/safetensors) for F32 tensors:
+/// Reads and writes the safetensors format (https://github.com/huggingface/safetensors):
 /// an 8-byte little-endian header length N, N bytes of JSON
 /// <c>{"__metadata__":{..}, "name":{"dtype":"F32","shape":[..],"data_offsets":[begin,end]}, ..}</c> padded
 /// with spaces to a multiple of 8, then the little-endian data, tensors contiguous and sorted by name (as
-/// the reference implementation writes them). Files written here load in PyTorch/NumPy via the
-/// <c>safetensors</c> package and vice versa (F32 only).
+/// the reference implementation writes them). Files are written in F32 with <c>"format": "pt"</c> in their metadata,
+/// which Hugging Face's PyTorch loaders expect; files read may hold F32, F16, BF16 or F64 tensors (PyTorch users
+/// often save half precision), converted to float32 on reading.
 /// </summary>
 public static class SafeTensors
 {
@@ -21,8 +22,17 @@ public static class SafeTensors
     /// <summary>Key of the optional string-to-string metadata map in the header.</summary>
     public const string MetadataKey = "__metadata__";
 
-    /// <summary>The only dtype this engine stores.</summary>
+    /// <summary>The dtype this engine writes (and computes in).</summary>
     public const string F32 = "F32";
+
+    /// <summary>The dtypes <see cref="Read(string)"/> accepts; all but F32 are converted to float32 on reading.</summary>
+    public static readonly IReadOnlyList<string> ReadableDtypes = [F32, "F16", "BF16", "F64"];
+
+    /// <summary>Metadata key naming the framework whose conventions the file follows.</summary>
+    public const string FormatKey = "format";
+
+    /// <summary>Value of <see cref="FormatKey"/> in every file written here: PyTorch's tensor layouts, as Hugging Face's loaders expect.</summary>
+    public const string PyTorchFormat = "pt";
 
     /// <summary>Name used in error messages for a stream read by <see cref="Read(Stream, string)"/> without a name.</summary>
     public const string StreamName = "<stream>";
@@ -59,10 +69,10 @@ public static class SafeTensors
         WriteContent(stream, header, sorted);
     }
 
-    /// <summary>Reads and validates a safetensors file holding only F32 tensors.</summary>
+    /// <summary>Reads and validates a safetensors file of F32, F16, BF16 or F64 tensors (all returned as float32).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="SafeTensorsFormatException">Header length past the end of the file, invalid JSON,
-    /// a dtype other than F32, bad shapes, or data offsets that are out of range, overlap, leave gaps or
+    /// a dtype other than F32, F16, BF16 or F64, bad shapes, or data offsets that are out of range, overlap, leave gaps or
     /// do not match the shape.</exception>
     public static SafeTensorsFile Read(string path)
     {
@@ -149,14 +159,48 @@ public static class SafeTensors
         var names = new List<string>(entries.Count);
         foreach (var entry in entries)
         {
-            var data = new float[entry.Elements];
-            ReadExactly(source, stream, MemoryMarshal.AsBytes(data.AsSpan()));
-            if (!BitConverter.IsLittleEndian) ReverseEndianness(data);
+            var data = ReadTensor(source, stream, entry);
             tensors.Add(entry.Name, new SafeTensor(entry.Shape, data));
             names.Add(entry.Name);
         }
         return new SafeTensorsFile(source, tensors, names, metadata);
     }
+
+    /// <summary>Reads one tensor's data and converts it to float32.</summary>
+    private static float[] ReadTensor(string source, Stream stream, Entry entry)
+    {
+        var data = new float[entry.Elements];
+        if (entry.Dtype == F32)
+        {
+            ReadExactly(source, stream, MemoryMarshal.AsBytes(data.AsSpan()));
+            if (!BitConverter.IsLittleEndian) ReverseEndianness(data);
+            return data;
+        }
+        int size = ElementSize(entry.Dtype);
+        // Converted a chunk at a time so a large half-precision tensor needs no second full-size buffer.
+        var chunk = new byte[Math.Min(entry.Elements, 1 << 14) * size];
+        for (long done = 0; done < entry.Elements;)
+        {
+            int count = (int)Math.Min(entry.Elements - done, chunk.Length / size);
+            Span<byte> bytes = chunk.AsSpan(0, count * size);
+            ReadExactly(source, stream, bytes);
+            Span<float> target = data.AsSpan((int)done, count);
+            for (int i = 0; i < count; i++)
+            {
+                target[i] = entry.Dtype switch
+                {
+                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i)),
+                    // BF16 is the upper half of a float32's bits.
+                    "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16),
+                    _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i)),
+                };
+            }
+            done += count;
+        }
+        return data;
+    }
+
+    private static int ElementSize(string dtype) => dtype switch { "F16" or "BF16" => 2, "F64" => 8, _ => 4 };
 
     /// <summary>Fills <paramref name="buffer"/>; a source that ends early (a file cut while being read, a stream shorter than its Length) is a format error.</summary>
     private static void ReadExactly(string source, Stream stream, Span<byte> buffer)
@@ -165,12 +209,14 @@ public static class SafeTensors
         catch (EndOfStreamException e) { throw new SafeTensorsFormatException($"{source}: ends before the data its header describes; the file is truncated", e); }
     }
 
-    private sealed record Entry(string Name, int[] Shape, long Elements, long Begin, long End);
+    private sealed record Entry(string Name, string Dtype, int[] Shape, long Elements, long Begin, long End);
 
     private static byte[] BuildHeader(IReadOnlyList<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata,
                                       out List<(string Name, int[] Shape, float[] Data)> sorted)
     {
         ArgumentNullException.ThrowIfNull(tensors);
+        if (metadata != null && metadata.TryGetValue(FormatKey, out var format) && format != PyTorchFormat)
+            throw new ArgumentException($"metadata \"{FormatKey}\" is '{format}', but files written here always say '{PyTorchFormat}'; store your own marker under another key", nameof(metadata));
         sorted = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         for (int i = 0; i < sorted.Count; i++)
         {
@@ -193,12 +239,11 @@ public static class SafeTensors
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
-            if (metadata is { Count: > 0 })
-            {
-                json.WriteStartObject(MetadataKey);
-                foreach (var (key, value) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) json.WriteString(key, value);
-                json.WriteEndObject();
-            }
+            var withFormat = new SortedDictionary<string, string>(StringComparer.Ordinal) { [FormatKey] = PyTorchFormat };
+            foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) withFormat[key] = value;
+            json.WriteStartObject(MetadataKey);
+            foreach (var (key, value) in withFormat) json.WriteString(key, value);
+            json.WriteEndObject();
             long offset = 0;
             foreach (var (name, shape, data) in sorted)
             {
@@ -259,8 +304,9 @@ public static class SafeTensors
         if (info.ValueKind != JsonValueKind.Object) throw Fail(source, $"tensor '{name}' is not described by a JSON object");
         if (!info.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
             throw Fail(source, $"tensor '{name}' has no string \"dtype\"");
-        if (dtype.GetString() != F32)
-            throw Fail(source, $"tensor '{name}' has dtype {dtype.GetString()}, but only F32 is supported; convert the file to float32 (e.g. tensor.float() before saving)");
+        string dtypeName = dtype.GetString()!;
+        if (!ReadableDtypes.Contains(dtypeName))
+            throw Fail(source, $"tensor '{name}' has dtype {OneLine(dtypeName)}, but only {string.Join(", ", ReadableDtypes)} can be read; convert the tensor to float32 (e.g. tensor.float() before saving)");
         if (!info.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
             throw Fail(source, $"tensor '{name}' has no \"shape\" array");
         var shape = new int[shapeJson.GetArrayLength()];
@@ -280,9 +326,10 @@ public static class SafeTensors
         long begin = ReadOffset(source, name, offsets[0]), end = ReadOffset(source, name, offsets[1]);
         if (begin > end || end > dataLength)
             throw Fail(source, $"tensor '{name}' data_offsets [{begin}, {end}] lie outside the {dataLength}-byte data section; the file is truncated or corrupt");
-        if (end - begin != elements * sizeof(float))
-            throw Fail(source, $"tensor '{name}' data_offsets [{begin}, {end}] span {end - begin} bytes but F32 shape {SafeTensor.FormatShape(shape)} needs {elements * sizeof(float)}");
-        return new Entry(name, shape, elements, begin, end);
+        int size = ElementSize(dtypeName);
+        if (end - begin != elements * size)
+            throw Fail(source, $"tensor '{name}' data_offsets [{begin}, {end}] span {end - begin} bytes but {dtypeName} shape {SafeTensor.FormatShape(shape)} needs {elements * size}");
+        return new Entry(name, dtypeName, shape, elements, begin, end);
     }
 
     private static long ReadOffset(string source, string name, JsonElement value)

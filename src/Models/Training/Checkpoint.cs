@@ -26,14 +26,23 @@ public sealed class Checkpoint
     /// <summary>File name of the checkpoint inside a run directory.</summary>
     public const string FileName = "checkpoint.safetensors";
 
-    /// <summary>Value of the <c>format</c> metadata entry.</summary>
-    public const string Format = "neuralcore-checkpoint";
+    /// <summary>Value of the <see cref="ContentKey"/> metadata entry of a checkpoint (a model's weights file says "model").</summary>
+    public const string Format = "checkpoint";
+
+    /// <summary>
+    /// Metadata key saying what a NeuralCore file holds. The <c>format</c> entry itself says "pt" (PyTorch layouts), as
+    /// Hugging Face's loaders expect.
+    /// </summary>
+    public const string ContentKey = "neuralcore";
+
+    // Checkpoints written before the files said "format": "pt" carried this instead; they still resume.
+    private const string LegacyFormat = "neuralcore-checkpoint";
 
     /// <summary>Prefix of the optimiser's state tensors.</summary>
     public const string OptimizerPrefix = "optimizer.";
 
     // Metadata keys owned by the checkpoint; callers' extra entries must not use them.
-    private static readonly string[] ReservedKeys = ["format", "epoch", "optimizer_step", "shuffle_rng", "noise_rng", "training_options", "model_spec", "history"];
+    private static readonly string[] ReservedKeys = ["format", ContentKey, "epoch", "optimizer_step", "shuffle_rng", "noise_rng", "training_options", "model_spec", "history"];
 
     private readonly SafeTensorsFile _file;
 
@@ -86,7 +95,7 @@ public sealed class Checkpoint
             if (ReservedKeys.Contains(key)) throw new ArgumentException($"extra metadata key '{key}' is reserved by the checkpoint", nameof(extra));
             metadata[key] = value;
         }
-        metadata["format"] = Format;
+        metadata[ContentKey] = Format;
         metadata["epoch"] = trainer.EpochsDone.ToString(CultureInfo.InvariantCulture);
         metadata["optimizer_step"] = trainer.Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         metadata["shuffle_rng"] = string.Join(' ', trainer.ShuffleRandom.GetState());
@@ -122,12 +131,17 @@ public sealed class Checkpoint
     /// <exception cref="DataFormatException">The stored model spec is invalid.</exception>
     public static Checkpoint Load(ReadOnlyMemory<byte> bytes, string name = SafeTensors.BytesName) => FromFile(SafeTensors.Read(bytes, name));
 
+    /// <summary>True when a safetensors file's metadata marks it as a training checkpoint.</summary>
+    internal static bool IsCheckpoint(IReadOnlyDictionary<string, string> metadata) =>
+        (metadata.TryGetValue(ContentKey, out var content) && content == Format)
+        || (metadata.TryGetValue("format", out var format) && format == LegacyFormat);
+
     private static Checkpoint FromFile(SafeTensorsFile file)
     {
         string path = file.Path;
         var meta = file.Metadata;
-        if (!meta.TryGetValue("format", out var format) || format != Format)
-            throw Fail(path, $"is not a training checkpoint (metadata \"format\" is {(format == null ? "missing" : $"'{format}'")}, expected '{Format}')");
+        if (!IsCheckpoint(meta))
+            throw Fail(path, $"is not a training checkpoint (metadata \"{ContentKey}\" is {(meta.TryGetValue(ContentKey, out var content) ? $"'{content}'" : "missing")}, expected '{Format}')");
         int epoch = ParseCount(path, meta, "epoch");
         int steps = ParseCount(path, meta, "optimizer_step");
         var options = ReadOptions(path, Require(path, meta, "training_options"));
@@ -145,19 +159,23 @@ public sealed class Checkpoint
     /// generators, and <see cref="Trainer.EpochsDone"/>. The trainer must have been built from <see cref="Settings"/>
     /// (another number of epochs is fine).
     /// </summary>
-    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, or is not used by this model and optimiser.</exception>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, holds NaN or an infinity, or is not used by this model and optimiser.</exception>
     public void Restore(Trainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var expected = new List<string>();
         foreach (var (name, p) in trainer.Model.NamedParameters())
         {
-            p.CopyFrom(_file.Require(name, p.Shape.ToArray()).Data);
+            var data = _file.Require(name, p.Shape.ToArray()).Data;
+            ModelStore.RequireFinite(Path, name, data);
+            p.CopyFrom(data);
             expected.Add(name);
         }
         foreach (var (name, state) in trainer.Optimizer.StateTensors())
         {
-            state.CopyFrom(_file.Require(OptimizerPrefix + name, state.Shape.ToArray()).Data);
+            var data = _file.Require(OptimizerPrefix + name, state.Shape.ToArray()).Data;
+            ModelStore.RequireFinite(Path, OptimizerPrefix + name, data);
+            state.CopyFrom(data);
             expected.Add(OptimizerPrefix + name);
         }
         var extra = _file.Names.Except(expected).ToList();

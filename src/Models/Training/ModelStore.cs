@@ -19,6 +19,9 @@ public static class ModelStore
     /// <summary>File name of the architecture and scaling inside a model directory (JSON).</summary>
     public const string SpecFile = "model.json";
 
+    /// <summary>Value of the <see cref="Checkpoint.ContentKey"/> metadata entry of a model's weights file.</summary>
+    public const string ModelContent = "model";
+
     /// <summary>Metadata key of the model spec (model.json's text) in the weights file.</summary>
     public const string SpecMetadataKey = "spec";
 
@@ -51,7 +54,7 @@ public static class ModelStore
 
     private static (List<(string Name, int[] Shape, float[] Data)> Tensors, Dictionary<string, string> Metadata) WeightsContent(Autoencoder model) =>
         (model.NamedParameters().Select(p => (p.Name, p.Parameter.Shape.ToArray(), p.Parameter.ToArray())).ToList(),
-         new Dictionary<string, string> { ["format"] = "neuralcore", ["kind"] = model.Spec.Kind, [SpecMetadataKey] = model.Spec.ToJson() });
+         new Dictionary<string, string> { [Checkpoint.ContentKey] = ModelContent, ["kind"] = model.Spec.Kind, [SpecMetadataKey] = model.Spec.ToJson() });
 
     /// <summary>Reads only the spec of a model directory.</summary>
     public static ModelSpec LoadSpec(string directory)
@@ -111,7 +114,7 @@ public static class ModelStore
         ArgumentNullException.ThrowIfNull(backend);
         if (!file.Metadata.TryGetValue(SpecMetadataKey, out var json))
         {
-            string why = file.Metadata.TryGetValue("format", out var format) && format == Checkpoint.Format
+            string why = Checkpoint.IsCheckpoint(file.Metadata)
                 ? "it is a training checkpoint; read it with Checkpoint.Load and restore it into a Trainer"
                 : "it was not written by ModelStore.Save or `neuralcore train`; build the model from its ModelSpec and copy the tensors with ModelStore.LoadWeights";
             throw new SafeTensorsFormatException($"{file.Path}: has no model spec in its metadata (\"{SpecMetadataKey}\"); {why}");
@@ -122,17 +125,32 @@ public static class ModelStore
         return model;
     }
 
-    /// <summary>Copies every parameter from <paramref name="file"/>, checking names and shapes.</summary>
+    /// <summary>Copies every parameter from <paramref name="file"/>, checking names, shapes and that every value is finite.</summary>
+    /// <exception cref="SafeTensorsFormatException">A tensor is missing, has another shape, holds NaN or an infinity, or the
+    /// file holds tensors the model does not have.</exception>
     public static void LoadWeights(Layers.Module model, SafeTensorsFile file)
     {
         var named = model.NamedParameters().ToList();
         foreach (var (name, parameter) in named)
         {
             var t = file.Require(name, parameter.Shape.ToArray());
+            RequireFinite(file.Path, name, t.Data);
             parameter.CopyFrom(t.Data);
         }
         var extra = file.Names.Except(named.Select(n => n.Name)).ToList();
         if (extra.Count > 0)
             throw new SafeTensorsFormatException($"{file.Path}: holds tensors this model does not have ({string.Join(", ", extra.Take(5))}); the file belongs to a different model");
+    }
+
+    /// <summary>Refuses a tensor that holds NaN or an infinity: a model with such a weight evaluates to NaN everywhere
+    /// (it was saved from a diverged run or the file is damaged), which no command should report as a result.</summary>
+    internal static void RequireFinite(string path, string name, float[] data)
+    {
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (!float.IsFinite(data[i]))
+                throw new SafeTensorsFormatException(
+                    $"{path}: tensor '{name}' holds {data[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {i}; the weights are damaged or come from a run that diverged; train the model again");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Serialization;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
@@ -76,8 +77,14 @@ public sealed class Trainer
     /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
     /// (<see cref="TrainingOptions.Rng"/>, <see cref="TrainingOptions.Seed"/>) and a trainer that goes on drawing from it.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Training the model would need more than <see cref="MemoryLimit.MaxTrainingBytes"/>
+    /// (checked before any weight is allocated).</exception>
     public static Trainer ForNewModel(ModelSpec spec, IBackend backend, TrainingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        spec.ValidateTrainingMemory(options.BatchSize);
         var random = SeededRandom.Create(options.Rng, options.Seed);
         return new Trainer(ModelFactory.Create(spec, backend, random), options, random);
     }
@@ -93,6 +100,7 @@ public sealed class Trainer
     public Trainer(Autoencoder model, TrainingOptions options, SeededRandom? initRandom = null)
     {
         options.Validate();
+        model.Spec.ValidateTrainingMemory(options.BatchSize);
         Model = model;
         Options = options;
         var parameters = model.Parameters();
@@ -119,6 +127,13 @@ public sealed class Trainer
             NoiseRandom = SeededRandom.ForStream(options.Seed, RandomStream.Noise);
         }
     }
+
+    /// <summary>
+    /// A loss above this (per batch in training, per sample on the test rows), like a NaN or infinite one, stops training
+    /// as divergence: summed BCE or squared error of inputs scaled to [0, 1] stays many orders of magnitude below it,
+    /// so such a model has blown up even while its loss is still a finite float.
+    /// </summary>
+    public const double DivergedLoss = 1e12;
 
     /// <summary>The model being trained (in place).</summary>
     public Autoencoder Model { get; }
@@ -147,7 +162,7 @@ public sealed class Trainer
     /// <param name="progress">Called after every step.</param>
     /// <param name="cancellationToken">Checked before every step. After a cancellation the trainer is in the middle of
     /// an epoch; continue from a checkpoint of a whole epoch, not from this trainer.</param>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN, infinite or larger than <see cref="DivergedLoss"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public EpochMetrics RunEpoch(float[] train, int trainCount, float[] test, int testCount, Action<StepProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -174,9 +189,9 @@ public sealed class Trainer
                 var parts = Model.ComputeLoss(x, NoiseRandom);
                 parts.Total.Backward();
                 float loss = parts.Total.Item();
-                if (!float.IsFinite(loss))
+                if (!(loss <= DivergedLoss))   // NaN, an infinity, or a loss no model that is learning reaches
                     throw new TrainingDivergedException(
-                        $"loss became {loss} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
+                        $"loss became {loss.ToString(CultureInfo.InvariantCulture)} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
                 Optimizer.Step();
                 lossSum += loss;
                 seen += rows;
@@ -188,9 +203,9 @@ public sealed class Trainer
         double seconds = clock.Elapsed.TotalSeconds;
         EpochsDone = epoch;
         var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
-        if (!double.IsFinite(eval.Loss))   // finite training losses can still leave weights that overflow on other rows
+        if (testCount > 0 && !(eval.Loss <= DivergedLoss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
-                $"test loss became {eval.Loss} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
+                $"test loss became {eval.Loss.ToString(CultureInfo.InvariantCulture)} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
         return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
     }
 

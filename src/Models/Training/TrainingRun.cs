@@ -166,6 +166,15 @@ public static class TrainingRun
         }
 
         var final = testCount > 0 ? Trainer.Evaluate(model, test, testCount, 500, options.Seed) : default;
+        if (testCount > 0 && !(final.Loss <= Trainer.DivergedLoss))
+            throw new TrainingDivergedException(
+                $"final test loss is {final.Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}; the model is not saved; lower the learning rate (TrainingOptions.LearningRate, now {options.LearningRate}) or check the input scaling");
+        foreach (var (name, parameter) in model.NamedParameters())
+        {
+            if (parameter.ToArray().Any(v => !float.IsFinite(v)))
+                throw new TrainingDivergedException(
+                    $"parameter '{name}' holds NaN or an infinity after training; the model is not saved; lower the learning rate (TrainingOptions.LearningRate, now {options.LearningRate}) or check the input scaling");
+        }
         if (runDirectory != null)
         {
             ModelStore.Save(model, runDirectory);

@@ -81,7 +81,7 @@ public class SafeTensorsTests
         using var temp = new TempDirectory();
         SafeTensors.Write(temp.File("t.safetensors"), [("b", [2], [1f, 2f]), ("a", [1, 1], [3f])]);
         byte[] bytes = File.ReadAllBytes(temp.File("t.safetensors"));
-        string expected = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+        string expected = "{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
         expected += new string(' ', (8 - expected.Length % 8) % 8);
         Assert.Equal((ulong)expected.Length, BinaryPrimitives.ReadUInt64LittleEndian(bytes));
         Assert.Equal(expected, Encoding.UTF8.GetString(bytes, 8, expected.Length));
@@ -90,7 +90,7 @@ public class SafeTensorsTests
 
     public static TheoryData<string, byte[], string> BadFiles => new()
     {
-        { "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4], "dtype F16" },
+        { "{\"a\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,4]}}", new byte[4], "dtype I32" },
         { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", new byte[8], "outside" },
         { "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8], "needs 12" },
         { "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8], "overlaps" },
@@ -230,6 +230,64 @@ public class SafeTensorsTests
         Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("__metadata__", [1], new float[1])]));
         Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x"), [("a", [-1], new float[0])]));
         Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
+    public void WrittenFilesSayFormatPt_AsHuggingFaceLoadersExpect()
+    {
+        using var temp = new TempDirectory();
+        SafeTensors.Write(temp.File("plain.safetensors"), Sample);
+        SafeTensors.Write(temp.File("own.safetensors"), Sample, new Dictionary<string, string> { ["kind"] = "vae" });
+        Assert.Equal("pt", SafeTensors.Read(temp.File("plain.safetensors")).Metadata["format"]);
+        var own = SafeTensors.Read(temp.File("own.safetensors")).Metadata;
+        Assert.Equal(("pt", "vae"), (own["format"], own["kind"]));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(temp.File("x.safetensors"), Sample, new Dictionary<string, string> { ["format"] = "np" }));
+    }
+
+    [Fact]
+    public void HalfBFloatAndDoubleTensorsAreReadAsFloat32()
+    {
+        // Values chosen to cover each encoding's edges: +-0, subnormals, the largest finite value, infinities and NaN.
+        Half[] halves = [(Half)1.5f, (Half)(-0f), Half.Epsilon, Half.MaxValue, Half.NegativeInfinity, Half.NaN, (Half)0.1f];
+        // BF16 bit patterns: 1, -2.5, the largest finite, +Inf, NaN, the smallest subnormal, -0.
+        float[] bfloats = [.. new ushort[] { 0x3F80, 0xC020, 0x7F7F, 0x7F80, 0x7FC0, 0x0001, 0x8000 }.Select(bits => BitConverter.UInt32BitsToSingle((uint)bits << 16))];
+        double[] doubles = [0.1, -1e-50, 1e300, double.NegativeInfinity, 123456.789];
+        var data = new List<byte>();
+        foreach (var h in halves) { var b = new byte[2]; BinaryPrimitives.WriteHalfLittleEndian(b, h); data.AddRange(b); }
+        foreach (var f in bfloats) { var b = new byte[2]; BinaryPrimitives.WriteUInt16LittleEndian(b, (ushort)(BitConverter.SingleToUInt32Bits(f) >> 16)); data.AddRange(b); }
+        foreach (var d in doubles) { var b = new byte[8]; BinaryPrimitives.WriteDoubleLittleEndian(b, d); data.AddRange(b); }
+        int h16 = halves.Length * 2, b16 = h16 + bfloats.Length * 2, f64 = b16 + doubles.Length * 8;
+        string header = $"{{\"__metadata__\":{{\"format\":\"pt\"}},\"h\":{{\"dtype\":\"F16\",\"shape\":[{halves.Length}],\"data_offsets\":[0,{h16}]}}," +
+                        $"\"b\":{{\"dtype\":\"BF16\",\"shape\":[{bfloats.Length}],\"data_offsets\":[{h16},{b16}]}}," +
+                        $"\"d\":{{\"dtype\":\"F64\",\"shape\":[{doubles.Length}],\"data_offsets\":[{b16},{f64}]}}}}";
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header);
+        var file = SafeTensors.Read((byte[])[.. Length(headerBytes.Length), .. headerBytes, .. data]);
+
+        Assert.Equal(halves.Select(h => BitConverter.SingleToInt32Bits((float)h)), file.Tensors["h"].Data.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(bfloats.Select(BitConverter.SingleToInt32Bits), file.Tensors["b"].Data.Select(BitConverter.SingleToInt32Bits));
+        // Doubles round to the nearest float32, as tensor.float() does: tiny values to -0, huge ones to infinity.
+        Assert.Equal(doubles.Select(d => BitConverter.SingleToInt32Bits((float)d)), file.Tensors["d"].Data.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(float.PositiveInfinity, file.Tensors["d"].Data[2]);
+    }
+
+    [Theory]
+    [InlineData("I64", 8)]
+    [InlineData("U8", 1)]
+    [InlineData("F8_E4M3", 1)]
+    public void OtherDtypesAreRefusedWithTheConversionHint(string dtype, int size)
+    {
+        byte[] headerBytes = Encoding.UTF8.GetBytes($"{{\"a\":{{\"dtype\":\"{dtype}\",\"shape\":[1],\"data_offsets\":[0,{size}]}}}}");
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read((byte[])[.. Length(headerBytes.Length), .. headerBytes, .. new byte[size]]));
+        Assert.Contains($"dtype {dtype}", e.Message);
+        Assert.Contains("tensor.float()", e.Message);
+    }
+
+    [Fact]
+    public void HalfTensorsWithTheWrongByteCountAreRefused()
+    {
+        byte[] headerBytes = Encoding.UTF8.GetBytes("{\"a\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[0,12]}}");
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Read((byte[])[.. Length(headerBytes.Length), .. headerBytes, .. new byte[12]]));
+        Assert.Contains("F16 shape [3] needs 6", e.Message);
     }
 
     private static byte[] Length(long n) => Length((ulong)n);

@@ -68,6 +68,36 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void CheckpointsSayFormatPt_AndOnesMarkedTheOlderWayStillLoad()
+    {
+        using var dir = new TempDirectory();
+        var spec = new ModelSpec { Kind = "ae", InputFeatures = 6, Latent = 2, Hidden = [5], Loss = "mse" };
+        var trainer = NewTrainer(spec, new TrainingOptions { Epochs = 1, BatchSize = 8 });
+        string path = dir.File(Checkpoint.FileName);
+        Checkpoint.Save(path, trainer, [trainer.RunEpoch(Data, 40, Data, 40)]);
+        var file = SafeTensors.Read(path);
+        Assert.Equal(("pt", Checkpoint.Format), (file.Metadata["format"], file.Metadata[Checkpoint.ContentKey]));
+
+        // Before the files said "pt", a checkpoint said "format": "neuralcore-checkpoint" and had no content key.
+        byte[] bytes = File.ReadAllBytes(path);
+        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        string header = System.Text.Encoding.UTF8.GetString(bytes, 8, headerLength)
+            .Replace("\"format\":\"pt\"", "\"format\":\"neuralcore-checkpoint\"").Replace(",\"neuralcore\":\"checkpoint\"", "");
+        Assert.DoesNotContain("\"neuralcore\"", header);
+        byte[] newHeader = System.Text.Encoding.UTF8.GetBytes(header);
+        var older = new byte[8 + newHeader.Length + bytes.Length - 8 - headerLength];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(older, (ulong)newHeader.Length);
+        newHeader.CopyTo(older, 8);
+        bytes.AsSpan(8 + headerLength).CopyTo(older.AsSpan(8 + newHeader.Length));
+        Assert.Equal(1, Checkpoint.Load(older).Epoch);
+
+        // A model's weights file is not a checkpoint.
+        ModelStore.Save(trainer.Model, dir.File("model"));
+        var e = Assert.Throws<SafeTensorsFormatException>(() => Checkpoint.Load(Path.Combine(dir.File("model"), ModelStore.WeightsFile)));
+        Assert.Contains("\"neuralcore\" is 'model'", e.Message);
+    }
+
+    [Fact]
     public void ACheckpointWithoutRng_FromBeforeThePyTorchGenerator_ResumesWithTheXoshiroStreams()
     {
         using var dir = new TempDirectory();

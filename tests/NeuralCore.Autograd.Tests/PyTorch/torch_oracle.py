@@ -1,0 +1,361 @@
+#!/usr/bin/python3
+"""PyTorch's answers for the differential test (PyTorchDifferentialTests.cs).
+
+For every op of the engine's catalogue (TensorOps: unary, binary with broadcasting, matmul, linear, reductions,
+shapes, convolutions, losses) on random values and on edge values (+-0, subnormals, +-88, +-1e20, +-3e38, +-Inf,
+NaN), this computes with PyTorch in float32 the forward value and the gradients of every input for a random
+upstream gradient, and writes them to the JSON file named on the command line.
+
+Every array is written as the uint32 bit patterns of its float32 values (exact, and NaN/Inf survive JSON).
+Each expected array comes with a "scale" array of the same shape: the magnitude its tolerance is relative to
+(docs/design.md, "Differences from PyTorch"). For elementwise results that is |value|; for results that add many
+terms (sums, products, convolutions, broadcast gradients, losses) it is the same computation on the terms'
+absolute values, so a sum that cancels to near 0 is judged against the size of what was added.
+"""
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+f32 = torch.float32
+
+INF, NAN = math.inf, math.nan
+# The edge values of the issue plus the points where formulas switch (softplus at 20, exp's overflow near 88.7).
+EDGE = [0.0, -0.0, 1e-40, -1e-40, 1e-7, -1e-7, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 8.0, -8.0, 17.0, -17.0, 20.0, -20.0,
+        21.0, -21.0, 88.0, -88.0, 88.7, -88.7, 100.0, -100.0, 1e20, -1e20, 3e38, -3e38, INF, -INF, NAN]
+# For sums: no +-3e38 (whether a partial sum of them overflows depends on the summation order, PyTorch's too).
+SUM_EDGE = [0.0, -0.0, 1e-40, -1e-40, 1.0, -1.0, 1e20, -1e20, INF, -INF, NAN]
+
+cases = []
+
+
+def bits(t):
+    t = t.detach().to(f32).contiguous().reshape(-1)
+    return t.view(torch.int32).tolist()
+
+
+def arr(t):
+    t = t.detach().to(f32)
+    return {"shape": list(t.shape), "bits": [b & 0xFFFFFFFF for b in bits(t)]}
+
+
+def tensor(values, shape=None):
+    t = torch.tensor(values, dtype=f32)
+    return t.reshape(shape) if shape is not None else t
+
+
+def run(fn, inputs, upstream=None):
+    """fn(*inputs) and the inputs' gradients for the upstream gradient (random normal when None)."""
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    y = fn(*leaves)
+    g = torch.randn(y.shape, dtype=f32) if upstream is None else upstream
+    grads = torch.autograd.grad(y, leaves, g, allow_unused=True)
+    grads = [torch.zeros_like(x) if d is None else d for d, x in zip(grads, leaves)]
+    return y.detach(), g, [d.detach() for d in grads]
+
+
+def add(name, op, inputs, fn, params=None, magnitude=None, upstream=None):
+    """One case. magnitude(inputs, upstream) gives the scale arrays (output, grads); default |value|."""
+    y, g, grads = run(fn, inputs, upstream)
+    if magnitude is None:
+        scale_y, scale_grads = y.abs(), [d.abs() for d in grads]
+    else:
+        scale_y, scale_grads = magnitude([x.detach() for x in inputs], g)
+    cases.append({
+        "name": name, "op": op, "params": params or {},
+        "inputs": [arr(x) for x in inputs], "upstream": arr(g),
+        "output": arr(y), "output_scale": arr(scale_y),
+        "grads": [arr(d) for d in grads], "grad_scales": [arr(s) for s in scale_grads],
+    })
+
+
+def on_abs(fn):
+    """Scale of a sum of products: the same computation on |inputs| and |upstream|."""
+    def magnitude(inputs, g):
+        y, _, grads = run(fn, [x.abs() for x in inputs], g.abs())
+        return y.abs(), [d.abs() for d in grads]
+    return magnitude
+
+
+# ---- unary ops ---------------------------------------------------------------------------------------------------
+
+K = math.sqrt(2 / math.pi)
+
+
+def gelu_magnitude(inputs, g):
+    # 0.5 x (1 + t): 1 + t cancels for x << 0, in PyTorch's float formula too; judged against 0.5 |x| (1 + |t|).
+    # y' = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3c x^2): judged against the sum of the two terms' sizes.
+    x = inputs[0].double()
+    t = torch.tanh(K * (x + 0.044715 * x ** 3))
+    y = 0.5 * x.abs() * (1 + t.abs())
+    d = 0.5 * (1 + t.abs()) + (0.5 * x * (1 - t * t) * K * (1 + 3 * 0.044715 * x * x)).abs()
+    return y.nan_to_num(nan=0.0), [(d * g.double().abs()).nan_to_num(nan=0.0)]
+
+
+def silu_magnitude(inputs, g):
+    # y' = s (1 + x (1 - s)) cancels where 1 + x (1 - s) = 0 (x near -1.28): judged against s (1 + |x| (1 - s)).
+    x = inputs[0].double()
+    s = torch.sigmoid(x)
+    d = s * (1 + x.abs() * (1 - s))
+    return (x * s).abs().nan_to_num(nan=0.0), [(d * g.double().abs()).nan_to_num(nan=0.0)]
+
+
+UNARY = [
+    # op, torch function of (x, alpha), alphas, positive random values
+    ("neg", lambda x, a: -x, [0.0], False),
+    ("exp", lambda x, a: torch.exp(x), [0.0], False),
+    ("log", lambda x, a: torch.log(x), [0.0], True),
+    ("sqrt", lambda x, a: torch.sqrt(x), [0.0], True),
+    ("abs", lambda x, a: torch.abs(x), [0.0], False),
+    ("relu", lambda x, a: F.relu(x), [0.0], False),
+    ("leaky_relu", lambda x, a: F.leaky_relu(x, a), [0.01, 0.2, 1.5], False),
+    ("sigmoid", lambda x, a: torch.sigmoid(x), [0.0], False),
+    ("tanh", lambda x, a: torch.tanh(x), [0.0], False),
+    ("softplus", lambda x, a: F.softplus(x), [0.0], False),
+    ("pow", lambda x, a: x.pow(a), [0.0, 1.0, 2.0, 3.0, 0.5, -1.0, 2.5, -0.5], True),
+    ("scale", lambda x, a: x * a, [-1.5, 0.0, 1e30], False),
+    ("add_scalar", lambda x, a: x + a, [0.75, -1e20], False),
+    ("silu", lambda x, a: F.silu(x), [0.0], False),
+    ("gelu", lambda x, a: F.gelu(x, approximate="tanh"), [0.0], False),
+]
+
+
+def unary_magnitude(op, fn, alpha):
+    if op == "gelu":
+        return gelu_magnitude
+    if op == "silu":
+        return silu_magnitude
+    if op in ("sigmoid", "tanh"):
+        # y' = y - y^2 resp. 1 - y^2, from the rounded y (PyTorch's formula too), cancels as |y| -> 1: judged against
+        # the terms' sizes, |y| + y^2 resp. 1 + y^2
+        def magnitude(inputs, g):
+            x = inputs[0].double()
+            y = torch.sigmoid(x) if op == "sigmoid" else torch.tanh(x)
+            d = y.abs() + y * y if op == "sigmoid" else 1 + y * y
+            return y.abs().nan_to_num(nan=0.0), [(d * g.double().abs()).nan_to_num(nan=0.0)]
+        return magnitude
+    return None
+
+
+def unary_cases():
+    random = torch.cat([torch.randn(64) * 3, torch.randn(16) * 1e-3, torch.rand(16) * 40 - 20]).to(f32)
+    for op, fn, alphas, positive in UNARY:
+        for alpha in alphas:
+            tag = op if len(alphas) == 1 else f"{op} {alpha:g}"
+            params = {"alpha": alpha}
+            f = (lambda a: (lambda x: fn(x, a)))(alpha)
+            magnitude = unary_magnitude(op, fn, alpha)
+            values = random.abs() if positive else random
+            add(f"{tag} random", op, [values], f, params, magnitude)
+            add(f"{tag} edges", op, [tensor(EDGE)], f, params, magnitude)
+            # three at a time: the CPU backend runs spans shorter than a vector through the scalar forms
+            for i in range(0, len(EDGE), 3):
+                add(f"{tag} edges[{i}..] short", op, [tensor(EDGE[i:i + 3])], f, params, magnitude)
+
+
+# ---- binary ops with broadcasting ----------------------------------------------------------------------------------
+
+BINARY = [("add", torch.add), ("sub", torch.sub), ("mul", torch.mul), ("div", torch.div)]
+SHAPES = [([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 4]), ([2, 3, 4], [3, 1]), ([4], [2, 3, 4]), ([2, 3], []), ([], [5])]
+
+
+def binary_cases():
+    for op, fn in BINARY:
+        # |a| op |b| with sub taken as add: the size of the terms each gradient sums
+        magnitude_fn = torch.add if op == "sub" else fn
+        for sa, sb in SHAPES:
+            a = torch.randn(sa, dtype=f32) * 2
+            b = torch.randn(sb, dtype=f32) * 2
+            if op == "div":
+                b = b.sign() * (b.abs() + 0.5)
+            add(f"{op} {sa} {sb}", op, [a, b], fn, magnitude=on_abs(magnitude_fn))
+        # every pair of edge values, elementwise (no reduction in the gradients) and as an outer broadcast
+        e = len(EDGE)
+        a = tensor(EDGE).repeat_interleave(e)
+        b = tensor(EDGE).repeat(e)
+        add(f"{op} edge pairs", op, [a, b], fn, magnitude=on_abs(magnitude_fn))
+        add(f"{op} edge outer", op, [tensor(SUM_EDGE, [len(SUM_EDGE), 1]), tensor(SUM_EDGE, [1, len(SUM_EDGE)])], fn,
+            magnitude=on_abs(magnitude_fn))
+
+
+# ---- matrix products, reductions, shapes, convolutions ------------------------------------------------------------------
+
+
+def sprinkle(t, count):
+    """t with count elements replaced by edge values suitable for sums, at random positions."""
+    t = t.clone().reshape(-1)
+    idx = torch.randperm(t.numel())[:count]
+    for j, i in enumerate(idx.tolist()):
+        t[i] = SUM_EDGE[j % len(SUM_EDGE)]
+    return t
+
+
+def product_cases():
+    for ta in (False, True):
+        for tb in (False, True):
+            m, k, n = 5, 7, 4
+            a = torch.randn([k, m] if ta else [m, k], dtype=f32)
+            b = torch.randn([n, k] if tb else [k, n], dtype=f32)
+
+            def f(a, b, ta=ta, tb=tb):
+                return (a.t() if ta else a) @ (b.t() if tb else b)
+            name = f"matmul {'A^T' if ta else 'A'} {'B^T' if tb else 'B'}"
+            add(name, "matmul", [a, b], f, {"transpose_a": ta, "transpose_b": tb}, on_abs(f))
+    a, b = torch.randn(6, 9, dtype=f32), torch.randn(9, 5, dtype=f32)
+    a = sprinkle(a, 8).reshape(6, 9)
+    add("matmul edges", "matmul", [a, b], lambda a, b: a @ b, {"transpose_a": False, "transpose_b": False},
+        on_abs(lambda a, b: a @ b))
+    x, w, bias = torch.randn(4, 3, dtype=f32), torch.randn(5, 3, dtype=f32), torch.randn(5, dtype=f32)
+    add("linear", "linear", [x, w, bias], F.linear, magnitude=on_abs(F.linear))
+
+
+REDUCTIONS = [
+    ("sum all", "sum", {}, lambda x: x.sum()),
+    ("sum axis 1", "sum", {"axes": [1]}, lambda x: x.sum(1)),
+    ("sum axis -1 keepdim", "sum", {"axes": [-1], "keepdim": True}, lambda x: x.sum(-1, keepdim=True)),
+    ("sum axes 0,2", "sum", {"axes": [0, 2]}, lambda x: x.sum([0, 2])),
+    ("sum axes 2,0 keepdim", "sum", {"axes": [2, 0], "keepdim": True}, lambda x: x.sum([2, 0], keepdim=True)),
+    ("mean all", "mean", {}, lambda x: x.mean()),
+    ("mean axis 0", "mean", {"axes": [0]}, lambda x: x.mean(0)),
+    ("mean axes 1,2", "mean", {"axes": [1, 2]}, lambda x: x.mean([1, 2])),
+    ("mean axes -1,0 keepdim", "mean", {"axes": [-1, 0], "keepdim": True}, lambda x: x.mean([-1, 0], keepdim=True)),
+]
+
+
+def reduction_cases():
+    x = torch.randn(2, 3, 4, dtype=f32)
+    for name, op, params, fn in REDUCTIONS:
+        add(name, op, [x], fn, params, on_abs(fn))
+        add(name + " edges", op, [sprinkle(x, 11).reshape(2, 3, 4)], fn, params, on_abs(fn))
+
+
+def shape_cases():
+    x = sprinkle(torch.randn(2, 3, 4, dtype=f32), 11).reshape(2, 3, 4)
+    add("reshape [2,3,4] -> [4,6]", "reshape", [x], lambda x: x.reshape(4, 6), {"shape": [4, 6]})
+    add("reshape [2,3,4] -> [-1,3]", "reshape", [x], lambda x: x.reshape(-1, 3), {"shape": [-1, 3]})
+    add("transpose [2,3,4]", "transpose", [x], lambda x: x.transpose(-1, -2))
+    add("slice axis 1", "slice", [x], lambda x: x[:, 1:3], {"axis": 1, "start": 1, "length": 2})
+    add("slice axis -1", "slice", [x], lambda x: x[..., 3:4], {"axis": -1, "start": 3, "length": 1})
+    add("slice rows", "slice", [x], lambda x: x[1:2], {"axis": 0, "start": 1, "length": 1})
+    y = torch.randn(2, 2, 4, dtype=f32)
+    add("concat axis 1", "concat", [x, y], lambda x, y: torch.cat([x, y], 1), {"axis": 1})
+    z = torch.randn(1, 3, 4, dtype=f32)
+    add("concat axis 0", "concat", [x, z, x], lambda x, z, w: torch.cat([x, z, w], 0), {"axis": 0})
+
+
+def convolution_cases():
+    for stride, pad in [(1, 0), (1, 1), (2, 1)]:
+        x, w, b = torch.randn(2, 2, 5, 5, dtype=f32), torch.randn(3, 2, 3, 3, dtype=f32), torch.randn(3, dtype=f32)
+
+        def f(x, w, b, s=stride, p=pad):
+            return F.conv2d(x, w, b, stride=s, padding=p)
+        params = {"stride": stride, "padding": pad}
+        add(f"conv2d s={stride} p={pad}", "conv2d", [x, w, b], f, params, on_abs(f))
+        # edge values in the input only: PyTorch multiplies padding zeros by the weights, the engine skips them,
+        # so an infinite weight would differ at the border (documented)
+        xe = sprinkle(x, 11).reshape(x.shape)
+        add(f"conv2d s={stride} p={pad} edges", "conv2d", [xe, w, b], f, params, on_abs(f))
+    for stride, pad, out_pad in [(1, 0, 0), (2, 1, 1), (2, 0, 1)]:
+        x, w, b = torch.randn(2, 3, 3, 3, dtype=f32), torch.randn(3, 2, 3, 3, dtype=f32), torch.randn(2, dtype=f32)
+
+        def f(x, w, b, s=stride, p=pad, o=out_pad):
+            return F.conv_transpose2d(x, w, b, stride=s, padding=p, output_padding=o)
+        params = {"stride": stride, "padding": pad, "output_padding": out_pad}
+        add(f"conv_transpose2d s={stride} p={pad} op={out_pad}", "conv_transpose2d", [x, w, b], f, params, on_abs(f))
+
+
+# ---- losses ----------------------------------------------------------------------------------------------------------
+
+
+def reduce(total, n, reduction):
+    return total / n if reduction == "mean" else total
+
+
+def loss_cases():
+    for reduction in ("sum", "mean"):
+        params = {"reduction": reduction}
+        r = reduction
+
+        # mse: terms >= 0; the gradients 2 (a - b) g are elementwise
+        p, t = torch.randn(3, 4, dtype=f32) * 2, torch.rand(3, 4, dtype=f32)
+        add(f"mse {r}", "mse", [p, t], lambda p, t: F.mse_loss(p, t, reduction=r), params)
+        pe = tensor(EDGE)
+        te = torch.rand(len(EDGE), dtype=f32)
+        add(f"mse {r} edges", "mse", [pe, te], lambda p, t: F.mse_loss(p, t, reduction=r), params)
+
+        # bce: PyTorch refuses probabilities outside [0, 1] (and NaN), so the edges are the ends of [0, 1]
+        def bce_magnitude(inputs, g):
+            p, t = inputs[0].double(), inputs[1].double()
+            lp, lq = torch.log(p).clamp_min(-100), torch.log(1 - p).clamp_min(-100)
+            terms = (t * lp).abs() + ((1 - t) * lq).abs()
+            n = p.numel() if r == "mean" else 1
+            y = terms.sum() / n
+            dp = (p - t).abs() / ((1 - p) * p).clamp_min(1e-12) * g.double().abs() / n
+            dt = (lp.abs() + lq.abs()) * g.double().abs() / n
+            return y, [dp, dt]
+        p, t = torch.rand(3, 4, dtype=f32) * 0.9 + 0.05, torch.rand(3, 4, dtype=f32)
+        add(f"bce {r}", "bce", [p, t], lambda p, t: F.binary_cross_entropy(p, t, reduction=r), params, bce_magnitude)
+        pe = tensor([0.0, 1.0, 1e-40, 1e-7, 0.5, 1 - 2 ** -24, 0.999, 0.25, 1e-30, 0.75])
+        te = tensor([0.0, 1.0, 0.3, 0.0, 1.0, 1.0, 0.5, 0.25, 0.0, 1.0])
+        add(f"bce {r} edges", "bce", [pe, te], lambda p, t: F.binary_cross_entropy(p, t, reduction=r), params,
+            bce_magnitude)
+
+        def logits_magnitude(inputs, g):
+            a, t = inputs[0].double(), inputs[1].double()
+            n = a.numel() if r == "mean" else 1
+            terms = a.clamp_min(0) + (a * t).abs() + torch.log1p(torch.exp(-a.abs()))
+            da = (torch.sigmoid(a) + t.abs()) * g.double().abs() / n
+            return (terms.sum() / n).nan_to_num(nan=0.0), [da.nan_to_num(nan=0.0), (a * g.double() / n).abs()]
+        a, t = torch.randn(3, 4, dtype=f32) * 3, torch.rand(3, 4, dtype=f32)
+        f = (lambda r: (lambda a, t: F.binary_cross_entropy_with_logits(a, t, reduction=r)))(r)
+        add(f"bce_with_logits {r}", "bce_with_logits", [a, t], f, params, logits_magnitude)
+        add(f"bce_with_logits {r} edges", "bce_with_logits", [tensor(EDGE), torch.rand(len(EDGE), dtype=f32)], f, params,
+            logits_magnitude)
+        # every term finite, but max(a, 0) and a b summed apart would overflow
+        huge = tensor([3e38, 3e38, -3e38, -3e38, 1e20, 1e20])
+        add(f"bce_with_logits {r} huge", "bce_with_logits", [huge, tensor([1.0, 1.0, 0.0, 0.0, 1.0, 1.0])], f, params,
+            logits_magnitude)
+
+        # KL(N(mu, e^lv) || N(0, I)) = -0.5 sum(1 + lv - mu^2 - e^lv), written out as the engine defines it
+        def kl(mu, lv, r=r):
+            return reduce(-0.5 * (1 + lv - mu * mu - lv.exp()).sum(), mu.numel(), r)
+
+        def kl_magnitude(inputs, g):
+            mu, lv = inputs[0].double(), inputs[1].double()
+            n = mu.numel() if r == "mean" else 1
+            y = 0.5 * (1 + lv.abs() + mu * mu + lv.exp()).sum() / n
+            gm = g.double().abs() / n
+            return y.nan_to_num(nan=0.0), [(mu * gm).abs(), (0.5 * (lv.exp() + 1) * gm).nan_to_num(nan=0.0)]
+        mu, lv = torch.randn(3, 2, dtype=f32), torch.randn(3, 2, dtype=f32)
+        add(f"gaussian_kl {r}", "gaussian_kl", [mu, lv], kl, params, kl_magnitude)
+        add(f"gaussian_kl {r} edges", "gaussian_kl", [torch.randn(len(EDGE), dtype=f32), tensor(EDGE)], kl, params,
+            kl_magnitude)
+        add(f"gaussian_kl {r} edge means", "gaussian_kl", [tensor(EDGE), torch.randn(len(EDGE), dtype=f32)], kl, params,
+            kl_magnitude)
+        # overflowing log-variances: +inf (sums of lv and exp(lv) taken apart would give inf - inf)
+        add(f"gaussian_kl {r} huge", "gaussian_kl", [torch.randn(6, dtype=f32), tensor([3e38, 3e38, 88.7, 0.0, -1e20, 1.0])],
+            kl, params, kl_magnitude)
+        add(f"gaussian_kl {r} prior", "gaussian_kl", [torch.zeros(6, dtype=f32), torch.zeros(6, dtype=f32)], kl, params,
+            kl_magnitude)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: torch_oracle.py OUTPUT.json")
+    unary_cases()
+    binary_cases()
+    product_cases()
+    reduction_cases()
+    shape_cases()
+    convolution_cases()
+    loss_cases()
+    with open(sys.argv[1], "w") as out:
+        json.dump({"torch": torch.__version__, "cases": cases}, out)
+
+
+if __name__ == "__main__":
+    main()
