@@ -34,6 +34,7 @@ internal static class DataSource
     {
         string? trainedOn = spec?.Data;
         bool trainedOnTable = trainedOn != null && trainedOn.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
+        if (!args.Has(CommonOptions.Data) && trainedOn != null && spec!.DataSha256 != null) RequireUnchanged(trainedOn, spec.DataSha256);
         string source = args.Get(CommonOptions.Data) ?? (trainedOn != null && !trainedOnTable ? trainedOn : "mnist");
         var drop = args.Get(CommonOptions.Drop);
         string? labelColumn = args.Get(CommonOptions.LabelColumn);
@@ -46,6 +47,29 @@ internal static class DataSource
             source = trainedOn!;
         }
         return Load(source, drop, labelColumn, spec, seed);
+    }
+
+    /// <summary>What a model records as its data: "mnist" as it is, a file or directory by its absolute path.</summary>
+    public static string AbsoluteSource(string source) => source == "mnist" || !Path.Exists(source) ? source : Path.GetFullPath(source);
+
+    /// <summary>SHA-256 of the data <paramref name="source"/> names ("mnist": the bundled files).</summary>
+    public static string Fingerprint(string source) => DataFingerprint.Sha256(source == "mnist"
+        ? MnistDataset.FindBundledDirectory() ?? throw new CliException("bundled MNIST not found; pass --data DIR")
+        : source);
+
+    /// <summary>
+    /// Refuses to go on with the data a model or checkpoint recorded when it is no longer what was trained on: a command
+    /// that defaults to it would otherwise report figures for other rows as if they were the model's own.
+    /// </summary>
+    public static void RequireUnchanged(string source, string expectedSha256,
+        string what = "--data not given, so the model's training data is used, but",
+        string fix = "restore the original data, or pass --data explicitly to use the file as it is now")
+    {
+        if (source != "mnist" && !Path.Exists(source)) return;   // reported as missing where it is loaded
+        string actual = Fingerprint(source);
+        if (actual != expectedSha256)
+            throw new CliException($"{what} {source} has changed since training (SHA-256 {expectedSha256[..Math.Min(12, expectedSha256.Length)]}..., now {actual[..12]}...); " +
+                                   fix);
     }
 
     public static Dataset Load(string source, string[] drop, string? labelColumn, ModelSpec? spec, ulong seed)
@@ -84,6 +108,25 @@ internal static class DataSource
         return FromTable(table, spec, seed);
     }
 
+    /// <summary>Largest label kept exactly: float32 holds every whole number up to 2^24, and no further.</summary>
+    private const int MaxExactLabel = 1 << 24;
+
+    /// <summary>
+    /// Labels name classes (--normal-value, the colours of a plot, the label column of scores.csv): a label of 0.5 or
+    /// 1e20 would silently become another class, so a label column must hold whole numbers a float holds exactly.
+    /// </summary>
+    private static void RequireWholeLabels(CsvTable table)
+    {
+        var labels = table.Labels!;
+        for (int r = 0; r < labels.Length; r++)
+        {
+            float label = labels[r];
+            if (label != MathF.Round(label) || Math.Abs(label) > MaxExactLabel)
+                throw new CliException($"{table.SourcePath}: label column '{table.LabelColumn}' holds {label.ToString(System.Globalization.CultureInfo.InvariantCulture)} in data row {r + 1}; " +
+                                       $"labels are classes and must be whole numbers between -{MaxExactLabel} and {MaxExactLabel} (map other values to class numbers first)");
+        }
+    }
+
     /// <summary>Scales a table (fitting the scaler unless the model has one) and splits 80/20 by <paramref name="seed"/>.</summary>
     public static Dataset FromTable(CsvTable table, ModelSpec? spec, ulong seed)
     {
@@ -120,6 +163,7 @@ internal static class DataSource
             for (int i = 0; i < rows.Length; i++) Array.Copy(values, rows[i] * f, result, i * f, f);
             return result;
         }
+        if (table.Labels != null) RequireWholeLabels(table);
         int[]? Labels(int[] rows) => table.Labels == null ? null : rows.Select(r => (int)table.Labels[r]).ToArray();
         return new Dataset
         {

@@ -82,10 +82,11 @@ public class BadInputTable
         // ---- memory: sizes checked before they are allocated ----
         new("mem-idx-gzip-bomb", "IDX", "gzip images file: 8 images, then 64 MiB of zeros", d => IdxGz(d, Images(8)[..16], 64 << 20)),
         new("mem-idx-gzip-huge-header", "IDX", "gzip images file declaring 60 million 4 x 4 images", d => IdxGz(d, Images(60_000_000)[..16], 1024)),
+        new("mem-json-wide-layers", "model.json", "hidden size 1e6 (10 million parameters, 8 GB of activations to evaluate)", d => Model(d, b => b, spec: ModelSpecJson().Replace("\"hidden\": [\n    3\n  ]", "\"hidden\": [1000000]"))),
         new("mem-csv-long-line", "CSV", "a 2 MB line without a line break", d => Csv(d, "a,b\n1," + new string('5', 2 << 20) + "\n")),
         new("mem-csv-dev-zero", "CSV", "/dev/zero as the table (impute)", d => ["impute", "--data", "/dev/zero", "--out", Path.Combine(d, "o.csv")]),
         new("mem-impute-huge-hidden", "command line", "impute --hidden 100000000", d => ["impute", "--data", CsvFile(d, "a,b\n1,\n3,4\n"), "--hidden", "100000000", "--out", Path.Combine(d, "o.csv")]),
-        new("mem-train-huge-activations", "command line", "--hidden 3000000 (activations of 3 GB per batch)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000"]),
+        new("mem-train-huge-activations", "command line", "--hidden 3000000 (gigabytes of activations)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000"]),
         new("mem-train-huge-batch", "command line", "--batch 2000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000", "--batch", "2000000"]),
         // ---- NaN, infinities and exploding values ----
         new("nan-weight-eval", "safetensors", "a NaN weight (eval)", d => Model(d, _ => Weights(d, poison: float.NaN))),
@@ -102,6 +103,12 @@ public class BadInputTable
             File.WriteAllText(path, "a,b\n1,\n3,4\n", Encoding.Unicode);
             return ["impute", "--data", path, "--out", Path.Combine(d, "o.csv")];
         }),
+        // ---- provenance: the data a model or run was trained on ----
+        new("prov-resume-same-ranges", "checkpoint", "the CSV's values changed within the same ranges", d => { var args = CheckpointCase(d, _ => { }); File.WriteAllText(Path.Combine(d, "t.csv"), "a,b\n1,2\n5,4\n3,6\n7,8\n"); return args; }),
+        new("prov-eval-changed-data", "CSV", "eval without --data after the training CSV changed", d => TrainedThenChanged(d, "eval")),
+        new("prov-detect-changed-data", "CSV", "detect without --data after the training CSV changed", d => TrainedThenChanged(d, "detect")),
+        new("prov-fractional-label", "CSV", "a label column holding 0.5", d => [.. Csv(d, "a,b,y\n1,2,0\n3,4,0.5\n5,6,1\n"), "--label-column", "y"]),
+        new("prov-huge-label", "CSV", "a label of 1e20", d => [.. Csv(d, "a,b,y\n1,2,0\n3,4,1e20\n5,6,1\n"), "--label-column", "y"]),
         // ---- command line ----
         new("cli-unknown-option", "command line", "a misspelt option", d => ["train", "--epoch", "3", "--out", Path.Combine(d, "out")]),
         new("cli-not-a-number", "command line", "--epochs ten", d => ["train", "--epochs", "ten", "--out", Path.Combine(d, "out")]),
@@ -125,9 +132,6 @@ public class BadInputTable
         new("out-empty", "command line", "--out \"\"", d => [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], ""]),
         new("data-empty", "command line", "--data \"\"", d => ["train", "--data", "", "--out", Path.Combine(d, "out")]),
         new("model-empty", "command line", "--model \"\" of a command that reads a model", _ => ["encode", "--model", ""]),
-        // ---- a run's directory ----
-        new("out-holds-run", "output", "train --out of a directory that holds another run (no --overwrite)", d => { Model(d, b => b); return [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], Path.Combine(d, "m")]; }),
-        new("out-in-use", "output", "train --out of a directory another run holds (locked)", d => { var a = Csv(d, "a,b\n1,2\n3,4\n"); HoldLock(a[^1]); return a; }),
         // ---- import (a PyTorch state_dict) and export (ONNX) ----
         new("import-missing", "safetensors", "import --state-dict of a file that does not exist", d => ["import", "--state-dict", Path.Combine(d, "nope.safetensors"), "--model", "vae", "--out", Path.Combine(d, "o")]),
         new("import-csv", "safetensors", "import --state-dict of a CSV table", d => ["import", "--state-dict", CsvFile(d, "a,b\n1,2\n"), "--model", "vae", "--out", Path.Combine(d, "o")]),
@@ -143,6 +147,9 @@ public class BadInputTable
         new("export-bad-part", "command line", "export --part middle", d => ["export", .. Model(d, b => b)[1..3], "--part", "middle", "--out", Path.Combine(d, "m.onnx")]),
         new("export-over-model", "output", "export --out of the model's own weights file", d => ["export", .. Model(d, b => b)[1..3], "--out", Path.Combine(d, "m", ModelStore.WeightsFile)]),
         new("export-corrupt-model", "safetensors", "export of a model whose weights file is cut short", d => ["export", .. Model(d, b => b[..(b.Length / 2)])[1..3], "--out", Path.Combine(d, "m.onnx")]),
+        // ---- a run's directory ----
+        new("out-holds-run", "output", "train --out of a directory that holds another run (no --overwrite)", d => { Model(d, b => b); return [.. Csv(d, "a,b\n1,2\n3,4\n")[..^1], Path.Combine(d, "m")]; }),
+        new("out-in-use", "output", "train --out of a directory another run holds (locked)", d => { var a = Csv(d, "a,b\n1,2\n3,4\n"); HoldLock(a[^1]); return a; }),
         // ---- sizes: every one range-checked when parsed, products computed in 64 bits ----
         new("size-batch", "command line", "--batch 3000000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--batch", "3000000"]),
         new("size-hidden-past-int", "command line", "--hidden 3000000000 (past 32 bits)", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--hidden", "3000000000"]),
@@ -351,13 +358,25 @@ public class BadInputTable
         var trainer = new Trainer(ModelFactory.Create(spec, new CpuBackend(), new SeededRandom(0)), new TrainingOptions { Epochs = 3, BatchSize = 4 });
         var history = new List<EpochMetrics> { trainer.RunEpoch(data.Train, data.TrainCount, data.Test, data.TestCount) };
         string path = Path.Combine(dir, Checkpoint.FileName);
-        Checkpoint.Save(path, trainer, history, new Dictionary<string, string> { ["data"] = csv });
+        Checkpoint.Save(path, trainer, history, new Dictionary<string, string> { ["data"] = csv, ["data_sha256"] = DataFingerprint.Sha256(csv) });
         var file = SafeTensors.Read(path);
         var metadata = file.Metadata.ToDictionary();
         change(metadata);
         if (poison != null) file.Tensors[poison].Data[0] = float.NaN;
         SafeTensors.Write(path, file.Names.Where(n => n != drop).Select(n => (n, file.Tensors[n].Shape, file.Tensors[n].Data)).ToList(), metadata);
         return ["train", "--resume", dir, "--quiet"];
+    }
+
+    /// <summary>Trains a small table model in DIR/m on DIR/t.csv, then changes one value of the CSV (ranges kept); runs
+    /// <paramref name="command"/> on the model without --data.</summary>
+    private static string[] TrainedThenChanged(string dir, string command)
+    {
+        string csv = CsvFile(dir, "a,b\n1,2\n3,4\n5,6\n7,8\n");
+        string model = Path.Combine(dir, "m");
+        var r = CliRunner.Run("train", "--model", "ae", "--data", csv, "--hidden", "3", "--latent", "1", "--epochs", "1", "--out", model, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Error);
+        File.WriteAllText(csv, "a,b\n1,2\n3,5\n5,6\n7,8\n");
+        return command == "eval" ? ["eval", "--model", model] : [command, "--model", model, "--out", Path.Combine(dir, "s.csv")];
     }
 
     private static string Snapshot(string dir) => string.Join("\n", Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order()

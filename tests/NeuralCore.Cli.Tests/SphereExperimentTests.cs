@@ -58,3 +58,31 @@ public class SphereExperimentTests
         Assert.Contains("usage: neuralcore experiment sphere", CliRunner.Run("experiment", "sphere", "--help").Out);
     }
 }
+
+public class TabularExperimentTests
+{
+    [Fact]
+    public void Iris_PrintsAucAndRmseForTheAutoencoderAndTheBaselines()
+    {
+        string iris = Path.Combine(TrainEvalTests.FindRepoRoot(), "data", "iris.csv");
+        var run = CliRunner.Run("experiment", "tabular", "--tables", iris, "--ensemble", "1");
+        Assert.True(run.ExitCode == 0, run.Error);
+        string line = run.Out.Split('\n').Single(l => l.StartsWith("iris.csv", StringComparison.Ordinal));
+        double[] numbers = line["iris.csv".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal([150, 4], numbers[..2]);
+        Assert.All(numbers[3..5], auroc => Assert.InRange(auroc, 0.5, 1.0));          // AE and PCA AUROC
+        Assert.All(numbers[5..7], rmse => Assert.InRange(rmse, 0.02, 0.3));          // AE and kNN RMSE, scaled units
+        Assert.Contains("AE >= PCA on", run.Out);
+    }
+
+    [Fact]
+    public void ATableWithoutTheLabelColumn_IsAnInputError()
+    {
+        string path = Path.Combine(CliRunner.TempDir(), "t.csv");
+        File.WriteAllText(path, "a,b\n1,2\n3,4\n");
+        var run = CliRunner.Run("experiment", "tabular", "--tables", path);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("has no label column 'class'", run.Error);
+    }
+}

@@ -14,6 +14,7 @@ internal static class ExperimentCommand
         experiment.Add(OneClassMnistExperiment.Create());
         experiment.Add(LatentSizeExperiment.Create());
         experiment.Add(SphereExperiment.Create());
+        experiment.Add(TabularExperiment.Create());
         experiment.SetAction(_ => Cli.ShowHelp(experiment, 2));
         return experiment;
     }

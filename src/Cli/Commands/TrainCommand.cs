@@ -79,7 +79,8 @@ internal static class TrainCommand
             Init = args.Get(Init),
             Noise = args.Get(Noise),
             NoiseLevel = args.Get(NoiseLevel),
-            Data = data.Description,
+            Data = DataSource.AbsoluteSource(data.Description),
+            DataSha256 = provenance["data_sha256"],
             Columns = data.Columns,
             Scaler = data.Scaler,
         };
@@ -125,6 +126,9 @@ internal static class TrainCommand
         string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
         var data = DataSource.Load(Extra("data") is { Length: > 0 } source ? source : "mnist",
             Extra("drop").Split(',', StringSplitOptions.RemoveEmptyEntries), Extra("label_column") is { Length: > 0 } label ? label : null, null, settings.Options.Seed);
+        if (Extra("data_sha256") is { Length: > 0 } sha256)
+            DataSource.RequireUnchanged(Extra("data") is { Length: > 0 } trained ? trained : "mnist", sha256, $"{path}: the data of the run,",
+                "resuming would continue on other rows; restore the original data, or start a new run without --resume");
         if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
             throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
         if (!quiet)
@@ -138,7 +142,8 @@ internal static class TrainCommand
     /// <summary>Where the data came from: what a resumed run needs to load the same rows again.</summary>
     private static Dictionary<string, string> Provenance(string source, string[] drop, string? labelColumn) => new()
     {
-        ["data"] = source != "mnist" && Path.Exists(source) ? Path.GetFullPath(source) : source,
+        ["data"] = DataSource.AbsoluteSource(source),
+        ["data_sha256"] = DataSource.Fingerprint(source),
         ["drop"] = string.Join(",", drop),
         ["label_column"] = labelColumn ?? "",
     };

@@ -95,19 +95,35 @@ internal static class UnaryOperators
     internal static Vector512<float> ExpVector(Vector512<float> x) =>
         Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(2.98023224e-8f)), Vector512<float>.One, Vector512.Exp(x));
 
-    /// <summary>ln(1 + u), accurate for small u (no vector log1p exists): ln(w) u / (w - 1) with w = 1 + u corrects the
-    /// rounding of w (Goldberg's trick), u itself where w rounds to 1.</summary>
+    /// <summary>
+    /// ln(1 + u) for u &gt;= 0, accurate for small u (there is no vector log1p): below 1/16 its series to u^7 (relative
+    /// error under 1e-9), which needs no log at all (a GPU's approximate log has an absolute error near 1, so ln(1 + u)
+    /// through it would lose small u); above, ln(w) u / (w - 1) with w = 1 + u, which corrects the rounding of w
+    /// (Goldberg's trick).
+    /// </summary>
     internal static float LogOnePlus(float u)
     {
+        if (u < 0.0625f)
+        {
+            // multiply-adds written out in the scalar forms: ILGPU's PTX has no MathF.FusedMultiplyAdd (it leaves an
+            // unresolved external call, which a GPU driver refuses to load)
+            return u * (1f + u * (-0.5f + u * (1f / 3f + u * (-0.25f + u * (0.2f + u * (-1f / 6f + u * (1f / 7f)))))));
+        }
         float w = 1f + u;
-        return w == 1f ? u : MathF.Log(w) * (u / (w - 1f));
+        return MathF.Log(w) * (u / (w - 1f));
     }
 
     /// <inheritdoc cref="LogOnePlus(float)"/>
     internal static Vector512<float> LogOnePlus(Vector512<float> u)
     {
+        var series = Vector512.FusedMultiplyAdd(u, Vector512.Create(1f / 7f), Vector512.Create(-1f / 6f));
+        series = Vector512.FusedMultiplyAdd(u, series, Vector512.Create(0.2f));
+        series = Vector512.FusedMultiplyAdd(u, series, Vector512.Create(-0.25f));
+        series = Vector512.FusedMultiplyAdd(u, series, Vector512.Create(1f / 3f));
+        series = Vector512.FusedMultiplyAdd(u, series, Vector512.Create(-0.5f));
+        series = Vector512.FusedMultiplyAdd(u, series, Vector512<float>.One) * u;
         var w = Vector512<float>.One + u;
-        return Vector512.ConditionalSelect(Vector512.Equals(w, Vector512<float>.One), u, Vector512.Log(w) * (u / (w - Vector512<float>.One)));
+        return Vector512.ConditionalSelect(Vector512.LessThan(u, Vector512.Create(0.0625f)), series, Vector512.Log(w) * (u / (w - Vector512<float>.One)));
     }
 
     internal readonly struct Neg : IUnaryOperator
@@ -121,7 +137,7 @@ internal static class UnaryOperators
     internal readonly struct Exp : IUnaryOperator
     {
         public static float Forward(float x, float alpha) => MathF.Exp(x);
-        public static float Backward(float x, float y, float dy, float dx, float alpha) => MathF.FusedMultiplyAdd(dy, y, dx);
+        public static float Backward(float x, float y, float dy, float dx, float alpha) => dx + dy * y;   // no MathF.FusedMultiplyAdd on ILGPU
         public static Vector512<float> Forward(Vector512<float> x, float alpha) => ExpVector(x);
         public static Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> dy, Vector512<float> dx, float alpha) =>
             Vector512.FusedMultiplyAdd(dy, y, dx);
@@ -201,11 +217,9 @@ internal static class UnaryOperators
             if (ax < 0.625f)
             {
                 float x2 = x * x;
-                float p = MathF.FusedMultiplyAdd(-5.70498872745e-3f, x2, 2.06390887954e-2f);
-                p = MathF.FusedMultiplyAdd(p, x2, -5.37397155531e-2f);
-                p = MathF.FusedMultiplyAdd(p, x2, 1.33314422036e-1f);
-                p = MathF.FusedMultiplyAdd(p, x2, -3.33332819422e-1f);
-                return x == 0f ? x : MathF.FusedMultiplyAdd(p * x2, x, x);   // x itself keeps the sign of a zero
+                float p = (((-5.70498872745e-3f * x2 + 2.06390887954e-2f) * x2 - 5.37397155531e-2f) * x2 + 1.33314422036e-1f) * x2
+                    - 3.33332819422e-1f;
+                return x == 0f ? x : x + p * x2 * x;   // x itself keeps the sign of a zero
             }
             float z = MathF.Exp(-2f * ax) - 1f;
             float t = -z / (z + 2f);

@@ -87,18 +87,26 @@ public sealed class Imputer
 
         var result = values.ToArray();
         if (filled == 0) return new ImputationResult(result, 0, 0);   // nothing to fill: no training
-        var model = BuildModel(features);
-        double loss = Train(model, scaled, observed, means, rows, features);
-        var current = scaled;
-        for (int iteration = 0; iteration < Options.FillIterations; iteration++) Refill(model, current, observed, rows, features);
-        scaler.InverseTransform(current);
+        var average = new double[scaled.Length];
+        double loss = 0;
+        for (int member = 0; member < Options.Ensemble; member++)
+        {
+            ulong seed = Options.Seed + (ulong)member;
+            var model = BuildModel(features, seed);
+            loss += Train(model, scaled, observed, means, rows, features, seed) / Options.Ensemble;
+            var current = (float[])scaled.Clone();
+            for (int iteration = 0; iteration < Options.FillIterations; iteration++) Refill(model, current, observed, rows, features);
+            for (int i = 0; i < current.Length; i++) average[i] += current[i];
+        }
+        var fills = average.Select(v => (float)(v / Options.Ensemble)).ToArray();
+        scaler.InverseTransform(fills);
         for (int i = 0; i < result.Length; i++)
         {
             if (!missing[i]) continue;
-            if (!float.IsFinite(current[i]))   // never hand back a table with NaN in it as if it were filled
+            if (!float.IsFinite(fills[i]))   // never hand back a table with NaN in it as if it were filled
                 throw new TrainingDivergedException(
-                    $"imputer: the model filled row {i / features}, column {i % features} with {current[i].ToString(CultureInfo.InvariantCulture)}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)}) or rescale the table");
-            result[i] = current[i];
+                    $"imputer: the model filled row {i / features}, column {i % features} with {fills[i].ToString(CultureInfo.InvariantCulture)}; lower the learning rate (ImputerOptions.LearningRate, now {Options.LearningRate.ToString(CultureInfo.InvariantCulture)}) or rescale the table");
+            result[i] = fills[i];
         }
         return new ImputationResult(result, filled, loss);
     }
@@ -142,9 +150,9 @@ public sealed class Imputer
     private int InputWidth(int features) => Options.AppendMask ? 2 * features : features;
 
     /// <summary>features (+ mask) -> hidden... -> features, ReLU between layers, linear output.</summary>
-    private Sequential BuildModel(int features)
+    private Sequential BuildModel(int features, ulong seed)
     {
-        var random = new SeededRandom(Options.Seed);
+        var random = new SeededRandom(seed);
         var model = new Sequential();
         int width = InputWidth(features);
         foreach (int hidden in Options.Hidden)
@@ -163,11 +171,11 @@ public sealed class Imputer
             if (observed[i] == 0f) current[i] = Math.Clamp(reconstruction[i], 0f, 1f);
     }
 
-    private double Train(Sequential model, float[] table, float[] observed, float[] means, int rows, int features)
+    private double Train(Sequential model, float[] table, float[] observed, float[] means, int rows, int features, ulong seed)
     {
         var optimizer = new Adam(model.Parameters(), Options.LearningRate);
-        var loader = new MiniBatchLoader(table, rows, features, Math.Min(Options.BatchSize, rows), SeededRandom.ForStream(Options.Seed, RandomStream.Shuffle));
-        var noise = SeededRandom.ForStream(Options.Seed, RandomStream.Noise);
+        var loader = new MiniBatchLoader(table, rows, features, Math.Min(Options.BatchSize, rows), SeededRandom.ForStream(seed, RandomStream.Shuffle));
+        var noise = SeededRandom.ForStream(seed, RandomStream.Noise);
         int width = InputWidth(features);
         var target = new float[loader.BatchSize * features];
         var mask = new float[loader.BatchSize * features];

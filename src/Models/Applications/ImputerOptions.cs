@@ -27,6 +27,9 @@ public sealed class ImputerOptions
     /// <summary>How many times missing cells are refilled from the reconstruction of the current fill (1 = once from the means).</summary>
     public int FillIterations { get; init; } = 3;
 
+    /// <summary>Models trained from seeds Seed, Seed + 1, ...; their fills are averaged (1 = a single model).</summary>
+    public int Ensemble { get; init; } = 1;
+
     /// <summary>Seed of initialisation, shuffling and masking noise.</summary>
     public ulong Seed { get; init; }
 
@@ -38,6 +41,7 @@ public sealed class ImputerOptions
         if (BatchSize < 1) throw new ArgumentException($"imputer: batch size must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new ArgumentException($"imputer: learning rate must be a positive number, got {LearningRate}");
         if (!(MaskFraction >= 0 && MaskFraction < 1)) throw new ArgumentException($"imputer: mask fraction must be in [0, 1), got {MaskFraction}");
+        if (Ensemble < 1) throw new ArgumentException($"imputer: ensemble must be at least 1 model, got {Ensemble}");
         if (FillIterations < 1) throw new ArgumentException($"imputer: fill iterations must be at least 1, got {FillIterations}");
     }
 }

@@ -42,8 +42,12 @@ public sealed class ModelSpec
     /// <summary>Gaussian sigma or masking probability.</summary>
     public float NoiseLevel { get; init; } = 0.3f;
 
-    /// <summary>Where the training data came from ("mnist" or a CSV path), for the record.</summary>
+    /// <summary>Where the training data came from: "mnist" (the bundled set) or the absolute path of a CSV file or IDX directory.</summary>
     public string? Data { get; init; }
+
+    /// <summary>SHA-256 of the training data (<see cref="DataFingerprint.Sha256"/>), so that a later use of <see cref="Data"/>
+    /// can tell whether the data is still the same; null when unknown.</summary>
+    public string? DataSha256 { get; init; }
 
     /// <summary>Column names of a CSV model, in order (inputs must match them).</summary>
     public string[]? Columns { get; init; }
@@ -82,6 +86,13 @@ public sealed class ModelSpec
         if (parameters > MaxParameters)
             throw new ArgumentOutOfRangeException(nameof(Hidden),
                 $"the model would have about {parameters:N0} parameters, above the limit of {MaxParameters:N0}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
+        // evaluation runs MemoryLimit.EvaluationRows rows at once whatever the training batch, so even loading a model to
+        // score it needs this much; checked here so that a model.json of very wide layers is refused before anything is built
+        long minimum = EstimatedTrainingBytes(1);
+        if (minimum > MemoryLimit.MaxTrainingBytes)
+            throw new ArgumentOutOfRangeException(nameof(Hidden),
+                $"the model would need about {MemoryLimit.Describe(minimum)} to train or evaluate even with small batches (its widest layers times {MemoryLimit.EvaluationRows} rows), " +
+                $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
     }
 
     /// <summary>Most hidden layers a spec may list.</summary>
@@ -167,6 +178,7 @@ public sealed class ModelSpec
             w.WriteString("noise", Noise);
             w.WriteNumber("noise_level", NoiseLevel);
             if (Data != null) w.WriteString("data", Data);
+            if (DataSha256 != null) w.WriteString("data_sha256", DataSha256);
             if (Columns != null)
             {
                 w.WriteStartArray("columns");
@@ -214,6 +226,7 @@ public sealed class ModelSpec
                 Noise = Str("noise") ?? "gaussian",
                 NoiseLevel = root.TryGetProperty("noise_level", out var n) ? n.GetSingle() : 0.3f,
                 Data = Str("data"),
+                DataSha256 = Str("data_sha256"),
                 Columns = root.TryGetProperty("columns", out var c) ? c.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : null,
                 Scaler = root.TryGetProperty("scaler", out var s) ? FeatureScaler.FromJson(s) : null,
             };

@@ -52,7 +52,7 @@ public sealed class MnistDataset
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: MNIST directory not found; pass a directory holding {TrainImagesFile}(.gz) and the other three IDX files");
         // Resolve all four names first so a missing file is reported before any slow decoding.
-        string[] paths = [.. new[] { TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile }.Select(name => RequireFile(directory, name))];
+        string[] paths = FilePaths(directory);
         var (trainImages, trainLabels) = LoadSplit(paths[0], paths[1]);
         var (testImages, testLabels) = LoadSplit(paths[2], paths[3]);
         if (trainImages.Rows != testImages.Rows || trainImages.Cols != testImages.Cols)
@@ -111,6 +111,11 @@ public sealed class MnistDataset
         }
         return (images, labels);
     }
+
+    /// <summary>The four files of <paramref name="directory"/> (train images, train labels, test images, test labels), each
+    /// raw or with <c>.gz</c>, as <see cref="Load"/> reads them.</summary>
+    internal static string[] FilePaths(string directory) =>
+        [.. new[] { TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile }.Select(name => RequireFile(directory, name))];
 
     private static string RequireFile(string directory, string name) =>
         ResolveFile(directory, name) ?? throw new FileNotFoundException(

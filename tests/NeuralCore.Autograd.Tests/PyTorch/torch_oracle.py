@@ -124,7 +124,7 @@ UNARY = [
 ]
 
 
-def unary_magnitude(op, fn, alpha):
+def unary_magnitude(op):
     if op == "gelu":
         return gelu_magnitude
     if op == "silu":
@@ -148,7 +148,7 @@ def unary_cases():
             tag = op if len(alphas) == 1 else f"{op} {alpha:g}"
             params = {"alpha": alpha}
             f = (lambda a: (lambda x: fn(x, a)))(alpha)
-            magnitude = unary_magnitude(op, fn, alpha)
+            magnitude = unary_magnitude(op)
             values = random.abs() if positive else random
             add(f"{tag} random", op, [values], f, params, magnitude)
             add(f"{tag} edges", op, [tensor(EDGE)], f, params, magnitude)

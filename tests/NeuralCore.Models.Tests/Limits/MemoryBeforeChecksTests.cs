@@ -36,6 +36,20 @@ public class MemoryBeforeChecksTests
     }
 
     [Fact]
+    public void AModelJsonOfVeryWideLayers_IsRefusedBeforeTheModelIsBuilt()
+    {
+        using var dir = new TempDirectory();
+        var spec = new ModelSpec { Kind = "ae", InputFeatures = 2, Latent = 1, Hidden = [3], Loss = "mse" };
+        Directory.CreateDirectory(dir.File("m"));
+        File.WriteAllText(dir.File("m/model.json"), spec.ToJson().Replace("\"hidden\": [\n    3\n  ]", "\"hidden\": [1000000]"));
+        var (error, allocated) = ThrowsAfterAllocating<DataFormatException>(() => ModelStore.Load(dir.File("m"), new CpuBackend()));
+        Assert.Contains("to train or evaluate even with small batches", error.Message);
+        Assert.InRange(allocated, 0, Small);
+        var wide = new ModelSpec { Kind = "ae", InputFeatures = 2, Latent = 1, Hidden = [1_000_000] };
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelFactory.Create(wide, new CpuBackend(), new SeededRandom(0)));
+    }
+
+    [Fact]
     public void TrainingMemoryEstimate_IsSixtyFourBit_AndGrowsWithBatchAndWidth()
     {
         var spec = new ModelSpec { Kind = "vae", InputFeatures = 784, Latent = 20, Hidden = [400] };
