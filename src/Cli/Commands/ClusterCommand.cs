@@ -24,7 +24,7 @@ internal static class ClusterCommand
     public static CliCommand Create() => new CliCommand("cluster", "k-means on the encoder's embeddings vs PCA and raw inputs: NMI, ARI", Run)
     {
         Title = "cluster the embeddings with k-means and compare with PCA and the raw inputs",
-        Usage = ["--model DIR --k K [--data SOURCE] [--split test|train] [--restarts N] [--seed N] [--out FILE.csv] [--plot FILE.png]"],
+        Usage = ["--model DIR --k K [--data SOURCE] [--split test|train] [--restarts N] [--seed N]", "--model DIR --k K [--out FILE.csv] [--plot FILE.png] [--scale none|standard|unit]"],
         Notes = """
             k-means (k-means++ seeding, --restarts starts, the lowest within-cluster sum of squares kept; --seed chooses the
             draws) runs three times on the same rows: on the model's embeddings (a VAE's mean mu), on as many principal

@@ -40,7 +40,8 @@ internal static class TabularExperiment
             anomalies) are scored. PCA with as many components, fitted on the same standardised rows and scored by squared
             reconstruction error, is the baseline. The table's AUROC is the mean over its classes.
             imputation: the label column is left out, --fraction of the observed cells are hidden (seeded) and imputed by the
-            denoising autoencoder (Imputer with hidden layers 128, 128, an ensemble of --ensemble seeds) and by kNN (k = 5); RMSE in min-max scaled units.
+            denoising autoencoder (Imputer with hidden layers 128, 128, an ensemble of --ensemble seeds) and by kNN
+            (k = 5); RMSE in min-max scaled units.
             prints both per table, their means over tables, and the ratios.
             """,
     }.With([Tables, LabelColumn, Repeats, Fraction, Ensemble, Score, CommonOptions.Seed, .. CommonOptions.DeviceOptions]);
