@@ -31,6 +31,8 @@ internal static class TrainCommand
     private static readonly Option<bool> LogGradients = CliOption.Flag("--log-grads",
         "record per-layer gradient norms every epoch (metrics.json, grad-norms.png)");
     private static readonly Option<bool> Quiet = CliOption.Flag("--quiet", "no progress output");
+    private static readonly Option<bool> Overwrite = CliOption.Flag("--overwrite",
+        "replace the run in --out DIR (its model, checkpoint, metrics and pictures); without it a directory holding a run is refused");
     private static readonly Option<string?> ResumeFrom = CliOption.OptionalString("--resume",
         "continue an interrupted run from DIR/checkpoint.safetensors with its settings (only --epochs, --device, --threads " +
         "and --quiet may be given; --epochs sets a new target)", "DIR");
@@ -42,10 +44,11 @@ internal static class TrainCommand
         Notes = """
             writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
             DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
-            (with the noisy inputs for denoising models) and DIR/samples.png for a VAE.
+            (with the noisy inputs for denoising models) and DIR/samples.png for a VAE. DIR is locked while the run
+            lasts (a second run on it is refused); a DIR that holds another run needs --overwrite.
             """,
     }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-        NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
+        NoiseLevel, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
 
     private static int Run(Args args)
     {
@@ -86,6 +89,8 @@ internal static class TrainCommand
         try { spec.ValidateTrainingMemory(rowsAtOnce); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
         OutputDirectory.EnsureWritable(outDir);
+        using var runLock = RunDirectory.Lock(outDir);
+        RunDirectory.PrepareForNewRun(outDir, args.Get(Overwrite));
         var trainer = Trainer.ForNewModel(spec, backend, options);
         trainer.LogGradients = args.Get(LogGradients);
         if (!quiet)
@@ -99,7 +104,7 @@ internal static class TrainCommand
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly Option[] FixedWhenResuming =
         [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-         NoiseLevel, CommonOptions.Seed, Rng, Out, LogGradients];
+         NoiseLevel, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
     private static int Resume(Args args)
@@ -110,6 +115,7 @@ internal static class TrainCommand
         string path = Path.Combine(dir, Checkpoint.FileName);
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
+        using var runLock = RunDirectory.Lock(dir);   // before reading: a run still writing this checkpoint holds the lock
         var checkpoint = Checkpoint.Load(path);
         var settings = checkpoint.Settings;
         int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(settings.Options.Epochs, checkpoint.Epoch);
