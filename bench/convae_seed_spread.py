@@ -9,7 +9,7 @@ epochs, so our seed-0 figure can be compared with PyTorch's own seed-to-seed var
 """
 import os, sys
 import numpy as np, torch
-from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of
+from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of, train_epoch
 
 def opt(args, name, default):
     return args[args.index(name) + 1] if name in args else default
@@ -31,9 +31,7 @@ def main():
         m = VAE() if model == 'vae' else ConvAE()
         o = torch.optim.Adam(m.parameters(), lr=1e-3)
         for _ in range(epochs):
-            perm = torch.randperm(len(xtr))
-            for i in range(0, len(xtr), 128):
-                x = xtr[perm[i:i + 128]]; o.zero_grad(); loss_of(m, x).backward(); o.step()
+            train_epoch(m, o, xtr)
         with torch.no_grad():
             test = loss_of(m, xte).item() / len(xte)
         losses.append(test)

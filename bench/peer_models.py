@@ -42,3 +42,9 @@ def loss_of(m, x):
         r, mu, lv = m(x)
         return F.binary_cross_entropy(r, x, reduction='sum') - 0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp())
     return F.binary_cross_entropy(m(x), x, reduction='sum')
+
+def train_epoch(m, optimizer, xtr, batch=128):
+    """One epoch as the reference trains: a fresh permutation from torch's generator, Adam steps on the summed loss."""
+    perm = torch.randperm(len(xtr))
+    for i in range(0, len(xtr), batch):
+        x = xtr[perm[i:i + batch]]; optimizer.zero_grad(); loss_of(m, x).backward(); optimizer.step()

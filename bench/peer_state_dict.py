@@ -10,7 +10,7 @@ Debian's Python has no safetensors package, so the format (8-byte little-endian 
 import json, os, struct, sys
 import numpy as np, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of
+from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of, train_epoch
 
 DTYPES = {'F32': (torch.float32, np.float32), 'F16': (torch.float16, np.float16), 'F64': (torch.float64, np.float64), 'BF16': (torch.bfloat16, None)}
 
@@ -45,9 +45,7 @@ def main():
         m = VAE() if name == 'vae' else ConvAE()
         optimizer = torch.optim.Adam(m.parameters(), lr=1e-3)
         for _ in range(epochs):
-            perm = torch.randperm(len(xtr))
-            for i in range(0, len(xtr), 128):
-                x = xtr[perm[i:i + 128]]; optimizer.zero_grad(); loss_of(m, x).backward(); optimizer.step()
+            train_epoch(m, optimizer, xtr)
         save_safetensors(os.path.join(out, name + '.safetensors'), m.state_dict(), dtype)
         # The loss of the weights as saved (rounded to the file's dtype), as the importer will see them.
         m.load_state_dict({k: v.to(DTYPES[dtype][0]).float() for k, v in m.state_dict().items()})

@@ -18,7 +18,7 @@ import json, os, sys, time
 import numpy as np, torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of
+from peer_models import DEFAULT_DATA, VAE, ConvAE, load_images, loss_of, train_epoch
 
 def main():
     args = sys.argv[1:]
@@ -43,9 +43,8 @@ def main():
         opt = torch.optim.Adam(m.parameters(), lr=1e-3)
         times = []
         for _ in range(epochs):
-            t = time.perf_counter(); perm = torch.randperm(len(xtr))
-            for i in range(0, len(xtr), 128):
-                x = xtr[perm[i:i + 128]]; opt.zero_grad(); loss_of(m, x).backward(); opt.step()
+            t = time.perf_counter()
+            train_epoch(m, opt, xtr)
             times.append(time.perf_counter() - t)
         with torch.no_grad():
             test = loss_of(m, xte).item() / len(xte)

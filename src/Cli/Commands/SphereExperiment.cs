@@ -86,18 +86,10 @@ internal static class SphereExperiment
         Console.WriteLine($"sphere: {trainCount} train / {testCount} test points on the unit sphere" +
                           (hole > 0 ? $" minus a {hole:0.#} degree cap around the north pole" : " (whole sphere: no continuous 2-D chart exists)") +
                           $"; autoencoder 3-{string.Join("-", hidden)}-{latent}-{string.Join("-", hidden.Reverse())}-3, tanh");
-        EpochMetrics? last = null;
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
-        {
-            // a linearly decaying step size settles the last epochs instead of ending wherever Adam's noise left it
-            trainer.Optimizer.LearningRate = options.LearningRate * (1f - (float)epoch / options.Epochs);
-            last = trainer.RunEpoch(train, trainCount, test, testCount);
-            if ((epoch + 1) % Math.Max(1, options.Epochs / 5) == 0)
-                Console.WriteLine($"  epoch {epoch + 1,4}: train error {last.TrainLoss:F5}, test error {last.TestLoss:F5}");
-        }
+        var last = TrainWithDecay(trainer, options, train, trainCount, test, testCount);
         double pcaError = Pca.Fit(train, trainCount, 3, latent).ReconstructionErrors(test, testCount).Average() * 3;
         Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"test reconstruction error per point (mean squared, summed over x, y, z): autoencoder {last!.TestLoss:F5}, PCA ({latent}-D linear projection) {pcaError:F5}");
+        Console.WriteLine($"test reconstruction error per point (mean squared, summed over x, y, z): autoencoder {last.TestLoss:F5}, PCA ({latent}-D linear projection) {pcaError:F5}");
         Console.WriteLine(latent switch
         {
             1 => "latent 1: too small - one number cannot describe a point of a 2-D surface, so both errors stay high",
@@ -146,20 +138,13 @@ internal static class SphereExperiment
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"sphere: {count} places of {path} on the unit sphere, {trainCount} train / {testCount} test" +
                           $"; autoencoder 3-{string.Join("-", hidden)}-{latent}-{string.Join("-", hidden.Reverse())}-3, tanh");
-        EpochMetrics? last = null;
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
-        {
-            trainer.Optimizer.LearningRate = options.LearningRate * (1f - (float)epoch / options.Epochs);
-            last = trainer.RunEpoch(train, trainCount, test, testCount);
-            if ((epoch + 1) % Math.Max(1, options.Epochs / 5) == 0)
-                Console.WriteLine($"  epoch {epoch + 1,4}: train error {last.TrainLoss:F5}, test error {last.TestLoss:F5}");
-        }
+        var last = TrainWithDecay(trainer, options, train, trainCount, test, testCount);
         var pca = Pca.Fit(train, trainCount, 3, latent);
         double pcaTest = pca.ReconstructionErrors(test, testCount).Average() * 3;
         double aeAll = AnomalyDetection.Scores(model, all, count, ReconstructionScore.Mse).Average() * 3;
         double pcaAll = pca.ReconstructionErrors(all, count).Average() * 3;
         Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine($"test reconstruction error per place (mean squared, summed over x, y, z): autoencoder {last!.TestLoss:G4}, PCA ({latent}-D linear projection) {pcaTest:G4}");
+        Console.WriteLine($"test reconstruction error per place (mean squared, summed over x, y, z): autoencoder {last.TestLoss:G4}, PCA ({latent}-D linear projection) {pcaTest:G4}");
         Console.WriteLine($"all {count} places: autoencoder {aeAll:G4}, PCA {pcaAll:G4}; the autoencoder's error is {pcaTest / Math.Max(last.TestLoss, 1e-12):F1}x lower on the test places");
 
         var marks = new List<(string Text, int Index)>();
@@ -184,6 +169,23 @@ internal static class SphereExperiment
         var result = new float[rows.Length * 3];
         for (int i = 0; i < rows.Length; i++) Array.Copy(points, rows[i] * 3, result, i * 3, 3);
         return result;
+    }
+
+    /// <summary>
+    /// Trains for <see cref="TrainingOptions.Epochs"/> (at least 1) epochs with a linearly decaying step size, which settles
+    /// the last epochs instead of ending wherever Adam's noise left them; prints progress five times. Returns the last epoch.
+    /// </summary>
+    private static EpochMetrics TrainWithDecay(Trainer trainer, TrainingOptions options, float[] train, int trainCount, float[] test, int testCount)
+    {
+        EpochMetrics? last = null;
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            trainer.Optimizer.LearningRate = options.LearningRate * (1f - (float)epoch / options.Epochs);
+            last = trainer.RunEpoch(train, trainCount, test, testCount);
+            if ((epoch + 1) % Math.Max(1, options.Epochs / 5) == 0)
+                Console.WriteLine($"  epoch {epoch + 1,4}: train error {last.TrainLoss:F5}, test error {last.TestLoss:F5}");
+        }
+        return last ?? throw new ArgumentOutOfRangeException(nameof(options), "the sphere experiment trains at least one epoch");
     }
 
     /// <summary>3 -> hidden... -> latent -> reversed hidden... -> 3 with tanh between layers and linear ends.</summary>

@@ -184,20 +184,28 @@ public static class SafeTensors
             int count = (int)Math.Min(entry.Elements - done, chunk.Length / size);
             Span<byte> bytes = chunk.AsSpan(0, count * size);
             ReadExactly(source, stream, bytes);
-            Span<float> target = data.AsSpan((int)done, count);
-            for (int i = 0; i < count; i++)
-            {
-                target[i] = entry.Dtype switch
-                {
-                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i)),
-                    // BF16 is the upper half of a float32's bits.
-                    "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16),
-                    _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i)),
-                };
-            }
+            ToFloat32(entry.Dtype, bytes, data.AsSpan((int)done, count));
             done += count;
         }
         return data;
+    }
+
+    /// <summary>Little-endian F16, BF16 or F64 values to float32, one loop per dtype.</summary>
+    private static void ToFloat32(string dtype, ReadOnlySpan<byte> bytes, Span<float> target)
+    {
+        switch (dtype)
+        {
+            case "F16":
+                for (int i = 0; i < target.Length; i++) target[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(2 * i));
+                break;
+            case "BF16":
+                // BF16 is the upper half of a float32's bits.
+                for (int i = 0; i < target.Length; i++) target[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)) << 16);
+                break;
+            default:
+                for (int i = 0; i < target.Length; i++) target[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(8 * i));
+                break;
+        }
     }
 
     private static int ElementSize(string dtype) => dtype switch { "F16" or "BF16" => 2, "F64" => 8, _ => 4 };

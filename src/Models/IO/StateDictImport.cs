@@ -81,11 +81,9 @@ public static class StateDictImport
     public static IReadOnlyDictionary<string, string> BuiltInMap(SafeTensorsFile stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
+        var modules = stateDict.Names.Select(n => n[..Math.Max(0, n.LastIndexOf('.'))]).ToHashSet(StringComparer.Ordinal);
         foreach (var candidate in new[] { ReferenceVae, ReferenceConvAutoencoder })
-        {
-            var modules = stateDict.Names.Select(n => n[..Math.Max(0, n.LastIndexOf('.'))]).ToHashSet(StringComparer.Ordinal);
             if (modules.SetEquals(candidate.Keys)) return candidate;
-        }
         return new Dictionary<string, string>();
     }
 
