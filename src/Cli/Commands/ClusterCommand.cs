@@ -31,10 +31,10 @@ internal static class ClusterCommand
             components of the inputs as the embedding has dimensions (PCA fitted on the training split of an image set, on
             the rows of a table), and on the raw inputs. With labels (MNIST digits, a CSV --label-column) it prints the
             normalised mutual information (NMI) and adjusted Rand index (ARI) of each clustering against them.
-            The embedding's dimensions are standardised first (each to mean 0 and variance 1 over the rows): an encoder's
-            dimensions come in arbitrary scales (a VAE's unused dimensions sit near 0, others spread widely), and k-means'
-            Euclidean distance would let the widest ones decide. --unscaled skips that; PCA components and raw inputs are
-            clustered as they are (their scales are the data's own).
+            The embeddings are clustered as the encoder gives them (--scale none, measured best); PCA components and raw
+            inputs as they are. Recommended: a VAE whose embedding size is the number of clusters sought (train --model vae
+            --latent K): on MNIST-10k with K = 10 its mean mu gives NMI 0.571 against 0.480 for 10 PCA components, where
+            the default 20-D VAE is level with PCA (docs/applications.md).
             """,
     }.With([CommonOptions.ModelDirectory, .. CommonOptions.DataOptions, CommonOptions.Split, K, Restarts, Scale, CommonOptions.Seed, Out, PlotPath,
         .. CommonOptions.DeviceOptions]);
@@ -71,6 +71,11 @@ internal static class ClusterCommand
         Report($"{spec.Kind} {what}{(scale == "none" ? "" : $", scale {scale}")}", latent, onEmbeddings, split.Labels, k);
         Report($"PCA components", components, onPca, split.Labels, k);
         Report("raw inputs", features, onRaw, split.Labels, k);
+        if (split.Labels != null)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"NMI: embedding - PCA components = {ClusterMetrics.NormalizedMutualInformation(split.Labels, onEmbeddings.Assignments) - ClusterMetrics.NormalizedMutualInformation(split.Labels, onPca.Assignments):+0.0000;-0.0000}"));
+        if (latent > k && spec.Kind.EndsWith("vae", StringComparison.Ordinal))
+            Console.WriteLine($"note: the embedding has {latent} dimensions for {k} clusters; a VAE trained with --latent {k} clusters better (docs/applications.md)");
 
         var header = new List<string> { "row", "cluster" };
         if (split.Labels != null) header.Add("label");

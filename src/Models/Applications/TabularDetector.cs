@@ -7,10 +7,16 @@ namespace NeuralCore.Models.Applications;
 /// <summary>Settings of <see cref="TabularDetector"/>; the defaults were chosen by measurement across several tables (docs/applications.md).</summary>
 public sealed class TabularDetectorOptions
 {
-    /// <summary>Embedding size; null = the number of principal components that explain <see cref="ExplainedVariance"/> of the normal rows.</summary>
+    /// <summary>Embedding size; null = the number of principal components that explain <see cref="ExplainedVariance"/> of the normal rows, at most <see cref="MaxLatentShare"/> x rows.</summary>
     public int? Latent { get; init; }
     /// <summary>The share of variance the chosen latent size must explain (when <see cref="Latent"/> is null).</summary>
-    public double ExplainedVariance { get; init; } = 0.9;
+    public double ExplainedVariance { get; init; } = 0.99;
+    /// <summary>
+    /// The most embedding dimensions per normal row when the size comes from the data: with fewer rows than features the
+    /// sample's principal components spread its variance over as many directions as there are rows, and a code that wide
+    /// passes rows through instead of summarising them.
+    /// </summary>
+    public double MaxLatentShare { get; init; } = 0.5;
     /// <summary>Width of the one hidden layer on each side; null = max(8, 2 x features).</summary>
     public int? Hidden { get; init; }
     /// <summary>Most passes over the training rows (early stopping usually ends sooner).</summary>
@@ -36,8 +42,8 @@ public sealed class TabularDetectorOptions
 /// <summary>
 /// Anomaly detection on a small numeric table by an autoencoder trained on normal rows, with what small tables need:
 /// features standardised by the normal rows' mean and standard deviation; the embedding size taken from the data
-/// (principal components that explain 90% of the normal rows' variance); a validation share of the normal rows that
-/// stops training; weight decay; an ensemble of seeds whose reconstructions are averaged. The score is the mean squared
+/// (principal components that explain 99% of the normal rows' variance, at most one per two rows); a validation share
+/// of the normal rows that stops training, a different share for each member of the ensemble; weight decay; an ensemble of seeds whose reconstructions are averaged. The score is the mean squared
 /// error of the standardised row, or with <see cref="TabularDetectorOptions.RobustScore"/> the mean over features of
 /// (error / that feature's median absolute error on the normal rows)^2 (measured worse across tables).
 /// </summary>
@@ -80,16 +86,23 @@ public sealed class TabularDetector
             throw new ArgumentException($"tabular detector: rows holds {normalRows.Length} values but [{count}, {features}] needs {(long)count * features}");
         var (mean, std) = Standardisation(normalRows, count, features);
         float[] x = Standardise(normalRows[..(count * features)], mean, std);
-        int latent = options.Latent ?? LatentFromData(x, count, features, options.ExplainedVariance, options.Seed);
+        int latent = options.Latent ?? Math.Max(1, Math.Min(LatentFromData(x, count, features, options.ExplainedVariance, options.Seed),
+                                                            (int)(count * options.MaxLatentShare)));
         int hidden = options.Hidden ?? Math.Max(8, 2 * features);
 
         var order = Enumerable.Range(0, count).ToArray();
         SeededRandom.ForStream(options.Seed, RandomStream.DataSplit).Shuffle(order);
         int validation = Math.Clamp((int)Math.Round(count * options.ValidationFraction), 1, count - 2);
-        float[] valRows = Gather(x, order[..validation], features), fitRows = Gather(x, order[validation..], features);
         var models = new Sequential[options.Ensemble];
         for (int m = 0; m < models.Length; m++)
+        {
+            // Each member holds out the next block of the shuffled rows, so that between them the members learn from
+            // every normal row instead of all missing the same validation share (measured: digits 0.9729 -> 0.9766).
+            int shift = (int)((long)m * validation % count);
+            int[] rotated = [.. order[shift..], .. order[..shift]];
+            float[] valRows = Gather(x, rotated[..validation], features), fitRows = Gather(x, rotated[validation..], features);
             models[m] = Train(backend, fitRows, count - validation, valRows, validation, features, latent, hidden, options, options.Seed + (ulong)m);
+        }
         var detector = new TabularDetector(backend, models, mean, std, latent, features, options.RobustScore);
         if (options.RobustScore) detector._errorScale = detector.MedianAbsoluteErrors(x, count);
         return detector;

@@ -24,6 +24,20 @@ public class TabularDetectorTests
     }
 
     [Fact]
+    public void FewerRowsThanFeatures_TheEmbeddingIsAtMostHalfTheRows()
+    {
+        // 12 rows of 40 independent features: 99% of their variance needs 11 components (the rank of 12 centred rows),
+        // a code that could copy the rows through; the default share caps it at 6
+        var random = new SeededRandom(3);
+        var rows = new float[12 * 40];
+        for (int i = 0; i < rows.Length; i++) rows[i] = random.NextGaussian();
+        var (mean, std) = TabularDetector.Standardisation(rows, 12, 40);
+        Assert.Equal(11, TabularDetector.LatentFromData(TabularDetector.Standardise(rows, mean, std), 12, 40, 0.99));
+        var detector = TabularDetector.Fit(new CpuBackend(), rows, 12, 40, new TabularDetectorOptions { Ensemble = 1, Epochs = 2 });
+        Assert.Equal(6, detector.Latent);
+    }
+
+    [Fact]
     public void RowsOffTheNormalSurface_ScoreHigher()
     {
         // normal rows lie on the curve (t, t^2, -t); anomalies break the relation
