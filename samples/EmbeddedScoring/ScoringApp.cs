@@ -85,9 +85,11 @@ public static class ScoringApp
     {
         var model = LoadModel(options, new CpuBackend());
         var spec = model.Spec;
+        // rows that arrive one at a time take the span path: no tensors, no allocation, the batched path's bits
+        var rowPath = RowInference.Supports(model) ? RowInference.Create(model) : null;
         output.WriteLine("row,score" + (options.Embed ? string.Concat(Enumerable.Range(0, spec.Latent).Select(i => $",z{i}")) : ""));
-        if (options.CsvPath is { } csv) WriteScores(model, options, ReadTable(csv, options.Drop, spec), 0, output);
-        else if (options.MnistDirectory is { } mnist) WriteScores(model, options, ReadMnist(mnist, options.Limit, spec), 0, output);
+        if (options.CsvPath is { } csv) WriteScores(model, null, options, ReadTable(csv, options.Drop, spec), 0, output);
+        else if (options.MnistDirectory is { } mnist) WriteScores(model, null, options, ReadMnist(mnist, options.Limit, spec), 0, output);
         else
         {
             int row = 0, lineNumber = 0;
@@ -95,7 +97,7 @@ public static class ScoringApp
             {
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line)) continue;
-                WriteScores(model, options, ParseLine(line, lineNumber, spec), row++, output);
+                WriteScores(model, rowPath, options, ParseLine(line, lineNumber, spec), row++, output);
                 output.Flush();
             }
         }
@@ -111,11 +113,23 @@ public static class ScoringApp
     }
 
     /// <summary>Scores rows [count, features] (already scaled) and prints one CSV line per row, numbered from <paramref name="firstRow"/>.</summary>
-    private static void WriteScores(Autoencoder model, Options options, float[] rows, int firstRow, TextWriter output)
+    private static void WriteScores(Autoencoder model, RowInference? rowPath, Options options, float[] rows, int firstRow, TextWriter output)
     {
         int count = rows.Length / model.Spec.InputFeatures;
-        double[] scores = AnomalyDetection.Scores(model, rows, count, options.Score);
-        float[]? codes = options.Embed ? Features.Encode(model, rows, count) : null;
+        double[] scores;
+        float[]? codes = null;
+        if (count == 1 && rowPath != null)
+        {
+            var reconstruction = new float[rows.Length];
+            rowPath.Reconstruct(rows, reconstruction);
+            scores = AnomalyDetection.Scores(rows, reconstruction, 1, rows.Length, options.Score);
+            if (options.Embed) rowPath.Encode(rows, codes = new float[model.Spec.Latent]);
+        }
+        else
+        {
+            scores = AnomalyDetection.Scores(model, rows, count, options.Score);
+            codes = options.Embed ? Features.Encode(model, rows, count) : null;
+        }
         var line = new System.Text.StringBuilder();
         for (int r = 0; r < count; r++)
         {
@@ -179,6 +193,7 @@ public static class ScoringApp
         private readonly Autoencoder _model;
         private readonly IBackend _backend;
         private readonly int _features;
+        private readonly RowInference? _row;
 
         public NeuralCoreReconstructor(Autoencoder model)
         {
@@ -186,10 +201,17 @@ public static class ScoringApp
             _model.Eval();
             _backend = model.Parameters()[0].Backend;
             _features = model.Spec.InputFeatures;
+            _row = RowInference.Supports(model) ? RowInference.Create(model) : null;
         }
 
         public void Reconstruct(float[] input, int batch, float[] output)
         {
+            if (batch == 1 && _row != null)
+            {
+                // one row: the span path (no tensors, no allocation, the same bits as the batched forward)
+                _row.Reconstruct(input.AsSpan(0, _features), output.AsSpan(0, _features));
+                return;
+            }
             using var scope = TensorScope.Begin();
             using var noGrad = NeuralCore.Autograd.NoGrad();
             var rows = NeuralCore.Tensor.FromArray(_backend, input.AsSpan(0, batch * _features), batch, _features);

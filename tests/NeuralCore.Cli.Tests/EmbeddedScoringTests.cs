@@ -43,6 +43,10 @@ public class EmbeddedScoringTests
         var fromStdin = RunSample(rows, "--model", dir);
         Assert.True(fromStdin.Code == 0, fromStdin.Error);
         Assert.Equal(actual.Take(10), Scores(fromStdin.Out));
+        // rows from stdin go through the one-row span path: scores and embeddings print the same digits as the batch
+        var stdinEmbed = RunSample(rows, "--model", dir, "--embed");
+        Assert.True(stdinEmbed.Code == 0, stdinEmbed.Error);
+        Assert.Equal(fromCsv.Out.Split('\n').Take(11), stdinEmbed.Out.Split('\n').Take(11));
     }
 
     [Fact]

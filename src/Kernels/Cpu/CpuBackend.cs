@@ -119,6 +119,17 @@ public sealed class CpuBackend : IBackend
         UnaryOperators.Visit(op, ref call);
     }
 
+    /// <summary>
+    /// y = op(x) over spans on the calling thread, with the same kernel as <see cref="Unary"/> (so the same bits);
+    /// <paramref name="y"/> may be <paramref name="x"/>. For callers that keep their own buffers, such as scoring one row.
+    /// </summary>
+    public static void Apply(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float alpha = 0)
+    {
+        if (y.Length != x.Length) throw new ArgumentException($"apply {op}: x holds {x.Length} values and y {y.Length}; they must match", nameof(y));
+        var call = new UnaryCall(x, default, default, y, alpha, backward: false);
+        UnaryOperators.Visit(op, ref call);
+    }
+
     /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {

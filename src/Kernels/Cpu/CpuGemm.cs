@@ -20,7 +20,7 @@ namespace NeuralCore.Kernels.Cpu;
 /// runs on the calling thread. Every element of C sums its products in the same order however C is split, so the
 /// result has the same bits with any thread count.</para>
 /// </summary>
-public static unsafe class CpuGemm
+public static unsafe partial class CpuGemm
 {
     // ---- micro-tile --------------------------------------------------------------------------
     // AVX-512 (Zen 4): 8 x 32 tile = 16 zmm accumulators + 2 zmm for the B row + 1 broadcast of A.
