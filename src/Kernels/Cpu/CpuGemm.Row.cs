@@ -104,21 +104,24 @@ public static unsafe partial class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel256(float* x, float* w, int kc, float* acc)
     {
-        for (int half = 0; half < 64; half += 32, w += 32)
+        // 8 accumulators + the broadcast: 9 of the 16 ymm registers, one pass over the panel
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector256<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < kc; p++)
         {
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            float* wp = w;
-            for (int p = 0; p < kc; p++)
-            {
-                var xp = Vector256.Create(x[p]);
-                c0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(wp), c0);
-                c1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(wp + 8), c1);
-                c2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(wp + 16), c2);
-                c3 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(wp + 24), c3);
-                wp += 64;
-            }
-            c0.Store(acc + half); c1.Store(acc + half + 8); c2.Store(acc + half + 16); c3.Store(acc + half + 24);
+            var xp = Vector256.Create(x[p]);
+            c0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w), c0);
+            c1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 8), c1);
+            c2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 16), c2);
+            c3 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 24), c3);
+            c4 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 32), c4);
+            c5 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 40), c5);
+            c6 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 48), c6);
+            c7 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(w + 56), c7);
+            w += 64;
         }
+        c0.Store(acc); c1.Store(acc + 8); c2.Store(acc + 16); c3.Store(acc + 24);
+        c4.Store(acc + 32); c5.Store(acc + 40); c6.Store(acc + 48); c7.Store(acc + 56);
     }
 
     /// <summary>As <see cref="KernelScalar"/>: a separate multiply and add per step.</summary>
