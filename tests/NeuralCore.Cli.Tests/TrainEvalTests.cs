@@ -130,6 +130,15 @@ public class BadInputTests
     }
 
     [Fact]
+    public void BenchBatch1_TimesTheRowPath_WhichAllocatesNothing()
+    {
+        var r = CliRunner.Run("bench", "--batch1", "--quick", "--threads", "2");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Matches(@"\| RowInference\.Reconstruct \(span in, span out\) \| [0-9.]+ \| [0-9.]+ \| 0 \|", r.Out);
+        Assert.Matches(@"\| Autoencoder\.Forward, batch of 1 \(tensors\) \| [0-9.]+ \| [0-9.]+ \| [0-9,]+ \|", r.Out);
+    }
+
+    [Fact]
     public void OutUnderAFile_FailsBeforeTraining()
     {
         string file = Path.Combine(CliRunner.TempDir(), "not-a-dir");
