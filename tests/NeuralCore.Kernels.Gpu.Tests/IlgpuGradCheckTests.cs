@@ -1,0 +1,22 @@
+namespace NeuralCore.Kernels.Gpu.Tests;
+
+/// <summary>
+/// The gradient checks of the ops whose backward has kernels of its own on ILGPU (permute, the gather's scatter-add,
+/// the softmax cross-entropy, and the masked convolution built on conv2d and mul) on ILGPU's CPU accelerator; the
+/// reference and CPU backends run the whole catalogue in NeuralCore.Autograd.Tests.
+/// </summary>
+[Collection(Accelerators.Cpu)]
+public sealed class IlgpuCpuGradCheckTests
+{
+    public static TheoryData<string> Ops => ["permute", "gather", "masked_conv2d", "cross_entropy"];
+
+    [Theory]
+    [MemberData(nameof(Ops))]
+    public void CatalogueCases_Pass(string op)
+    {
+        var cases = GradCheckCatalog.Select(GradCheckCatalog.Ops(), op);
+        var results = GradCheckCatalog.Run(new SharedBackend(Accelerators.Shared(Accelerators.Cpu)), cases);
+        Assert.NotEmpty(results);
+        Assert.All(results, r => Assert.True(r.Passed && r.ElementsChecked > 0, r.ToString()));
+    }
+}
