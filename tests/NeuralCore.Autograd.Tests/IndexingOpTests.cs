@@ -115,6 +115,20 @@ public class IndexingOpTests
     }
 
     [Fact]
+    public void EmptyAndScalarShapes_Work()
+    {
+        foreach (var backend in new IBackend[] { _b, new NeuralCore.Kernels.Cpu.CpuBackend(threads: 2) })
+        {
+            var empty = Tensor.Zeros(backend, 0, 5, 3);
+            Assert.Equal(new Shape(0, 3), empty.CrossEntropy(Tensor.Zeros(backend, 0, 3), Reduction.None).Shape);
+            Assert.Equal(new Shape(3, 0, 5), empty.Permute(2, 0, 1).Shape);
+            Assert.Equal(new Shape(0, 3), empty.ArgMax(1).Shape);
+            Assert.Equal(new Shape(0, 2), Tensor.Zeros(backend, 4, 2).Gather(Tensor.Zeros(backend, 0)).Shape);
+            Assert.Equal([7f], Tensor.Scalar(backend, 7f).Permute().ToArray());
+        }
+    }
+
+    [Fact]
     public void PixelCnnMasks_MatchTheirDefinition()
     {
         Assert.Equal([1f, 1f, 1f, 1f, 0f, 0f, 0f, 0f, 0f], TensorOps.PixelCnnMask(_b, PixelCnnMaskType.A, 3, 3).ToArray());

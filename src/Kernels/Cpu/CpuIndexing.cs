@@ -154,6 +154,7 @@ internal static class CpuIndexing
     private static void Run(ref CrossEntropyJob job, CpuParallel parallel)
     {
         long size = (long)job.Outer * job.Classes * job.Inner;
+        if (size == 0) return;
         job.Chunks = size < ParallelThreshold ? 1 : Math.Min(parallel.Threads, job.Outer);
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
