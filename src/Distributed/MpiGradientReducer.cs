@@ -11,27 +11,28 @@ namespace NeuralCore.Distributed;
 /// chunk k, process r + 1 folds chunk k - 1. Per step each process sends and receives the vector about once on the
 /// chain and once in the broadcast: the bytes of a ring allreduce (2 (N-1)/N of the vector per process), with a
 /// latency of N - 1 + chunks hops instead of 2 (N - 1).
-/// <para>Every wait has a deadline: process 0 also receives a token from every process as it enters each step, so
-/// when the exchange stalls it names the rank that has not arrived, and stops the job.</para>
+/// <para>Every wait has a deadline. Process 0 also receives two tokens from every process in each step, one as it
+/// enters the exchange and one once it has passed its partial sum on, so when the exchange stalls it names the rank at
+/// fault: the first that has not arrived, or else the first that has not passed the sum on.</para>
 /// </summary>
 public sealed class MpiGradientReducer : IGradientReducer
 {
-    private const int ChainTag = 1, TokenTag = 2;
+    private const int ChainTag = 1, ArrivedTag = 2, PassedTag = 3;
     // 64 Ki floats (256 KiB) per message: enough to keep the pipeline busy, small enough to overlap the hops
     private const int ChunkFloats = 1 << 16;
 
     private readonly MpiWorld _world;
     private float[] _vector = [];               // pinned: MPI reads and writes it while requests are in flight
-    private readonly int[] _tokens;             // pinned: process 0 receives each rank's step here
-    private readonly int[] _myToken = GC.AllocateArray<int>(1, pinned: true);
+    private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
+    private readonly int[] _myTokens = GC.AllocateArray<int>(2, pinned: true);
     private nint[] _requests = [];
-    private readonly nint[] _tokenRequests;
+    private readonly nint[] _tokenRequests;     // process 0: [arrived from rank r, passed from rank r]; the others: their two sends
 
     internal MpiGradientReducer(MpiWorld world)
     {
         _world = world;
-        _tokens = GC.AllocateArray<int>(world.Size, pinned: true);
-        _tokenRequests = new nint[world.Size];
+        _tokens = GC.AllocateArray<int>(2 * world.Size, pinned: true);
+        _tokenRequests = new nint[2 * world.Size];
     }
 
     /// <inheritdoc />
@@ -79,20 +80,23 @@ public sealed class MpiGradientReducer : IGradientReducer
         // process 0 waits first and names who is missing; the others give it time to do so
         var patience = rank == 0 ? _world.Timeout : _world.Timeout + TimeSpan.FromSeconds(10);
         long deadline = MpiWorld.Deadline(patience);
-        nint tokenSend = 0;
+        _tokenRequests.AsSpan().Clear();
         fixed (float* vector = _vector)
         fixed (int* tokens = _tokens)
-        fixed (int* myToken = _myToken)
+        fixed (int* myTokens = _myTokens)
         {
             if (rank == 0)
             {
                 for (int r = 1; r < size; r++)
-                    Call(MpiNative.MPI_Irecv(tokens + r, 1, MpiNative.Int, r, TokenTag, comm, out _tokenRequests[r]), "receive the step of", r);
+                {
+                    Call(MpiNative.MPI_Irecv(tokens + r, 1, MpiNative.Int, r, ArrivedTag, comm, out _tokenRequests[r]), "receive the step of", r);
+                    Call(MpiNative.MPI_Irecv(tokens + size + r, 1, MpiNative.Int, r, PassedTag, comm, out _tokenRequests[size + r]), "receive the step of", r);
+                }
             }
             else
             {
-                *myToken = (int)step;
-                Call(MpiNative.MPI_Isend(myToken, 1, MpiNative.Int, 0, TokenTag, comm, out tokenSend), "tell its step to", 0);
+                myTokens[0] = myTokens[1] = (int)step;
+                Call(MpiNative.MPI_Isend(myTokens, 1, MpiNative.Int, 0, ArrivedTag, comm, out _tokenRequests[0]), "tell its step to", 0);
             }
             if (rank > 0)
                 for (int k = 0; k < chunks; k++)
@@ -110,6 +114,8 @@ public sealed class MpiGradientReducer : IGradientReducer
                 if (rank < size - 1)
                     Call(MpiNative.MPI_Isend(vector + start, count, MpiNative.Float, rank + 1, ChainTag, comm, out sends[k]), "send gradients to", rank + 1);
             }
+            if (rank > 0)
+                Call(MpiNative.MPI_Isend(myTokens + 1, 1, MpiNative.Int, 0, PassedTag, comm, out _tokenRequests[1]), "tell its step to", 0);
             if (rank < size - 1) Wait(sends, deadline, step, rank + 1, "sent gradients");
             nint broadcast = 0;
             Call(MpiNative.MPI_Ibcast(vector, length, MpiNative.Float, size - 1, comm, out broadcast), "receive the summed gradients from", size - 1);
@@ -118,17 +124,12 @@ public sealed class MpiGradientReducer : IGradientReducer
             Wait(pending, deadline, step, size - 1, "summed gradients");
             if (rank == 0)
             {
-                Wait(_tokenRequests.AsSpan(1, size - 1), deadline, step, -1, "steps");
+                Wait(_tokenRequests.AsSpan(0, 2 * size), deadline, step, -1, "steps");
                 for (int r = 1; r < size; r++)
-                    if (_tokens[r] != (int)step)
+                    if (_tokens[r] != (int)step || _tokens[size + r] != (int)step)
                         throw new MpiException(_world.Describe($"rank {r} is at step {_tokens[r]} while rank 0 is at step {step}; the processes are not running the same training (same data, batch and options on every rank)"));
             }
-            else
-            {
-                Span<nint> token = stackalloc nint[1];
-                token[0] = tokenSend;
-                Wait(token, deadline, step, 0, "step token");
-            }
+            else Wait(_tokenRequests.AsSpan(0, 2), deadline, step, 0, "step tokens");
         }
     }
 
@@ -166,14 +167,23 @@ public sealed class MpiGradientReducer : IGradientReducer
         if (rank != 0)
             // process 0 would have stopped the job had it been waiting; it is the one not answering
             return new MpiException(_world.Describe($"rank 0 stopped answering: step {step} did not complete within {seconds} s; stopping the job"));
-        var missing = new List<int>();
-        for (int r = 1; r < WorldSize; r++)
-            if (_tokenRequests[r] != 0 && MpiNative.MPI_Test(ref _tokenRequests[r], out int done, 0) == MpiNative.Success && done == 0) missing.Add(r);
-            else _tokenRequests[r] = 0;
-        string who = missing.Count > 0
-            ? $"rank {string.Join(", rank ", missing)} did not reach step {step} within {seconds} s"
-            : $"step {step} stalled for {seconds} s waiting for {what} of rank {peer} (every rank reached the step)";
+        int size = WorldSize;
+        var notArrived = new List<int>();
+        int notPassed = -1;
+        for (int r = 1; r < size; r++)
+        {
+            if (Pending(r)) notArrived.Add(r);
+            if (notPassed < 0 && Pending(size + r)) notPassed = r;
+        }
+        string who = notArrived.Count > 0
+            ? $"rank {string.Join(", rank ", notArrived)} did not reach step {step} within {seconds} s"
+            : notPassed > 0
+                ? $"rank {notPassed} stopped answering in step {step}: it did not pass the gradients on within {seconds} s"
+                : $"step {step} stalled for {seconds} s in the broadcast of the summed gradients from rank {size - 1} ({what})";
         return new MpiException(_world.Describe($"{who}; stopping the job"));
+
+        bool Pending(int i) =>
+            _tokenRequests[i] != 0 && MpiNative.MPI_Test(ref _tokenRequests[i], out int done, 0) == MpiNative.Success && done == 0;
     }
 
     private void Call(int code, string action, int peer)
