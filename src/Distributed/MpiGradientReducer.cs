@@ -21,6 +21,11 @@ public sealed class MpiGradientReducer : IGradientReducer
     // 64 Ki floats (256 KiB) per message: enough to keep the pipeline busy, small enough to overlap the hops
     private const int ChunkFloats = 1 << 16;
 
+    // MPI moves a message only while a rank calls into it: a waiting rank polls, giving its core away (yield) for this
+    // long, which keeps the exchange at memory speed, then sleeps a millisecond at a time, so that a rank waiting for a
+    // much slower one does not take a core from it on a machine with fewer cores than ranks
+    private static readonly long YieldTicks = Stopwatch.Frequency / 5;
+
     private readonly MpiWorld _world;
     private float[] _vector = [];               // pinned: MPI reads and writes it while requests are in flight
     private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
@@ -135,11 +140,12 @@ public sealed class MpiGradientReducer : IGradientReducer
 
     /// <summary>
     /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
-    /// briefly, then yielding, then sleeping a millisecond at a time, so that waiting processes leave the cores to the
-    /// ones computing. Past <paramref name="deadline"/> it throws, naming the rank at fault.
+    /// briefly, then yielding for up to 200 ms, then sleeping a millisecond at a time. Past <paramref name="deadline"/>
+    /// it throws, naming the rank at fault.
     /// </summary>
     private void Wait(Span<nint> requests, long deadline, long step, int peer, string what)
     {
+        long started = Stopwatch.GetTimestamp();
         for (int round = 0; ; round++)
         {
             bool all = true;
@@ -155,7 +161,7 @@ public sealed class MpiGradientReducer : IGradientReducer
             if (all) return;
             if (Stopwatch.GetTimestamp() > deadline) throw Stalled(requests, step, peer, what);
             if (round < 200) Thread.SpinWait(50);
-            else if (round < 2000) Thread.Yield();
+            else if (Stopwatch.GetTimestamp() - started < YieldTicks) Thread.Yield();
             else Thread.Sleep(1);
         }
     }
