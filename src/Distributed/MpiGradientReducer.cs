@@ -21,10 +21,14 @@ public sealed class MpiGradientReducer : IGradientReducer
     // 64 Ki floats (256 KiB) per message: enough to keep the pipeline busy, small enough to overlap the hops
     private const int ChunkFloats = 1 << 16;
 
-    // MPI moves a message only while a rank calls into it: a waiting rank polls, giving its core away (yield) for this
-    // long, which keeps the exchange at memory speed, then sleeps a millisecond at a time, so that a rank waiting for a
-    // much slower one does not take a core from it on a machine with fewer cores than ranks
-    private static readonly long YieldTicks = Stopwatch.Frequency / 5;
+    // MPI moves a message only while a rank calls into it, so a waiting rank polls: it spins a little, then gives its
+    // core away (yield) for a few milliseconds, which covers the hand-shakes of a chunk, then sleeps a millisecond at a
+    // time, so that a rank waiting for a much slower one takes no core from it. With more ranks on this machine than
+    // cores it does not yield at all: a yielding rank would still take turns on the cores the computing ranks need.
+    private static readonly long YieldTicks = Oversubscribed() ? 0 : Stopwatch.Frequency / 200;
+
+    private static bool Oversubscribed() =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > Environment.ProcessorCount;
 
     private readonly MpiWorld _world;
     private float[] _vector = [];               // pinned: MPI reads and writes it while requests are in flight
@@ -140,7 +144,7 @@ public sealed class MpiGradientReducer : IGradientReducer
 
     /// <summary>
     /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
-    /// briefly, then yielding for up to 200 ms, then sleeping a millisecond at a time. Past <paramref name="deadline"/>
+    /// briefly, then yielding for up to 5 ms, then sleeping a millisecond at a time. Past <paramref name="deadline"/>
     /// it throws, naming the rank at fault.
     /// </summary>
     private void Wait(Span<nint> requests, long deadline, long step, int peer, string what)
