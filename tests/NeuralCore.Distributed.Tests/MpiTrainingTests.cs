@@ -102,7 +102,7 @@ public partial class MpiTrainingTests
     {
         if (MpiRunner.Skip()) return;
         string dir = MpiRunner.TempDir();
-        using var job = MpiRunner.Start(2, Args("vae", MpiRunner.Small, dir, 200), new Dictionary<string, string> { [MpiWorld.TimeoutVariable] = "3" });
+        using var job = MpiRunner.Start(2, Args("vae", MpiRunner.Small, dir, 200), new Dictionary<string, string> { [MpiWorld.TimeoutVariable] = "5" });
         var output = MpiRunner.Collect(job);
         int? stopped = null;
         try

@@ -139,7 +139,7 @@ internal static class TrainCommand
         var checkpoint = Checkpoint.Load(path);
         var settings = checkpoint.Settings;
         if (world != null && settings.Options.GradientShards < world.Size)
-            throw new CliException($"train: {path} was trained with --grad-shards {settings.Options.GradientShards}; it resumes on at most {settings.Options.GradientShards} processes (mpirun -np {settings.Options.GradientShards}), the same bits on any number of them", 2);
+            throw new CliException($"train: {path} was trained with --grad-shards {settings.Options.GradientShards}, so it resumes on at most {settings.Options.GradientShards} processes, not {world.Size} (a run with S shards resumes to the same bits on 1 to S processes)", 2);
         int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(settings.Options.Epochs, checkpoint.Epoch);
         if (epochs < 1) throw new CliException($"train: --epochs must be >= 1, got {epochs}", 2);
         if (epochs < checkpoint.Epoch)
