@@ -248,7 +248,7 @@ public sealed class Trainer
         }
         double seconds = clock.Elapsed.TotalSeconds;
         EpochsDone = epoch;
-        var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
+        var eval = testCount > 0 ? EvaluateTest(test, testCount, Options.BatchSize) : default;
         if (testCount > 0 && !(eval.Loss <= DivergedLoss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
                 $"test loss became {eval.Loss.ToString(CultureInfo.InvariantCulture)} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
@@ -318,6 +318,48 @@ public sealed class Trainer
             at += p.Count;
         }
         return _sum[at];
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate"/> on the test rows, shared among the processes when there are several: each evaluates its
+    /// contiguous range of batches (and draws, without using them, the other batches' randoms, so that its generator
+    /// matches), and the batches' losses, gathered through the reducer, are added in batch order: the figures of one
+    /// process, bit for bit, at a 1/N share of the work.
+    /// </summary>
+    internal Evaluation EvaluateTest(float[] test, int testCount, int batchSize)
+    {
+        if (_reducer.WorldSize == 1) return Evaluate(Model, test, testCount, batchSize, Options.Seed);
+        int batches = (testCount + batchSize - 1) / batchSize;
+        var (first, count) = GradientShards.Owned(batches, _reducer.Rank, _reducer.WorldSize);
+        // one slot per batch and part; the slots of other processes' batches stay 0, so the fold copies each value
+        var slots = new float[3 * batches];
+        var random = SeededRandom.ForStream(Options.Seed, RandomStream.Evaluation);
+        var skipped = Array.Empty<float>();
+        Model.ForEachBatch(test, testCount, Model.Spec.InputFeatures, batchSize, (x, start) =>
+        {
+            int batch = start / batchSize, rows = x.Shape[0];
+            if (batch < first || batch >= first + count)
+            {
+                int draws = rows * Model.TrainingNoisePerRow;   // what the loss draws in eval mode: a VAE's eps
+                if (skipped.Length < draws) skipped = new float[draws];
+                Model.DrawTrainingNoise(random, skipped.AsSpan(0, draws));
+                return;
+            }
+            var parts = Model.ComputeLoss(x, random);
+            slots[3 * batch] = parts.Total.Item();
+            slots[3 * batch + 1] = parts.Reconstruction.Item();
+            if (parts.Kl != null) slots[3 * batch + 2] = parts.Kl.Item();
+        });
+        var sum = new float[slots.Length];
+        _reducer.Reduce([slots], sum, -EpochsDone);   // a step number no training step has: the processes still check they agree
+        double total = 0, reconstruction = 0, kl = 0;
+        for (int b = 0; b < batches; b++)
+        {
+            total += sum[3 * b];
+            reconstruction += sum[3 * b + 1];
+            kl += sum[3 * b + 2];
+        }
+        return new Evaluation(total / testCount, reconstruction / testCount, kl / testCount, testCount);
     }
 
     /// <summary>L2 norm of each parameter's gradient, by parameter name.</summary>

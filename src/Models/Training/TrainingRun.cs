@@ -204,7 +204,7 @@ public static class TrainingRun
             progress?.Report(new TrainingProgress(options.Epochs, null, m));
         }
 
-        var final = testCount > 0 ? Trainer.Evaluate(model, test, testCount, 500, options.Seed) : default;
+        var final = testCount > 0 ? trainer.EvaluateTest(test, testCount, 500) : default;
         if (testCount > 0 && !(final.Loss <= Trainer.DivergedLoss))
             throw new TrainingDivergedException(
                 $"final test loss is {final.Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}; the model is not saved; lower the learning rate (TrainingOptions.LearningRate, now {options.LearningRate}) or check the input scaling");

@@ -66,15 +66,17 @@ public class GradientShardTests
     {
         var options = new TrainingOptions { BatchSize = 8, Seed = 5, GradientShards = 6 };
         var alone = Trainer.ForNewModel(Spec(kind), new CpuBackend(), options);
-        for (int e = 0; e < 2; e++) alone.RunEpoch(Data, 45, Data, 45);
+        EpochMetrics? aloneLast = null;
+        for (int e = 0; e < 2; e++) aloneLast = alone.RunEpoch(Data, 45, Data, 45);
 
         var world = new ThreadWorld(processes);
         var trainers = new Trainer[processes];
+        var last = new EpochMetrics?[processes];
         var threads = Enumerable.Range(0, processes).Select(rank => new Thread(() =>
         {
             var trainer = Trainer.ForNewModel(Spec(kind), new CpuBackend(), options);
             trainer.GradientReducer = world.Reducer(rank);
-            for (int e = 0; e < 2; e++) trainer.RunEpoch(Data, 45, Data, 45);
+            for (int e = 0; e < 2; e++) last[rank] = trainer.RunEpoch(Data, 45, Data, 45);   // the test rows are shared out too
             trainers[rank] = trainer;
         })).ToList();
         threads.ForEach(t => t.Start());
@@ -84,6 +86,12 @@ public class GradientShardTests
             foreach (var ((name, p), (_, q)) in alone.Model.NamedParameters().Zip(trainer.Model.NamedParameters()))
                 Assert.True(p.ToArray().Select(BitConverter.SingleToInt32Bits).SequenceEqual(q.ToArray().Select(BitConverter.SingleToInt32Bits)), $"{name} differs on {processes} processes");
         Assert.Equal(2 * 45, trainers.Sum(t => t.RowsComputed));
+        foreach (var m in last)
+        {
+            Assert.Equal(aloneLast!.TrainLoss, m!.TrainLoss);
+            Assert.Equal(aloneLast.TestLoss, m.TestLoss);
+            Assert.Equal(aloneLast.TestKl, m.TestKl);
+        }
         for (int rank = 0; rank < processes; rank++)
             Assert.Equal(GradientShards.Owned(6, rank, processes).Count > 0, trainers[rank].RowsComputed > 0);
     }
