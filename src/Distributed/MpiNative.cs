@@ -57,7 +57,6 @@ internal static partial class MpiNative
     private static partial nint dlopen(string file, int mode);
 
     [LibraryImport(Library)] public static partial int MPI_Initialized(out int flag);
-    [LibraryImport(Library)] public static partial int MPI_Finalized(out int flag);
     [LibraryImport(Library)] public static partial int MPI_Init(nint argc, nint argv);
     [LibraryImport(Library)] public static partial int MPI_Finalize();
     [LibraryImport(Library)] public static partial int MPI_Comm_rank(nint comm, out int rank);
