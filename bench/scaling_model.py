@@ -40,6 +40,7 @@ def main():
             eff = [STEPS * tc / (n * e) for e in epoch]
             print(f"| {n} | {c * 1000:.2f} | " + " | ".join(f"{a * 1000:.2f}" for a in ar) + " | "
                   + " | ".join(f"{e:.1f}" for e in epoch) + " | " + " | ".join(f"{x:.0%}" for x in eff) + " |")
+        print()
         for g in (10, 25, 100):
             best = min(range(1, 65), key=lambda n: tc / n + ring(n, size, g))
             half = next((n for n in range(2, 65) if tc / (n * (tc / n + ring(n, size, g))) < 0.5), None)
