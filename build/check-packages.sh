@@ -22,7 +22,7 @@ check() {   # check NAME COMMAND...: runs COMMAND, logs its output, counts the r
 rm -rf artifacts/packages
 check pack dotnet pack NeuralCore.sln -c Release -o artifacts/packages
 packages_ok() {
-  for id in NeuralCore.Kernels NeuralCore.Tensor NeuralCore.Autograd NeuralCore.Models NeuralCore.Kernels.Gpu NeuralCore.Onnx NeuralCore.Cli; do
+  for id in NeuralCore.Kernels NeuralCore.Tensor NeuralCore.Autograd NeuralCore.Models NeuralCore.Kernels.Gpu NeuralCore.Onnx NeuralCore.Distributed NeuralCore.Cli; do
     local nupkg=artifacts/packages/$id.0.2.0.nupkg
     [ -f "$nupkg" ] && [ -f "artifacts/packages/$id.0.2.0.snupkg" ] || { echo "missing $nupkg or its .snupkg"; return 1; }
     unzip -p "$nupkg" "$id.nuspec" | grep -q '<license type="expression">MIT</license>' || { echo "$id: no licence"; return 1; }

@@ -53,7 +53,7 @@ namespace NeuralCore.Cli
                 Console.Error.WriteLine(InternalError(e.ExceptionObject as Exception));
                 Environment.Exit(InternalErrorExitCode);
             };
-            return Run(args);
+            return MpiLaunch.Finish(Run(args));
         }
 
         // Descriptors 0-2 that were closed at start (`neuralcore ... >&-`), now held open on /dev/null.
@@ -289,7 +289,7 @@ namespace NeuralCore.Cli
         /// <summary>The one-line message for an expected failure (bad input, diverged training); null lets a real bug crash loudly.</summary>
         private static string? Describe(Exception e) => e switch
         {
-            CliException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
+            CliException or NeuralCore.Distributed.MpiException or DataFormatException or SafeTensorsFormatException or TrainingDivergedException or AnomalyException => InCommandLineTerms(e.Message),
             StandardOutputClosedException => e.Message,
             // The library's own not-found messages already say what to check.
             FileNotFoundException when e.Message.Contains("check the path", StringComparison.Ordinal) => e.Message,

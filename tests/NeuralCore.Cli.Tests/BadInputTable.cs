@@ -158,6 +158,7 @@ public class BadInputTable
         new("size-sample-count", "command line", "sample --count 40000000", d => ["sample", .. Model(d, b => b)[1..3], "--count", "40000000", "--out", Path.Combine(d, "s.csv")]),
         new("size-sample-picture", "command line", "sample --count 40000 --scale 16 (a picture of 13,001 x 13,001 pixels)", d => ["sample", "--model", ImageVae(d), "--count", "40000", "--scale", "16", "--out", Path.Combine(d, "s.png")]),
         new("csv-control-characters", "CSV", "a cell with a terminal escape sequence (shown escaped)", d => Csv(d, "a,b\n1,2\n3,\u001b[31mred\n")),
+        new("size-grad-shards", "command line", "--grad-shards 5000", d => [.. Csv(d, "a,b\n1,2\n3,4\n"), "--grad-shards", "5000"]),
     ];
 
     [Fact]

@@ -33,6 +33,9 @@ internal static class TrainCommand
     private static readonly Option<bool> Quiet = CliOption.Flag("--quiet", "no progress output");
     private static readonly Option<bool> Overwrite = CliOption.Flag("--overwrite",
         "replace the run in --out DIR (its model, checkpoint, metrics and pictures); without it a directory holding a run is refused");
+    private static readonly Option<int?> GradShards = CliOption.OptionalInt("--grad-shards",
+        "compute each batch's gradient in S shards added in a fixed order; N processes under mpirun with the same S end " +
+        "bit-identical to one process", $"1; {MpiLaunch.DefaultShards} under mpirun", 1, GradientShards.Max);
     private static readonly Option<string?> ResumeFrom = CliOption.OptionalString("--resume",
         "continue an interrupted run from DIR/checkpoint.safetensors with its settings (only --epochs, --device, --threads " +
         "and --quiet may be given; --epochs sets a new target)", "DIR");
@@ -46,19 +49,27 @@ internal static class TrainCommand
             DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
             (with the noisy inputs for denoising models) and DIR/samples.png for a VAE. DIR is locked while the run
             lasts (a second run on it is refused); a DIR that holds another run needs --overwrite.
+            Under `mpirun -np N` the N processes train one model, each computing its shards of every batch; rank 0
+            writes DIR (docs/scaling.md).
             """,
     }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-        NoiseLevel, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
+        NoiseLevel, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
 
     private static int Run(Args args)
     {
-        if (args.Has(ResumeFrom)) return Resume(args);
+        var world = MpiLaunch.Join("train");
+        if (args.Has(ResumeFrom)) return Resume(args, world);
         string kind = args.Get(Model);
-        var options = Training.Read(args) with { Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng) };
+        var options = Training.Read(args) with
+        {
+            Optimizer = args.Get(Optimizer), WeightDecay = args.Get(WeightDecay), Rng = args.Get(Rng),
+            GradientShards = MpiLaunch.Shards("train", args.Get(GradShards), world),
+        };
         try { options.Validate(); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
         string outDir = args.Get(Out) ?? Path.Combine("runs", kind);
-        Outputs.Check("train", [new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
-        bool quiet = args.Get(Quiet);
+        bool writer = world == null || world.Rank == 0;   // of several processes, rank 0 alone writes the run
+        if (writer) Outputs.Check("train", [new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
+        bool quiet = args.Get(Quiet) || !writer;
         var backend = Devices.Open(args);
         var data = DataSource.Load(args, null, options.Seed);
         var provenance = Provenance(args.Get(CommonOptions.Data) ?? "mnist", args.Get(CommonOptions.Drop), args.Get(CommonOptions.LabelColumn));
@@ -88,26 +99,34 @@ internal static class TrainCommand
         int rowsAtOnce = Math.Min(options.BatchSize, Math.Max(data.TrainCount, data.TestCount));
         try { spec.ValidateTrainingMemory(rowsAtOnce); } catch (ArgumentException e) { throw new CliException("train: " + Cli.InCommandLineTerms(e), 2); }
 
-        OutputDirectory.EnsureWritable(outDir);
-        using var runLock = RunDirectory.Lock(outDir);
-        RunDirectory.PrepareForNewRun(outDir, args.Get(Overwrite));
+        if (writer) OutputDirectory.EnsureWritable(outDir);
+        using var runLock = writer ? RunDirectory.Lock(outDir) : null;
+        if (writer) RunDirectory.PrepareForNewRun(outDir, args.Get(Overwrite));
         var trainer = Trainer.ForNewModel(spec, backend, options);
         trainer.LogGradients = args.Get(LogGradients);
+        if (world != null) trainer.GradientReducer = world.CreateReducer();
         if (!quiet)
             Console.WriteLine($"training {kind} ({trainer.Model.ParameterCount():N0} parameters) on {data.Description}: {data.TrainCount} train / {data.TestCount} test rows, " +
                               $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                              $"seed {options.Seed} ({(options.Rng == RandomAlgorithm.PyTorch ? "PyTorch's generator" : "xoshiro streams")}), device {backend.Name}");
+                              $"seed {options.Seed} ({(options.Rng == RandomAlgorithm.PyTorch ? "PyTorch's generator" : "xoshiro streams")}), device {backend.Name}" +
+                              Processes(options, world));
         var progress = new ProgressBar(quiet);
-        return Train(outDir, data, progress, token => TrainingRun.Fit(trainer, data.Train, data.TrainCount, data.Test, data.TestCount, outDir, provenance, progress, token));
+        return Train(outDir, data, progress, world, args.Get(Quiet), trainer.EpochsDone,
+            token => TrainingRun.Fit(trainer, data.Train, data.TrainCount, data.Test, data.TestCount, outDir, provenance, progress, token));
     }
+
+    /// <summary>The opening line's end: the processes (world_size) and gradient shards, when either is above 1.</summary>
+    private static string Processes(TrainingOptions options, Distributed.MpiWorld? world) =>
+        world == null && options.GradientShards == 1 ? ""
+            : $", world_size {world?.Size ?? 1} (gradient in {options.GradientShards} shards)";
 
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly Option[] FixedWhenResuming =
         [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-         NoiseLevel, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients];
+         NoiseLevel, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
-    private static int Resume(Args args)
+    private static int Resume(Args args, Distributed.MpiWorld? world)
     {
         string dir = args.Get(ResumeFrom)!;
         foreach (var option in FixedWhenResuming)
@@ -115,14 +134,17 @@ internal static class TrainCommand
         string path = Path.Combine(dir, Checkpoint.FileName);
         if (!File.Exists(path))
             throw new CliException($"{path}: not found; --resume needs the --out directory of a `neuralcore train` run that wrote a checkpoint");
-        using var runLock = RunDirectory.Lock(dir);   // before reading: a run still writing this checkpoint holds the lock
+        bool writer = world == null || world.Rank == 0;   // of several processes, rank 0 alone writes the run
+        using var runLock = writer ? RunDirectory.Lock(dir) : null;   // before reading: a run still writing this checkpoint holds the lock
         var checkpoint = Checkpoint.Load(path);
         var settings = checkpoint.Settings;
+        if (world != null && settings.Options.GradientShards < world.Size)
+            throw new CliException($"train: {path} was trained with --grad-shards {settings.Options.GradientShards}, so it resumes on at most {settings.Options.GradientShards} processes, not {world.Size} (a run with S shards resumes to the same bits on 1 to S processes)", 2);
         int epochs = args.Has(Training.Epochs) ? args.Get(Training.Epochs) : Math.Max(settings.Options.Epochs, checkpoint.Epoch);
         if (epochs < 1) throw new CliException($"train: --epochs must be >= 1, got {epochs}", 2);
         if (epochs < checkpoint.Epoch)
             throw new CliException($"train: --epochs {epochs} is fewer than the {checkpoint.Epoch} epochs {path} has already trained; give --epochs {checkpoint.Epoch + 1} or more to continue, or leave --epochs out to finish the run", 2);
-        bool quiet = args.Get(Quiet);
+        bool quiet = args.Get(Quiet) || !writer;
         var backend = Devices.Open(args);
         var spec = settings.Spec;
         string Extra(string key) => checkpoint.Extra.TryGetValue(key, out var v) ? v : "";
@@ -134,11 +156,15 @@ internal static class TrainCommand
         if (data.Features != spec.InputFeatures || data.Scaler?.ToJson() != spec.Scaler?.ToJson())
             throw new CliException($"{path}: the data ({data.Description}) has changed since the checkpoint was written; resuming would not continue the same run");
         if (!quiet)
-            Console.WriteLine(checkpoint.Epoch < epochs
+            Console.WriteLine((checkpoint.Epoch < epochs
                 ? $"resuming {spec.Kind} from {path} after epoch {checkpoint.Epoch} of {epochs}, device {backend.Name}"
-                : $"all {epochs} epochs of {path} are done; writing the model files from it again (--epochs {epochs + 1} or more trains further)");
+                : $"all {epochs} epochs of {path} are done; writing the model files from it again (--epochs {epochs + 1} or more trains further)"
+                ) + Processes(settings.Options, world));
         var progress = new ProgressBar(quiet, checkpoint.Epoch);
-        return Train(dir, data, progress, token => TrainingRun.Resume(checkpoint, dir, backend, data.Train, data.TrainCount, data.Test, data.TestCount, epochs, progress, token));
+        var trainer = Trainer.ForNewModel(spec, backend, settings.Options with { Epochs = epochs });
+        if (world != null) trainer.GradientReducer = world.CreateReducer();
+        return Train(dir, data, progress, world, args.Get(Quiet), checkpoint.Epoch,
+            token => TrainingRun.Continue(trainer, checkpoint, dir, data.Train, data.TrainCount, data.Test, data.TestCount, progress, token));
     }
 
     /// <summary>Where the data came from: what a resumed run needs to load the same rows again.</summary>
@@ -155,7 +181,8 @@ internal static class TrainCommand
     /// once; checkpoints are written atomically, so none is ever half-written), then writes the pictures and says
     /// where everything is. An interrupted run says which epoch is saved and how to go on, and exits with 130.
     /// </summary>
-    private static int Train(string outDir, Dataset data, ProgressBar progress, Func<CancellationToken, TrainingRunResult> fit)
+    private static int Train(string outDir, Dataset data, ProgressBar progress, Distributed.MpiWorld? world, bool quiet, int epochsBefore,
+        Func<CancellationToken, TrainingRunResult> fit)
     {
         TrainingRunResult result;
         using (var interrupt = new CancellationTokenSource())
@@ -179,6 +206,9 @@ internal static class TrainCommand
             finally { Console.CancelKeyPress -= onInterrupt; }
         }
 
+        if (world != null && !quiet)
+            Console.WriteLine(MpiLaunch.Summary(world, result.Trainer, (long)(result.History.Count - epochsBefore) * data.TrainCount));
+        if (world != null && world.Rank != 0) return 0;   // rank 0 writes the pictures and reports
         var model = result.Model;
         Pictures.WriteAll(outDir, model, data, result.History, result.Options.Seed);
         var final = result.Final;

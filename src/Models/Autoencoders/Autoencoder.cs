@@ -82,6 +82,49 @@ public class Autoencoder : Module
         return new LossParts(reconstruction, reconstruction, null);
     }
 
+    /// <summary>
+    /// How many random values the training loss of one row draws: a denoising model's corruption (one per input
+    /// value, in training mode), a VAE's eps (one per latent unit); 0 for a plain autoencoder.
+    /// </summary>
+    public virtual int TrainingNoisePerRow => Spec.IsDenoising && IsTraining ? Spec.InputFeatures : 0;
+
+    /// <summary>
+    /// Draws the training noise of <c>noise.Length / TrainingNoisePerRow</c> rows, row after row, in one call: the same
+    /// values, in the same order, that <see cref="ComputeLoss(Tensor, SeededRandom)"/> draws for a batch of those rows.
+    /// A batch split into parts draws its noise once this way and gives each part its rows
+    /// (<see cref="ComputeLoss(Tensor, ReadOnlySpan{float})"/>), so splitting a batch does not change its noise.
+    /// </summary>
+    public virtual void DrawTrainingNoise(SeededRandom random, Span<float> noise)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (TrainingNoisePerRow == 0) return;
+        if (Spec.Noise == "gaussian") random.FillNormal(noise, 0f, Spec.NoiseLevel);
+        else random.FillUniform(noise, 0f, 1f);   // one call for the batch, like torch.rand_like
+    }
+
+    /// <summary>
+    /// The training loss of a batch with its noise given (<see cref="TrainingNoisePerRow"/> values per row, drawn by
+    /// <see cref="DrawTrainingNoise"/>) instead of drawn: equal to <see cref="ComputeLoss(Tensor, SeededRandom)"/> with a
+    /// generator that would have drawn those values.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="noise"/> does not hold <see cref="TrainingNoisePerRow"/> values per row.</exception>
+    public virtual LossParts ComputeLoss(Tensor clean, ReadOnlySpan<float> noise)
+    {
+        RequireNoise(clean, noise);
+        var input = Spec.IsDenoising && IsTraining ? Corrupt(clean, noise) : clean;
+        var reconstruction = ReconstructionLoss(Decode(Encode(input)), clean);
+        return new LossParts(reconstruction, reconstruction, null);
+    }
+
+    /// <summary>Throws when <paramref name="noise"/> is not <see cref="TrainingNoisePerRow"/> values per row of <paramref name="clean"/>.</summary>
+    protected void RequireNoise(Tensor clean, ReadOnlySpan<float> noise)
+    {
+        ArgumentNullException.ThrowIfNull(clean);
+        long expected = (long)clean.Shape[0] * TrainingNoisePerRow;
+        if (noise.Length != expected)
+            throw new ArgumentException($"{Spec.Kind}: the noise of {clean.Shape[0]} rows is {expected} values ({TrainingNoisePerRow} per row), got {noise.Length}", nameof(noise));
+    }
+
     /// <summary>Summed BCE or squared error between a reconstruction and its target.</summary>
     protected Tensor ReconstructionLoss(Tensor reconstruction, Tensor target) => Spec.Loss == "mse"
         ? reconstruction.MseLoss(target, Reduction.Sum)
@@ -93,16 +136,37 @@ public class Autoencoder : Module
     /// </summary>
     public Tensor Corrupt(Tensor clean, SeededRandom random)
     {
+        ArgumentNullException.ThrowIfNull(clean);
+        ArgumentNullException.ThrowIfNull(random);
+        // drawn into a pooled host array: no per-step garbage (a batch of noise is as large as the batch)
+        var noise = System.Buffers.ArrayPool<float>.Shared.Rent(clean.Count);
+        try
+        {
+            if (Spec.Noise == "gaussian") random.FillNormal(noise.AsSpan(0, clean.Count), 0f, Spec.NoiseLevel);
+            else random.FillUniform(noise.AsSpan(0, clean.Count), 0f, 1f);   // one call for the batch, like torch.rand_like
+            return Corrupt(clean, noise.AsSpan(0, clean.Count));
+        }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(noise); }
+    }
+
+    /// <summary>
+    /// The denoising corruption with its noise given: Gaussian values of standard deviation
+    /// <see cref="ModelSpec.NoiseLevel"/> added and clipped to [0, 1], or uniform values in [0, 1) below the level masking.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="noise"/> is not one value per value of <paramref name="clean"/>.</exception>
+    public Tensor Corrupt(Tensor clean, ReadOnlySpan<float> noise)
+    {
+        ArgumentNullException.ThrowIfNull(clean);
+        if (noise.Length != clean.Count)
+            throw new ArgumentException($"{Spec.Kind}: the corruption of {clean.Shape} needs {clean.Count} noise values, got {noise.Length}", nameof(noise));
         using var _ = Autograd.NoGrad();
         if (Spec.Noise == "gaussian")
         {
-            // Tensor.Normal draws from a pooled host array: no per-step garbage (a batch of noise is as large as the batch).
-            var noisy = clean.Add(Tensor.Normal(clean.Backend, random, 0f, Spec.NoiseLevel, clean.Shape));
+            var noisy = clean.Add(Tensor.FromArray(clean.Backend, noise, clean.Shape));
             return noisy.Relu().Sub(noisy.Sub(1f).Relu());   // clip to [0, 1] = relu(v) - relu(v - 1)
         }
         var mask = System.Buffers.ArrayPool<float>.Shared.Rent(clean.Count);
-        random.FillUniform(mask.AsSpan(0, clean.Count), 0f, 1f);   // one call for the batch, like torch.rand_like
-        for (int i = 0; i < clean.Count; i++) mask[i] = mask[i] < Spec.NoiseLevel ? 0f : 1f;
+        for (int i = 0; i < clean.Count; i++) mask[i] = noise[i] < Spec.NoiseLevel ? 0f : 1f;
         var keep = Tensor.FromArray(clean.Backend, mask.AsSpan(0, clean.Count), clean.Shape);
         System.Buffers.ArrayPool<float>.Shared.Return(mask);
         return clean.Mul(keep);
@@ -155,11 +219,37 @@ public sealed class VariationalAutoencoder : Autoencoder
         return mu.Add(logVar.Mul(0.5f).Exp().Mul(eps));
     }
 
+    /// <summary>One eps value per latent unit, in training and in evaluation.</summary>
+    public override int TrainingNoisePerRow => Spec.Latent;
+
+    /// <inheritdoc />
+    public override void DrawTrainingNoise(SeededRandom random, Span<float> noise)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        random.FillNormal(noise, 0f, 1f);
+    }
+
     /// <inheritdoc />
     public override LossParts ComputeLoss(Tensor clean, SeededRandom random)
     {
         var (mu, logVar) = EncodeDistribution(clean);
         var z = Sample(mu, logVar, random);
+        return VariationalLoss(clean, mu, logVar, z);
+    }
+
+    /// <inheritdoc />
+    public override LossParts ComputeLoss(Tensor clean, ReadOnlySpan<float> noise)
+    {
+        RequireNoise(clean, noise);
+        var (mu, logVar) = EncodeDistribution(clean);
+        var eps = Tensor.FromArray(mu.Backend, noise, mu.Shape);
+        Tensor z;
+        using (Autograd.NameScope("reparameterize")) z = mu.Add(logVar.Mul(0.5f).Exp().Mul(eps));
+        return VariationalLoss(clean, mu, logVar, z);
+    }
+
+    private LossParts VariationalLoss(Tensor clean, Tensor mu, Tensor logVar, Tensor z)
+    {
         var reconstruction = ReconstructionLoss(Decode(z), clean);
         var kl = TensorOps.GaussianKlDivergence(mu, logVar, Reduction.Sum);
         var total = Spec.Beta == 1f ? reconstruction.Add(kl) : reconstruction.Add(kl.Mul(Spec.Beta));

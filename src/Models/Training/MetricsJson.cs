@@ -12,11 +12,13 @@ internal static class MetricsJson
     /// <summary>
     /// Atomically writes metrics.json: the keys of <see cref="RunSettings.ToJsonObject"/>, the final test losses per
     /// sample (<c>test_loss_per_sample</c>, <c>test_reconstruction_per_sample</c>, <c>test_kl_per_sample</c>) and
-    /// <c>history</c>, one object per epoch as the checkpoint stores it.
+    /// <c>history</c>, one object per epoch as the checkpoint stores it; <c>world_size</c> is the number of processes
+    /// that trained the model together (1 for one process).
     /// </summary>
-    public static void Write(string path, RunSettings settings, IReadOnlyList<EpochMetrics> history, Evaluation final)
+    public static void Write(string path, RunSettings settings, IReadOnlyList<EpochMetrics> history, Evaluation final, int worldSize = 1)
     {
         var json = settings.ToJsonObject();
+        json["world_size"] = worldSize;
         json["test_loss_per_sample"] = final.Loss;
         json["test_reconstruction_per_sample"] = final.Reconstruction;
         json["test_kl_per_sample"] = final.Kl;

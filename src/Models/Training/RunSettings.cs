@@ -44,6 +44,8 @@ internal sealed partial class RunJson : JsonSerializerContext
         var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("not a JSON object");
         // Options without an "rng" entry come from checkpoints whose only generator was the xoshiro streams.
         node.TryAdd("rng", RandomAlgorithmNames.Name(global::NeuralCore.RandomAlgorithm.Xoshiro));
+        // Before gradient shards, every batch was computed at once; the generated reader would leave a missing entry at 0.
+        node.TryAdd("grad_shards", 1);
         return node.Deserialize(Default.TrainingOptions) ?? throw new JsonException("null training options");
     }
 

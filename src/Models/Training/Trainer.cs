@@ -37,6 +37,15 @@ public sealed record TrainingOptions
     /// starts. <see cref="RandomAlgorithm.Xoshiro"/>: the engine's own independent streams per purpose.
     /// </summary>
     public RandomAlgorithm Rng { get; init; } = RandomAlgorithm.PyTorch;
+    /// <summary>
+    /// Shards each batch's gradient is computed in (1 to <see cref="Training.GradientShards.Max"/>; default 1): the
+    /// batch's rows are cut into this many contiguous parts, each part's gradient is computed alone, and the parts'
+    /// gradients are added in order (<see cref="IGradientReducer"/>). The sum does not depend on how many processes
+    /// compute the parts, so a run on N processes (at most this many) ends bit-identical to one process with the same
+    /// number; 1 computes each batch at once, as PyTorch does.
+    /// </summary>
+    [JsonPropertyName("grad_shards")]
+    public int GradientShards { get; init; } = 1;
 
     /// <summary>Checks the settings; the exception's <see cref="ArgumentException.ParamName"/> is the property at fault.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A number is out of its range.</exception>
@@ -52,6 +61,8 @@ public sealed record TrainingOptions
         if (!(Momentum >= 0) || !float.IsFinite(Momentum))
             throw new ArgumentOutOfRangeException(nameof(Momentum), $"TrainingOptions.Momentum must be 0 or a positive number, got {Momentum}");
         if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam, adamw or sgd", nameof(Optimizer));
+        if (GradientShards is < 1 or > Training.GradientShards.Max)
+            throw new ArgumentOutOfRangeException(nameof(GradientShards), $"TrainingOptions.GradientShards must be 1 to {Training.GradientShards.Max}, got {GradientShards}");
     }
 }
 
@@ -72,6 +83,11 @@ public readonly record struct Evaluation(double Loss, double Reconstruction, dou
 public sealed class Trainer
 {
     private float[] _batch = [];
+    // the sharded step: this process's shard vectors (parameter gradients then the loss), their fold, the batch's noise
+    private float[][] _shardVectors = [];
+    private float[] _sum = [];
+    private float[] _noise = [];
+    private IGradientReducer _reducer = LocalGradientReducer.Instance;
 
     /// <summary>
     /// Builds <paramref name="spec"/>'s model with its initial weights drawn from the run's generator
@@ -153,6 +169,28 @@ public sealed class Trainer
     /// <summary>When set, per-parameter gradient norms of the last step of each epoch are recorded.</summary>
     public bool LogGradients { get; set; }
 
+    /// <summary>
+    /// Sums each step's gradients over the processes that train the model together (default: this process alone).
+    /// With another reducer, or with <see cref="TrainingOptions.GradientShards"/> above 1, every batch is computed in
+    /// shards and this process computes only its own (<see cref="GradientShards.Owned"/>).
+    /// </summary>
+    public IGradientReducer GradientReducer
+    {
+        get => _reducer;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.WorldSize < 1 || value.Rank < 0 || value.Rank >= value.WorldSize)
+                throw new ArgumentException($"the reducer's rank {value.Rank} of {value.WorldSize} processes is not a valid rank", nameof(value));
+            _reducer = value;
+        }
+    }
+
+    /// <summary>Training rows whose loss and gradient this process has computed (its share of every batch), over the trainer's life.</summary>
+    public long RowsComputed { get; private set; }
+
+    private bool Sharded => Options.GradientShards > 1 || _reducer.WorldSize > 1;
+
     /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
     /// <param name="train">Training rows [trainCount, features].</param>
     /// <param name="trainCount">Number of training rows.</param>
@@ -186,11 +224,17 @@ public sealed class Trainer
             cancellationToken.ThrowIfCancellationRequested();
             using (TensorScope.Begin())
             {
-                var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
-                Optimizer.ZeroGrad();
-                var parts = Model.ComputeLoss(x, NoiseRandom);
-                parts.Total.Backward();
-                float loss = parts.Total.Item();
+                float loss;
+                if (Sharded) loss = ShardedGradient(rows, features, backend);
+                else
+                {
+                    var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
+                    Optimizer.ZeroGrad();
+                    var parts = Model.ComputeLoss(x, NoiseRandom);
+                    parts.Total.Backward();
+                    loss = parts.Total.Item();
+                    RowsComputed += rows;
+                }
                 if (!(loss <= DivergedLoss))   // NaN, an infinity, or a loss no model that is learning reaches
                     throw new TrainingDivergedException(
                         $"loss became {loss.ToString(CultureInfo.InvariantCulture)} at epoch {epoch}, step {step + 1}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
@@ -204,11 +248,118 @@ public sealed class Trainer
         }
         double seconds = clock.Elapsed.TotalSeconds;
         EpochsDone = epoch;
-        var eval = testCount > 0 ? Evaluate(Model, test, testCount, Options.BatchSize, Options.Seed) : default;
+        var eval = testCount > 0 ? EvaluateTest(test, testCount, Options.BatchSize) : default;
         if (testCount > 0 && !(eval.Loss <= DivergedLoss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
                 $"test loss became {eval.Loss.ToString(CultureInfo.InvariantCulture)} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
         return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
+    }
+
+    /// <summary>
+    /// The gradient of the batch in <c>_batch</c> computed shard by shard: draws the whole batch's noise (as the
+    /// unsharded step does, so the generators advance alike), computes this process's shards one at a time, lets the
+    /// reducer fold every process's shards in order, and leaves the sum in the parameters' gradients. Returns the
+    /// batch's loss, the fold of the shards' losses.
+    /// </summary>
+    private float ShardedGradient(int rows, int features, IBackend backend)
+    {
+        int shards = Options.GradientShards;
+        var (first, count) = GradientShards.Owned(shards, _reducer.Rank, _reducer.WorldSize);
+        var parameters = Model.Parameters();
+        int length = 1;
+        foreach (var p in parameters) length += p.Count;
+        if (_sum.Length != length || _shardVectors.Length != count)
+        {
+            _sum = new float[length];
+            _shardVectors = new float[count][];
+            for (int k = 0; k < count; k++) _shardVectors[k] = new float[length];
+        }
+        int perRow = Model.TrainingNoisePerRow;
+        if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
+        if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
+        for (int k = 0; k < count; k++)
+        {
+            var vector = _shardVectors[k];
+            var (start, n) = GradientShards.Rows(rows, shards, first + k);
+            if (n == 0)
+            {
+                Array.Clear(vector);   // an empty shard (a last batch smaller than the shard count) adds zeros
+                continue;
+            }
+            using (TensorScope.Begin())
+            {
+                var x = Tensor.FromArray(backend, _batch.AsSpan(start * features, n * features), new Shape(n, features));
+                Optimizer.ZeroGrad();
+                var parts = Model.ComputeLoss(x, _noise.AsSpan(start * perRow, n * perRow));
+                parts.Total.Backward();
+                int offset = 0;
+                foreach (var p in parameters)
+                {
+                    var destination = vector.AsSpan(offset, p.Count);
+                    if (p.Grad != null) p.Grad.CopyTo(destination);
+                    else destination.Clear();
+                    offset += p.Count;
+                }
+                vector[offset] = parts.Total.Item();
+            }
+            RowsComputed += n;
+        }
+        _reducer.Reduce(_shardVectors, _sum, Optimizer.StepCount + 1L);
+        int at = 0;
+        foreach (var p in parameters)
+        {
+            // a process whose shards were all empty has not made its gradients yet; every process must step alike
+            if (p.Grad == null)
+            {
+                p.Grad = Tensor.Parameter(backend, new float[p.Count], p.Shape);   // a tensor no scope disposes, as gradients are
+                p.Grad.RequiresGrad = false;
+            }
+            p.Grad.CopyFrom(_sum.AsSpan(at, p.Count));
+            at += p.Count;
+        }
+        return _sum[at];
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate"/> on the test rows, shared among the processes when there are several: each evaluates its
+    /// contiguous range of batches (and draws, without using them, the other batches' randoms, so that its generator
+    /// matches), and the batches' losses, gathered through the reducer, are added in batch order: the figures of one
+    /// process, bit for bit, at a 1/N share of the work.
+    /// </summary>
+    internal Evaluation EvaluateTest(float[] test, int testCount, int batchSize)
+    {
+        if (_reducer.WorldSize == 1) return Evaluate(Model, test, testCount, batchSize, Options.Seed);
+        int batches = (testCount + batchSize - 1) / batchSize;
+        var (first, count) = GradientShards.Owned(batches, _reducer.Rank, _reducer.WorldSize);
+        // one slot per batch and part; the slots of other processes' batches stay 0, so the fold copies each value
+        var slots = new float[3 * batches];
+        var random = SeededRandom.ForStream(Options.Seed, RandomStream.Evaluation);
+        var skipped = Array.Empty<float>();
+        Model.ForEachBatch(test, testCount, Model.Spec.InputFeatures, batchSize, (x, start) =>
+        {
+            int batch = start / batchSize, rows = x.Shape[0];
+            if (batch < first || batch >= first + count)
+            {
+                int draws = rows * Model.TrainingNoisePerRow;   // what the loss draws in eval mode: a VAE's eps
+                if (skipped.Length < draws) skipped = new float[draws];
+                Model.DrawTrainingNoise(random, skipped.AsSpan(0, draws));
+                return;
+            }
+            var parts = Model.ComputeLoss(x, random);
+            slots[3 * batch] = parts.Total.Item();
+            slots[3 * batch + 1] = parts.Reconstruction.Item();
+            if (parts.Kl != null) slots[3 * batch + 2] = parts.Kl.Item();
+        });
+        var sum = new float[slots.Length];
+        _reducer.Reduce([slots], sum, -EpochsDone);   // a step number no training step has: the processes still check they agree
+        double total = 0, reconstruction = 0, kl = 0;
+        for (int b = 0; b < batches; b++)
+        {
+            total += sum[3 * b];
+            reconstruction += sum[3 * b + 1];
+            kl += sum[3 * b + 2];
+        }
+        return new Evaluation(total / testCount, reconstruction / testCount, kl / testCount, testCount);
     }
 
     /// <summary>L2 norm of each parameter's gradient, by parameter name.</summary>

@@ -14,6 +14,8 @@ namespace NeuralCore.Models.Training;
 /// <item>A loss that becomes NaN or infinite throws <see cref="TrainingDivergedException"/> before that epoch's
 /// checkpoint, so the last good one is kept.</item>
 /// <item>A resumed run ends bit-identical to an uninterrupted one on a deterministic backend (CPU).</item>
+/// <item>Of several processes training one model together (<see cref="Trainer.GradientReducer"/>), only process 0
+/// writes files; the others train alike and return the same result.</item>
 /// </list>
 /// <code>
 /// var run = TrainingRun.Fit(spec, backend, options, train, trainCount, test, testCount, "runs/vae", progress: progress, cancellationToken: token);
@@ -133,6 +135,41 @@ public static class TrainingRun
         if (target < checkpoint.Epoch)
             throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs ({target}) is fewer than the {checkpoint.Epoch} epochs the checkpoint has already trained");
         var trainer = Trainer.ForNewModel(settings.Spec, backend, settings.Options with { Epochs = target });   // a resumed run may train longer
+        return Continue(trainer, checkpoint, runDirectory, train, trainCount, test, testCount, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues a run from <paramref name="checkpoint"/> with a trainer the caller built from its settings (e.g. one
+    /// given a <see cref="Trainer.GradientReducer"/> to train on several processes): restores the checkpoint into it and
+    /// trains up to the trainer's <see cref="TrainingOptions.Epochs"/>.
+    /// </summary>
+    /// <param name="trainer">A fresh trainer of <c>checkpoint.Settings</c> (the number of epochs may differ; at least the checkpoint's).</param>
+    /// <param name="checkpoint">The loaded checkpoint.</param>
+    /// <param name="runDirectory">Where checkpoints and the final files go; null keeps them in memory.</param>
+    /// <param name="train">The same training rows as the interrupted run.</param>
+    /// <param name="trainCount">Number of training rows.</param>
+    /// <param name="test">The same test rows.</param>
+    /// <param name="testCount">Number of test rows.</param>
+    /// <param name="progress">Told of every step and of every finished epoch.</param>
+    /// <param name="cancellationToken">Stops the run between steps with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The trained model, the whole history and the final test evaluation.</returns>
+    /// <exception cref="ArgumentException">The trainer has already trained, or its settings are not the checkpoint's.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The trainer's epochs are fewer than the epochs already done.</exception>
+    /// <exception cref="IO.SafeTensorsFormatException">The checkpoint's tensors do not fit its own model and optimiser.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite; the last good checkpoint is kept.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the last whole epoch's checkpoint is kept.</exception>
+    public static TrainingRunResult Continue(Trainer trainer, Checkpoint checkpoint, string? runDirectory, float[] train, int trainCount, float[] test, int testCount,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (trainer.EpochsDone != 0)
+            throw new ArgumentException($"the trainer has already done {trainer.EpochsDone} epochs; continue with a fresh trainer built from the checkpoint's settings", nameof(trainer));
+        if (trainer.Model.Spec.ToJson() != checkpoint.Settings.Spec.ToJson()
+            || trainer.Options with { Epochs = checkpoint.Settings.Options.Epochs } != checkpoint.Settings.Options)
+            throw new ArgumentException($"the trainer's settings are not those of {checkpoint.Path}; build it from checkpoint.Settings", nameof(trainer));
+        if (trainer.Options.Epochs < checkpoint.Epoch)
+            throw new ArgumentOutOfRangeException(nameof(trainer), $"the trainer's epochs ({trainer.Options.Epochs}) are fewer than the {checkpoint.Epoch} epochs the checkpoint has already trained");
         trainer.LogGradients = checkpoint.Extra.TryGetValue(LogGradientsKey, out var logGradients) && logGradients == "true";
         checkpoint.Restore(trainer);
         return Run(trainer, [.. checkpoint.History], train, trainCount, test, testCount, runDirectory, checkpoint.Extra, progress, cancellationToken);
@@ -145,6 +182,8 @@ public static class TrainingRun
         ArgumentNullException.ThrowIfNull(test);
         var model = trainer.Model;
         var options = trainer.Options;
+        // of several processes training together, process 0 alone writes the run's files
+        bool writes = runDirectory != null && trainer.GradientReducer.Rank == 0;
         string? checkpointPath = runDirectory == null ? null : Path.Combine(runDirectory, Checkpoint.FileName);
         var extra = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
@@ -161,11 +200,11 @@ public static class TrainingRun
                 throw new TrainingDivergedException($"{e.Message}; the checkpoint of epoch {history.Count} is kept in {checkpointPath}", e);
             }
             history.Add(m);
-            if (checkpointPath != null) Checkpoint.Save(checkpointPath, trainer, history, extra);
+            if (writes) Checkpoint.Save(checkpointPath!, trainer, history, extra);
             progress?.Report(new TrainingProgress(options.Epochs, null, m));
         }
 
-        var final = testCount > 0 ? Trainer.Evaluate(model, test, testCount, 500, options.Seed) : default;
+        var final = testCount > 0 ? trainer.EvaluateTest(test, testCount, 500) : default;
         if (testCount > 0 && !(final.Loss <= Trainer.DivergedLoss))
             throw new TrainingDivergedException(
                 $"final test loss is {final.Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}; the model is not saved; lower the learning rate (TrainingOptions.LearningRate, now {options.LearningRate}) or check the input scaling");
@@ -175,10 +214,10 @@ public static class TrainingRun
                 throw new TrainingDivergedException(
                     $"parameter '{name}' holds NaN or an infinity after training; the model is not saved; lower the learning rate (TrainingOptions.LearningRate, now {options.LearningRate}) or check the input scaling");
         }
-        if (runDirectory != null)
+        if (writes)
         {
-            ModelStore.Save(model, runDirectory);
-            MetricsJson.Write(Path.Combine(runDirectory, MetricsJson.FileName), trainer.Settings, history, final);
+            ModelStore.Save(model, runDirectory!);
+            MetricsJson.Write(Path.Combine(runDirectory!, MetricsJson.FileName), trainer.Settings, history, final, trainer.GradientReducer.WorldSize);
         }
         return new TrainingRunResult(trainer, history, final, runDirectory);
     }

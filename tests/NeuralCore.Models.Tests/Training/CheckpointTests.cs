@@ -62,8 +62,8 @@ public class CheckpointTests
     {
         var spec = new ModelSpec { Kind = "vae", InputFeatures = 6, Latent = 2, Data = "mnist" };
         var json = new RunSettings(spec, new TrainingOptions { Epochs = 4, LearningRate = 0.5f }).ToJsonObject();
-        Assert.Equal(["model", "data", "latent", "epochs", "batch", "lr", "seed", "optimizer", "weight_decay", "momentum", "rng"], json.Select(kv => kv.Key));
-        Assert.Equal("{\"model\":\"vae\",\"data\":\"mnist\",\"latent\":2,\"epochs\":4,\"batch\":128,\"lr\":0.5,\"seed\":0,\"optimizer\":\"adam\",\"weight_decay\":0,\"momentum\":0.9,\"rng\":\"pytorch\"}",
+        Assert.Equal(["model", "data", "latent", "epochs", "batch", "lr", "seed", "optimizer", "weight_decay", "momentum", "rng", "grad_shards"], json.Select(kv => kv.Key));
+        Assert.Equal("{\"model\":\"vae\",\"data\":\"mnist\",\"latent\":2,\"epochs\":4,\"batch\":128,\"lr\":0.5,\"seed\":0,\"optimizer\":\"adam\",\"weight_decay\":0,\"momentum\":0.9,\"rng\":\"pytorch\",\"grad_shards\":1}",
             json.ToJsonString());
     }
 

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using NeuralCore.Models.Training;
+
+namespace NeuralCore.Distributed;
+
+/// <summary>
+/// Sums the shard gradients of every process in shard order, so that the sum has the same bits whatever the number of
+/// processes (<see cref="IGradientReducer"/>). A left fold in shard order is a chain: process 0 folds its shards into
+/// zeros and passes the partial sum to process 1, which folds its shards onto it and passes it on; the last process
+/// holds the sum and broadcasts it. The vector travels in chunks, so the chain is a pipeline: while process r folds
+/// chunk k, process r + 1 folds chunk k - 1. Per step each process sends and receives the vector about once on the
+/// chain and once in the broadcast: the bytes of a ring allreduce (2 (N-1)/N of the vector per process), with a
+/// latency of N - 1 + chunks hops instead of 2 (N - 1).
+/// <para>Every wait has a deadline. Process 0 also receives two tokens from every process in each step, one as it
+/// enters the exchange and one once it has passed its partial sum on, so when the exchange stalls it names the rank at
+/// fault: the first that has not arrived, or else the first that has not passed the sum on.</para>
+/// </summary>
+public sealed class MpiGradientReducer : IGradientReducer
+{
+    private const int ChainTag = 1, ArrivedTag = 2, PassedTag = 3;
+    // 64 Ki floats (256 KiB) per message: enough to keep the pipeline busy, small enough to overlap the hops
+    private const int ChunkFloats = 1 << 16;
+
+    // MPI moves a message only while a rank calls into it, so a waiting rank polls: it spins a little, then gives its
+    // core away (yield) for a few milliseconds, which covers the hand-shakes of a chunk, then sleeps a millisecond at a
+    // time, so that a rank waiting for a much slower one takes no core from it. With more ranks on this machine than
+    // cores it does not yield at all: a yielding rank would still take turns on the cores the computing ranks need.
+    private static readonly long YieldTicks = Oversubscribed() ? 0 : Stopwatch.Frequency / 200;
+
+    private static bool Oversubscribed() =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > Environment.ProcessorCount;
+
+    private readonly MpiWorld _world;
+    private float[] _vector = [];               // pinned: MPI reads and writes it while requests are in flight
+    private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
+    private readonly int[] _myTokens = GC.AllocateArray<int>(2, pinned: true);
+    private nint[] _requests = [];
+    private readonly nint[] _tokenRequests;     // process 0: [arrived from rank r, passed from rank r]; the others: their two sends
+
+    internal MpiGradientReducer(MpiWorld world)
+    {
+        _world = world;
+        _tokens = GC.AllocateArray<int>(2 * world.Size, pinned: true);
+        _tokenRequests = new nint[2 * world.Size];
+    }
+
+    /// <inheritdoc />
+    public int Rank => _world.Rank;
+
+    /// <inheritdoc />
+    public int WorldSize => _world.Size;
+
+    /// <summary>Steps reduced so far.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Seconds spent in <see cref="Reduce"/> so far: sending, receiving, folding, and waiting for slower processes.</summary>
+    public double Seconds { get; private set; }
+
+    /// <inheritdoc />
+    public void Reduce(IReadOnlyList<float[]> local, Span<float> sum, long step)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        long started = Stopwatch.GetTimestamp();
+        int length = sum.Length;
+        if (_vector.Length != length) _vector = GC.AllocateArray<float>(length, pinned: true);
+        int rank = Rank, size = WorldSize;
+        if (size == 1)
+        {
+            LocalGradientReducer.Instance.Reduce(local, sum, step);
+        }
+        else
+        {
+            Exchange(local, length, step, rank, size);
+            _vector.AsSpan(0, length).CopyTo(sum);
+        }
+        Steps++;
+        Seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    private unsafe void Exchange(IReadOnlyList<float[]> local, int length, long step, int rank, int size)
+    {
+        var comm = MpiNative.CommWorld;
+        int chunks = (length + ChunkFloats - 1) / ChunkFloats;
+        if (_requests.Length < 2 * chunks) _requests = new nint[2 * chunks];
+        var receives = _requests.AsSpan(0, chunks);
+        var sends = _requests.AsSpan(chunks, chunks);
+        receives.Clear();
+        sends.Clear();
+        // process 0 waits first and names who is missing; the others give it time to do so
+        var patience = rank == 0 ? _world.Timeout : _world.Timeout + TimeSpan.FromSeconds(10);
+        long deadline = MpiWorld.Deadline(patience);
+        _tokenRequests.AsSpan().Clear();
+        fixed (float* vector = _vector)
+        fixed (int* tokens = _tokens)
+        fixed (int* myTokens = _myTokens)
+        {
+            if (rank == 0)
+            {
+                for (int r = 1; r < size; r++)
+                {
+                    Call(MpiNative.MPI_Irecv(tokens + r, 1, MpiNative.Int, r, ArrivedTag, comm, out _tokenRequests[r]), "receive the step of", r);
+                    Call(MpiNative.MPI_Irecv(tokens + size + r, 1, MpiNative.Int, r, PassedTag, comm, out _tokenRequests[size + r]), "receive the step of", r);
+                }
+            }
+            else
+            {
+                myTokens[0] = myTokens[1] = (int)step;
+                Call(MpiNative.MPI_Isend(myTokens, 1, MpiNative.Int, 0, ArrivedTag, comm, out _tokenRequests[0]), "tell its step to", 0);
+            }
+            if (rank > 0)
+                for (int k = 0; k < chunks; k++)
+                {
+                    int start = k * ChunkFloats, count = Math.Min(ChunkFloats, length - start);
+                    Call(MpiNative.MPI_Irecv(vector + start, count, MpiNative.Float, rank - 1, ChainTag, comm, out receives[k]), "receive gradients from", rank - 1);
+                }
+            for (int k = 0; k < chunks; k++)
+            {
+                int start = k * ChunkFloats, count = Math.Min(ChunkFloats, length - start);
+                var part = _vector.AsSpan(start, count);
+                if (rank == 0) part.Clear();
+                else Wait(receives.Slice(k, 1), deadline, step, rank - 1, "gradients");
+                foreach (var shard in local) GradientShards.Fold(part, shard.AsSpan(start, count));
+                if (rank < size - 1)
+                    Call(MpiNative.MPI_Isend(vector + start, count, MpiNative.Float, rank + 1, ChainTag, comm, out sends[k]), "send gradients to", rank + 1);
+            }
+            if (rank > 0)
+                Call(MpiNative.MPI_Isend(myTokens + 1, 1, MpiNative.Int, 0, PassedTag, comm, out _tokenRequests[1]), "tell its step to", 0);
+            if (rank < size - 1) Wait(sends, deadline, step, rank + 1, "sent gradients");
+            nint broadcast = 0;
+            Call(MpiNative.MPI_Ibcast(vector, length, MpiNative.Float, size - 1, comm, out broadcast), "receive the summed gradients from", size - 1);
+            Span<nint> pending = stackalloc nint[1];
+            pending[0] = broadcast;
+            Wait(pending, deadline, step, size - 1, "summed gradients");
+            if (rank == 0)
+            {
+                Wait(_tokenRequests.AsSpan(0, 2 * size), deadline, step, -1, "steps");
+                for (int r = 1; r < size; r++)
+                    if (_tokens[r] != (int)step || _tokens[size + r] != (int)step)
+                        throw new MpiException(_world.Describe($"rank {r} is at step {_tokens[r]} while rank 0 is at step {step}; the processes are not running the same training (same data, batch and options on every rank)"));
+            }
+            else Wait(_tokenRequests.AsSpan(0, 2), deadline, step, 0, "step tokens");
+        }
+    }
+
+    /// <summary>
+    /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
+    /// briefly, then yielding for up to 5 ms, then sleeping a millisecond at a time. Past <paramref name="deadline"/>
+    /// it throws, naming the rank at fault.
+    /// </summary>
+    private void Wait(Span<nint> requests, long deadline, long step, int peer, string what)
+    {
+        long started = Stopwatch.GetTimestamp();
+        for (int round = 0; ; round++)
+        {
+            bool all = true;
+            for (int i = 0; i < requests.Length; i++)
+            {
+                if (requests[i] == 0) continue;
+                int code = MpiNative.MPI_Test(ref requests[i], out int done, 0);
+                if (code != MpiNative.Success)
+                    throw new MpiException(_world.Describe($"lost rank {(peer >= 0 ? peer : i + 1)} at step {step} ({what}): {MpiNative.ErrorText(code)}; stopping the job"));
+                if (done != 0) requests[i] = 0;
+                else all = false;
+            }
+            if (all) return;
+            if (Stopwatch.GetTimestamp() > deadline) throw Stalled(requests, step, peer, what);
+            if (round < 200) Thread.SpinWait(50);
+            else if (Stopwatch.GetTimestamp() - started < YieldTicks) Thread.Yield();
+            else Thread.Sleep(1);
+        }
+    }
+
+    private MpiException Stalled(Span<nint> requests, long step, int peer, string what)
+    {
+        int rank = Rank;
+        double seconds = Math.Round((rank == 0 ? _world.Timeout : _world.Timeout + TimeSpan.FromSeconds(10)).TotalSeconds, 1);
+        if (rank != 0)
+            // process 0 would have stopped the job had it been waiting; it is the one not answering
+            return new MpiException(_world.Describe($"rank 0 stopped answering: step {step} did not complete within {seconds} s; stopping the job"));
+        int size = WorldSize;
+        var notArrived = new List<int>();
+        int notPassed = -1;
+        for (int r = 1; r < size; r++)
+        {
+            if (Pending(r)) notArrived.Add(r);
+            if (notPassed < 0 && Pending(size + r)) notPassed = r;
+        }
+        string who = notArrived.Count > 0
+            ? $"rank {string.Join(", rank ", notArrived)} did not reach step {step} within {seconds} s"
+            : notPassed > 0
+                ? $"rank {notPassed} stopped answering in step {step}: it did not pass the gradients on within {seconds} s"
+                : $"step {step} stalled for {seconds} s in the broadcast of the summed gradients from rank {size - 1} ({what})";
+        return new MpiException(_world.Describe($"{who}; stopping the job"));
+
+        bool Pending(int i) =>
+            _tokenRequests[i] != 0 && MpiNative.MPI_Test(ref _tokenRequests[i], out int done, 0) == MpiNative.Success && done == 0;
+    }
+
+    private void Call(int code, string action, int peer)
+    {
+        if (code != MpiNative.Success)
+            throw new MpiException(_world.Describe($"could not {action} rank {peer}: {MpiNative.ErrorText(code)}; stopping the job"));
+    }
+}
