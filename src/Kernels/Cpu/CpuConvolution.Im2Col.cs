@@ -31,11 +31,11 @@ internal static partial class CpuConvolution
     }
 
     /// <summary>Checks that images [n, n + nb) lie in <paramref name="images"/> and their col[CRS, nb*P] in <paramref name="col"/>.</summary>
-    private static void CheckColRange(float[] images, int n, int nb, float[] col, in ConvGeometry g, string what)
+    private static void CheckColRange(float[] images, int n, int nb, float[] col, int ldCol, in ConvGeometry g, string what)
     {
         long imageSize = (long)g.InChannels * g.InHeight * g.InWidth;
-        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * nb * g.OutHeight * g.OutWidth;
-        if (n < 0 || nb < 1 || (n + nb) * imageSize > images.Length || colSize > col.Length)
+        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * ldCol;
+        if (n < 0 || nb < 1 || ldCol < (long)nb * g.OutHeight * g.OutWidth || (n + nb) * imageSize > images.Length || colSize > col.Length)
             throw new ArgumentOutOfRangeException(nameof(col), what + " out of range");
     }
 
@@ -44,12 +44,18 @@ internal static partial class CpuConvolution
     /// <see cref="TapOffsets"/>: eight pixels per AVX2 gather, with the padding masked to 0 (output rows are 7 or 14
     /// floats with stride 2, too short for row-wise copies).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g)
+    internal static void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g) =>
+        Im2Col(x, n, nb, col, nb * g.OutHeight * g.OutWidth, g);
+
+    /// <summary>As <see cref="Im2Col(float[], int, int, float[], in ConvGeometry)"/> with col rows <paramref name="ldCol"/>
+    /// (at least nb*P) floats apart; the columns beyond nb*P are left as they are.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Im2Col(float[] x, int n, int nb, float[] col, int ldCol, in ConvGeometry g)
     {
-        CheckColRange(x, n, nb, col, g, "im2col");
+        CheckColRange(x, n, nb, col, ldCol, g, "im2col");
         int[] taps = TapOffsets(g);
         int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
-        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
         fixed (float* px = x, pcol = col)
         fixed (int* pt = taps)
         {
@@ -85,15 +91,23 @@ internal static partial class CpuConvolution
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
+    /// <summary>The adjoint of <see cref="Im2Col(float[], int, int, float[], in ConvGeometry)"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
     /// layout, image by image.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g)
+    internal static void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g) =>
+        Col2ImAdd(col, nb * g.OutHeight * g.OutWidth, dx, n, nb, g);
+
+    /// <summary>As <see cref="Col2ImAdd(float[], float[], int, int, in ConvGeometry)"/> for one image whose col rows are
+    /// <paramref name="ldCol"/> (at least P) floats apart.</summary>
+    private static void Col2ImAdd(float[] col, int ldCol, float[] dx, int n, in ConvGeometry g) => Col2ImAdd(col, ldCol, dx, n, 1, g);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImAdd(float[] col, int ldCol, float[] dx, int n, int nb, in ConvGeometry g)
     {
-        CheckColRange(dx, n, nb, col, g, "col2im");
+        CheckColRange(dx, n, nb, col, ldCol, g, "col2im");
         int[] taps = TapOffsets(g);
         int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
-        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
         fixed (float* pdx = dx, pcol = col)
         fixed (int* pt = taps)
         {
