@@ -173,6 +173,11 @@ internal static partial class CpuConvolution
         fixed (float* pdx = dx, pcol = col)
         fixed (int* pt = taps)
         {
+            if (IsNarrow(g))
+            {
+                for (int j = 0; j < nb; j++) Col2ImAddNarrow(pcol + j * plane, ldCol, pdx + (long)(n + j) * imageSize, g);
+                return;
+            }
             for (int j = 0; j < nb; j++)
             for (int c = 0; c < g.InChannels; c++)
             {
@@ -186,6 +191,59 @@ internal static partial class CpuConvolution
                         int offset = offsets[p];
                         if (offset >= 0) channel[offset] += source[p];
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2ColNarrow"/> for one image: for every kernel row r and output row oh, the input row
+    /// it touches is loaded once into two vectors, each kernel column s adds its OW values at lanes ow*sw - pw + s (one
+    /// permute and a masked add per half row), and the row is stored back. Every pixel receives its terms in increasing
+    /// tap order r*S + s, as in the scalar loop, so the sums have the same bits.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImAddNarrow(float* columns, int ldCol, float* image, in ConvGeometry g)
+    {
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        // for kernel column s and input column iw: the output column ow that reads it (iw = ow*sw - pw + s), if any
+        int* source = stackalloc int[8 * 32];
+        for (int s = 0; s < S; s++)
+        for (int iw = 0; iw < 32; iw++)
+        {
+            int q = iw + pw - s;
+            source[s * 32 + iw] = iw < W && q >= 0 && q % sw == 0 && q / sw < OW ? q / sw : -1;
+        }
+        var lanes = Vector512<int>.Indices;
+        var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
+        var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            float* channel = image + (long)c * H * W;
+            for (int r = 0; r < R; r++)
+            {
+                float* taps = columns + (long)(c * R + r) * S * ldCol;
+                for (int oh = 0; oh < OH; oh++)
+                {
+                    int ih = oh * sh - ph + r;
+                    if ((uint)ih >= (uint)H) continue;
+                    float* row = channel + ih * W;
+                    var lo = Avx512F.MaskLoad(row, loMask, Vector512<float>.Zero);
+                    var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
+                    for (int s = 0; s < S; s++)
+                    {
+                        var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
+                        var iLo = Vector512.Load(source + s * 32);
+                        var iHi = Vector512.Load(source + s * 32 + 16);
+                        var takeLo = Vector512.GreaterThanOrEqual(iLo, Vector512<int>.Zero).AsSingle();
+                        var takeHi = Vector512.GreaterThanOrEqual(iHi, Vector512<int>.Zero).AsSingle();
+                        lo = Vector512.ConditionalSelect(takeLo, lo + Avx512F.PermuteVar16x32(v, iLo), lo);
+                        hi = Vector512.ConditionalSelect(takeHi, hi + Avx512F.PermuteVar16x32(v, iHi), hi);
+                    }
+                    Avx512F.MaskStore(row, loMask, lo);
+                    Avx512F.MaskStore(row + 16, hiMask, hi);
                 }
             }
         }
