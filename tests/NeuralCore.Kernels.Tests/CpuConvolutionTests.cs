@@ -121,6 +121,63 @@ public class CpuConvolutionTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 1, 28, 28, 16, 2, 1)]    // conv AE layer 1: narrow rows (permute im2col/col2im)
+    [InlineData(3, 16, 14, 14, 32, 2, 1)]   // conv AE layer 2
+    [InlineData(2, 3, 40, 36, 8, 1, 1)]     // rows too wide for the permutes: the gather path
+    [InlineData(2, 2, 9, 7, 5, 3, 2)]       // stride 3, pad 2
+    public void ForwardAndBackwardData_SumInOneFmaChainInTapOrder_OnEveryPath(int n, int c, int h, int w, int k, int stride, int pad)
+    {
+        // Up to a depth of 256 the im2col GEMM sums each output in one FMA chain from zero (in c, r, s order forward, in
+        // output-channel order for backward data) and col2im adds each pixel's terms in tap order; the per-image kernels
+        // must give exactly these bits, so that choosing between the paths never changes a trained model.
+        var g = new ConvGeometry(n, c, h, w, k, 3, 3, stride, stride, pad, pad);
+        var rng = new Random(7);
+        float[] x = Random(rng, g.InputSize), dy = Random(rng, g.OutputSize), wt = Random(rng, g.WeightSize), dx0 = Random(rng, g.InputSize);
+        int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow;
+
+        var y = new float[g.OutputSize];
+        var dx = (float[])dx0.Clone();
+        for (int b = 0; b < n; b++)
+        for (int kk = 0; kk < k; kk++)
+        for (int p = 0; p < plane; p++)
+        {
+            float acc = 0f;
+            for (int cc = 0; cc < c; cc++)
+            for (int r = 0; r < 3; r++)
+            for (int s = 0; s < 3; s++)
+            {
+                int ih = p / ow * stride - pad + r, iw = p % ow * stride - pad + s;
+                float v = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[((b * c + cc) * h + ih) * w + iw] : 0f;
+                acc = MathF.FusedMultiplyAdd(wt[((kk * c + cc) * 3 + r) * 3 + s], v, acc);
+            }
+            y[(b * k + kk) * plane + p] = acc;
+        }
+        for (int b = 0; b < n; b++)
+        for (int cc = 0; cc < c; cc++)
+        for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++)
+        for (int p = 0; p < plane; p++)
+        {
+            int ih = p / ow * stride - pad + r, iw = p % ow * stride - pad + s;
+            float acc = 0f;
+            for (int kk = 0; kk < k; kk++)
+                acc = MathF.FusedMultiplyAdd(wt[((kk * c + cc) * 3 + r) * 3 + s], dy[(b * k + kk) * plane + p], acc);
+            if (ih >= 0 && ih < h && iw >= 0 && iw < w) dx[((b * c + cc) * h + ih) * w + iw] += acc;
+        }
+
+        // one thread: the per-image kernels; more threads than images: the im2col GEMM parallelised inside
+        foreach (int threads in new[] { 1, n + 1 })
+        {
+            using var parallel = new CpuParallel(threads);
+            float[] gotY = Random(rng, g.OutputSize), gotDx = (float[])dx0.Clone();
+            CpuConvolution.Forward(x, wt, gotY, g, parallel);
+            CpuConvolution.BackwardData(dy, wt, gotDx, g, parallel);
+            Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), gotY.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(dx.Select(BitConverter.SingleToInt32Bits), gotDx.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     [Fact]
     public void TransposedConvolutionShapesOfTheAutoencoder()
     {

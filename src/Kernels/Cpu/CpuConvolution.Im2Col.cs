@@ -31,11 +31,11 @@ internal static partial class CpuConvolution
     }
 
     /// <summary>Checks that images [n, n + nb) lie in <paramref name="images"/> and their col[CRS, nb*P] in <paramref name="col"/>.</summary>
-    private static void CheckColRange(float[] images, int n, int nb, float[] col, in ConvGeometry g, string what)
+    private static void CheckColRange(float[] images, int n, int nb, float[] col, int ldCol, in ConvGeometry g, string what)
     {
         long imageSize = (long)g.InChannels * g.InHeight * g.InWidth;
-        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * nb * g.OutHeight * g.OutWidth;
-        if (n < 0 || nb < 1 || (n + nb) * imageSize > images.Length || colSize > col.Length)
+        long colSize = (long)g.InChannels * g.KernelHeight * g.KernelWidth * ldCol;
+        if (n < 0 || nb < 1 || ldCol < (long)nb * g.OutHeight * g.OutWidth || (n + nb) * imageSize > images.Length || colSize > col.Length)
             throw new ArgumentOutOfRangeException(nameof(col), what + " out of range");
     }
 
@@ -44,21 +44,89 @@ internal static partial class CpuConvolution
     /// <see cref="TapOffsets"/>: eight pixels per AVX2 gather, with the padding masked to 0 (output rows are 7 or 14
     /// floats with stride 2, too short for row-wise copies).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g)
+    internal static void Im2Col(float[] x, int n, int nb, float[] col, in ConvGeometry g) =>
+        Im2Col(x, n, nb, col, nb * g.OutHeight * g.OutWidth, g);
+
+    /// <summary>As <see cref="Im2Col(float[], int, int, float[], in ConvGeometry)"/> with col rows <paramref name="ldCol"/>
+    /// (at least nb*P) floats apart; the columns beyond nb*P are left as they are.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Im2Col(float[] x, int n, int nb, float[] col, int ldCol, in ConvGeometry g)
     {
-        CheckColRange(x, n, nb, col, g, "im2col");
+        CheckColRange(x, n, nb, col, ldCol, g, "im2col");
         int[] taps = TapOffsets(g);
         int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
-        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
         fixed (float* px = x, pcol = col)
         fixed (int* pt = taps)
         {
+            bool narrow = IsNarrow(g);
             for (int j = 0; j < nb; j++)
             {
                 float* image = px + (long)(n + j) * imageSize, columns = pcol + j * plane;
+                if (narrow)
+                {
+                    Im2ColNarrow(image, columns, ldCol, g);
+                    continue;
+                }
                 for (int c = 0; c < g.InChannels; c++)
                 for (int t = 0; t < tapCount; t++)
                     Gather(image + (long)c * channelSize, pt + t * plane, columns + (long)(c * tapCount + t) * ldCol, plane);
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="Im2ColNarrow"/> handles the geometry: input rows of at most 32 floats (two vectors),
+    /// output rows of at most 16, kernels at most 8 wide (the MNIST layers: 28 -> 14 and 14 -> 7, 3 x 3).</summary>
+    private static bool IsNarrow(in ConvGeometry g) =>
+        Avx512F.IsSupported && g.InWidth <= 32 && g.OutWidth <= 16 && g.KernelWidth <= 8;
+
+    /// <summary>
+    /// im2col of one image, row by row: an input row is loaded once into two vectors and every kernel column s picks
+    /// its output row out of them with one two-source permute (lanes ow*sw - pw + s), padding masked to 0; one masked
+    /// store writes the OW floats. Per image and channel this is R*OH loads and R*S*OH permutes, where the gather path
+    /// needs R*S*P/8 gathers of eight single loads each (most of the forward time of a one-channel layer).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Im2ColNarrow(float* image, float* columns, int ldCol, in ConvGeometry g)
+    {
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        int sh = g.StrideH, ph = g.PadH;
+        var lanes = Vector512<int>.Indices;
+        Vector512<int>* index = stackalloc Vector512<int>[8];
+        Vector512<float>* valid = stackalloc Vector512<float>[8];
+        for (int s = 0; s < S; s++)
+        {
+            var i = lanes * g.StrideW + Vector512.Create(s - g.PadW);
+            index[s] = i;
+            valid[s] = (Vector512.GreaterThanOrEqual(i, Vector512<int>.Zero) & Vector512.LessThan(i, Vector512.Create(W))).AsSingle();
+        }
+        var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
+        var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            float* channel = image + (long)c * H * W;
+            for (int r = 0; r < R; r++)
+            {
+                float* taps = columns + (long)(c * R + r) * S * ldCol;
+                for (int oh = 0; oh < OH; oh++)
+                {
+                    int ih = oh * sh - ph + r;
+                    float* dst = taps + oh * OW;
+                    if ((uint)ih >= (uint)H)
+                    {
+                        for (int s = 0; s < S; s++) Avx512F.MaskStore(dst + (long)s * ldCol, outMask, Vector512<float>.Zero);
+                        continue;
+                    }
+                    float* row = channel + ih * W;
+                    var lo = Avx512F.MaskLoad(row, loMask, Vector512<float>.Zero);
+                    var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
+                    for (int s = 0; s < S; s++)
+                    {
+                        var v = Avx512F.PermuteVar16x32x2(lo, index[s], hi) & valid[s];
+                        Avx512F.MaskStore(dst + (long)s * ldCol, outMask, v);
+                    }
+                }
             }
         }
     }
@@ -85,18 +153,31 @@ internal static partial class CpuConvolution
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
+    /// <summary>The adjoint of <see cref="Im2Col(float[], int, int, float[], in ConvGeometry)"/>: dx[n + j, c, ih, iw] += col[(c*R + r)*S + s, j*P + oh*OW + ow], same col
     /// layout, image by image.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g)
+    internal static void Col2ImAdd(float[] col, float[] dx, int n, int nb, in ConvGeometry g) =>
+        Col2ImAdd(col, nb * g.OutHeight * g.OutWidth, dx, n, nb, g);
+
+    /// <summary>As <see cref="Col2ImAdd(float[], float[], int, int, in ConvGeometry)"/> for one image whose col rows are
+    /// <paramref name="ldCol"/> (at least P) floats apart.</summary>
+    private static void Col2ImAdd(float[] col, int ldCol, float[] dx, int n, in ConvGeometry g) => Col2ImAdd(col, ldCol, dx, n, 1, g);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImAdd(float[] col, int ldCol, float[] dx, int n, int nb, in ConvGeometry g)
     {
-        CheckColRange(dx, n, nb, col, g, "col2im");
+        CheckColRange(dx, n, nb, col, ldCol, g, "col2im");
         int[] taps = TapOffsets(g);
         int channelSize = g.InHeight * g.InWidth, imageSize = g.InChannels * channelSize;
-        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth, ldCol = nb * plane;
+        int tapCount = g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
         fixed (float* pdx = dx, pcol = col)
         fixed (int* pt = taps)
         {
+            if (IsNarrow(g))
+            {
+                for (int j = 0; j < nb; j++) Col2ImAddNarrow(pcol + j * plane, ldCol, pdx + (long)(n + j) * imageSize, g);
+                return;
+            }
             for (int j = 0; j < nb; j++)
             for (int c = 0; c < g.InChannels; c++)
             {
@@ -110,6 +191,59 @@ internal static partial class CpuConvolution
                         int offset = offsets[p];
                         if (offset >= 0) channel[offset] += source[p];
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2ColNarrow"/> for one image: for every kernel row r and output row oh, the input row
+    /// it touches is loaded once into two vectors, each kernel column s adds its OW values at lanes ow*sw - pw + s (one
+    /// permute and a masked add per half row), and the row is stored back. Every pixel receives its terms in increasing
+    /// tap order r*S + s, as in the scalar loop, so the sums have the same bits.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImAddNarrow(float* columns, int ldCol, float* image, in ConvGeometry g)
+    {
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        // for kernel column s and input column iw: the output column ow that reads it (iw = ow*sw - pw + s), if any
+        int* source = stackalloc int[8 * 32];
+        for (int s = 0; s < S; s++)
+        for (int iw = 0; iw < 32; iw++)
+        {
+            int q = iw + pw - s;
+            source[s * 32 + iw] = iw < W && q >= 0 && q % sw == 0 && q / sw < OW ? q / sw : -1;
+        }
+        var lanes = Vector512<int>.Indices;
+        var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
+        var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            float* channel = image + (long)c * H * W;
+            for (int r = 0; r < R; r++)
+            {
+                float* taps = columns + (long)(c * R + r) * S * ldCol;
+                for (int oh = 0; oh < OH; oh++)
+                {
+                    int ih = oh * sh - ph + r;
+                    if ((uint)ih >= (uint)H) continue;
+                    float* row = channel + ih * W;
+                    var lo = Avx512F.MaskLoad(row, loMask, Vector512<float>.Zero);
+                    var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
+                    for (int s = 0; s < S; s++)
+                    {
+                        var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
+                        var iLo = Vector512.Load(source + s * 32);
+                        var iHi = Vector512.Load(source + s * 32 + 16);
+                        var takeLo = Vector512.GreaterThanOrEqual(iLo, Vector512<int>.Zero).AsSingle();
+                        var takeHi = Vector512.GreaterThanOrEqual(iHi, Vector512<int>.Zero).AsSingle();
+                        lo = Vector512.ConditionalSelect(takeLo, lo + Avx512F.PermuteVar16x32(v, iLo), lo);
+                        hi = Vector512.ConditionalSelect(takeHi, hi + Avx512F.PermuteVar16x32(v, iHi), hi);
+                    }
+                    Avx512F.MaskStore(row, loMask, lo);
+                    Avx512F.MaskStore(row + 16, hiMask, hi);
                 }
             }
         }
