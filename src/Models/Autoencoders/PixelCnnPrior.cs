@@ -1,0 +1,228 @@
+using System.Text.Json;
+using NeuralCore.Kernels;
+using NeuralCore.Models.Data;
+using NeuralCore.Models.Layers;
+
+namespace NeuralCore.Models.Autoencoders;
+
+/// <summary>The architecture of a <see cref="PixelCnnPrior"/> (stored in the metadata of prior.safetensors).</summary>
+public sealed class PriorSpec
+{
+    /// <summary>Number of codes K (the VQ-VAE's codebook size).</summary>
+    public required int CodebookSize { get; init; }
+    /// <summary>Rows of the code grid.</summary>
+    public required int Height { get; init; }
+    /// <summary>Columns of the code grid.</summary>
+    public required int Width { get; init; }
+    /// <summary>Channels of the residual stream (default 64).</summary>
+    public int Channels { get; init; } = 64;
+    /// <summary>Channels inside each residual block (default 32).</summary>
+    public int Hidden { get; init; } = 32;
+    /// <summary>Residual blocks (default 2).</summary>
+    public int Blocks { get; init; } = 2;
+    /// <summary>Kernel size of the first (mask A) convolution (default 7).</summary>
+    public int FirstKernel { get; init; } = 7;
+
+    /// <summary>Throws a one-line error naming the setting at fault.</summary>
+    public void Validate()
+    {
+        if (CodebookSize is < 2 or > VqSettings.MaxCodebookSize) throw new ArgumentOutOfRangeException(nameof(CodebookSize), $"prior codebook size must be in [2, {VqSettings.MaxCodebookSize}], got {CodebookSize}");
+        if (Height is < 1 or > 64 || Width is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(Height), $"prior grid must be between 1x1 and 64x64, got {Height}x{Width}");
+        if (Channels is < 1 or > 1024 || Hidden is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(Channels), $"prior channels must be in [1, 1024], got {Channels} and {Hidden}");
+        if (Blocks is < 0 or > 32) throw new ArgumentOutOfRangeException(nameof(Blocks), $"prior blocks must be in [0, 32], got {Blocks}");
+        if (FirstKernel is < 1 or > 15 || FirstKernel % 2 == 0) throw new ArgumentOutOfRangeException(nameof(FirstKernel), $"the first kernel must be odd and in [1, 15], got {FirstKernel}");
+    }
+
+    /// <summary>The spec as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, int>
+    {
+        ["codebook_size"] = CodebookSize, ["height"] = Height, ["width"] = Width, ["channels"] = Channels,
+        ["hidden"] = Hidden, ["blocks"] = Blocks, ["first_kernel"] = FirstKernel,
+    }, PriorJson.Default.DictionaryStringInt32);
+
+    /// <summary>Parses <see cref="ToJson"/>'s text; errors name <paramref name="source"/>.</summary>
+    /// <exception cref="DataFormatException">Not a valid prior description.</exception>
+    public static PriorSpec FromJson(string json, string source)
+    {
+        try
+        {
+            var d = JsonSerializer.Deserialize(json, PriorJson.Default.DictionaryStringInt32) ?? throw new FormatException("null");
+            var spec = new PriorSpec
+            {
+                CodebookSize = d["codebook_size"], Height = d["height"], Width = d["width"],
+                Channels = d.GetValueOrDefault("channels", 64), Hidden = d.GetValueOrDefault("hidden", 32),
+                Blocks = d.GetValueOrDefault("blocks", 2), FirstKernel = d.GetValueOrDefault("first_kernel", 7),
+            };
+            spec.Validate();
+            return spec;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or ArgumentException)
+        {
+            throw new DataFormatException($"{source}: invalid prior description: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
+}
+
+/// <summary>
+/// An autoregressive prior over a VQ-VAE's code grids (a small PixelCNN without gating, as in the reference):
+/// one-hot codes -> masked conv A -> residual blocks [ReLU, 1x1, ReLU, masked B 3x3, ReLU, 1x1] -> ReLU, masked B 1x1,
+/// ReLU -> 1x1 to K logits per cell. The logits of a cell depend only on the cells before it in raster order, so
+/// p(grid) = prod p(c_i | c_&lt;i) is learned in one pass and sampled cell by cell.
+/// </summary>
+public sealed class PixelCnnPrior : Module
+{
+    private readonly MaskedConv2d _first, _last;
+    private readonly (Conv2d In, MaskedConv2d Mid, Conv2d Out)[] _blocks;
+    private readonly Conv2d _output;
+
+    /// <summary>A prior with weights drawn from <paramref name="random"/> (PyTorch's default initialisation, the reference's layer order).</summary>
+    public PixelCnnPrior(PriorSpec spec, IBackend backend, SeededRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        Spec = spec;
+        int k = spec.CodebookSize, c = spec.Channels, h = spec.Hidden;
+        _first = RegisterModule("a", new MaskedConv2d(backend, random, k, c, spec.FirstKernel, ConvMask.A));
+        _blocks = new (Conv2d, MaskedConv2d, Conv2d)[spec.Blocks];
+        for (int i = 0; i < spec.Blocks; i++)
+        {
+            _blocks[i] = (RegisterModule($"res.{i}.0", new Conv2d(backend, random, c, h, 1)),
+                          RegisterModule($"res.{i}.1", new MaskedConv2d(backend, random, h, h, 3, ConvMask.B)),
+                          RegisterModule($"res.{i}.2", new Conv2d(backend, random, h, c, 1)));
+        }
+        _last = RegisterModule("b", new MaskedConv2d(backend, random, c, c, 1, ConvMask.B));
+        _output = RegisterModule("out", new Conv2d(backend, random, c, k, 1));
+    }
+
+    /// <summary>The architecture.</summary>
+    public PriorSpec Spec { get; }
+    private int Cells => Spec.Height * Spec.Width;
+    private IBackend Backend => _output.Weight.Backend;
+
+    /// <summary>One-hot code grids [batch, K, h, w] -> logits [batch, K, h, w].</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = _first.Call(input, "a");
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            var (a, b, c) = _blocks[i];
+            x = x.Add(c.Call(b.Call(a.Call(x.Relu()).Relu()).Relu()));
+        }
+        return _output.Call(_last.Call(x.Relu()).Relu(), "out");
+    }
+
+    /// <summary>Logits [count·cells, K], one row per cell in image order, for code grids [count·cells].</summary>
+    public Tensor Logits(ReadOnlySpan<int> codes)
+    {
+        int count = CheckCodes(codes);
+        int k = Spec.CodebookSize, cells = Cells;
+        var oneHot = new float[codes.Length * k];
+        for (int n = 0; n < count; n++)
+            for (int i = 0; i < cells; i++)
+                oneHot[(n * k + codes[n * cells + i]) * cells + i] = 1f;
+        var input = Tensor.FromArray(Backend, oneHot, new Shape(count, k, Spec.Height, Spec.Width));
+        return Forward(input).Reshape(count, k, cells).Transpose().Reshape(count * cells, k);
+    }
+
+    /// <summary>Mean negative log-likelihood per code (nats) of code grids [count·cells]: the training loss (a scalar).</summary>
+    public Tensor Loss(ReadOnlySpan<int> codes)
+    {
+        var logits = Logits(codes);
+        int n = codes.Length, k = Spec.CodebookSize;
+        // log-softmax with each row's largest logit subtracted (a constant: it shifts the logits, not the gradient)
+        var values = logits.ToArray();
+        var max = new float[n];
+        var target = new float[n * k];
+        for (int i = 0; i < n; i++)
+        {
+            max[i] = TensorPrimitivesMax(values.AsSpan(i * k, k));
+            target[i * k + codes[i]] = 1f;
+        }
+        var shifted = logits.Sub(Tensor.FromArray(Backend, max, new Shape(n, 1)));
+        var logSumExp = shifted.Exp().Sum(1).Log();
+        var picked = shifted.Mul(Tensor.FromArray(Backend, target, new Shape(n, k))).Sum(1);
+        return logSumExp.Sub(picked).Mean();
+    }
+
+    private static float TensorPrimitivesMax(ReadOnlySpan<float> row)
+    {
+        float m = row[0];
+        foreach (float v in row) if (v > m) m = v;
+        return m;
+    }
+
+    /// <summary>Mean NLL per code (nats) of code grids [count·cells], <paramref name="batchSize"/> grids at a time, no gradient.</summary>
+    public double Nll(int[] codes, int batchSize = 500)
+    {
+        int count = CheckCodes(codes);
+        double total = 0;
+        bool wasTraining = IsTraining;
+        Eval();
+        try
+        {
+            using var _ = Autograd.NoGrad();
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, count - start);
+                using var scope = TensorScope.Begin();
+                total += Loss(codes.AsSpan(start * Cells, n * Cells)).Item() * n;
+            }
+        }
+        finally { Train(wasTraining); }
+        return total / count;
+    }
+
+    /// <summary>
+    /// Draws <paramref name="count"/> code grids by ancestral sampling: cell by cell in raster order, each from the
+    /// softmax of its logits given the cells drawn before it. Returns [count·cells].
+    /// </summary>
+    public int[] Sample(int count, SeededRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), $"sample count must be positive, got {count}");
+        int cells = Cells, k = Spec.CodebookSize;
+        var codes = new int[count * cells];
+        var p = new double[k];
+        bool wasTraining = IsTraining;
+        Eval();
+        try
+        {
+            using var _ = Autograd.NoGrad();
+            for (int i = 0; i < cells; i++)
+            {
+                using var scope = TensorScope.Begin();
+                var logits = Logits(codes).ToArray();
+                for (int n = 0; n < count; n++)
+                {
+                    var row = logits.AsSpan((n * cells + i) * k, k);
+                    float m = TensorPrimitivesMax(row);
+                    double sum = 0;
+                    for (int c = 0; c < k; c++) sum += p[c] = Math.Exp(row[c] - m);
+                    double u = random.NextFloat() * sum;
+                    int chosen = k - 1;
+                    for (int c = 0; c < k; c++)
+                    {
+                        u -= p[c];
+                        if (u < 0) { chosen = c; break; }
+                    }
+                    codes[n * cells + i] = chosen;
+                }
+            }
+        }
+        finally { Train(wasTraining); }
+        return codes;
+    }
+
+    private int CheckCodes(ReadOnlySpan<int> codes)
+    {
+        int cells = Cells, k = Spec.CodebookSize;
+        if (codes.Length == 0 || codes.Length % cells != 0)
+            throw new ArgumentException($"prior: expected whole {Spec.Height}x{Spec.Width} code grids, got {codes.Length} codes", nameof(codes));
+        for (int i = 0; i < codes.Length; i++)
+            if ((uint)codes[i] >= (uint)k) throw new ArgumentOutOfRangeException(nameof(codes), $"prior: code {codes[i]} at {i} is outside [0, {k})");
+        return codes.Length / cells;
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, int>))]
+internal sealed partial class PriorJson : System.Text.Json.Serialization.JsonSerializerContext;
