@@ -41,7 +41,7 @@ public sealed record GradCheckCase(string Op, string Name, Func<IBackend, GradCh
 /// </summary>
 public static class GradCheckCatalog
 {
-    /// <summary>One or more cases per op: unary, binary with broadcasting, matmul (all transposes), reductions, shapes, convolutions, losses.</summary>
+    /// <summary>One or more cases per op: unary, binary with broadcasting, matmul (all transposes), reductions, shapes, gather, convolutions (masked too), losses.</summary>
     public static IReadOnlyList<GradCheckCase> Ops()
     {
         var cases = new List<GradCheckCase>();
@@ -123,6 +123,18 @@ public static class GradCheckCatalog
             return new GradCheckProblem(() => TensorOps.Concat([x, y], 0).Mul(w), [x, y]);
         });
 
+        Add("permute", "permute [2,3,4] -> [4,2,3]", b => Weighted(b, x => x.Permute(2, 0, 1), [4, 2, 3]));
+        Add("permute", "permute [2,3,4] -> [2,4,3] (negative axes)", b => Weighted(b, x => x.Permute(0, -1, -2), [2, 4, 3]));
+
+        // ---- indexing: rows picked twice and rows never picked, so the scatter-add's sums and zeros both show
+        Add("gather", "gather rows of [5,3] by [2,4]", b =>
+        {
+            var table = Leaf(b, 30, -1, 1, 5, 3);
+            var indices = Tensor.FromArray(b, [4f, 0f, 4f, 2f, 0f, 4f, 1f, 2f], 2, 4);
+            var w = Constant(b, 31, 2, 4, 3);
+            return new GradCheckProblem(() => table.Gather(indices).Mul(w), [table]);
+        });
+
         // ---- convolutions
         foreach (var (stride, pad) in new[] { (1, 0), (1, 1), (2, 1) })
             Add("conv2d", $"conv2d s={stride} p={pad}", b =>
@@ -132,6 +144,15 @@ public static class GradCheckCatalog
                 var bias = Leaf(b, 21, -1, 1, 3);
                 return new GradCheckProblem(() => x.Conv2d(w, bias, stride, pad), [x, w, bias]);
             });
+        foreach (var type in new[] { PixelCnnMaskType.A, PixelCnnMaskType.B })
+            Add("masked_conv2d", $"masked_conv2d mask {type} 3x3 p=1", b =>
+            {
+                var x = Leaf(b, 19, -1, 1, 2, 2, 5, 5);
+                var w = Leaf(b, 20, -1, 1, 3, 2, 3, 3);
+                var bias = Leaf(b, 21, -1, 1, 3);
+                var mask = TensorOps.PixelCnnMask(b, type, 3, 3);
+                return new GradCheckProblem(() => x.MaskedConv2d(w, mask, bias, 1, 1), [x, w, bias]);
+            });
         foreach (var (stride, pad, outPad) in new[] { (1, 0, 0), (2, 1, 1), (2, 0, 1) })
             Add("conv_transpose2d", $"conv_transpose2d s={stride} p={pad} op={outPad}", b =>
             {
@@ -140,6 +161,27 @@ public static class GradCheckCatalog
                 var bias = Leaf(b, 24, -1, 1, 2);
                 return new GradCheckProblem(() => x.ConvTranspose2d(w, bias, stride, pad, outPad), [x, w, bias]);
             });
+
+        // ---- softmax cross-entropy (gradient to the logits; the targets are class indices)
+        foreach (var reduction in new[] { Reduction.None, Reduction.Sum, Reduction.Mean })
+        {
+            string r = reduction.ToString().ToLowerInvariant();
+            Add("cross_entropy", $"cross_entropy [4,5] {r}", b =>
+            {
+                var logits = Leaf(b, 32, -3f, 3f, 4, 5);
+                var targets = Tensor.FromArray(b, [3f, 0f, 4f, 3f], 4);
+                var w = Constant(b, 33, 4);
+                return new GradCheckProblem(() => reduction == Reduction.None
+                    ? logits.CrossEntropy(targets, reduction).Mul(w)
+                    : logits.CrossEntropy(targets, reduction), [logits]);
+            });
+        }
+        Add("cross_entropy", "cross_entropy [2,4,3,3] mean (classes on axis 1)", b =>
+        {
+            var logits = Leaf(b, 34, -3f, 3f, 2, 4, 3, 3);
+            var targets = Tensor.FromArray(b, [0f, 1f, 2f, 3f, 3f, 2f, 1f, 0f, 2f, 1f, 1f, 1f, 0f, 3f, 3f, 2f, 0f, 1f], 2, 3, 3);
+            return new GradCheckProblem(() => logits.CrossEntropy(targets), [logits]);
+        });
 
         // ---- losses (gradients with respect to both arguments)
         foreach (var reduction in new[] { Reduction.Sum, Reduction.Mean })

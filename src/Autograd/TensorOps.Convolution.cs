@@ -2,6 +2,15 @@ using NeuralCore.Kernels;
 
 namespace NeuralCore;
 
+/// <summary>Which PixelCNN mask <see cref="TensorOps.PixelCnnMask"/> builds.</summary>
+public enum PixelCnnMaskType
+{
+    /// <summary>The first layer's: the centre tap is masked out, so an output never sees its own input pixel.</summary>
+    A,
+    /// <summary>Later layers': the centre tap is kept.</summary>
+    B,
+}
+
 public static partial class TensorOps
 {
     /// <summary>
@@ -68,6 +77,41 @@ public static partial class TensorOps
             if (dw != null) backend.Conv2dBackwardWeight(dy.Buffer, x.Buffer, dw.Buffer, g);
             if (bias != null) AccumulateChannelBias(backend, dy, bias, biasShape!, gradOf);
         });
+    }
+
+    /// <summary>
+    /// A convolution whose weight is multiplied by <paramref name="mask"/> first (PixelCNN's masked convolution): the
+    /// same as <c>x.Conv2d(weight.Mul(mask), bias, stride, padding)</c>, so the weight's gradient is masked too and
+    /// masked taps never change. <paramref name="mask"/> is [R, S] (one mask for every channel pair, see
+    /// <see cref="PixelCnnMask"/>) or shaped like the weight [K, C, R, S]; it gets no gradient unless it requires one.
+    /// </summary>
+    public static Tensor MaskedConv2d(this Tensor x, Tensor weight, Tensor mask, Tensor? bias = null, int stride = 1, int padding = 0)
+    {
+        bool spatial = mask.Shape.Rank == 2 && weight.Shape.Rank == 4 && mask.Shape[0] == weight.Shape[2] && mask.Shape[1] == weight.Shape[3];
+        if (!spatial && mask.Shape != weight.Shape)
+            throw new ArgumentException($"masked_conv2d: mask {mask.Shape} fits neither the kernel [R, S] nor the weight {weight.Shape}", nameof(mask));
+        return x.Conv2d(weight.Mul(mask), bias, stride, padding);
+    }
+
+    /// <summary>
+    /// The PixelCNN mask of a <paramref name="kernelHeight"/> x <paramref name="kernelWidth"/> kernel (van den Oord et
+    /// al. 2016), [R, S] of 0 and 1: every row above the centre row R/2 is 1; on the centre row the columns left of the
+    /// centre S/2 are 1, and the centre itself only for mask <see cref="PixelCnnMaskType.B"/>; rows below are 0. Mask
+    /// A (first layer) keeps a pixel from seeing itself; mask B (later layers) lets a feature see its own position,
+    /// which holds only earlier pixels' information.
+    /// </summary>
+    public static Tensor PixelCnnMask(IBackend backend, PixelCnnMaskType type, int kernelHeight, int kernelWidth)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (kernelHeight <= 0 || kernelWidth <= 0)
+            throw new ArgumentOutOfRangeException(nameof(kernelHeight), $"pixelcnn_mask: kernel {kernelHeight}x{kernelWidth} must be at least 1x1");
+        if (type is not (PixelCnnMaskType.A or PixelCnnMaskType.B)) throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        var mask = new float[kernelHeight * kernelWidth];
+        int cr = kernelHeight / 2, cc = kernelWidth / 2;
+        for (int r = 0; r < kernelHeight; r++)
+            for (int c = 0; c < kernelWidth; c++)
+                mask[r * kernelWidth + c] = r < cr || (r == cr && (c < cc || (c == cc && type == PixelCnnMaskType.B))) ? 1f : 0f;
+        return Tensor.FromArray(backend, mask, kernelHeight, kernelWidth);
     }
 
     // The per-channel bias is part of the convolution op: added in place to the output (a broadcast [C, 1, 1] add) and

@@ -9,6 +9,9 @@ public enum Reduction
     Sum,
     /// <summary>Mean over all elements (PyTorch's default).</summary>
     Mean,
+    /// <summary>No reduction: one loss per element (or per position, for <see cref="TensorOps.CrossEntropy"/>). Only the
+    /// losses that say so accept it.</summary>
+    None,
 }
 
 public static partial class TensorOps
@@ -36,6 +39,8 @@ public static partial class TensorOps
     {
         SameBackend(name, a, b);
         if (a.Shape != b.Shape) throw new ArgumentException($"{name}: shapes differ: {a.Shape} and {b.Shape}");
+        if (reduction is not (Reduction.Sum or Reduction.Mean))
+            throw new ArgumentException($"{name}: reduction {reduction} is not supported; use Sum or Mean", nameof(reduction));
         var backend = a.Backend;
         int n = a.Count;
         float scale = reduction == Reduction.Mean ? 1f / Math.Max(1, n) : 1f;

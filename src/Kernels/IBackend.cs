@@ -97,6 +97,47 @@ public interface IBackend : IDisposable
     /// <summary>y[b, j, i] (+)= x[b, i, j] for x viewed as [batch, rows, columns].</summary>
     void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate);
 
+    /// <summary>
+    /// y (+)= x with its axes permuted: x has shape <paramref name="xShape"/> (rank at most <see cref="Broadcast.MaxRank"/>),
+    /// y's dimension i is x's dimension <paramref name="axes"/>[i]. Its backward is the same kernel with the inverse
+    /// permutation, accumulating.
+    /// </summary>
+    void Permute(DeviceBuffer x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, DeviceBuffer y, bool accumulate);
+
+    // ---- indexing -----------------------------------------------------------------------------
+    // Indices are float32 values holding integers (exact up to 2^24), so that they live in ordinary buffers on every
+    // device. An index that is not an integer in [0, count) never reads or writes outside a buffer: it gives NaN
+    // where a value was asked for and contributes nothing to a gradient.
+
+    /// <summary>y[i, :] = table[indices[i], :] for i in [0, n), table [rows, width], y [n, width] (overwritten);
+    /// an invalid index gives a row of NaN.</summary>
+    void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width);
+
+    /// <summary>dTable[indices[i], :] += dy[i, :] for i in [0, n), the terms of each table row added in increasing i
+    /// (the same bits on every run and thread count); invalid indices are skipped. The backward of <see cref="GatherRows"/>.</summary>
+    void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width);
+
+    /// <summary>y[i, c] = 1 where c == indices[i], else 0, for y [n, classes] (overwritten); an invalid index gives a
+    /// row of NaN.</summary>
+    void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes);
+
+    /// <summary>
+    /// y[o, i] = the index r in [0, length) of the smallest (or, when <paramref name="max"/>, largest) x[o, r, i], as a
+    /// float; the first such index on ties, and the first NaN's index where there is one (PyTorch's argmin/argmax).
+    /// </summary>
+    void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max);
+
+    /// <summary>
+    /// Softmax cross-entropy over the middle axis of logits viewed as [outer, classes, inner]:
+    /// losses[o, i] = ln(sum_c exp(x[o, c, i] - m)) - (x[o, t, i] - m) with m the largest logit and t = targets[o, i]
+    /// (overwritten). NaN where a logit is NaN or +Inf, where every logit is -Inf, or where t is invalid.
+    /// </summary>
+    void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner);
+
+    /// <summary>dLogits[o, c, i] += dLosses[o, i] (softmax(x[o, :, i])[c] - [c == targets[o, i]]).</summary>
+    void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
+        int outer, int classes, int inner);
+
     // ---- convolution --------------------------------------------------------------------------
 
     /// <summary>y = conv2d(x, w): x [N,C,H,W], w [K,C,R,S], y [N,K,OH,OW] (overwritten). No bias.</summary>

@@ -37,6 +37,18 @@ internal sealed class SharedBackend(IBackend inner) : IBackend
         Inner.MatMul(a, b, c, m, n, k, transposeA, transposeB, accumulate, alpha);
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate) =>
         Inner.Transpose(x, y, batch, rows, columns, accumulate);
+    public void Permute(DeviceBuffer x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, DeviceBuffer y, bool accumulate) =>
+        Inner.Permute(x, xShape, axes, y, accumulate);
+    public void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width) =>
+        Inner.GatherRows(table, indices, y, n, rows, width);
+    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
+        Inner.ScatterAddRows(dy, indices, dTable, n, rows, width);
+    public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes) => Inner.OneHot(indices, y, n, classes);
+    public void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max) => Inner.ArgReduce(x, y, outer, length, inner, max);
+    public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner) =>
+        Inner.SoftmaxCrossEntropy(logits, targets, losses, outer, classes, inner);
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
+        int outer, int classes, int inner) => Inner.SoftmaxCrossEntropyBackward(logits, targets, dLosses, dLogits, outer, classes, inner);
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g) => Inner.Conv2dForward(x, w, y, g);
     public void Conv2dBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, in ConvGeometry g) => Inner.Conv2dBackwardData(dy, w, dx, g);
     public void Conv2dBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, in ConvGeometry g) => Inner.Conv2dBackwardWeight(x, dy, dw, g);

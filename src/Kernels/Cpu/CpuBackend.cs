@@ -302,6 +302,36 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc />
+    public void Permute(DeviceBuffer x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, DeviceBuffer y, bool accumulate) =>
+        CpuIndexing.Permute(D(x), xShape, axes, D(y), accumulate);
+
+    // ---- indexing -----------------------------------------------------------------------------
+
+    /// <inheritdoc />
+    public void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width) =>
+        CpuIndexing.GatherRows(D(table), D(indices), D(y), n, rows, width);
+
+    /// <inheritdoc />
+    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
+        CpuIndexing.ScatterAddRows(D(dy), D(indices), D(dTable), n, rows, width);
+
+    /// <inheritdoc />
+    public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes) => CpuIndexing.OneHot(D(indices), D(y), n, classes);
+
+    /// <inheritdoc />
+    public void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max) =>
+        CpuIndexing.ArgReduce(D(x), D(y), outer, length, inner, max);
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner) =>
+        CpuIndexing.SoftmaxCrossEntropy(D(logits), D(targets), D(losses), outer, classes, inner, _parallel);
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
+        int outer, int classes, int inner) =>
+        CpuIndexing.SoftmaxCrossEntropyBackward(D(logits), D(targets), D(dLosses), D(dLogits), outer, classes, inner, _parallel);
+
     // ---- convolution --------------------------------------------------------------------------
 
     /// <inheritdoc />

@@ -7,6 +7,7 @@ using NeuralCore.Kernels.Gpu.Kernels;
 using static NeuralCore.Kernels.Gpu.Kernels.ConvolutionKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.ElementwiseKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.GemmKernels;
+using static NeuralCore.Kernels.Gpu.Kernels.IndexingKernels;
 using static NeuralCore.Kernels.Gpu.Kernels.ReductionKernels;
 
 namespace NeuralCore.Kernels.Gpu;
@@ -47,6 +48,12 @@ public sealed class IlgpuBackend : IBackend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> _gemm128Vector;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _im2col;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _col2im;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs> _permute;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _gatherRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _oneHot;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _argReduce;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _crossEntropy;
 
     private IlgpuBackend(string name, Context context, Accelerator accelerator)
     {
@@ -70,6 +77,13 @@ public sealed class IlgpuBackend : IBackend
         _gemm128Vector = acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Gemm128Vector);
         _im2col = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Im2Col);
         _col2im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Col2ImAccumulate);
+        _permute = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs>(IndexingKernels.Permute);
+        _gatherRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(IndexingKernels.GatherRows);
+        _scatterAddRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.ScatterAddRows);
+        _oneHot = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IndexingKernels.OneHot);
+        _argReduce = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.ArgReduce);
+        _crossEntropy = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
+            IndexingKernels.SoftmaxCrossEntropy);
     }
 
     /// <summary>
@@ -408,6 +422,58 @@ public sealed class IlgpuBackend : IBackend
     {
         int n = batch * rows * columns;
         if (n > 0) _transpose(n, V(x), V(y), rows, columns, accumulate ? 1 : 0);
+    }
+
+    /// <inheritdoc />
+    public void Permute(DeviceBuffer x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, DeviceBuffer y, bool accumulate)
+    {
+        Span<int> shape = stackalloc int[Broadcast.MaxRank], strides = stackalloc int[Broadcast.MaxRank];
+        Indexing.PermutationWalk(xShape, axes, shape, strides);
+        int n = Broadcast.Count(xShape), rank = xShape.Length;
+        if (n == 0) return;
+        var args = new PermuteArgs { Rank = rank, Accumulate = accumulate ? 1 : 0, Shape = Dims8.From(shape[..rank]), Strides = Dims8.From(strides[..rank]) };
+        _permute(n, V(x), V(y), args);
+    }
+
+    // ---- indexing -----------------------------------------------------------------------------
+
+    /// <inheritdoc />
+    public void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width)
+    {
+        if (n > 0 && width > 0) _gatherRows(n * width, V(table), V(indices), V(y), rows, width);
+    }
+
+    /// <inheritdoc />
+    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width)
+    {
+        if (n > 0 && rows > 0 && width > 0) _scatterAddRows(rows * width, V(dy), V(indices), V(dTable), n, rows, width);
+    }
+
+    /// <inheritdoc />
+    public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes)
+    {
+        if (n > 0 && classes > 0) _oneHot(n * classes, V(indices), V(y), classes);
+    }
+
+    /// <inheritdoc />
+    public void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max)
+    {
+        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), length, "argmin/argmax needs at least one element along the axis");
+        if (outer * inner > 0) _argReduce(outer * inner, V(x), V(y), length, inner, max ? 1 : 0);
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner)
+    {
+        var lv = V(losses);
+        if (outer * inner > 0) _crossEntropy(outer * inner, V(logits), V(targets), lv, lv, classes, inner, 0);
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
+        int outer, int classes, int inner)
+    {
+        if (outer * inner > 0) _crossEntropy(outer * inner, V(logits), V(targets), V(dLosses), V(dLogits), classes, inner, 1);
     }
 
     // ---- convolution (im2col + GEMM, in chunks of images) ---------------------------------------

@@ -187,6 +187,130 @@ public sealed class ReferenceBackend : IBackend
     }
 
     /// <inheritdoc />
+    public void Permute(DeviceBuffer x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, DeviceBuffer y, bool accumulate)
+    {
+        float[] xs = H(x).Data, ys = H(y).Data;
+        int rank = xShape.Length;
+        Span<int> shape = stackalloc int[Math.Max(rank, 1)], strides = stackalloc int[Math.Max(rank, 1)];
+        Indexing.PermutationWalk(xShape, axes, shape, strides);
+        int n = Broadcast.Count(xShape);
+        for (int i = 0; i < n; i++)
+        {
+            // the source offset of output element i, from its row-major index in the permuted shape
+            int rest = i, offset = 0;
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                offset += rest % shape[d] * strides[d];
+                rest /= shape[d];
+            }
+            ys[i] = accumulate ? ys[i] + xs[offset] : xs[offset];
+        }
+    }
+
+    /// <inheritdoc />
+    public void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width)
+    {
+        float[] ts = H(table).Data, idx = H(indices).Data, ys = H(y).Data;
+        for (int i = 0; i < n; i++)
+        {
+            int r = Indexing.Resolve(idx[i], rows);
+            for (int c = 0; c < width; c++) ys[i * width + c] = r < 0 ? float.NaN : ts[r * width + c];
+        }
+    }
+
+    /// <inheritdoc />
+    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width)
+    {
+        float[] dys = H(dy).Data, idx = H(indices).Data, dts = H(dTable).Data;
+        var acc = new double[rows * width];
+        for (int i = 0; i < n; i++)
+        {
+            int r = Indexing.Resolve(idx[i], rows);
+            if (r < 0) continue;
+            for (int c = 0; c < width; c++) acc[r * width + c] += dys[i * width + c];
+        }
+        for (int j = 0; j < acc.Length; j++) dts[j] = (float)(dts[j] + acc[j]);
+    }
+
+    /// <inheritdoc />
+    public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes)
+    {
+        float[] idx = H(indices).Data, ys = H(y).Data;
+        for (int i = 0; i < n; i++)
+        {
+            int t = Indexing.Resolve(idx[i], classes);
+            for (int c = 0; c < classes; c++) ys[i * classes + c] = t < 0 ? float.NaN : c == t ? 1f : 0f;
+        }
+    }
+
+    /// <inheritdoc />
+    public void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max)
+    {
+        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), length, "argmin/argmax needs at least one element along the axis");
+        float[] xs = H(x).Data, ys = H(y).Data;
+        for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+        {
+            int best = 0;
+            float bestValue = xs[o * length * inner + i];
+            for (int r = 1; r < length && !float.IsNaN(bestValue); r++)
+            {
+                float v = xs[(o * length + r) * inner + i];
+                if (float.IsNaN(v) || (max ? v > bestValue : v < bestValue)) { best = r; bestValue = v; }
+            }
+            ys[o * inner + i] = best;
+        }
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner)
+    {
+        float[] xs = H(logits).Data, ts = H(targets).Data, ls = H(losses).Data;
+        for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+        {
+            int t = Indexing.Resolve(ts[o * inner + i], classes);
+            var (m, sum) = MaxAndSumExp(xs, o, i, classes, inner);
+            ls[o * inner + i] = t < 0 ? float.NaN : (float)(Math.Log(sum) - (xs[(o * classes + t) * inner + i] - m));
+        }
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
+        int outer, int classes, int inner)
+    {
+        float[] xs = H(logits).Data, ts = H(targets).Data, dls = H(dLosses).Data, dxs = H(dLogits).Data;
+        for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+        {
+            int t = Indexing.Resolve(ts[o * inner + i], classes);
+            var (m, sum) = MaxAndSumExp(xs, o, i, classes, inner);
+            double g = t < 0 ? double.NaN : dls[o * inner + i];
+            for (int c = 0; c < classes; c++)
+            {
+                int xi = (o * classes + c) * inner + i;
+                double p = Math.Exp(xs[xi] - m) / sum;
+                dxs[xi] = (float)(dxs[xi] + g * (p - (c == t ? 1 : 0)));
+            }
+        }
+    }
+
+    /// <summary>The largest logit at (o, :, i) (NaN when any is NaN) and sum_c exp(x - max), in double.</summary>
+    private static (double Max, double SumExp) MaxAndSumExp(float[] xs, int o, int i, int classes, int inner)
+    {
+        double m = double.NegativeInfinity;
+        for (int c = 0; c < classes; c++)
+        {
+            double v = xs[(o * classes + c) * inner + i];
+            if (v > m || double.IsNaN(v)) m = v;
+            if (double.IsNaN(m)) break;
+        }
+        double sum = 0;
+        for (int c = 0; c < classes; c++) sum += Math.Exp(xs[(o * classes + c) * inner + i] - m);
+        return (m, sum);
+    }
+
+    /// <inheritdoc />
     public void Conv2dForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, in ConvGeometry g)
     {
         float[] xs = H(x).Data, ws = H(w).Data, ys = H(y).Data;

@@ -371,6 +371,184 @@ public abstract class BackendConformanceTests : IDisposable
         AssertClose($"conv backward weight {g}", dw, 1e-4 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth), 1e-4);
     }
 
+    // ---- permutation and indexing -------------------------------------------------------------
+
+    public static TheoryData<int[], int[]> PermuteCases => new()
+    {
+        { [2, 3, 4, 5], [0, 2, 3, 1] },    // [B, D, H, W] -> [B, H, W, D] (the vector quantiser's way in)
+        { [2, 4, 5, 3], [0, 3, 1, 2] },    // and back
+        { [2, 3, 4, 5], [3, 2, 1, 0] },
+        { [7, 33], [1, 0] },
+        { [1, 7, 1, 33], [2, 0, 3, 1] },   // size-1 dimensions
+        { [257], [0] },
+        { [2, 1, 3, 1, 2, 3, 1, 2], [7, 6, 5, 4, 3, 2, 1, 0] },   // rank 8
+    };
+
+    [Theory]
+    [MemberData(nameof(PermuteCases))]
+    public void Permute_MatchesReference(int[] shape, int[] axes)
+    {
+        int n = Broadcast.Count(shape);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var x = Pair(RandomArray(n));
+            var y = Pair(RandomArray(n));
+            _reference.Permute(x.Ref, shape, axes, y.Ref, accumulate);
+            _candidate.Permute(x.Cand, shape, axes, y.Cand, accumulate);
+            AssertClose($"permute {Broadcast.Format(shape)} by {Broadcast.Format(axes)} acc={accumulate}", y, 0, 0);
+        }
+    }
+
+    [Fact]
+    public void Permute_RejectsAxesThatAreNotAPermutation()
+    {
+        var x = _candidate.Allocate(6);
+        var y = _candidate.Allocate(6);
+        Assert.Throws<ArgumentException>(() => _candidate.Permute(x, [2, 3], [0, 0], y, false));
+        Assert.Throws<ArgumentException>(() => _candidate.Permute(x, [2, 3], [0], y, false));
+        Assert.Throws<ArgumentException>(() => _candidate.Permute(x, [2, 3], [1, 2], y, false));
+    }
+
+    /// <summary>n indices into [0, rows): random (with repeats), then every invalid kind (NaN, +-Inf, -1, rows, a fraction).</summary>
+    private float[] Indices(int n, int rows, bool invalid)
+    {
+        var idx = new float[n];
+        for (int i = 0; i < n; i++) idx[i] = _random.Next(rows);
+        if (invalid)
+        {
+            float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -1f, rows, 0.5f, -0f];
+            for (int i = 0; i < bad.Length && i < n; i++) idx[(i * 5 + 1) % n] = bad[i];
+        }
+        return idx;
+    }
+
+    [Theory]
+    [InlineData(7, 5, false)]
+    [InlineData(64, 16, false)]     // the VQ-VAE codebook
+    [InlineData(33, 3, true)]
+    [InlineData(1, 257, true)]
+    public void GatherRows_AndScatterAddRows_MatchReference(int rows, int width, bool invalid)
+    {
+        foreach (int n in Sizes)
+        {
+            var table = Pair(RandomArray(rows * width));
+            var idx = Pair(Indices(n, rows, invalid));
+            var y = Pair(RandomArray(n * width));
+            _reference.GatherRows(table.Ref, idx.Ref, y.Ref, n, rows, width);
+            _candidate.GatherRows(table.Cand, idx.Cand, y.Cand, n, rows, width);
+            AssertClose($"gather {n} of [{rows}, {width}]", y, 0, 0);
+
+            var dy = Pair(RandomArray(n * width));
+            var dTable = Pair(RandomArray(rows * width));
+            _reference.ScatterAddRows(dy.Ref, idx.Ref, dTable.Ref, n, rows, width);
+            _candidate.ScatterAddRows(dy.Cand, idx.Cand, dTable.Cand, n, rows, width);
+            AssertClose($"scatter-add {n} into [{rows}, {width}]", dTable, 1e-5 * Math.Sqrt(n), 1e-4);
+        }
+    }
+
+    [Fact]
+    public void GatherRows_InvalidIndexGivesNaNRow_ValidOnesCopyExactly()
+    {
+        var table = Pair([1f, 2f, 3f, 4f, 5f, 6f]);
+        var idx = Pair([2f, float.NaN, 0f, 3f, -1f, 1.5f, 1f]);
+        var y = Pair(new float[14]);
+        _candidate.GatherRows(table.Cand, idx.Cand, y.Cand, 7, 3, 2);
+        var v = Read(_candidate, y.Cand);
+        Assert.Equal([5f, 6f], v[0..2]);
+        Assert.Equal([1f, 2f], v[4..6]);
+        Assert.Equal([3f, 4f], v[12..14]);
+        foreach (int row in new[] { 1, 3, 4, 5 }) Assert.True(float.IsNaN(v[2 * row]) && float.IsNaN(v[2 * row + 1]), $"row {row}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(10)]
+    [InlineData(64)]
+    public void OneHot_MatchesReference(int classes)
+    {
+        foreach (int n in Sizes)
+        {
+            var idx = Pair(Indices(n, classes, invalid: true));
+            var y = Pair(RandomArray(n * classes));
+            _reference.OneHot(idx.Ref, y.Ref, n, classes);
+            _candidate.OneHot(idx.Cand, y.Cand, n, classes);
+            AssertClose($"one-hot {n} x {classes}", y, 0, 0);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 257, 1)]
+    [InlineData(7, 33, 1)]
+    [InlineData(1, 7, 33)]
+    [InlineData(3, 7, 5)]
+    [InlineData(257, 1, 7)]
+    [InlineData(100, 64, 1)]     // distances of 100 vectors to a codebook of 64
+    public void ArgReduce_MatchesReference_WithTiesAndNaN(int outer, int length, int inner)
+    {
+        int n = outer * length * inner;
+        // few distinct values, so ties are common; some NaN, +-Inf and signed zeros
+        var x = new float[n];
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f];
+        for (int i = 0; i < n; i++)
+            x[i] = _random.Next(20) == 0 ? special[_random.Next(special.Length)] : _random.Next(5) - 2;
+        var xs = Pair(x);
+        foreach (bool max in new[] { false, true })
+        {
+            var y = Pair(RandomArray(outer * inner));
+            _reference.ArgReduce(xs.Ref, y.Ref, outer, length, inner, max);
+            _candidate.ArgReduce(xs.Cand, y.Cand, outer, length, inner, max);
+            AssertClose($"{(max ? "argmax" : "argmin")} [{outer},{length},{inner}]", y, 0, 0);
+        }
+    }
+
+    [Fact]
+    public void ArgReduce_FollowsPyTorchOnTiesAndNaN()
+    {
+        // rows of 4: ties pick the first, -0 and +0 tie, the first NaN wins both ways
+        var x = Pair([3f, 1f, 1f, 2f, /**/ 0f, -0f, 0f, 5f, /**/ 1f, float.NaN, -9f, float.NaN, /**/ float.NegativeInfinity, 2f, float.NegativeInfinity, 1f]);
+        var y = Pair(new float[4]);
+        _candidate.ArgReduce(x.Cand, y.Cand, 4, 4, 1, max: false);
+        Assert.Equal([1f, 0f, 1f, 0f], Read(_candidate, y.Cand));
+        _candidate.ArgReduce(x.Cand, y.Cand, 4, 4, 1, max: true);
+        Assert.Equal([0f, 3f, 1f, 1f], Read(_candidate, y.Cand));
+    }
+
+    public static TheoryData<int, int, int> CrossEntropyShapes => new()
+    {
+        { 7, 33, 1 },      // [N, C]
+        { 257, 3, 1 },
+        { 1, 1, 1 },
+        { 3, 7, 5 },       // [N, C, d]
+        { 2, 64, 49 },     // the PixelCNN prior: [B, K, 7, 7]
+        { 5, 2, 257 },
+    };
+
+    [Theory]
+    [MemberData(nameof(CrossEntropyShapes))]
+    public void SoftmaxCrossEntropy_ForwardAndBackward_MatchReference(int outer, int classes, int inner)
+    {
+        int n = outer * classes * inner, positions = outer * inner;
+        var logits = RandomArray(n, -6f, 6f);
+        var targets = Indices(positions, classes, invalid: false);
+        // edge values at a few places: huge, -Inf (one logit, and the target's), NaN, and one invalid target
+        float[] edges = [3e38f, -3e38f, float.NegativeInfinity, float.PositiveInfinity, float.NaN, 1e20f, -1e-40f];
+        for (int i = 0; i < edges.Length && positions > 2; i++) logits[(i * 7919) % n] = edges[i];
+        if (positions > 3) targets[positions - 2] = classes;
+        var x = Pair(logits);
+        var t = Pair(targets);
+        var losses = Pair(RandomArray(positions));
+        _reference.SoftmaxCrossEntropy(x.Ref, t.Ref, losses.Ref, outer, classes, inner);
+        _candidate.SoftmaxCrossEntropy(x.Cand, t.Cand, losses.Cand, outer, classes, inner);
+        string label = $"cross-entropy [{outer},{classes},{inner}]";
+        AssertClose(label, losses, 1e-5, 1e-5);
+
+        var dl = Pair(RandomArray(positions));
+        var dx = Pair(RandomArray(n));
+        _reference.SoftmaxCrossEntropyBackward(x.Ref, t.Ref, dl.Ref, dx.Ref, outer, classes, inner);
+        _candidate.SoftmaxCrossEntropyBackward(x.Cand, t.Cand, dl.Cand, dx.Cand, outer, classes, inner);
+        AssertClose(label + " backward", dx, 1e-5, 1e-4);
+    }
+
     // ---- optimisers ---------------------------------------------------------------------------
 
     [Theory]

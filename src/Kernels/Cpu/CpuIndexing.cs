@@ -1,0 +1,257 @@
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Kernels.Cpu;
+
+/// <summary>
+/// The CPU's permutation, indexing, argmin/argmax and softmax cross-entropy kernels.
+/// <para>Only the cross-entropy runs on several threads: its outer rows are split among them and every position is
+/// computed by one thread alone from its own inputs, so the bits do not depend on the thread count. The others are
+/// memory moves or scans far cheaper than the layers around them.</para>
+/// </summary>
+internal static class CpuIndexing
+{
+    // ---- permute ---------------------------------------------------------------------------------
+
+    public static void Permute(float[] x, ReadOnlySpan<int> xShape, ReadOnlySpan<int> axes, float[] y, bool accumulate)
+    {
+        int rank = xShape.Length, n = Broadcast.Count(xShape);
+        Span<int> shape = stackalloc int[Broadcast.MaxRank], strides = stackalloc int[Broadcast.MaxRank];
+        Indexing.PermutationWalk(xShape, axes, shape, strides);
+        if (n == 0) return;
+        // merge output dimensions that the source also walks contiguously (e.g. H and W of [B,D,H,W] -> [B,H,W,D])
+        int r = 0;
+        for (int d = 0; d < rank; d++)
+        {
+            if (shape[d] == 1) continue;
+            if (r > 0 && strides[r - 1] == strides[d] * shape[d])
+            {
+                shape[r - 1] *= shape[d];
+                strides[r - 1] = strides[d];
+                continue;
+            }
+            shape[r] = shape[d];
+            strides[r] = strides[d];
+            r++;
+        }
+        if (r == 0) { shape[0] = 1; strides[0] = 1; r = 1; }
+        int inner = shape[r - 1], innerStride = strides[r - 1], rows = n / inner;
+        Span<int> index = stackalloc int[Broadcast.MaxRank];
+        index.Clear();
+        int source = 0;
+        for (int row = 0; row < rows; row++)
+        {
+            var dst = y.AsSpan(row * inner, inner);
+            if (innerStride == 1)
+            {
+                var src = x.AsSpan(source, inner);
+                if (accumulate) TensorPrimitives.Add(dst, src, dst);
+                else src.CopyTo(dst);
+            }
+            else if (accumulate)
+                for (int j = 0, s = source; j < inner; j++, s += innerStride) dst[j] += x[s];
+            else
+                for (int j = 0, s = source; j < inner; j++, s += innerStride) dst[j] = x[s];
+            // odometer over the outer output dimensions
+            for (int d = r - 2; d >= 0; d--)
+            {
+                source += strides[d];
+                if (++index[d] < shape[d]) break;
+                source -= strides[d] * shape[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    // ---- gather, scatter-add, one-hot --------------------------------------------------------------
+
+    public static void GatherRows(float[] table, float[] indices, float[] y, int n, int rows, int width)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            int r = Indexing.Resolve(indices[i], rows);
+            var dst = y.AsSpan(i * width, width);
+            if (r < 0) dst.Fill(float.NaN);
+            else table.AsSpan(r * width, width).CopyTo(dst);
+        }
+    }
+
+    /// <summary>In increasing i, so every table row receives its terms in the same order on every run.</summary>
+    public static void ScatterAddRows(float[] dy, float[] indices, float[] dTable, int n, int rows, int width)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            int r = Indexing.Resolve(indices[i], rows);
+            if (r < 0) continue;
+            var dst = dTable.AsSpan(r * width, width);
+            TensorPrimitives.Add(dst, dy.AsSpan(i * width, width), dst);
+        }
+    }
+
+    public static void OneHot(float[] indices, float[] y, int n, int classes)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            int t = Indexing.Resolve(indices[i], classes);
+            var row = y.AsSpan(i * classes, classes);
+            if (t < 0) { row.Fill(float.NaN); continue; }
+            row.Clear();
+            row[t] = 1f;
+        }
+    }
+
+    // ---- argmin / argmax ---------------------------------------------------------------------------
+
+    public static void ArgReduce(float[] x, float[] y, int outer, int length, int inner, bool max)
+    {
+        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), length, "argmin/argmax needs at least one element along the axis");
+        for (int o = 0; o < outer; o++)
+        {
+            int block = o * length * inner;
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                float bestValue = x[block + i];
+                // PyTorch's rule: a NaN beats every number and the first NaN stays; otherwise strictly better only,
+                // so ties keep the first index (-0 and +0 tie)
+                for (int r = 1, at = block + inner + i; r < length && !float.IsNaN(bestValue); r++, at += inner)
+                {
+                    float v = x[at];
+                    if (float.IsNaN(v) || (max ? v > bestValue : v < bestValue)) { best = r; bestValue = v; }
+                }
+                y[o * inner + i] = best;
+            }
+        }
+    }
+
+    // ---- softmax cross-entropy ---------------------------------------------------------------------
+
+    /// <summary>Below this many logits the cross-entropy stays on the calling thread.</summary>
+    private const int ParallelThreshold = 1 << 15;
+
+    [ThreadStatic] private static float[]? t_scratch;
+
+    private static Span<float> Scratch(int length)
+    {
+        if (t_scratch is null || t_scratch.Length < length) t_scratch = new float[Math.Max(length, 1024)];
+        return t_scratch.AsSpan(0, length);
+    }
+
+    public static void SoftmaxCrossEntropy(float[] logits, float[] targets, float[] losses, int outer, int classes, int inner, CpuParallel parallel)
+    {
+        var job = new CrossEntropyJob { X = logits, T = targets, Out = losses, Outer = outer, Classes = classes, Inner = inner };
+        Run(ref job, parallel);
+    }
+
+    public static void SoftmaxCrossEntropyBackward(float[] logits, float[] targets, float[] dLosses, float[] dLogits,
+        int outer, int classes, int inner, CpuParallel parallel)
+    {
+        var job = new CrossEntropyJob { X = logits, T = targets, Out = dLogits, DLosses = dLosses, Outer = outer, Classes = classes, Inner = inner };
+        Run(ref job, parallel);
+    }
+
+    private static void Run(ref CrossEntropyJob job, CpuParallel parallel)
+    {
+        long size = (long)job.Outer * job.Classes * job.Inner;
+        job.Chunks = size < ParallelThreshold ? 1 : Math.Min(parallel.Threads, job.Outer);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    /// <summary>Outer rows [Outer * t / Chunks, Outer * (t + 1) / Chunks): the losses, or (DLosses set) the gradient.</summary>
+    private struct CrossEntropyJob : IParallelBody
+    {
+        public float[] X, T, Out;
+        public float[]? DLosses;
+        public int Outer, Classes, Inner, Chunks;
+
+        public readonly void Invoke(int t)
+        {
+            int o0 = (int)((long)Outer * t / Chunks), o1 = (int)((long)Outer * (t + 1) / Chunks);
+            for (int o = o0; o < o1; o++)
+            {
+                if (Inner == 1) Row(o);
+                else Block(o);
+            }
+        }
+
+        /// <summary>Logits [N, C] (inner 1): one row of classes at a time, vectorised along the classes.</summary>
+        private readonly void Row(int o)
+        {
+            var x = X.AsSpan(o * Classes, Classes);
+            var e = Scratch(Classes);
+            float m = MaxOf(x);
+            TensorPrimitives.Subtract(x, m, e);
+            TensorPrimitives.Exp(e, e);
+            float s = TensorPrimitives.Sum<float>(e);
+            int target = Indexing.Resolve(T[o], Classes);
+            if (DLosses is null)
+            {
+                Out[o] = target < 0 ? float.NaN : MathF.Log(s) - (x[target] - m);
+                return;
+            }
+            float g = target < 0 ? float.NaN : DLosses[o];
+            // softmax * g - onehot * g: PyTorch's order, g - p g cancelling at the target the same way
+            TensorPrimitives.Divide(e, s, e);
+            TensorPrimitives.Multiply(e, g, e);
+            var dx = Out.AsSpan(o * Classes, Classes);
+            TensorPrimitives.Add(dx, e, dx);
+            if (target >= 0) dx[target] -= g;
+        }
+
+        /// <summary>Logits [B, C, H, W]: a [C, inner] block at a time, vectorised along the positions.</summary>
+        private readonly void Block(int o)
+        {
+            int inner = Inner, block = o * Classes * inner;
+            var scratch = Scratch(3 * inner);
+            Span<float> m = scratch[..inner], s = scratch.Slice(inner, inner), e = scratch.Slice(2 * inner, inner);
+            X.AsSpan(block, inner).CopyTo(m);
+            for (int c = 1; c < Classes; c++) TensorPrimitives.Max(m, X.AsSpan(block + c * inner, inner), m);
+            s.Clear();
+            for (int c = 0; c < Classes; c++)
+            {
+                TensorPrimitives.Subtract(X.AsSpan(block + c * inner, inner), m, e);
+                TensorPrimitives.Exp(e, e);
+                TensorPrimitives.Add(s, e, s);
+            }
+            var targets = T.AsSpan(o * inner, inner);
+            if (DLosses is null)
+            {
+                var losses = Out.AsSpan(o * inner, inner);
+                for (int i = 0; i < inner; i++)
+                {
+                    int target = Indexing.Resolve(targets[i], Classes);
+                    losses[i] = target < 0 ? float.NaN : MathF.Log(s[i]) - (X[block + target * inner + i] - m[i]);
+                }
+                return;
+            }
+            // g per position (NaN for an invalid target), kept in s's place after dividing it out
+            var dl = DLosses.AsSpan(o * inner, inner);
+            for (int i = 0; i < inner; i++) s[i] = Indexing.Resolve(targets[i], Classes) < 0 ? float.NaN : dl[i] / s[i];
+            for (int c = 0; c < Classes; c++)
+            {
+                TensorPrimitives.Subtract(X.AsSpan(block + c * inner, inner), m, e);
+                TensorPrimitives.Exp(e, e);
+                TensorPrimitives.Multiply(e, s, e);
+                var dx = Out.AsSpan(block + c * inner, inner);
+                TensorPrimitives.Add(dx, e, dx);
+            }
+            for (int i = 0; i < inner; i++)
+            {
+                int target = Indexing.Resolve(targets[i], Classes);
+                if (target >= 0) Out[block + target * inner + i] -= dl[i];
+            }
+        }
+
+        /// <summary>The largest value, NaN when any is NaN.</summary>
+        private static float MaxOf(ReadOnlySpan<float> x)
+        {
+            float m = float.NegativeInfinity;
+            foreach (float v in x)
+            {
+                if (float.IsNaN(v)) return float.NaN;
+                if (v > m) m = v;
+            }
+            return m;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace NeuralCore.Kernels.Gpu.Kernels;
+
+/// <summary>
+/// Permutation, gather / scatter-add of rows, one-hot, argmin/argmax and softmax cross-entropy. No atomics: every
+/// output element is written by one thread, which adds its terms in a fixed order, so results repeat exactly.
+/// </summary>
+internal static class IndexingKernels
+{
+    /// <summary>y[j] (+)= x[source offset of j], one thread per output element.</summary>
+    public static void Permute(Index1D j, ArrayView<float> x, ArrayView<float> y, PermuteArgs a)
+    {
+        int rest = j, offset = 0;
+        for (int d = a.Rank - 1; d >= 0; d--)
+        {
+            int size = a.Shape.Get(d);
+            int q = rest / size;
+            offset += (rest - q * size) * a.Strides.Get(d);
+            rest = q;
+        }
+        float v = x[offset];
+        y[j] = a.Accumulate != 0 ? y[j] + v : v;
+    }
+
+    public struct PermuteArgs
+    {
+        public int Rank, Accumulate;
+        public Dims8 Shape, Strides;
+    }
+
+    /// <summary>y[i, c] = table[indices[i], c] (NaN for an invalid index), one thread per element of y.</summary>
+    public static void GatherRows(Index1D j, ArrayView<float> table, ArrayView<float> indices, ArrayView<float> y, int rows, int width)
+    {
+        int i = j / width, c = j - i * width;
+        int r = Indexing.Resolve(indices[i], rows);
+        y[j] = r < 0 ? float.NaN : table[r * width + c];
+    }
+
+    /// <summary>dTable[r, c] += dy[i, c] over every i whose index is r, in increasing i; one thread per table element
+    /// (each walks all n indices: meant for codebooks and embeddings of modest size, and free of atomics).</summary>
+    public static void ScatterAddRows(Index1D j, ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dTable, int n, int rows, int width)
+    {
+        int r = j / width, c = j - r * width;
+        float acc = dTable[j];
+        for (int i = 0; i < n; i++)
+            if (Indexing.Resolve(indices[i], rows) == r) acc += dy[i * width + c];
+        dTable[j] = acc;
+    }
+
+    /// <summary>y[i, c] = [c == indices[i]] (a NaN row for an invalid index), one thread per element of y.</summary>
+    public static void OneHot(Index1D j, ArrayView<float> indices, ArrayView<float> y, int classes)
+    {
+        int i = j / classes, c = j - i * classes;
+        int t = Indexing.Resolve(indices[i], classes);
+        y[j] = t < 0 ? float.NaN : c == t ? 1f : 0f;
+    }
+
+    /// <summary>y[o, i] = the index of the first smallest (largest) x[o, :, i], or of its first NaN; one thread per output.</summary>
+    public static void ArgReduce(Index1D j, ArrayView<float> x, ArrayView<float> y, int length, int inner, int max)
+    {
+        int o = j / inner, i = j - o * inner;
+        int at = o * length * inner + i, best = 0;
+        float bestValue = x[at];
+        for (int r = 1; r < length && !XMath.IsNaN(bestValue); r++)
+        {
+            at += inner;
+            float v = x[at];
+            if (XMath.IsNaN(v) || (max != 0 ? v > bestValue : v < bestValue)) { best = r; bestValue = v; }
+        }
+        y[j] = best;
+    }
+
+    /// <summary>The loss at position (o, i), or with <paramref name="backward"/> != 0 its gradient added into
+    /// dLogits[o, :, i]; one thread per position. <paramref name="dLosses"/> is read only for the gradient.</summary>
+    public static void SoftmaxCrossEntropy(Index1D j, ArrayView<float> logits, ArrayView<float> targets, ArrayView<float> dLosses,
+        ArrayView<float> output, int classes, int inner, int backward)
+    {
+        int o = j / inner, i = j - o * inner;
+        int first = o * classes * inner + i;
+        float m = float.NegativeInfinity;
+        for (int c = 0, at = first; c < classes; c++, at += inner)
+        {
+            float v = logits[at];
+            if (XMath.IsNaN(v)) { m = v; break; }
+            if (v > m) m = v;
+        }
+        float s = 0f;
+        for (int c = 0, at = first; c < classes; c++, at += inner) s += XMath.Exp(logits[at] - m);
+        int t = Indexing.Resolve(targets[j], classes);
+        if (backward == 0)
+        {
+            output[j] = t < 0 ? float.NaN : XMath.Log(s) - (logits[first + t * inner] - m);
+            return;
+        }
+        float g = t < 0 ? float.NaN : dLosses[j];
+        float scale = g / s;
+        for (int c = 0, at = first; c < classes; c++, at += inner)
+        {
+            float term = XMath.Exp(logits[at] - m) * scale;
+            output[at] += c == t ? term - g : term;
+        }
+    }
+}
