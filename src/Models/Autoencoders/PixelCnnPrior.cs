@@ -82,15 +82,15 @@ public sealed class PixelCnnPrior : Module
         spec.Validate();
         Spec = spec;
         int k = spec.CodebookSize, c = spec.Channels, h = spec.Hidden;
-        _first = RegisterModule("a", new MaskedConv2d(backend, random, k, c, spec.FirstKernel, ConvMask.A));
+        _first = RegisterModule("a", new MaskedConv2d(backend, random, k, c, spec.FirstKernel, PixelCnnMaskType.A));
         _blocks = new (Conv2d, MaskedConv2d, Conv2d)[spec.Blocks];
         for (int i = 0; i < spec.Blocks; i++)
         {
             _blocks[i] = (RegisterModule($"res.{i}.0", new Conv2d(backend, random, c, h, 1)),
-                          RegisterModule($"res.{i}.1", new MaskedConv2d(backend, random, h, h, 3, ConvMask.B)),
+                          RegisterModule($"res.{i}.1", new MaskedConv2d(backend, random, h, h, 3, PixelCnnMaskType.B)),
                           RegisterModule($"res.{i}.2", new Conv2d(backend, random, h, c, 1)));
         }
-        _last = RegisterModule("b", new MaskedConv2d(backend, random, c, c, 1, ConvMask.B));
+        _last = RegisterModule("b", new MaskedConv2d(backend, random, c, c, 1, PixelCnnMaskType.B));
         _output = RegisterModule("out", new Conv2d(backend, random, c, k, 1));
     }
 
@@ -111,37 +111,28 @@ public sealed class PixelCnnPrior : Module
         return _output.Call(_last.Call(x.Relu()).Relu(), "out");
     }
 
-    /// <summary>Logits [count·cells, K], one row per cell in image order, for code grids [count·cells].</summary>
+    /// <summary>Logits [count, K, h, w] for code grids [count·cells] (the codes one-hot encoded on the device).</summary>
     public Tensor Logits(ReadOnlySpan<int> codes)
     {
+        var targets = Targets(codes);
+        return Forward(targets.OneHot(Spec.CodebookSize).Permute(0, 3, 1, 2));
+    }
+
+    /// <summary>The codes as a float index tensor [count, h, w].</summary>
+    private Tensor Targets(ReadOnlySpan<int> codes)
+    {
         int count = CheckCodes(codes);
-        int k = Spec.CodebookSize, cells = Cells;
-        var oneHot = new float[codes.Length * k];
-        for (int n = 0; n < count; n++)
-            for (int i = 0; i < cells; i++)
-                oneHot[(n * k + codes[n * cells + i]) * cells + i] = 1f;
-        var input = Tensor.FromArray(Backend, oneHot, new Shape(count, k, Spec.Height, Spec.Width));
-        return Forward(input).Reshape(count, k, cells).Transpose().Reshape(count * cells, k);
+        var values = new float[codes.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = codes[i];
+        return Tensor.FromArray(Backend, values, new Shape(count, Spec.Height, Spec.Width));
     }
 
     /// <summary>Mean negative log-likelihood per code (nats) of code grids [count·cells]: the training loss (a scalar).</summary>
     public Tensor Loss(ReadOnlySpan<int> codes)
     {
-        var logits = Logits(codes);
-        int n = codes.Length, k = Spec.CodebookSize;
-        // log-softmax with each row's largest logit subtracted (a constant: it shifts the logits, not the gradient)
-        var values = logits.ToArray();
-        var max = new float[n];
-        var target = new float[n * k];
-        for (int i = 0; i < n; i++)
-        {
-            max[i] = TensorPrimitivesMax(values.AsSpan(i * k, k));
-            target[i * k + codes[i]] = 1f;
-        }
-        var shifted = logits.Sub(Tensor.FromArray(Backend, max, new Shape(n, 1)));
-        var logSumExp = shifted.Exp().Sum(1).Log();
-        var picked = shifted.Mul(Tensor.FromArray(Backend, target, new Shape(n, k))).Sum(1);
-        return logSumExp.Sub(picked).Mean();
+        var targets = Targets(codes);
+        var logits = Forward(targets.OneHot(Spec.CodebookSize).Permute(0, 3, 1, 2));
+        return logits.CrossEntropy(targets);
     }
 
     private static float TensorPrimitivesMax(ReadOnlySpan<float> row)
@@ -191,10 +182,11 @@ public sealed class PixelCnnPrior : Module
             for (int i = 0; i < cells; i++)
             {
                 using var scope = TensorScope.Begin();
-                var logits = Logits(codes).ToArray();
+                // only cell i's logits are needed: [count, K] out of [count, K, h, w]
+                var logits = Logits(codes).Reshape(count, k, cells).Slice(2, i, 1).ToArray();
                 for (int n = 0; n < count; n++)
                 {
-                    var row = logits.AsSpan((n * cells + i) * k, k);
+                    var row = logits.AsSpan(n * k, k);
                     float m = TensorPrimitivesMax(row);
                     double sum = 0;
                     for (int c = 0; c < k; c++) sum += p[c] = Math.Exp(row[c] - m);

@@ -98,27 +98,25 @@ public sealed class VectorQuantizer : Module
     /// <summary>The index of the nearest code of each row of <paramref name="rows"/> [n, D] (no gradient).</summary>
     public int[] Nearest(Tensor rows)
     {
-        CheckRows(rows);
         using var _ = Autograd.NoGrad();
         using var scope = TensorScope.Begin();
-        // ||z||^2 - 2 z.e + ||e||^2 for all pairs: the cross term is one GEMM [n, D] x [D, K]
-        var cross = rows.MatMul(Codebook, transposeB: true);
-        var distances = rows.Mul(rows).Sum(1, keepDim: true).Add(Codebook.Mul(Codebook).Sum(1)).Sub(cross.Mul(2f));
-        return ArgMinRows(distances.ToArray(), rows.Shape[0], Settings.CodebookSize);
+        var indices = NearestCodes(rows).ToArray();
+        var result = new int[indices.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = (int)indices[i];
+        return result;
     }
 
-    private static int[] ArgMinRows(float[] distances, int n, int k)
+    /// <summary>
+    /// The nearest code of each row as a float index tensor [n] (no gradient): argmin over k of
+    /// ||z||^2 - 2 z.e_k + ||e_k||^2, whose cross term is one GEMM [n, D] x [D, K] for the batch.
+    /// </summary>
+    public Tensor NearestCodes(Tensor rows)
     {
-        var result = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            var row = distances.AsSpan(i * k, k);
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (row[j] < row[best]) best = j;
-            result[i] = best;
-        }
-        return result;
+        CheckRows(rows);
+        using var _ = Autograd.NoGrad();
+        var cross = rows.MatMul(Codebook, transposeB: true);
+        var distances = rows.Mul(rows).Sum(1, keepDim: true).Add(Codebook.Mul(Codebook).Sum(1)).Sub(cross.Mul(2f));
+        return distances.ArgMin(1);
     }
 
     /// <summary>
@@ -127,16 +125,13 @@ public sealed class VectorQuantizer : Module
     /// </summary>
     public QuantizerOutput Quantize(Tensor rows, SeededRandom? random = null)
     {
-        var indices = Nearest(rows);
-        foreach (int i in indices) _usage[i]++;
-        int n = rows.Shape[0], k = Settings.CodebookSize;
+        var chosen = NearestCodes(rows);
+        var values = chosen.ToArray();   // the host needs them anyway: usage counts, EMA sums, restarts
+        var indices = new int[values.Length];
+        for (int i = 0; i < indices.Length; i++) _usage[indices[i] = (int)values[i]]++;
         bool ema = Settings.Update == "ema";
-        // e_k for each row: a one-hot matrix [n, K] times the codebook, whose backward is the scatter-add of the
-        // rows' gradients into the codes they chose
-        var oneHot = new float[n * k];
-        for (int i = 0; i < n; i++) oneHot[i * k + indices[i]] = 1f;
-        var select = Tensor.FromArray(rows.Backend, oneHot, new Shape(n, k));
-        var codes = select.MatMul(ema ? Codebook.Detach() : Codebook);
+        // the gather's backward adds each row's gradient into the code it chose (the codebook loss's only path)
+        var codes = (ema ? Codebook.Detach() : Codebook).Gather(chosen);
         var commitment = rows.MseLoss(codes.Detach()).Mul(Settings.Commitment);
         var codebookLoss = ema ? null : codes.MseLoss(rows.Detach());
         var quantized = rows.Add(codes.Detach().Sub(rows.Detach()));

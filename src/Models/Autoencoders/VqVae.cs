@@ -41,15 +41,14 @@ public sealed class VqVae : Autoencoder
     public Tensor EncodeRows(Tensor input)
     {
         var z = Encoder.Call(CheckInput(input), "encoder");   // [B, D, h, w]
-        int b = z.Shape[0];
-        return z.Reshape(b, CodeDim, Cells).Transpose().Reshape(b * Cells, CodeDim);
+        return z.Permute(0, 2, 3, 1).Reshape(z.Shape[0] * Cells, CodeDim);
     }
 
     /// <summary>Rows [batch·cells, D] back to the decoder's input [batch, D·cells] (channel-first).</summary>
     private Tensor RowsToGrid(Tensor rows)
     {
         int b = rows.Shape[0] / Cells;
-        return rows.Reshape(b, Cells, CodeDim).Transpose().Reshape(b, CodeDim * Cells);
+        return rows.Reshape(b, GridHeight, GridWidth, CodeDim).Permute(0, 3, 1, 2).Reshape(b, CodeDim * Cells);
     }
 
     /// <summary>The quantised grid [batch, D·cells] (channel-first), the decoder's input.</summary>
@@ -69,13 +68,13 @@ public sealed class VqVae : Autoencoder
         if (codes.Length == 0 || codes.Length % Cells != 0)
             throw new ArgumentException($"decode codes: expected a whole number of {Cells}-code grids, got {codes.Length} codes", nameof(codes));
         int n = codes.Length, k = CodebookSize;
-        var oneHot = new float[n * k];
+        var indices = new float[n];
         for (int i = 0; i < n; i++)
         {
             if ((uint)codes[i] >= (uint)k) throw new ArgumentOutOfRangeException(nameof(codes), $"code {codes[i]} at {i} is outside the codebook [0, {k})");
-            oneHot[i * k + codes[i]] = 1f;
+            indices[i] = codes[i];
         }
-        var rows = Tensor.FromArray(Quantizer.Codebook.Backend, oneHot, new Shape(n, k)).MatMul(Quantizer.Codebook);
+        var rows = Quantizer.Codebook.Gather(Tensor.FromArray(Quantizer.Codebook.Backend, indices, new Shape(n)));
         return Decode(RowsToGrid(rows));
     }
 
