@@ -177,11 +177,30 @@ public sealed class VectorQuantizer : Module
                 for (int j = 0; j < d; j++) _codebook[c * d + j] = _emaSum[c * d + j] / smoothed;
             }
         }
+        // A dead code restarts at a row drawn with probability proportional to its squared distance from the code it
+        // chose (k-means++ seeding): rows the codebook already serves well (the blank background of every digit) are
+        // rarely drawn, so a revived code goes where the quantisation error is, and two codes never restart on one row.
+        double[]? weights = null;
+        double weightSum = 0;
         for (int c = 0; c < k; c++)
         {
             _idle[c] = counts[c] > 0 ? 0 : _idle[c] + 1;
             if (restartAfter == 0 || _idle[c] < restartAfter) continue;
-            int source = random == null ? (c * 7919 + Restarts) % n : (int)(random.NextUInt() % (uint)n);
+            if (weights == null)
+            {
+                weights = new double[n];
+                for (int i = 0; i < n; i++)
+                {
+                    double d2 = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        double diff = z[i * d + j] - _codebook[indices[i] * d + j];
+                        d2 += diff * diff;
+                    }
+                    weightSum += weights[i] = d2;
+                }
+            }
+            int source = DrawRow(weights, ref weightSum, random, c);
             z.AsSpan(source * d, d).CopyTo(_codebook.AsSpan(c * d, d));
             if (ema)
             {
@@ -198,6 +217,24 @@ public sealed class VectorQuantizer : Module
             EmaCount.CopyFrom(_emaCount);
             EmaSum.CopyFrom(_emaSum);
         }
+    }
+
+    /// <summary>A row index drawn with probability proportional to <paramref name="weights"/>, whose weight is then zeroed.</summary>
+    private int DrawRow(double[] weights, ref double sum, SeededRandom? random, int code)
+    {
+        int n = weights.Length, chosen = (code * 7919 + Restarts) % n;   // without a generator: a fixed spread of rows
+        if (sum > 0)
+        {
+            double u = (random?.NextFloat() ?? (chosen + 0.5) / n) * sum;
+            for (int i = 0; i < n; i++)
+            {
+                u -= weights[i];
+                if (u < 0 && weights[i] > 0) { chosen = i; break; }
+            }
+        }
+        sum = Math.Max(0, sum - weights[chosen]);
+        weights[chosen] = 0;
+        return chosen;
     }
 
     private void CheckRows(Tensor rows)
