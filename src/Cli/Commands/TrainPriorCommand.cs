@@ -33,7 +33,7 @@ internal static class TrainPriorCommand
         string dir = args.Get(CommonOptions.ModelDirectory);
         var spec = ModelStore.LoadSpec(dir);
         if (!spec.IsVectorQuantized)
-            throw new CliException($"train-prior: {dir} holds a {spec.Kind} model; a prior learns the codes of a VQ-VAE (train one with `neuralcore train --model vqvae`)", 2);
+            throw new CliException($"train-prior: {dir} holds a model of kind {spec.Kind}; a prior learns the codes of a VQ-VAE (train one with `neuralcore train --model vqvae`)", 2);
         bool resume = args.Get(Resume);
         if (resume)
         {
