@@ -34,6 +34,8 @@ internal static class TrainCommand
         (command, name) => $"{command}: --codebook-update must be ema or loss, got '{name}'", "ema");
     private static readonly Option<int> DeadCodeSteps = CliOption.Int("--dead-code-steps",
         "vqvae: re-seed a code from a random encoder output when no input chose it for this many steps (0: never)", 20, 0, 1_000_000);
+    private static readonly Option<float> DeadCodeUsage = CliOption.Float("--dead-code-usage",
+        "vqvae: a step counts towards --dead-code-steps when fewer than this share of the batch's cells chose the code", 0f, 0f, 0.999f);
     private static readonly Option<float> Commitment = CliOption.Float("--commitment", "vqvae: weight beta of the commitment loss", 0.25f, 0f, 1000f);
     private static readonly Option<string?> Out = CliOption.OptionalString("--out", "output directory", "DIR", "runs/KIND");
     private static readonly Option<bool> LogGradients = CliOption.Flag("--log-grads",
@@ -60,10 +62,10 @@ internal static class TrainCommand
             Then `neuralcore train-prior --model DIR` and `neuralcore sample --model DIR` generate from its codes.
             """,
     }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-        NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, Commitment, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients, Quiet,
+        NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients, Quiet,
         .. CommonOptions.DeviceOptions, ResumeFrom]);
 
-    private static readonly Option[] VqOptions = [CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, Commitment];
+    private static readonly Option[] VqOptions = [CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment];
 
     private static int Run(Args args)
     {
@@ -92,6 +94,7 @@ internal static class TrainCommand
             CodeDim = args.Get(CodeDim),
             Update = args.Get(CodebookUpdate),
             DeadCodeSteps = args.Get(DeadCodeSteps),
+            DeadCodeUsage = args.Get(DeadCodeUsage),
             Commitment = args.Get(Commitment),
             DataVariance = VqVae.Variance(data.Train.AsSpan(0, data.TrainCount * data.Features)),
         } : null;
@@ -147,7 +150,7 @@ internal static class TrainCommand
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly Option[] FixedWhenResuming =
         [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-         NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, Commitment, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients];
+         NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment, CommonOptions.Seed, Rng, Out, Overwrite, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
     private static int Resume(Args args)

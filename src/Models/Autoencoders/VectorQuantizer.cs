@@ -184,9 +184,10 @@ public sealed class VectorQuantizer : Module
         // no two codes restart on one row.
         double[]? weights = null;
         double weightSum = 0;
+        double rarelyUsed = Math.Max(0.0, Settings.DeadCodeUsage * n - 1e-9);   // a count at or below this is idle
         for (int c = 0; c < k; c++)
         {
-            _idle[c] = counts[c] > 0 ? 0 : _idle[c] + 1;
+            _idle[c] = counts[c] > rarelyUsed ? 0 : _idle[c] + 1;
             if (restartAfter == 0 || _idle[c] < restartAfter) continue;
             if (weights == null)
             {

@@ -32,6 +32,13 @@ public sealed class VqSettings
     /// </summary>
     public int DeadCodeSteps { get; init; } = 20;
 
+    /// <summary>
+    /// A step counts towards <see cref="DeadCodeSteps"/> when the code was chosen by fewer than this share of the
+    /// batch's rows (0: only when it was not chosen at all). Restarting rarely used codes as well spreads the usage
+    /// over the codebook (a higher perplexity) instead of leaving codes that serve a handful of outliers.
+    /// </summary>
+    public float DeadCodeUsage { get; init; }
+
     /// <summary>The reconstruction error is divided by this (the variance of the training pixels), as in the reference recipe.</summary>
     public float DataVariance { get; init; } = 1f;
 
@@ -47,6 +54,7 @@ public sealed class VqSettings
         if (!(Commitment >= 0) || !float.IsFinite(Commitment))
             throw new ArgumentOutOfRangeException(nameof(Commitment), $"commitment weight must be 0 or a positive number, got {Commitment}");
         if (!(Decay > 0 && Decay < 1)) throw new ArgumentOutOfRangeException(nameof(Decay), $"EMA decay must be in (0, 1), got {Decay}");
+        if (!(DeadCodeUsage >= 0 && DeadCodeUsage < 1)) throw new ArgumentOutOfRangeException(nameof(DeadCodeUsage), $"dead-code usage must be a share in [0, 1), got {DeadCodeUsage}");
         if (DeadCodeSteps < 0) throw new ArgumentOutOfRangeException(nameof(DeadCodeSteps), $"dead-code steps must be 0 (off) or more, got {DeadCodeSteps}");
         if (!(DataVariance > 0) || !float.IsFinite(DataVariance))
             throw new ArgumentOutOfRangeException(nameof(DataVariance), $"data variance must be a positive number, got {DataVariance}");
@@ -66,6 +74,7 @@ public sealed class VqSettings
         w.WriteNumber("commitment", Commitment);
         w.WriteNumber("decay", Decay);
         w.WriteNumber("dead_code_steps", DeadCodeSteps);
+        w.WriteNumber("dead_code_usage", DeadCodeUsage);
         w.WriteNumber("data_variance", DataVariance);
         w.WriteEndObject();
     }
@@ -82,6 +91,7 @@ public sealed class VqSettings
             Commitment = e.TryGetProperty("commitment", out var b) ? b.GetSingle() : d.Commitment,
             Decay = e.TryGetProperty("decay", out var g) ? g.GetSingle() : d.Decay,
             DeadCodeSteps = e.TryGetProperty("dead_code_steps", out var s) ? s.GetInt32() : d.DeadCodeSteps,
+            DeadCodeUsage = e.TryGetProperty("dead_code_usage", out var du) ? du.GetSingle() : d.DeadCodeUsage,
             DataVariance = e.TryGetProperty("data_variance", out var v) ? v.GetSingle() : d.DataVariance,
         };
     }
