@@ -35,7 +35,7 @@ internal static class TrainCommand
     private static readonly Option<int> DeadCodeSteps = CliOption.Int("--dead-code-steps",
         "vqvae: re-seed a code from a random encoder output when no input chose it for this many steps (0: never)", 20, 0, 1_000_000);
     private static readonly Option<float> DeadCodeUsage = CliOption.Float("--dead-code-usage",
-        "vqvae: a step counts towards --dead-code-steps when fewer than this share of the batch's cells chose the code", 0f, 0f, 0.999f);
+        "vqvae: a step counts towards --dead-code-steps when at most this share of the batch's cells chose the code (0: none)", 0.003f, 0f, 0.999f);
     private static readonly Option<float> Commitment = CliOption.Float("--commitment", "vqvae: weight beta of the commitment loss", 0.25f, 0f, 1000f);
     private static readonly Option<string?> Out = CliOption.OptionalString("--out", "output directory", "DIR", "runs/KIND");
     private static readonly Option<bool> LogGradients = CliOption.Flag("--log-grads",

@@ -114,17 +114,76 @@ public sealed class PixelCnnPrior : Module
     }
 
     /// <summary>Logits [count, K, h, w] for code grids [count·cells]; the same numbers as <see cref="Forward"/> of their one-hot grids.</summary>
-    public Tensor Logits(ReadOnlySpan<int> codes) => Body(FirstLayer(codes));
-
-    /// <summary>
-    /// The mask-A convolution of one-hot grids without the one-hot: the input has a single 1 per cell, so each output
-    /// cell is the bias plus, for every unmasked tap, the weight column of the code under that tap. That is a gather of
-    /// rows of the weight viewed as a table [(r, s, code), C] and a sum over the taps: about K times less arithmetic
-    /// than convolving the one-hot tensor, with the same result and, through the gather's scatter-add, the same gradient.
-    /// </summary>
-    private Tensor FirstLayer(ReadOnlySpan<int> codes)
+    public Tensor Logits(ReadOnlySpan<int> codes)
     {
         int count = CheckCodes(codes);
+        return LogitRows(codes).Reshape(count, Spec.Height, Spec.Width, Spec.CodebookSize).Permute(0, 3, 1, 2);
+    }
+
+    // Training runs channels-last: one row [C] per cell of every grid, [count·cells, C]. A 1x1 convolution is then one
+    // GEMM over all cells (Linear with the [out, in, 1, 1] weight viewed as [out, in]), and a masked convolution is a
+    // gather of each cell's neighbours under the unmasked taps - the first taps in raster order - followed by one GEMM
+    // with those taps' weights. The masked taps are never read, so they get no gradient, exactly as with the mask.
+    // Forward (one-hot NCHW through the convolution layers) computes the same logits; a test holds them equal.
+
+    /// <summary>Logits [count·cells, K], one row per cell in image order.</summary>
+    private Tensor LogitRows(ReadOnlySpan<int> codes)
+    {
+        int count = CheckCodes(codes);
+        var x = FirstLayer(codes, count);
+        var neighbours = NeighbourIndices(count, 3);
+        foreach (var (a, b, c) in _blocks)
+        {
+            var h = Pointwise(a, x.Relu()).Relu();
+            x = x.Add(Pointwise(c, MaskedRows(b, h, neighbours).Relu()));
+        }
+        return Pointwise(_output, Pointwise(_last, x.Relu()).Relu());
+    }
+
+    /// <summary>A 1x1 convolution of cell rows [n, in] -> [n, out].</summary>
+    private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows) =>
+        rows.Linear(layer.Weight.Reshape(layer.OutChannels, layer.InChannels), layer.Bias);
+
+    /// <summary>A masked convolution of cell rows: gather the rows under the unmasked taps (a zero row off the grid), one GEMM.</summary>
+    private Tensor MaskedRows(MaskedConv2d layer, Tensor rows, Tensor neighbours)
+    {
+        int n = rows.Shape[0], cin = layer.InChannels, taps = neighbours.Shape[1];
+        var table = TensorOps.Concat([rows, Tensor.Zeros(Backend, 1, cin)], 0);
+        var patches = table.Gather(neighbours).Reshape(n, taps * cin);
+        int k = layer.KernelSize;
+        var weight = layer.Weight.Permute(0, 2, 3, 1).Reshape(layer.OutChannels, k * k * cin).Slice(1, 0, taps * cin);
+        return patches.Linear(weight, layer.Bias);
+    }
+
+    /// <summary>
+    /// For every cell of <paramref name="count"/> grids, the row of each cell under the unmasked taps of a mask-B kernel
+    /// of <paramref name="size"/> (raster order: the rows above, the cells to the left, the cell itself); the index
+    /// count·cells (a zero row) where the tap falls off the grid. [count·cells, taps] as floats.
+    /// </summary>
+    private Tensor NeighbourIndices(int count, int size)
+    {
+        int h = Spec.Height, w = Spec.Width, centre = size / 2, taps = centre * size + centre + 1, cells = h * w;
+        var indices = new float[count * cells * taps];
+        int at = 0;
+        for (int n = 0; n < count; n++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    for (int t = 0; t < taps; t++)
+                    {
+                        int yy = y + t / size - centre, xx = x + t % size - centre;
+                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? n * cells + yy * w + xx : count * cells;
+                    }
+        return Tensor.FromArray(Backend, indices, new Shape(count * cells, taps));
+    }
+
+    /// <summary>
+    /// The mask-A convolution of one-hot grids without the one-hot, as cell rows [count·cells, C]: the input has a
+    /// single 1 per cell, so each output cell is the bias plus, for every unmasked tap, the weight column of the code
+    /// under that tap - a gather of rows of the weight viewed as a table [(r, s, code), C] and a sum over the taps,
+    /// about K times less arithmetic than convolving the one-hot tensor, with the same result and gradient.
+    /// </summary>
+    private Tensor FirstLayer(ReadOnlySpan<int> codes, int count)
+    {
         int k = Spec.CodebookSize, h = Spec.Height, w = Spec.Width, size = Spec.FirstKernel, centre = size / 2, channels = Spec.Channels;
         int taps = centre * size + centre;   // the rows above the centre and the cells left of it
         int zeroRow = size * size * k;
@@ -133,15 +192,14 @@ public sealed class PixelCnnPrior : Module
         for (int n = 0; n < count; n++)
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
-                    for (int r = 0; r <= centre; r++)
-                        for (int s = 0; s < (r < centre ? size : centre); s++)
-                        {
-                            int yy = y + r - centre, xx = x + s - centre;
-                            indices[at++] = yy >= 0 && xx >= 0 && xx < w ? (r * size + s) * k + codes[(n * h + yy) * w + xx] : zeroRow;
-                        }
+                    for (int t = 0; t < taps; t++)
+                    {
+                        int yy = y + t / size - centre, xx = x + t % size - centre;
+                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? t * k + codes[(n * h + yy) * w + xx] : zeroRow;
+                    }
         var table = TensorOps.Concat([_first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels), Tensor.Zeros(Backend, 1, channels)], 0);
         var picked = table.Gather(Tensor.FromArray(Backend, indices, new Shape(count * h * w, taps)));   // [cells, taps, C]
-        return picked.Sum(1).Add(_first.Bias).Reshape(count, h, w, channels).Permute(0, 3, 1, 2);
+        return picked.Sum(1).Add(_first.Bias);
     }
 
     /// <summary>The codes as a float index tensor [count, h, w].</summary>
@@ -156,7 +214,7 @@ public sealed class PixelCnnPrior : Module
     /// <summary>Mean negative log-likelihood per code (nats) of code grids [count·cells]: the training loss (a scalar).</summary>
     public Tensor Loss(ReadOnlySpan<int> codes)
     {
-        return Logits(codes).CrossEntropy(Targets(codes));
+        return LogitRows(codes).CrossEntropy(Targets(codes).Reshape(codes.Length));
     }
 
     private static float TensorPrimitivesMax(ReadOnlySpan<float> row)
@@ -206,11 +264,10 @@ public sealed class PixelCnnPrior : Module
             for (int i = 0; i < cells; i++)
             {
                 using var scope = TensorScope.Begin();
-                // only cell i's logits are needed: [count, K] out of [count, K, h, w]
-                var logits = Logits(codes).Reshape(count, k, cells).Slice(2, i, 1).ToArray();
+                var logits = LogitRows(codes).ToArray();
                 for (int n = 0; n < count; n++)
                 {
-                    var row = logits.AsSpan(n * k, k);
+                    var row = logits.AsSpan((n * cells + i) * k, k);
                     float m = TensorPrimitivesMax(row);
                     double sum = 0;
                     for (int c = 0; c < k; c++) sum += p[c] = Math.Exp(row[c] - m);

@@ -34,10 +34,11 @@ public sealed class VqSettings
 
     /// <summary>
     /// A step counts towards <see cref="DeadCodeSteps"/> when the code was chosen by fewer than this share of the
-    /// batch's rows (0: only when it was not chosen at all). Restarting rarely used codes as well spreads the usage
-    /// over the codebook (a higher perplexity) instead of leaving codes that serve a handful of outliers.
+    /// batch's rows (0: only when it was not chosen at all; default 0.003, a fifth of a 64-code codebook's even share).
+    /// Restarting rarely used codes as well spreads the usage over the codebook (a higher perplexity) instead of leaving
+    /// codes that serve a handful of outliers.
     /// </summary>
-    public float DeadCodeUsage { get; init; }
+    public float DeadCodeUsage { get; init; } = 0.003f;
 
     /// <summary>The reconstruction error is divided by this (the variance of the training pixels), as in the reference recipe.</summary>
     public float DataVariance { get; init; } = 1f;

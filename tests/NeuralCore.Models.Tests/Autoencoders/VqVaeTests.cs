@@ -111,7 +111,7 @@ public class VqVaeTests
         float[] codebook = [0.5f, 0.5f, -0.5f, -0.5f, 100f, 100f];
         foreach (int restartAfter in new[] { 0, 5 })
         {
-            var q = Quantizer(new VqSettings { CodebookSize = 3, CodeDim = 2, Update = update, DeadCodeSteps = restartAfter }, codebook);
+            var q = Quantizer(new VqSettings { CodebookSize = 3, CodeDim = 2, Update = update, DeadCodeSteps = restartAfter, DeadCodeUsage = 0 }, codebook);
             q.ResetUsage();
             for (int step = 0; step < 12; step++)
             {
@@ -135,6 +135,53 @@ public class VqVaeTests
                 Assert.True(q.Usage[2] > 0, "the revived code was never chosen");
             }
         }
+    }
+
+    [Fact]
+    public void RarelyUsedCode_IsRestartedWhenDeadCodeUsageCountsItAsIdle()
+    {
+        var random = new SeededRandom(4);
+        // code 2 sits beside one outlier row per batch of 64: chosen, but by 1/64 of the rows
+        float[] codebook = [1f, 1f, -1f, -1f, 10f, 10f];
+        foreach (float usage in new[] { 0f, 0.05f })
+        {
+            var q = Quantizer(new VqSettings { CodebookSize = 3, CodeDim = 2, Update = "ema", DeadCodeSteps = 3, DeadCodeUsage = usage }, codebook);
+            for (int step = 0; step < 4; step++)
+            {
+                using var scope = TensorScope.Begin();
+                var rows = Clusters(random, [[1f, 1f], [-1f, -1f]], 32, 0.3f);
+                rows[0] = 10f; rows[1] = 10f;
+                q.Quantize(Tensor.FromArray(Backend, rows, new Shape(64, 2)), random);
+            }
+            Assert.Equal(usage == 0 ? 0 : 1, q.Restarts);
+        }
+    }
+
+    [Fact]
+    public void PriorLogits_FromCodes_EqualTheConvolutionsOfTheOneHotGrids()
+    {
+        var random = new SeededRandom(2);
+        var prior = new PixelCnnPrior(new PriorSpec { CodebookSize = 16, Height = 5, Width = 6, Channels = 8, Hidden = 4, Blocks = 2, FirstKernel = 5 }, Backend, random);
+        var codes = Enumerable.Range(0, 3 * 30).Select(_ => random.NextInt(16)).ToArray();
+        using var scope = TensorScope.Begin();
+        var oneHot = Tensor.FromArray(Backend, codes.Select(c => (float)c).ToArray(), new Shape(3, 5, 6)).OneHot(16).Permute(0, 3, 1, 2);
+        var dense = prior.Forward(oneHot);
+        var rows = prior.Logits(codes);
+        Assert.Equal(dense.Shape, rows.Shape);
+        var d = dense.ToArray();
+        var r = rows.ToArray();
+        for (int i = 0; i < d.Length; i++) Assert.Equal(d[i], r[i], 1e-5f);
+        // and the same gradient for every weight
+        var gradients = new List<float[]>();
+        foreach (var logits in new[] { dense, rows })
+        {
+            prior.ZeroGrad();
+            logits.Mul(logits).Sum().Backward();
+            gradients.AddRange(prior.TrainableParameters().Select(p => p.Grad!.ToArray()));
+        }
+        int half = gradients.Count / 2;
+        for (int p = 0; p < half; p++)
+            for (int i = 0; i < gradients[p].Length; i++) Assert.Equal(gradients[p][i], gradients[half + p][i], 1e-4f);
     }
 
     private static (float[] Train, int TrainCount, float[] Test, int TestCount) SmallMnist(int train, int test)
