@@ -17,7 +17,7 @@ internal static class Pictures
         double perplexity = VectorQuantizer.Perplexity(counts);
         var shares = counts.Select(c => (float)(100.0 * c / codes.Length)).ToList();
         Plot.WriteBars(Path.Combine(dir, "codebook-usage.png"), shares,
-            $"code use on the {split.Item3} split: perplexity {perplexity:F1}, {counts.Count(c => c > 0)} of {counts.Length} codes", "code", "% of cells");
+            $"{split.Item3} codes: perplexity {perplexity:F1}, {counts.Count(c => c > 0)}/{counts.Length} used", "code", "% of cells");
     }
 
     public static void WriteAll(string dir, Autoencoder model, Dataset data, IReadOnlyList<EpochMetrics> history, ulong seed)

@@ -67,7 +67,7 @@ public static class PriorTraining
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         spec ??= new PriorSpec { CodebookSize = model.CodebookSize, Height = model.GridHeight, Width = model.GridWidth };
-        if (spec.CodebookSize != model.CodebookSize || spec.Height * spec.Width != model.Cells)
+        if (spec.CodebookSize != model.CodebookSize || spec.Height != model.GridHeight || spec.Width != model.GridWidth)
             throw new ArgumentException($"the prior's {spec.CodebookSize} codes on a {spec.Height}x{spec.Width} grid do not fit the VQ-VAE's {model.CodebookSize} codes on {model.GridHeight}x{model.GridWidth}", nameof(spec));
         var random = SeededRandom.Create(options.Rng, options.Seed);
         var state = new State(new PixelCnnPrior(spec, model.Quantizer.Codebook.Backend, random), options, random, []);
