@@ -37,9 +37,9 @@ public class VqVaeCommandTests
     [Fact]
     public void TrainTrainPriorSampleEncodeEval_WorkTogether()
     {
-        string data = SmallMnist(256, 96);
+        string data = SmallMnist(384, 128);
         string dir = Path.Combine(CliRunner.TempDir(), "vq");
-        var train = CliRunner.Run("train", "--model", "vqvae", "--data", data, "--epochs", "2", "--batch", "32", "--codebook-size", "32", "--out", dir);
+        var train = CliRunner.Run("train", "--model", "vqvae", "--data", data, "--epochs", "2", "--batch", "32", "--codebook-size", "32", "--dead-code-steps", "4", "--out", dir);
         Assert.True(train.ExitCode == 0, train.Error);
         Assert.Matches(@"epoch 2/2 .* perplexity \d+\.\d, \d+ codes used, \d+ restarts", train.Out);
         foreach (string file in new[] { "model.safetensors", "model.json", "metrics.json", "reconstructions.png", "codebook-usage.png" })
@@ -65,7 +65,7 @@ public class VqVaeCommandTests
         var encode = CliRunner.Run("encode", "--model", dir, "--out", codes);
         Assert.True(encode.ExitCode == 0, encode.Error);
         var lines = File.ReadAllLines(codes);
-        Assert.Equal(97, lines.Length);
+        Assert.Equal(129, lines.Length);
         Assert.StartsWith("c0,c1,", lines[0]);
         Assert.EndsWith(",label", lines[0]);
         var first = lines[1].Split(',');
@@ -78,13 +78,14 @@ public class VqVaeCommandTests
         double perplexity = CliRunner.NumberAfter(eval.Out, "codebook perplexity:");
         double nll = CliRunner.NumberAfter(eval.Out, "prior NLL:");
         using var model = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "metrics.json")));
-        Assert.Equal(model.RootElement.GetProperty("test_mse_per_pixel").GetDouble(), mse, 4);
+        Assert.True(Math.Abs(model.RootElement.GetProperty("test_mse_per_pixel").GetDouble() - mse) < 1e-5, eval.Out);   // eval prints 5 decimals
         Assert.True(Math.Abs(model.RootElement.GetProperty("test_perplexity").GetDouble() - perplexity) < 0.01, eval.Out + File.ReadAllText(Path.Combine(dir, "metrics.json"))[..600]);
-        // better than drawing every pixel as the mean (an MSE of the pixel variance, about 0.095 on MNIST)
-        Assert.True(mse < 0.08, eval.Out);
+        // better than drawing every pixel as the mean, whose MSE is the pixel variance the model recorded
+        using var spec = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "model.json")));
+        Assert.True(mse < 0.9 * spec.RootElement.GetProperty("vq").GetProperty("data_variance").GetDouble(), eval.Out);
         Assert.InRange(perplexity, 2.0, 32.0);
         // eval scores the test codes under the saved prior: the figure train-prior reported when it finished
         using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, PriorTraining.MetricsFile)));
-        Assert.Equal(metrics.RootElement.GetProperty("test_nll_nats_per_code").GetDouble(), nll, 3);
+        Assert.True(Math.Abs(metrics.RootElement.GetProperty("test_nll_nats_per_code").GetDouble() - nll) < 1e-4, eval.Out);   // 4 decimals
     }
 }

@@ -35,7 +35,9 @@ internal static class EvalCommand
             {
                 var prior = PriorTraining.Load(dir, backend);
                 double nll = prior.Nll(vq.CodesOf(data.Test, data.TestCount));
-                Console.WriteLine($"prior NLL: {nll:F4} nats per code ({nll * vq.Cells / Math.Log(2):F1} bits per image; {nll / Math.Log(e.Perplexity ?? 1):F3} x the code entropy)");
+                double entropy = Math.Log(e.Perplexity ?? 1);
+                Console.WriteLine($"prior NLL: {nll:F4} nats per code ({nll * vq.Cells / Math.Log(2):F1} bits per image" +
+                                  (entropy > 0 ? $"; {nll / entropy:F3} x the code entropy)" : "; the test split uses a single code)"));
             }
             else Console.WriteLine($"prior NLL: no prior in {dir} (train one with `neuralcore train-prior --model {dir}`)");
         }
