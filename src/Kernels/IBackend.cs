@@ -113,8 +113,9 @@ public interface IBackend : IDisposable
     /// an invalid index gives a row of NaN.</summary>
     void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width);
 
-    /// <summary>dTable[indices[i], :] += dy[i, :] for i in [0, n), the terms of each table row added in increasing i
-    /// (the same bits on every run and thread count); invalid indices are skipped. The backward of <see cref="GatherRows"/>.</summary>
+    /// <summary>dTable[indices[i], :] += dy[i, :] for i in [0, n), the terms of each table row added in an order that
+    /// depends on n alone, without atomics (the same bits on every run and thread count); invalid indices are skipped.
+    /// The backward of <see cref="GatherRows"/>.</summary>
     void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width);
 
     /// <summary>y[i, c] = 1 where c == indices[i], else 0, for y [n, classes] (overwritten); an invalid index gives a
@@ -134,7 +135,8 @@ public interface IBackend : IDisposable
     /// </summary>
     void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner);
 
-    /// <summary>dLogits[o, c, i] += dLosses[o, i] (softmax(x[o, :, i])[c] - [c == targets[o, i]]).</summary>
+    /// <summary>dLogits[o, c, i] += dLosses[o, i] (softmax(x[o, :, i])[c] - [c == targets[o, i]]); NaN at every class
+    /// of a position whose target is invalid.</summary>
     void SoftmaxCrossEntropyBackward(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer dLosses, DeviceBuffer dLogits,
         int outer, int classes, int inner);
 

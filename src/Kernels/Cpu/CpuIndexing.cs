@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels.Cpu;
 
@@ -152,6 +154,7 @@ internal static class CpuIndexing
     private static void Run(ref CrossEntropyJob job, CpuParallel parallel)
     {
         long size = (long)job.Outer * job.Classes * job.Inner;
+        if (size == 0) return;
         job.Chunks = size < ParallelThreshold ? 1 : Math.Min(parallel.Threads, job.Outer);
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
@@ -179,7 +182,7 @@ internal static class CpuIndexing
         {
             var x = X.AsSpan(o * Classes, Classes);
             var e = Scratch(Classes);
-            float m = MaxOf(x);
+            float m = TensorPrimitives.Max(x);   // NaN when any is NaN
             TensorPrimitives.Subtract(x, m, e);
             TensorPrimitives.Exp(e, e);
             float s = TensorPrimitives.Sum<float>(e);
@@ -190,68 +193,98 @@ internal static class CpuIndexing
                 return;
             }
             float g = target < 0 ? float.NaN : DLosses[o];
-            // softmax * g - onehot * g: PyTorch's order, g - p g cancelling at the target the same way
-            TensorPrimitives.Divide(e, s, e);
-            TensorPrimitives.Multiply(e, g, e);
+            // p g - onehot g, p g as exp(x - m) (g / s) like the GPU kernel: PyTorch's form, cancelling at the target
+            TensorPrimitives.Multiply(e, g / s, e);
             var dx = Out.AsSpan(o * Classes, Classes);
             TensorPrimitives.Add(dx, e, dx);
             if (target >= 0) dx[target] -= g;
         }
 
-        /// <summary>Logits [B, C, H, W]: a [C, inner] block at a time, vectorised along the positions.</summary>
+        /// <summary>
+        /// Logits [B, C, H, W]: a [C, inner] block at a time, vectorised along the positions (16 at a time; fewer than
+        /// 16 positions zero-padded): the largest logit, then exp(x - m) and its sum, each position in its own lane. The
+        /// backward keeps every exp(x - m) of the block (C x inner floats, in cache) so that it takes one exp per logit.
+        /// </summary>
         private readonly void Block(int o)
         {
-            int inner = Inner, block = o * Classes * inner;
-            var scratch = Scratch(3 * inner);
-            Span<float> m = scratch[..inner], s = scratch.Slice(inner, inner), e = scratch.Slice(2 * inner, inner);
-            X.AsSpan(block, inner).CopyTo(m);
-            for (int c = 1; c < Classes; c++) TensorPrimitives.Max(m, X.AsSpan(block + c * inner, inner), m);
-            s.Clear();
-            for (int c = 0; c < Classes; c++)
+            int inner = Inner, classes = Classes, block = o * classes * inner;
+            bool backward = DLosses is not null;
+            var scratch = Scratch(2 * inner + (backward ? classes * inner : 0));
+            Span<float> m = scratch[..inner], s = scratch.Slice(inner, inner);
+            Span<float> e = backward ? scratch.Slice(2 * inner, classes * inner) : default;
+            for (int j = 0; j < inner; j += Lanes)
             {
-                TensorPrimitives.Subtract(X.AsSpan(block + c * inner, inner), m, e);
-                TensorPrimitives.Exp(e, e);
-                TensorPrimitives.Add(s, e, s);
+                // a last partial group overlaps the one before instead of padding (each lane's arithmetic is its own,
+                // so a position computed twice gets the same bits)
+                if (j + Lanes > inner && inner >= Lanes) j = inner - Lanes;
+                int count = Math.Min(Lanes, inner - j);
+                var mv = Load(X, block + j, count);
+                for (int c = 1; c < classes; c++) mv = Vector512.Max(mv, Load(X, block + c * inner + j, count));   // NaN wins
+                var sv = Vector512<float>.Zero;
+                for (int c = 0; c < classes; c++)
+                {
+                    var ev = UnaryOperators.ExpVector(Load(X, block + c * inner + j, count) - mv);
+                    sv += ev;
+                    if (backward) Store(ev, e, c * inner + j, count);
+                }
+                Store(mv, m, j, count);
+                Store(sv, s, j, count);
             }
             var targets = T.AsSpan(o * inner, inner);
-            if (DLosses is null)
+            if (!backward)
             {
                 var losses = Out.AsSpan(o * inner, inner);
                 for (int i = 0; i < inner; i++)
                 {
-                    int target = Indexing.Resolve(targets[i], Classes);
+                    int target = Indexing.Resolve(targets[i], classes);
                     losses[i] = target < 0 ? float.NaN : MathF.Log(s[i]) - (X[block + target * inner + i] - m[i]);
                 }
                 return;
             }
-            // g per position (NaN for an invalid target), kept in s's place after dividing it out
+            // g / s per position (NaN for an invalid target) in s's place; then dx += exp(x - m) (g / s), and - g at the target
             var dl = DLosses.AsSpan(o * inner, inner);
-            for (int i = 0; i < inner; i++) s[i] = Indexing.Resolve(targets[i], Classes) < 0 ? float.NaN : dl[i] / s[i];
-            for (int c = 0; c < Classes; c++)
+            for (int i = 0; i < inner; i++) s[i] = Indexing.Resolve(targets[i], classes) < 0 ? float.NaN : dl[i] / s[i];
+            for (int c = 0; c < classes; c++)
             {
-                TensorPrimitives.Subtract(X.AsSpan(block + c * inner, inner), m, e);
-                TensorPrimitives.Exp(e, e);
-                TensorPrimitives.Multiply(e, s, e);
                 var dx = Out.AsSpan(block + c * inner, inner);
-                TensorPrimitives.Add(dx, e, dx);
+                TensorPrimitives.MultiplyAdd(e.Slice(c * inner, inner), s, dx, dx);
             }
             for (int i = 0; i < inner; i++)
             {
-                int target = Indexing.Resolve(targets[i], Classes);
+                int target = Indexing.Resolve(targets[i], classes);
                 if (target >= 0) Out[block + target * inner + i] -= dl[i];
             }
         }
 
-        /// <summary>The largest value, NaN when any is NaN.</summary>
-        private static float MaxOf(ReadOnlySpan<float> x)
+        private const int Lanes = 16;   // Vector512<float>.Count
+
+        /// <summary>a[start .. start + count], zero-padded to a whole vector.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Load(float[] a, int start, int count) =>
+            count == Lanes ? Vector512.Create<float>(a.AsSpan(start, Lanes)) : LoadPadded(a, start, count);
+
+        // apart, because a method with stackalloc is never inlined
+        private static Vector512<float> LoadPadded(float[] a, int start, int count)
         {
-            float m = float.NegativeInfinity;
-            foreach (float v in x)
-            {
-                if (float.IsNaN(v)) return float.NaN;
-                if (v > m) m = v;
-            }
-            return m;
+            Span<float> padded = stackalloc float[Lanes];
+            padded.Clear();
+            a.AsSpan(start, count).CopyTo(padded);
+            return Vector512.Create<float>(padded);
+        }
+
+        /// <summary>The first <paramref name="count"/> lanes of v into destination[start ..].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(Vector512<float> v, Span<float> destination, int start, int count)
+        {
+            if (count == Lanes) v.CopyTo(destination.Slice(start, Lanes));
+            else StorePartial(v, destination, start, count);
+        }
+
+        private static void StorePartial(Vector512<float> v, Span<float> destination, int start, int count)
+        {
+            Span<float> lanes = stackalloc float[Lanes];
+            v.CopyTo(lanes);
+            lanes[..count].CopyTo(destination.Slice(start, count));
         }
     }
 }

@@ -50,7 +50,7 @@ public sealed class IlgpuBackend : IBackend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs> _col2im;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs> _permute;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _gatherRows;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ScatterArgs> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _oneHot;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _argReduce;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _crossEntropy;
@@ -79,7 +79,7 @@ public sealed class IlgpuBackend : IBackend
         _col2im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvArgs>(Col2ImAccumulate);
         _permute = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs>(IndexingKernels.Permute);
         _gatherRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(IndexingKernels.GatherRows);
-        _scatterAddRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.ScatterAddRows);
+        _scatterAddRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ScatterArgs>(IndexingKernels.ScatterAddRows);
         _oneHot = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IndexingKernels.OneHot);
         _argReduce = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.ArgReduce);
         _crossEntropy = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
@@ -446,8 +446,26 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width)
     {
-        if (n > 0 && rows > 0 && width > 0) _scatterAddRows(rows * width, V(dy), V(indices), V(dTable), n, rows, width);
+        if (n <= 0 || rows <= 0 || width <= 0) return;
+        // A table element's thread walks the indices; a codebook has few elements (64 x 16) and a batch many indices
+        // (128 x 49), so the indices are cut into slices of ScatterSlice, one thread per (slice, element), and the
+        // slices' partial sums added in slice order.
+        int elements = rows * width, slices = Math.Clamp(n / ScatterSlice, 1, MaxScatterSlices);
+        int sliceLength = (n + slices - 1) / slices;
+        var args = new ScatterArgs { N = n, Rows = rows, Width = width, SliceLength = sliceLength, Accumulate = 1 };
+        if (slices == 1)
+        {
+            _scatterAddRows(elements, V(dy), V(indices), V(dTable), args);
+            return;
+        }
+        var partials = Rent(slices * elements);
+        _scatterAddRows(slices * elements, V(dy), V(indices), partials.View, args with { Accumulate = 0 });
+        Reduce(partials.View, V(dTable), ReductionPlan.MiddleAxis(1, slices, elements), 1f, accumulate: true);
+        Return(partials, slices * elements);
     }
+
+    /// <summary>Indices per thread of the scatter-add (see <see cref="ScatterAddRows"/>), and the most slices.</summary>
+    private const int ScatterSlice = 256, MaxScatterSlices = 256;
 
     /// <inheritdoc />
     public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes)

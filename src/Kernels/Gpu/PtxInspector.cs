@@ -21,7 +21,7 @@ namespace NeuralCore.Kernels.Gpu;
 public static class PtxInspector
 {
     private static readonly Type[] KernelClasses =
-        [typeof(GemmKernels), typeof(ElementwiseKernels), typeof(ReductionKernels), typeof(ConvolutionKernels)];
+        [typeof(GemmKernels), typeof(ElementwiseKernels), typeof(ReductionKernels), typeof(ConvolutionKernels), typeof(IndexingKernels)];
 
     /// <summary>Every kernel's name: the C# method name (e.g. "Gemm128Vector"), with the op for the op kernels (e.g. "Unary&lt;Gelu&gt;").</summary>
     public static IReadOnlyList<string> KernelNames => [.. Kernels().Select(k => k.Name).Order(StringComparer.Ordinal)];

@@ -78,7 +78,8 @@ public static class PyTorchDifferential
         double tolerance = RelativeTolerance(c.Op);
         Check(c, "output", c.Output, c.OutputScale, y.Shape.ToArray(), y.ToArray(), tolerance, false, failures);
 
-        y.Backward(Tensor.FromArray(backend, c.Upstream.Values, new Shape(c.Upstream.Shape)));
+        // argmin, argmax and one_hot have no backward (the oracle gives zero gradients for them)
+        if (y.RequiresGrad) y.Backward(Tensor.FromArray(backend, c.Upstream.Values, new Shape(c.Upstream.Shape)));
         for (int i = 0; i < inputs.Length; i++)
         {
             var grad = inputs[i].Grad?.ToArray() ?? new float[inputs[i].Count];
@@ -90,7 +91,10 @@ public static class PyTorchDifferential
     /// <summary>The engine's op of case <paramref name="c"/> on <paramref name="x"/>.</summary>
     public static Tensor Apply(OracleCase c, Tensor[] x)
     {
-        var reduction = c.Text("reduction") == "sum" ? Reduction.Sum : Reduction.Mean;
+        var reduction = c.Text("reduction") switch { "sum" => Reduction.Sum, "none" => Reduction.None, _ => Reduction.Mean };
+        // class and row indices travel as parameters; the engine holds them as floats in a tensor
+        Tensor Indices(string name, int[] shape) =>
+            Tensor.FromArray(x[0].Backend, c.Ints(name)!.Select(i => (float)i).ToArray(), new Shape(shape));
         return c.Op switch
         {
             "neg" => x[0].Neg(),
@@ -132,6 +136,15 @@ public static class PyTorchDifferential
             "concat" => TensorOps.Concat(x, c.Int("axis")),
             "conv2d" => x[0].Conv2d(x[1], x[2], c.Int("stride"), c.Int("padding")),
             "conv_transpose2d" => x[0].ConvTranspose2d(x[1], x[2], c.Int("stride"), c.Int("padding"), c.Int("output_padding")),
+            "permute" => x[0].Permute(c.Ints("axes")!),
+            "gather" => x[0].Gather(Indices("indices", c.Ints("indices_shape")!)),
+            "one_hot" => Indices("indices", c.Ints("indices_shape")!).OneHot(c.Int("classes")),
+            "argmin" => x[0].ArgMin(c.Int("axis"), c.Flag("keepdim")),
+            "argmax" => x[0].ArgMax(c.Int("axis"), c.Flag("keepdim")),
+            "masked_conv2d" => x[0].MaskedConv2d(x[1],
+                TensorOps.PixelCnnMask(x[0].Backend, c.Text("mask") == "A" ? PixelCnnMaskType.A : PixelCnnMaskType.B, c.Int("kernel"), c.Int("kernel")),
+                x[2], 1, c.Int("padding")),
+            "cross_entropy" => x[0].CrossEntropy(Indices("targets", [.. x[0].Shape.Dims[..1], .. x[0].Shape.Dims[2..]]), reduction),
             "mse" => x[0].MseLoss(x[1], reduction),
             "bce" => x[0].BinaryCrossEntropy(x[1], reduction),
             "bce_with_logits" => x[0].BinaryCrossEntropyWithLogits(x[1], reduction),

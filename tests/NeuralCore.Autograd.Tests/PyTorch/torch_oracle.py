@@ -49,9 +49,12 @@ def tensor(values, shape=None):
 
 
 def run(fn, inputs, upstream=None):
-    """fn(*inputs) and the inputs' gradients for the upstream gradient (random normal when None)."""
+    """fn(*inputs) and the inputs' gradients for the upstream gradient (random normal when None); zero gradients for
+    an op that has none (argmin, one_hot: the engine records no backward for them either)."""
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     y = fn(*leaves)
+    if not y.requires_grad:
+        return y.detach(), torch.zeros(y.shape, dtype=f32), [torch.zeros_like(x) for x in leaves]
     g = torch.randn(y.shape, dtype=f32) if upstream is None else upstream
     grads = torch.autograd.grad(y, leaves, g, allow_unused=True)
     grads = [torch.zeros_like(x) if d is None else d for d, x in zip(grads, leaves)]
@@ -268,6 +271,98 @@ def convolution_cases():
         add(f"conv_transpose2d s={stride} p={pad} op={out_pad}", "conv_transpose2d", [x, w, b], f, params, on_abs(f))
 
 
+# ---- permutation, indexing, masked convolution, softmax cross-entropy ------------------------------------------------
+# Indices (gather's rows, one_hot's and cross_entropy's classes) go in the parameters: the engine holds them as floats
+# in a tensor, PyTorch as int64. PyTorch refuses invalid indices, so only valid ones are compared here; the conformance
+# suite covers what the engine does with invalid ones (NaN).
+
+
+def indexing_cases():
+    x = sprinkle(torch.randn(2, 3, 4, 5, dtype=f32), 13).reshape(2, 3, 4, 5)
+    for axes in ([0, 2, 3, 1], [0, 3, 1, 2], [3, 1, 0, 2], [-1, 0, 1, -2]):
+        add(f"permute {axes} edges", "permute", [x], (lambda a: (lambda x: x.permute(*a)))(axes), {"axes": axes})
+
+    table = sprinkle(torch.randn(6, 4, dtype=f32), 9).reshape(6, 4)
+    for shape in ([7], [2, 5]):
+        n = math.prod(shape)
+        idx = torch.randint(0, 6, [n])
+        idx[:3] = torch.tensor([5, 0, 5])   # a repeated row and both ends
+        f = (lambda i, s: (lambda t: t[i.reshape(s)]))(idx, shape)
+        add(f"gather {shape} edges", "gather", [table], f, {"indices": idx.tolist(), "indices_shape": shape},
+            on_abs(f))
+
+    for k in (1, 5):
+        idx = torch.randint(0, k, [2, 3])
+        f = (lambda i, k: (lambda x: F.one_hot(i, k).to(f32) + 0 * x.sum()))(idx, k)
+        add(f"one_hot {k} classes edges", "one_hot", [torch.zeros(1, dtype=f32)], lambda x, f=f: f(x).detach(),
+            {"indices": idx.reshape(-1).tolist(), "indices_shape": [2, 3], "classes": k})
+
+    # ties (few distinct values), +-0, +-Inf and NaN, along every axis
+    v = torch.randint(-2, 3, [4, 5, 6]).to(f32)
+    v.view(-1)[torch.randperm(v.numel())[:12]] = tensor([0.0, -0.0, INF, -INF, NAN, 0.0, -0.0, INF, -INF, 1e-40, 3e38, -3e38])
+    v[0, 0, 0] = NAN
+    v[1, :, 2] = NAN
+    for op in ("argmin", "argmax"):
+        for axis, keep in ((0, False), (1, True), (-1, False), (2, True)):
+            f = (lambda op, a, k: (lambda x: getattr(torch, op)(x, a, keepdim=k).to(f32)))(op, axis, keep)
+            add(f"{op} axis {axis} keepdim={keep} edges", op, [v], f, {"axis": axis, "keepdim": keep})
+
+    for kind in ("A", "B"):
+        for ks in (3, 5):
+            x, w, b = torch.randn(2, 3, 6, 6, dtype=f32), torch.randn(4, 3, ks, ks, dtype=f32), torch.randn(4, dtype=f32)
+            c = ks // 2
+            mask = torch.ones(ks, ks)
+            mask[c, c + (1 if kind == "B" else 0):] = 0
+            mask[c + 1:, :] = 0
+
+            def f(x, w, b, m=mask, p=c):
+                return F.conv2d(x, w * m, b, padding=p)
+            params = {"mask": kind, "kernel": ks, "padding": c}
+            add(f"masked_conv2d {kind} {ks}x{ks}", "masked_conv2d", [x, w, b], f, params, on_abs(f))
+            xe = sprinkle(x, 11).reshape(x.shape)
+            add(f"masked_conv2d {kind} {ks}x{ks} edges", "masked_conv2d", [xe, w, b], f, params, on_abs(f))
+
+    cross_entropy_cases()
+
+
+def cross_entropy_magnitude(targets, reduction):
+    """Per position, the loss ln(s) - (x_t - m) is judged against 1 + |ln s| + |x_t - m|: s = sum exp(x - m) >= 1 is
+    rounded to float, so ln s carries an absolute error of a few ulps of 1 even where the loss is near 0 (the target's
+    logit far above the rest). The gradient g (p - onehot) is judged against |g| (p + onehot) (its form g p - g
+    cancels at the target). In double."""
+    def magnitude(inputs, g):
+        x = inputs[0].double()
+        t = targets
+        m = x.amax(1, keepdim=True)
+        e = torch.exp(x - m)
+        s = e.sum(1, keepdim=True)
+        xt = x.gather(1, t.unsqueeze(1))
+        per = (1 + torch.log(s).abs() + (xt - m).abs()).squeeze(1)
+        n = t.numel() if reduction == "mean" else 1
+        onehot = F.one_hot(t, x.shape[1]).movedim(-1, 1).double()
+        gp = g.double().abs() if reduction == "none" else g.double().abs().expand(t.shape) / n
+        dx = gp.unsqueeze(1) * (e / s + onehot)
+        y = per if reduction == "none" else per.sum() / n
+        return y.nan_to_num(nan=0.0, posinf=0.0), [dx.nan_to_num(nan=0.0, posinf=0.0)]
+    return magnitude
+
+
+def cross_entropy_cases():
+    rows = [[1.0, 2.0, 3.0, 0.5], [3e38, -3e38, 0.0, 1.0], [1e20, 1e20, -1e20, 0.0], [-INF, 0.0, 1.0, 2.0],
+            [-INF, -INF, -INF, -INF], [INF, 1.0, 2.0, 3.0], [NAN, 1.0, 2.0, 3.0], [88.7, -88.7, 0.0, 1e-40],
+            [0.0, -0.0, 0.0, 0.0], [100.0, -100.0, 20.0, -20.0], [-INF, 5.0, -INF, -INF], [1e-7, -1e-7, 17.0, -17.0]]
+    edge = tensor(rows)
+    edge_targets = torch.tensor([2, 0, 1, 0, 1, 2, 3, 1, 3, 0, 1, 2])
+    for reduction in ("none", "sum", "mean"):
+        cases_ = [("random", torch.randn(6, 5, dtype=f32) * 3, torch.randint(0, 5, [6])),
+                  ("edges", edge, edge_targets),
+                  ("[2,4,3,3] random", torch.randn(2, 4, 3, 3, dtype=f32) * 2, torch.randint(0, 4, [2, 3, 3]))]
+        for name, x, t in cases_:
+            f = (lambda t, r: (lambda x: F.cross_entropy(x, t, reduction=r)))(t, reduction)
+            add(f"cross_entropy {reduction} {name}", "cross_entropy", [x], f,
+                {"targets": t.reshape(-1).tolist(), "reduction": reduction}, cross_entropy_magnitude(t, reduction))
+
+
 # ---- losses ----------------------------------------------------------------------------------------------------------
 
 
@@ -352,6 +447,7 @@ def main():
     reduction_cases()
     shape_cases()
     convolution_cases()
+    indexing_cases()
     loss_cases()
     with open(sys.argv[1], "w") as out:
         json.dump({"torch": torch.__version__, "cases": cases}, out)

@@ -447,6 +447,19 @@ public abstract class BackendConformanceTests : IDisposable
     }
 
     [Fact]
+    public void ScatterAddRows_ManyIndicesIntoACodebook()
+    {
+        // a VQ-VAE batch's worth of codes into a codebook: enough indices for the GPU to cut them into slices
+        const int rows = 64, width = 16, n = 4133;
+        var idx = Pair(Indices(n, rows, invalid: true));
+        var dy = Pair(RandomArray(n * width));
+        var dTable = Pair(RandomArray(rows * width));
+        _reference.ScatterAddRows(dy.Ref, idx.Ref, dTable.Ref, n, rows, width);
+        _candidate.ScatterAddRows(dy.Cand, idx.Cand, dTable.Cand, n, rows, width);
+        AssertClose($"scatter-add {n} into [{rows}, {width}]", dTable, 1e-5 * Math.Sqrt(n), 1e-4);
+    }
+
+    [Fact]
     public void GatherRows_InvalidIndexGivesNaNRow_ValidOnesCopyExactly()
     {
         var table = Pair([1f, 2f, 3f, 4f, 5f, 6f]);

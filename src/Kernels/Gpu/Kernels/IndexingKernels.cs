@@ -38,15 +38,28 @@ internal static class IndexingKernels
         y[j] = r < 0 ? float.NaN : table[r * width + c];
     }
 
-    /// <summary>dTable[r, c] += dy[i, c] over every i whose index is r, in increasing i; one thread per table element
-    /// (each walks all n indices: meant for codebooks and embeddings of modest size, and free of atomics).</summary>
-    public static void ScatterAddRows(Index1D j, ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dTable, int n, int rows, int width)
+    /// <summary>
+    /// The scatter-add split into slices of the indices: output[s, r, c] (+)= dy[i, c] over the i of slice s
+    /// ([s L, (s + 1) L) with L = SliceLength) whose index is r, in increasing i; one thread per
+    /// output element, no atomics. With one slice it adds straight into the table's gradient (accumulate = 1); with
+    /// several it writes partial sums that a fixed-order reduction then adds up, so every table element's terms are
+    /// summed in the same order on every run.
+    /// </summary>
+    public static void ScatterAddRows(Index1D j, ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> output, ScatterArgs a)
     {
-        int r = j / width, c = j - r * width;
-        float acc = dTable[j];
-        for (int i = 0; i < n; i++)
-            if (Indexing.Resolve(indices[i], rows) == r) acc += dy[i * width + c];
-        dTable[j] = acc;
+        int elements = a.Rows * a.Width;
+        int slice = j / elements, e = j - slice * elements;
+        int r = e / a.Width, c = e - r * a.Width;
+        int start = slice * a.SliceLength, end = XMath.Min(a.N, start + a.SliceLength);
+        float acc = a.Accumulate != 0 ? output[j] : 0f;
+        for (int i = start; i < end; i++)
+            if (Indexing.Resolve(indices[i], a.Rows) == r) acc += dy[i * a.Width + c];
+        output[j] = acc;
+    }
+
+    public struct ScatterArgs
+    {
+        public int N, Rows, Width, SliceLength, Accumulate;
     }
 
     /// <summary>y[i, c] = [c == indices[i]] (a NaN row for an invalid index), one thread per element of y.</summary>

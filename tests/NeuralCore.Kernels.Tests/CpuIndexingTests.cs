@@ -1,0 +1,82 @@
+using NeuralCore.Kernels.Cpu;
+
+namespace NeuralCore.Kernels.Tests;
+
+/// <summary>The CPU's indexing and cross-entropy kernels give the same bits on 1 and 2 threads (a real 2-way split
+/// even on a one-core machine), at the PixelCNN prior's size.</summary>
+public class CpuIndexingTests
+{
+    private static float[] Random(int n, int seed, float scale = 4f)
+    {
+        var r = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() * 2 - 1) * scale;
+        return a;
+    }
+
+    private static float[] Classes(int n, int classes, int seed)
+    {
+        var r = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = r.Next(classes);
+        return a;
+    }
+
+    /// <summary>Every kernel of the family on <paramref name="backend"/>; each output's bits, in a fixed order.</summary>
+    private static List<int[]> RunAll(CpuBackend backend)
+    {
+        const int batch = 128, classes = 64, plane = 49, width = 16;
+        int positions = batch * plane, logits = positions * classes;
+        DeviceBuffer Upload(float[] data)
+        {
+            var b = backend.Allocate(data.Length);
+            backend.Upload(data, b);
+            return b;
+        }
+        int[] Bits(DeviceBuffer b, int n)
+        {
+            var a = new float[n];
+            backend.Download(b, a);
+            return a.Select(BitConverter.SingleToInt32Bits).ToArray();
+        }
+        var results = new List<int[]>();
+        var x = Upload(Random(logits, 1));
+        var t = Upload(Classes(positions, classes, 2));
+        foreach (int inner in new[] { plane, 1 })   // [B, K, 7, 7] and [B*49, K]
+        {
+            int outer = positions / inner;
+            var losses = backend.Allocate(positions);
+            backend.SoftmaxCrossEntropy(x, t, losses, outer, classes, inner);
+            results.Add(Bits(losses, positions));
+            var dl = Upload(Random(positions, 3, 1f));
+            var dx = Upload(Random(logits, 4, 1f));
+            backend.SoftmaxCrossEntropyBackward(x, t, dl, dx, outer, classes, inner);
+            results.Add(Bits(dx, logits));
+        }
+        var table = Upload(Random(classes * width, 5));
+        var y = backend.Allocate(positions * width);
+        backend.GatherRows(table, t, y, positions, classes, width);
+        results.Add(Bits(y, positions * width));
+        var dTable = Upload(Random(classes * width, 6));
+        backend.ScatterAddRows(y, t, dTable, positions, classes, width);
+        results.Add(Bits(dTable, classes * width));
+        var permuted = backend.Allocate(logits);
+        backend.Permute(x, [batch, classes, 7, 7], [0, 2, 3, 1], permuted, accumulate: false);
+        results.Add(Bits(permuted, logits));
+        var codes = backend.Allocate(positions);
+        backend.ArgReduce(permuted, codes, positions, classes, 1, max: false);
+        results.Add(Bits(codes, positions));
+        return results;
+    }
+
+    [Fact]
+    public void OneAndTwoThreads_GiveTheSameBits()
+    {
+        using var one = new CpuBackend(threads: 1);
+        using var two = new CpuBackend(threads: 2);
+        var a = RunAll(one);
+        var b = RunAll(two);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++) Assert.True(a[i].SequenceEqual(b[i]), $"output {i} differs between 1 and 2 threads");
+    }
+}
