@@ -7,6 +7,19 @@ namespace NeuralCore.Cli;
 /// <summary>The pictures written after training: loss curve, reconstructions, VAE samples, gradient norms.</summary>
 internal static class Pictures
 {
+    /// <summary>codebook-usage.png: how often the test split chose each code, with the perplexity in the title.</summary>
+    public static void WriteCodebookUsage(string dir, VqVae model, Dataset data)
+    {
+        var split = data.TestCount > 0 ? (data.Test, data.TestCount, "test") : (data.Train, data.TrainCount, "train");
+        var codes = model.CodesOf(split.Item1, split.Item2);
+        var counts = new long[model.CodebookSize];
+        foreach (int c in codes) counts[c]++;
+        double perplexity = VectorQuantizer.Perplexity(counts);
+        var shares = counts.Select(c => (float)(100.0 * c / codes.Length)).ToList();
+        Plot.WriteBars(Path.Combine(dir, "codebook-usage.png"), shares,
+            $"{split.Item3} codes: perplexity {perplexity:F1}, {counts.Count(c => c > 0)}/{counts.Length} used", "code", "% of cells");
+    }
+
     public static void WriteAll(string dir, Autoencoder model, Dataset data, IReadOnlyList<EpochMetrics> history, ulong seed)
     {
         if (history.Count > 0)
@@ -46,6 +59,7 @@ internal static class Pictures
             model.Train();
             var all = rows.SelectMany(r => r).ToArray();
             ImageGrid.Write(Path.Combine(dir, "reconstructions.png"), all, count * rows.Count, h, w, columns: count, scale: 2);
+            if (model is VqVae vq) WriteCodebookUsage(dir, vq, data);
             if (model is VariationalAutoencoder vae)
             {
                 var samples = vae.Generate(64, SeededRandom.ForStream(seed, RandomStream.Pictures)).ToArray();

@@ -17,7 +17,7 @@ namespace NeuralCore.Cli
     /// <summary>The `neuralcore` command: the command tree, help, and one-line errors with non-zero exit codes.</summary>
     internal static class Cli
     {
-        private const string Title = "autoencoders from scratch (AE, denoising AE, VAE; dense and convolutional)";
+        private const string Title = "autoencoders from scratch (AE, denoising AE, VAE, VQ-VAE with a PixelCNN prior; dense and convolutional)";
         private const string RootUsage = "COMMAND [options]      (neuralcore COMMAND --help for details; neuralcore --version)";
         private const string RootNotes = """
             options can also come from a response file (@FILE: options one or more per line, # starts a comment line):
@@ -31,7 +31,7 @@ namespace NeuralCore.Cli
         {
             var root = new RootCommand(Title);
             foreach (var command in (Command[])[
-                TrainCommand.Create(), EvalCommand.Create(), GraphCommand.Create(), GradCheckCommand.Create(), ImputeCommand.Create(),
+                TrainCommand.Create(), TrainPriorCommand.Create(), EvalCommand.Create(), GraphCommand.Create(), GradCheckCommand.Create(), ImputeCommand.Create(),
                 EncodeCommand.Create(), DetectCommand.Create(), SampleCommand.Create(), InterpolateCommand.Create(), BenchCommand.Create(),
                 PtxCommand.Create(), ExperimentCommand.Create(), ClusterCommand.Create(), ImportCommand.Create(), ExportCommand.Create()])
                 root.Add(command);

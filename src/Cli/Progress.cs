@@ -9,7 +9,8 @@ namespace NeuralCore.Cli;
 /// </summary>
 /// <param name="quiet">Draw and print nothing (the epochs are still counted).</param>
 /// <param name="epochsDone">Epochs finished before this run started (a resumed run's checkpoint).</param>
-internal sealed class ProgressBar(bool quiet, int epochsDone = 0) : IProgress<TrainingProgress>
+/// <param name="lossName">What the loss is called in the lines (a prior's is the NLL in nats per code).</param>
+internal sealed class ProgressBar(bool quiet, int epochsDone = 0, string lossName = "loss") : IProgress<TrainingProgress>
 {
     private readonly bool _interactive = !Console.IsErrorRedirected;
     private DateTime _lastDraw = DateTime.MinValue;
@@ -32,7 +33,7 @@ internal sealed class ProgressBar(bool quiet, int epochsDone = 0) : IProgress<Tr
         _lastDraw = DateTime.UtcNow;
         const int width = 24;
         int filled = p.Steps == 0 ? width : p.Step * width / p.Steps;
-        Console.Error.Write($"\repoch {p.Epoch}/{epochs} [{new string('#', filled)}{new string('-', width - filled)}] {p.Step}/{p.Steps} loss {p.RunningLoss:F2} {p.SamplesPerSecond:F0} samples/s ");
+        Console.Error.Write($"\repoch {p.Epoch}/{epochs} [{new string('#', filled)}{new string('-', width - filled)}] {p.Step}/{p.Steps} {lossName} {p.RunningLoss:F3} {p.SamplesPerSecond:F0} samples/s ");
     }
 
     private void EpochDone(EpochMetrics m, int epochs)
@@ -41,6 +42,7 @@ internal sealed class ProgressBar(bool quiet, int epochsDone = 0) : IProgress<Tr
         if (quiet) return;
         if (_interactive) Console.Error.Write("\r" + new string(' ', 100) + "\r");
         string kl = m.TestKl != 0 ? $" (recon {m.TestReconstruction:F2} + kl {m.TestKl:F2})" : "";
-        Console.WriteLine($"epoch {m.Epoch}/{epochs}  train loss {m.TrainLoss:F3}  test loss {m.TestLoss:F3}{kl}  {m.Seconds:F2} s  {m.SamplesPerSecond:F0} samples/s");
+        string vq = m.Perplexity is { } perplexity ? $"  perplexity {perplexity:F1}, {m.CodesUsed} codes used, {m.Restarts} restarts" : "";
+        Console.WriteLine($"epoch {m.Epoch}/{epochs}  train {lossName} {m.TrainLoss:F3}  test {lossName} {m.TestLoss:F3}{kl}{vq}  {m.Seconds:F2} s  {m.SamplesPerSecond:F0} samples/s");
     }
 }

@@ -19,6 +19,8 @@ internal static class RunDirectory
     [
         ModelStore.WeightsFile, ModelStore.SpecFile, MetricsFile, Checkpoint.FileName,
         "loss.png", "reconstructions.png", "samples.png", "grad-norms.png", "features.csv", "scores.csv",
+        // a VQ-VAE's prior is trained on its codes: a new run in the directory makes it stale
+        PriorTraining.WeightsFile, PriorTraining.CheckpointFile, PriorTraining.MetricsFile, "prior-loss.png", "codebook-usage.png", "codes.csv",
     ];
 
     /// <summary>The files that make a directory hold a run: the model or a checkpoint.</summary>

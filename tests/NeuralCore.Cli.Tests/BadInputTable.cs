@@ -110,6 +110,14 @@ public class BadInputTable
         new("prov-fractional-label", "CSV", "a label column holding 0.5", d => [.. Csv(d, "a,b,y\n1,2,0\n3,4,0.5\n5,6,1\n"), "--label-column", "y"]),
         new("prov-huge-label", "CSV", "a label of 1e20", d => [.. Csv(d, "a,b,y\n1,2,0\n3,4,1e20\n5,6,1\n"), "--label-column", "y"]),
         // ---- command line ----
+        // ---- VQ-VAE and its prior ----
+        new("vq-prior-of-ae", "command line", "train-prior on a plain autoencoder", d => ["train-prior", .. Model(d, b => b)[1..3]]),
+        new("vq-sample-without-prior", "command line", "sample from a VQ-VAE before train-prior", d => ["sample", "--model", VqModel(d), "--out", Path.Combine(d, "s.png")]),
+        new("vq-prior-exists", "command line", "train-prior again without --overwrite", d => { string m = VqModel(d, prior: true); return ["train-prior", "--model", m]; }),
+        new("vq-prior-resume-none", "command line", "train-prior --resume without a prior checkpoint", d => ["train-prior", "--model", VqModel(d), "--resume"]),
+        new("vq-on-table", "command line", "train --model vqvae on a CSV table", d => ["train", "--model", "vqvae", "--data", CsvFile(d, "a,b\n1,2\n3,4\n"), "--out", Path.Combine(d, "out")]),
+        new("vq-latent", "command line", "train --model vqvae --latent 8", d => ["train", "--model", "vqvae", "--latent", "8", "--out", Path.Combine(d, "out")]),
+        new("vq-option-on-vae", "command line", "--codebook-size with --model vae", d => ["train", "--model", "vae", "--codebook-size", "32", "--out", Path.Combine(d, "out")]),
         new("cli-unknown-option", "command line", "a misspelt option", d => ["train", "--epoch", "3", "--out", Path.Combine(d, "out")]),
         new("cli-not-a-number", "command line", "--epochs ten", d => ["train", "--epochs", "ten", "--out", Path.Combine(d, "out")]),
         new("cli-lr-out-of-range", "command line", "--lr 0", d => ["train", "--lr", "0", "--out", Path.Combine(d, "out")]),
@@ -294,6 +302,18 @@ public class BadInputTable
         var bytes = File.ReadAllBytes(path);
         File.Delete(path);
         return bytes;
+    }
+
+    /// <summary>An untrained VQ-VAE model directory (and, with <paramref name="prior"/>, an untrained prior in it).</summary>
+    private static string VqModel(string dir, bool prior = false)
+    {
+        string m = Path.Combine(dir, "vq");
+        var backend = new CpuBackend();
+        var spec = new ModelSpec { Kind = "vqvae", InputFeatures = 784, ImageShape = [1, 28, 28], Latent = 16 * 49, Loss = "mse", Vq = new VqSettings(), Data = "mnist" };
+        var model = (VqVae)ModelFactory.Create(spec, backend, new NeuralCore.SeededRandom(0));
+        ModelStore.Save(model, m);
+        if (prior) PriorTraining.Save(new PixelCnnPrior(new PriorSpec { CodebookSize = 64, Height = 7, Width = 7 }, backend, new NeuralCore.SeededRandom(0)), m);
+        return m;
     }
 
     /// <summary>A model directory DIR/m of the table model with its weights file changed by <paramref name="corrupt"/>; runs eval on it.</summary>

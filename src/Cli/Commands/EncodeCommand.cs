@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using NeuralCore.Cli.Imaging;
 using NeuralCore.Models.Applications;
+using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
 using NeuralCore.Models.Training;
 
@@ -40,6 +41,12 @@ internal static class EncodeCommand
         Outputs.Check("encode", Outputs.ModelInputs(dir, args.Get(CommonOptions.Data) ?? spec.Data), new("--out", outPath), new("--plot", plotPath));
 
         var model = ModelStore.Load(dir, backend);
+        if (model is VqVae vq)
+        {
+            if (plotPath != null) throw new CliException("encode: --plot draws continuous embeddings; a VQ-VAE's output is code indices (see DIR/codebook-usage.png)", 2);
+            WriteCodes(vq, split, outPath, batch, data.Description);
+            return 0;
+        }
         int latent = spec.Latent;
         var clock = Stopwatch.StartNew();
         float[] features = Features.Encode(model, split.Rows, split.Count, batch);
@@ -71,6 +78,25 @@ internal static class EncodeCommand
             Console.WriteLine($"wrote {Outputs.Name(plotPath)} ({how}{(split.Labels == null ? ", no labels" : ", coloured by label")})");
         }
         return 0;
+    }
+
+    /// <summary>A VQ-VAE's codes: one row per input, c0..c(cells-1) the code index of each grid cell in raster order (+ label).</summary>
+    private static void WriteCodes(VqVae model, DataSplit split, string outPath, int batch, string description)
+    {
+        var clock = Stopwatch.StartNew();
+        int cells = model.Cells;
+        var codes = model.CodesOf(split.Rows, split.Count, batch);
+        var header = Enumerable.Range(0, cells).Select(i => $"c{i}").ToList();
+        if (split.Labels != null) header.Add("label");
+        CsvTable.Write(outPath, header, Enumerable.Range(0, split.Count).Select(r =>
+        {
+            var row = new float[header.Count];
+            for (int i = 0; i < cells; i++) row[i] = codes[r * cells + i];
+            if (split.Labels != null) row[cells] = split.Labels[r];
+            return (IReadOnlyList<float>)row;
+        }));
+        Console.WriteLine($"encoded {split.Count} rows ({description}, {split.Name}) with vqvae into {model.GridHeight}x{model.GridWidth} code indices of {model.CodebookSize} " +
+                          $"in {clock.Elapsed.TotalSeconds:F2} s: wrote {Outputs.Name(outPath)}");
     }
 
     private static float[] ProjectTo2D(float[] features, int count, int latent)

@@ -1,4 +1,5 @@
 using NeuralCore.Models.Applications;
+using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Cli.Commands;
@@ -12,7 +13,9 @@ internal static class EvalCommand
         Usage = ["--model DIR [--data SOURCE] [--seed N] [--device NAME]"],
         Notes = """
             prints the test loss per sample (summed BCE + KL for a VAE); for a denoising model also the mean squared
-            error of noisy inputs and of their denoised reconstructions against the clean images.
+            error of noisy inputs and of their denoised reconstructions against the clean images; for a VQ-VAE the
+            reconstruction MSE per pixel, the codebook perplexity and, once `train-prior` has run, the prior's NLL in
+            nats per code.
             """,
     }.With([CommonOptions.ModelDirectory, .. CommonOptions.DataOptions, CommonOptions.Seed, .. CommonOptions.DeviceOptions]);
 
@@ -24,6 +27,20 @@ internal static class EvalCommand
         var e = Trainer.Evaluate(model, data.Test, data.TestCount, 500, seed);
         Console.WriteLine($"model {spec.Kind} from {dir} on {data.Description} ({data.TestCount} test rows)");
         Console.WriteLine($"test loss per sample: {e.Loss:F4}" + (spec.IsVariational ? $" (reconstruction {e.Reconstruction:F4} + KL {e.Kl:F4})" : ""));
+        if (model is VqVae vq)
+        {
+            Console.WriteLine($"reconstruction MSE per pixel: {e.Reconstruction / spec.InputFeatures:F5}");
+            Console.WriteLine($"codebook perplexity: {e.Perplexity:F2} ({e.CodesUsed} of {vq.CodebookSize} codes used; entropy {Math.Log(e.Perplexity ?? 1):F4} nats)");
+            if (File.Exists(Path.Combine(dir, PriorTraining.WeightsFile)))
+            {
+                var prior = PriorTraining.Load(dir, backend);
+                double nll = prior.Nll(vq.CodesOf(data.Test, data.TestCount));
+                double entropy = Math.Log(e.Perplexity ?? 1);
+                Console.WriteLine($"prior NLL: {nll:F4} nats per code ({nll * vq.Cells / Math.Log(2):F1} bits per image" +
+                                  (entropy > 0 ? $"; {nll / entropy:F3} x the code entropy)" : "; the test split uses a single code)"));
+            }
+            else Console.WriteLine($"prior NLL: no prior in {dir} (train one with `neuralcore train-prior --model {dir}`)");
+        }
         if (spec.IsDenoising)
         {
             var d = Denoising.Measure(model, data.Test, data.TestCount, seed);

@@ -57,14 +57,19 @@ internal static class GraphCommand
             bool table = data.Columns != null;
             if (modelArg.StartsWith("conv-", StringComparison.Ordinal) && data.ImageShape == null)
                 throw new CliException($"graph: --model {modelArg} needs image data; tables use ae, dae or vae", 2);
+            bool vq = modelArg == "vqvae";
+            if (vq && data.ImageShape is not { Length: 3 })
+                throw new CliException("graph: --model vqvae needs image data; tables use ae, dae or vae", 2);
             var fresh = new ModelSpec
             {
                 Kind = modelArg,
                 InputFeatures = data.Features,
                 ImageShape = data.ImageShape,
-                Latent = latent ?? (table ? Math.Max(2, data.Features / 4) : modelArg.EndsWith("vae", StringComparison.Ordinal) ? 20 : 32),
+                Latent = vq ? new VqSettings().CodeDim * (data.ImageShape![1] / 4) * (data.ImageShape[2] / 4)
+                    : latent ?? (table ? Math.Max(2, data.Features / 4) : modelArg.EndsWith("vae", StringComparison.Ordinal) ? 20 : 32),
                 Hidden = hidden,
-                Loss = table ? "mse" : "bce",
+                Vq = vq ? new VqSettings() : null,
+                Loss = table || vq ? "mse" : "bce",
                 Data = data.Description,
                 Columns = data.Columns,
                 Scaler = data.Scaler,

@@ -44,6 +44,8 @@ internal static class LatentSizeExperiment
         bool isTable = data.Columns != null;
         if (kind.StartsWith("conv-", StringComparison.Ordinal) && data.ImageShape == null)
             throw new CliException($"experiment latent-size: --model {kind} needs image data; tables use ae, dae or vae", 2);
+        if (kind == "vqvae")
+            throw new CliException("experiment latent-size: --model vqvae has no latent size to sweep (its code grid is fixed; see train --code-dim)", 2);
 
         Console.WriteLine($"latent size sweep: {kind}, sizes {string.Join(", ", sizes)}, {options.Epochs} epochs each, {data.Description} " +
                           $"({data.TrainCount} train / {data.TestCount} test rows)");

@@ -15,11 +15,15 @@ internal static class SampleCommand
     private static readonly Option<int> Columns = CliOption.Int("--columns", "images per row of the grid", 0, 0, SizeLimits.MaxCount, defaultLabel: "square");
     private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification of the grid", 2, 1, 16);
 
-    public static CliCommand Create() => new CliCommand("sample", "generate images from a VAE: decode z ~ N(0, I)", Run)
+    public static CliCommand Create() => new CliCommand("sample", "generate images from a VAE (decode z ~ N(0, I)) or a VQ-VAE with its prior", Run)
     {
-        Title = "generate new images (or table rows) from a variational autoencoder",
+        Title = "generate new images (or table rows) from a variational autoencoder or a VQ-VAE's prior",
         Usage = ["--model DIR [--count 64] [--out samples.png] [--seed N] [--columns N]"],
-        Notes = "--model: written by `neuralcore train --model vae` (or conv-vae); --seed: the seed of the latent draws z ~ N(0, I).",
+        Notes = """
+            --model: written by `neuralcore train --model vae` (or conv-vae), or by `neuralcore train --model vqvae`
+            followed by `neuralcore train-prior` (ancestral sampling from the prior, code by code in raster order, then
+            decoding of the code grids); --seed: the seed of the random draws.
+            """,
     }.With([CommonOptions.ModelDirectory, Count, Out, CommonOptions.Seed, Columns, Scale, .. CommonOptions.DeviceOptions]);
 
     private static int Run(Args args)
@@ -33,8 +37,10 @@ internal static class SampleCommand
         var spec = ModelStore.LoadSpec(dir);
         bool isImage = spec.ImageShape != null && spec.Columns == null;
         string outPath = args.Get(Out) ?? (isImage ? "samples.png" : "samples.csv");
-        if (!spec.IsVariational)
-            throw new CliException($"sample: {dir} holds a {spec.Kind} model, which cannot generate; sampling needs a VAE (train with --model vae or conv-vae)");
+        if (!spec.IsVariational && !spec.IsVectorQuantized)
+            throw new CliException($"sample: {dir} holds a {spec.Kind} model, which cannot generate; sampling needs a VAE (train with --model vae or conv-vae) or a VQ-VAE with a prior");
+        if (spec.IsVectorQuantized && !File.Exists(Path.Combine(dir, PriorTraining.WeightsFile)))
+            throw new CliException($"sample: {dir} holds a VQ-VAE without a prior ({PriorTraining.WeightsFile}); train one first with `neuralcore train-prior --model {dir}`");
         if (isImage != outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !Outputs.IsStream(outPath))
             throw new CliException(isImage
                 ? $"sample: --out {outPath}: an image model writes a .png grid"
@@ -47,6 +53,16 @@ internal static class SampleCommand
             var (_, width, height) = ImageGrid.Size(count, spec.ImageShape[1], spec.ImageShape[2], columns, scale);
             SizeLimits.Picture($"sample: --count {count} at --scale {scale}" + (columns > 0 ? $" in --columns {columns}" : ""), width, height,
                 "lower --count, --scale or --columns");
+        }
+        if (spec.IsVectorQuantized)
+        {
+            var vq = (VqVae)ModelStore.Load(dir, backend);
+            var prior = PriorTraining.Load(dir, backend);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            WriteSamples(outPath, vq, prior, count, seed, columns, scale);
+            Console.WriteLine($"sampled {count} code grids from the prior ({vq.GridHeight}x{vq.GridWidth} codes of {vq.CodebookSize}, seed {seed}) and decoded them " +
+                              $"in {clock.Elapsed.TotalSeconds:F2} s: wrote {Outputs.Name(outPath)}");
+            return 0;
         }
         var vae = (VariationalAutoencoder)ModelStore.Load(dir, backend);
         vae.Eval();
@@ -68,5 +84,17 @@ internal static class SampleCommand
         }
         Console.WriteLine($"decoded {count} samples z ~ N(0, I) (latent {spec.Latent}, seed {seed}) with {spec.Kind}: wrote {Outputs.Name(outPath)}");
         return 0;
+    }
+
+    /// <summary>Draws <paramref name="count"/> code grids from <paramref name="prior"/>, decodes them and writes the image grid.</summary>
+    public static void WriteSamples(string path, VqVae model, PixelCnnPrior prior, int count, ulong seed, int columns, int scale)
+    {
+        var codes = prior.Sample(count, new SeededRandom(seed));
+        float[] images;
+        model.Eval();
+        using (Autograd.NoGrad())
+        using (TensorScope.Begin())
+            images = model.DecodeCodes(codes).ToArray();
+        ImageGrid.Write(path, images, count, model.Spec.ImageShape![1], model.Spec.ImageShape[2], columns, scale);
     }
 }

@@ -27,6 +27,16 @@ internal static class TrainCommand
         (text, command) => RandomAlgorithmNames.TryParse(text, out var algorithm) ? algorithm
             : throw new CliException($"{command}: --rng must be {RandomAlgorithmNames.Choices}, got '{text}'", 2),
         () => RandomAlgorithm.PyTorch, "pytorch");
+    private static readonly Option<int> CodebookSize = CliOption.Int("--codebook-size", "vqvae: number of codes K", 64, 2, VqSettings.MaxCodebookSize);
+    private static readonly Option<int> CodeDim = CliOption.Int("--code-dim", "vqvae: dimension D of each code (the encoder's output channels)", 16, 1, VqSettings.MaxCodeDim);
+    private static readonly Option<string> CodebookUpdate = CliOption.Choice("--codebook-update",
+        "vqvae: ema (moving averages of the encoder outputs, no codebook loss) | loss (the codebook loss by gradient)", "NAME", ["ema", "loss"],
+        (command, name) => $"{command}: --codebook-update must be ema or loss, got '{name}'", "ema");
+    private static readonly Option<int> DeadCodeSteps = CliOption.Int("--dead-code-steps",
+        "vqvae: re-seed a code from a random encoder output when no input chose it for this many steps (0: never)", 20, 0, 1_000_000);
+    private static readonly Option<float> DeadCodeUsage = CliOption.Float("--dead-code-usage",
+        "vqvae: a step counts towards --dead-code-steps when at most this share of the batch's cells chose the code (0: none)", 0.003f, 0f, 0.999f);
+    private static readonly Option<float> Commitment = CliOption.Float("--commitment", "vqvae: weight beta of the commitment loss", 0.25f, 0f, 1000f);
     private static readonly Option<string?> Out = CliOption.OptionalString("--out", "output directory", "DIR", "runs/KIND");
     private static readonly Option<bool> LogGradients = CliOption.Flag("--log-grads",
         "record per-layer gradient norms every epoch (metrics.json, grad-norms.png)");
@@ -42,18 +52,25 @@ internal static class TrainCommand
 
     public static CliCommand Create() => new CliCommand("train", "train a model on the bundled MNIST, an IDX directory or a CSV table", Run)
     {
-        Title = "train an autoencoder (AE, denoising AE or VAE; MLP or convolutional)",
+        Title = "train an autoencoder (AE, denoising AE, VAE or VQ-VAE; MLP or convolutional)",
         Usage = ["[--model KIND] [--data SOURCE] [--epochs N] [--out DIR] [options]", "--resume DIR [--epochs N]"],
         Notes = """
             writes DIR/checkpoint.safetensors after every epoch (weights, optimiser and generator state), then
             DIR/model.safetensors, DIR/model.json, DIR/metrics.json, DIR/loss.png, DIR/reconstructions.png
             (with the noisy inputs for denoising models) and DIR/samples.png for a VAE. DIR is locked while the run
             lasts (a second run on it is refused); a DIR that holds another run needs --overwrite.
+            vqvae: a conv encoder to a (H/4)x(W/4) grid of --code-dim vectors, each replaced by its nearest of
+            --codebook-size codes, and a conv decoder; each epoch line adds the codebook perplexity on the test split,
+            the codes in use and the dead codes re-seeded; DIR/codebook-usage.png shows the code frequencies.
+            Then `neuralcore train-prior --model DIR` and `neuralcore sample --model DIR` generate from its codes.
             Under `mpirun -np N` the N processes train one model, each computing its shards of every batch; rank 0
             writes DIR (docs/scaling.md).
             """,
     }.With([Model, .. CommonOptions.DataOptions, .. Training.All, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-        NoiseLevel, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients, Quiet, .. CommonOptions.DeviceOptions, ResumeFrom]);
+        NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients, Quiet,
+        .. CommonOptions.DeviceOptions, ResumeFrom]);
+
+    private static readonly Option[] VqOptions = [CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment];
 
     private static int Run(Args args)
     {
@@ -77,15 +94,32 @@ internal static class TrainCommand
         bool conv = kind.StartsWith("conv-", StringComparison.Ordinal);
         if (conv && data.ImageShape == null)
             throw new CliException($"train: --model {kind} needs image data; tables train with ae, dae or vae", 2);
+        bool vq = kind == "vqvae";
+        if (!vq && VqOptions.FirstOrDefault(args.Has) is { } vqOnly)
+            throw new CliException($"train: {vqOnly.Name} belongs to --model vqvae, not {kind}", 2);
+        if (vq) CheckVqArguments(args, data);
+        if (vq && options.GradientShards > 1)
+            throw new CliException("train: --model vqvae trains in one process with one gradient shard (its codebook updates and dead-code restarts follow each whole batch); run it without mpirun and --grad-shards", 2);
         int defaultLatent = isTable ? Math.Max(2, data.Features / 4) : kind.EndsWith("vae", StringComparison.Ordinal) ? 20 : 32;
+        var vqSettings = vq ? new VqSettings
+        {
+            CodebookSize = args.Get(CodebookSize),
+            CodeDim = args.Get(CodeDim),
+            Update = args.Get(CodebookUpdate),
+            DeadCodeSteps = args.Get(DeadCodeSteps),
+            DeadCodeUsage = args.Get(DeadCodeUsage),
+            Commitment = args.Get(Commitment),
+            DataVariance = VqVae.Variance(data.Train.AsSpan(0, data.TrainCount * data.Features)),
+        } : null;
         var spec = new ModelSpec
         {
             Kind = kind,
             InputFeatures = data.Features,
             ImageShape = data.ImageShape,
-            Latent = args.Get(Latent) ?? defaultLatent,
+            Latent = vq ? args.Get(CodeDim) * (data.ImageShape![1] / 4) * (data.ImageShape[2] / 4) : args.Get(Latent) ?? defaultLatent,
             Hidden = args.Get(Hidden) ?? (isTable ? [64] : [400]),
-            Loss = args.Get(Loss) ?? (isTable ? "mse" : "bce"),
+            Vq = vqSettings,
+            Loss = args.Get(Loss) ?? (isTable || vq ? "mse" : "bce"),
             Beta = args.Get(Beta),
             Init = args.Get(Init),
             Noise = args.Get(Noise),
@@ -120,10 +154,24 @@ internal static class TrainCommand
         world == null && options.GradientShards == 1 ? ""
             : $", world_size {world?.Size ?? 1} (gradient in {options.GradientShards} shards)";
 
+    /// <summary>The options and data a vqvae refuses, each with the fix.</summary>
+    private static void CheckVqArguments(Args args, Dataset data)
+    {
+        if (data.ImageShape is not { } image)
+            throw new CliException("train: --model vqvae needs image data (MNIST or an IDX directory); tables train with ae, dae or vae", 2);
+        if (image[1] % 4 != 0 || image[2] % 4 != 0)
+            throw new CliException($"train: --model vqvae needs image sides divisible by 4, got {image[1]}x{image[2]}", 2);
+        if (args.Has(Latent)) throw new CliException("train: --latent does not apply to --model vqvae; its code grid has --code-dim values per cell", 2);
+        foreach (var option in new Option[] { Hidden, Beta, Noise, NoiseLevel, Init })
+            if (args.Has(option)) throw new CliException($"train: {option.Name} does not apply to --model vqvae (a fixed conv architecture; see --codebook-size, --code-dim, --commitment)", 2);
+        if (args.Get(Loss) is { } loss && loss != "mse")
+            throw new CliException($"train: --model vqvae trains with --loss mse (a linear decoder output), got --loss {loss}", 2);
+    }
+
     // Options a resumed run takes from its checkpoint; giving them with --resume is an error.
     private static readonly Option[] FixedWhenResuming =
         [Model, .. CommonOptions.DataOptions, Training.Batch, Training.LearningRate, Optimizer, WeightDecay, Latent, Hidden, Loss, Beta, Init, Noise,
-         NoiseLevel, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients];
+         NoiseLevel, CodebookSize, CodeDim, CodebookUpdate, DeadCodeSteps, DeadCodeUsage, Commitment, CommonOptions.Seed, Rng, GradShards, Out, Overwrite, LogGradients];
 
     /// <summary>--resume DIR: rebuilds the run from DIR/checkpoint.safetensors and trains the remaining epochs.</summary>
     private static int Resume(Args args, Distributed.MpiWorld? world)
@@ -213,6 +261,8 @@ internal static class TrainCommand
         Pictures.WriteAll(outDir, model, data, result.History, result.Options.Seed);
         var final = result.Final;
         Console.WriteLine($"test loss per sample: {final.Loss:F3}" + (model.Spec.IsVariational ? $" (reconstruction {final.Reconstruction:F3} + KL {final.Kl:F3})" : ""));
+        if (final.Perplexity is { } perplexity)
+            Console.WriteLine($"test MSE per pixel {final.Reconstruction / model.Spec.InputFeatures:F5}, codebook perplexity {perplexity:F2}, {final.CodesUsed} of {model.Spec.Vq!.CodebookSize} codes used");
         Console.WriteLine($"saved {Path.Combine(outDir, ModelStore.WeightsFile)} and {ModelStore.SpecFile}, metrics.json, pictures in {outDir}");
         return 0;
     }

@@ -52,6 +52,33 @@ internal static class Plot
                                   int width = 640, int height = 400) =>
         RenderLines(series, title, xLabel, yLabel, width, height).Save(path);
 
+    /// <summary>
+    /// Renders a bar chart: one bar per value at x = 0, 1, ... (e.g. how often each code of a codebook is used), on
+    /// the axes of the line plots.
+    /// </summary>
+    public static RgbCanvas RenderBars(IReadOnlyList<float> values, string? title = null, string? xLabel = null, string? yLabel = null,
+                                       int width = 640, int height = 400)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count == 0) throw new ArgumentException("a bar chart needs at least one value", nameof(values));
+        var canvas = new RgbCanvas(width, height, Rgb.White);
+        var frame = new Frame(Left, Top, width - 20, height - Bottom,
+            Axis([-0.5f, values.Count - 0.5f]), Axis(values.Append(0f)));
+        DrawFrame(canvas, frame, title, xLabel, yLabel);
+        int baseline = frame.Py(0);
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (!float.IsFinite(values[i])) continue;
+            int x0 = frame.Px(i - 0.4), x1 = frame.Px(i + 0.4), top = frame.Py(values[i]);
+            canvas.FillRect(x0, Math.Min(top, baseline), Math.Max(1, x1 - x0), Math.Max(1, Math.Abs(baseline - top)), Rgb.Palette10[0]);
+        }
+        return canvas;
+    }
+
+    /// <summary>Writes a bar chart PNG (see <see cref="RenderBars"/>), atomically.</summary>
+    public static void WriteBars(string path, IReadOnlyList<float> values, string? title = null, string? xLabel = null, string? yLabel = null) =>
+        RenderBars(values, title, xLabel, yLabel).Save(path);
+
     /// <summary>Renders a scatter plot of <paramref name="points"/> [count, 2] (x, y pairs), each point coloured by
     /// its label (palette index label % 10), with a legend of the labels present. Each of <paramref name="marks"/> rings the
     /// point at its index and writes its text beside it (e.g. a few named places on a map).</summary>

@@ -7,7 +7,11 @@ namespace NeuralCore.Models.Autoencoders;
 /// <param name="Total">Scalar tensor to call Backward on: reconstruction + beta * KL, summed over the batch.</param>
 /// <param name="Reconstruction">Summed reconstruction loss (BCE or squared error).</param>
 /// <param name="Kl">Summed KL divergence (VAE only).</param>
-public sealed record LossParts(Tensor Total, Tensor Reconstruction, Tensor? Kl);
+public sealed record LossParts(Tensor Total, Tensor Reconstruction, Tensor? Kl)
+{
+    /// <summary>Summed quantiser terms of a VQ-VAE (codebook and commitment losses); null for the other kinds.</summary>
+    public Tensor? Quantization { get; init; }
+}
 
 /// <summary>
 /// An autoencoder: encoder -> embedding -> decoder, all inputs and outputs as rows [batch, features].

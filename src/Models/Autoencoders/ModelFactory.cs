@@ -14,6 +14,7 @@ public static class ModelFactory
     public static Autoencoder Create(ModelSpec spec, IBackend backend, SeededRandom random)
     {
         spec.Validate();
+        if (spec.IsVectorQuantized) return VqVae.Create(spec, backend, random);
         var init = spec.Init switch { "kaiming" => InitScheme.KaimingNormal, "xavier" => InitScheme.XavierUniform, _ => InitScheme.PyTorchDefault };
         // Layers are created in the order PyTorch's reference creates them - encoder, a VAE's mu (fc21) and logvar (fc22)
         // heads, decoder - so with SeededRandom.PyTorch the initial weights are the ones PyTorch draws.

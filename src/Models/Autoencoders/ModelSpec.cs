@@ -10,9 +10,9 @@ namespace NeuralCore.Models.Autoencoders;
 public sealed class ModelSpec
 {
     /// <summary>The model kinds the command line accepts.</summary>
-    public static readonly string[] Kinds = ["ae", "dae", "vae", "conv-ae", "conv-dae", "conv-vae"];
+    public static readonly string[] Kinds = ["ae", "dae", "vae", "conv-ae", "conv-dae", "conv-vae", "vqvae"];
 
-    /// <summary>"ae", "dae", "vae", "conv-ae", "conv-dae" or "conv-vae".</summary>
+    /// <summary>"ae", "dae", "vae", "conv-ae", "conv-dae", "conv-vae" or "vqvae" (vector-quantised, see <see cref="VqVae"/>).</summary>
     public required string Kind { get; init; }
 
     /// <summary>Features per input row, e.g. 784 for MNIST or 13 for the wine table.</summary>
@@ -55,8 +55,13 @@ public sealed class ModelSpec
     /// <summary>Per-feature min-max scaling of a CSV model (applied before encoding).</summary>
     public FeatureScaler? Scaler { get; init; }
 
+    /// <summary>Settings of a vector-quantised model (kind "vqvae"): codebook, code grid and quantiser losses; null for the other kinds.</summary>
+    public VqSettings? Vq { get; init; }
+
     /// <summary>True for the VAE kinds (vae, conv-vae).</summary>
-    public bool IsVariational => Kind.EndsWith("vae", StringComparison.Ordinal);
+    public bool IsVariational => Kind is "vae" or "conv-vae";
+    /// <summary>True for the vector-quantised kind (vqvae).</summary>
+    public bool IsVectorQuantized => Kind == "vqvae";
     /// <summary>True for the denoising kinds (dae, conv-dae).</summary>
     public bool IsDenoising => Kind.EndsWith("dae", StringComparison.Ordinal);
     /// <summary>True for the convolutional kinds (conv-ae, conv-dae, conv-vae).</summary>
@@ -74,6 +79,8 @@ public sealed class ModelSpec
         if (Loss is not ("bce" or "mse")) throw new ArgumentException($"unknown loss '{Loss}'; choose bce or mse", nameof(Loss));
         if (Init is not ("pytorch" or "kaiming" or "xavier")) throw new ArgumentException($"unknown init '{Init}'; choose pytorch, kaiming or xavier", nameof(Init));
         if (Noise is not ("gaussian" or "masking")) throw new ArgumentException($"unknown noise '{Noise}'; choose gaussian or masking", nameof(Noise));
+        if (IsVectorQuantized) ValidateVq();
+        else if (Vq != null) throw new ArgumentException($"codebook settings belong to a vqvae model, not to '{Kind}'", nameof(Vq));
         if (IsConvolutional)
         {
             if (ImageShape is not { Length: 3 } || ImageShape.Any(d => d <= 0) || (long)ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
@@ -95,6 +102,22 @@ public sealed class ModelSpec
                 $"above the limit of {MemoryLimit.Describe(MemoryLimit.MaxTrainingBytes)}; use smaller ModelSpec.Hidden / ModelSpec.Latent sizes");
     }
 
+    private void ValidateVq()
+    {
+        if (ImageShape is not { Length: 3 } || ImageShape.Any(d => d <= 0) || (long)ImageShape[0] * ImageShape[1] * ImageShape[2] != InputFeatures)
+            throw new ArgumentException($"model 'vqvae' needs image data [channels, height, width] matching {InputFeatures} features", nameof(ImageShape));
+        if (ImageShape[1] % 4 != 0 || ImageShape[2] % 4 != 0)
+            throw new ArgumentException($"vqvae needs image sides divisible by 4, got {ImageShape[1]}x{ImageShape[2]}", nameof(ImageShape));
+        if (Loss != "mse") throw new ArgumentException($"vqvae trains with the mse loss (a linear decoder output), got '{Loss}'", nameof(Loss));
+        var vq = Vq ?? throw new ArgumentException("a vqvae model needs its codebook settings (ModelSpec.Vq)", nameof(Vq));
+        vq.Validate();
+        if (Latent != vq.CodeDim * GridCells)
+            throw new ArgumentException($"the latent size of a vqvae is the code dimension times the code grid ({vq.CodeDim} x {GridCells} = {vq.CodeDim * GridCells}), got {Latent}", nameof(Latent));
+    }
+
+    /// <summary>Cells of a vqvae's code grid: (height / 4) x (width / 4), e.g. 49 for 28x28 images.</summary>
+    public int GridCells => ImageShape is { Length: 3 } s ? (s[1] / 4) * (s[2] / 4) : 0;
+
     /// <summary>Most hidden layers a spec may list.</summary>
     public const int MaxHiddenLayers = 64;
 
@@ -112,7 +135,13 @@ public sealed class ModelSpec
     {
         long rows = Math.Max(batchSize, MemoryLimit.EvaluationRows / 2);
         long perRow;
-        if (IsConvolutional)
+        if (IsVectorQuantized)
+        {
+            // the widest activations: 32 channels at full size and 64 at half size, each with its im2col and gradient
+            long pixels = (long)ImageShape![1] * ImageShape[2];
+            perRow = pixels * (10L * ImageShape[0] + 32 * 4 + 64) + 8L * Latent;
+        }
+        else if (IsConvolutional)
         {
             // input, both convolutions and their im2col buffers, mirrored by the decoder
             long pixels = (long)ImageShape![1] * ImageShape[2];
@@ -144,6 +173,11 @@ public sealed class ModelSpec
     /// <summary>Approximate parameter count (weights of the dense layers and of the convolutions), computed without overflow.</summary>
     private long EstimatedParameters()
     {
+        if (IsVectorQuantized)
+        {
+            long c = ImageShape![0], d = Vq!.CodeDim, k = Vq.CodebookSize;
+            return 9 * c * 32 + 9 * 32 * 64 + 64 * d + 9 * d * 64 + 9 * 64 * 32 + 9 * 32 * c + 2 * k * d + k + 300;
+        }
         if (IsConvolutional)
         {
             long flat = 32L * (ImageShape![1] / 4) * (ImageShape[2] / 4);
@@ -179,6 +213,11 @@ public sealed class ModelSpec
             w.WriteNumber("noise_level", NoiseLevel);
             if (Data != null) w.WriteString("data", Data);
             if (DataSha256 != null) w.WriteString("data_sha256", DataSha256);
+            if (Vq != null)
+            {
+                w.WritePropertyName("vq");
+                Vq.WriteJson(w);
+            }
             if (Columns != null)
             {
                 w.WriteStartArray("columns");
@@ -229,6 +268,7 @@ public sealed class ModelSpec
                 DataSha256 = Str("data_sha256"),
                 Columns = root.TryGetProperty("columns", out var c) ? c.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : null,
                 Scaler = root.TryGetProperty("scaler", out var s) ? FeatureScaler.FromJson(s) : null,
+                Vq = root.TryGetProperty("vq", out var vq) ? VqSettings.FromJson(vq) : null,
             };
             spec.Validate();
             return spec;

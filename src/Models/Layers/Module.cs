@@ -62,6 +62,18 @@ public abstract class Module
         return parameter;
     }
 
+    /// <summary>
+    /// Adds state that is saved and restored with the parameters (in <see cref="NamedParameters"/>, so model files and
+    /// checkpoints carry it) but is not trained by gradients: it keeps <see cref="Tensor.RequiresGrad"/> false, so
+    /// optimizers leave it alone and <see cref="ParameterCount"/> does not count it (like a PyTorch buffer).
+    /// </summary>
+    protected Tensor RegisterBuffer(string name, Tensor buffer)
+    {
+        buffer.Name ??= name;
+        _parameters.Add((name, buffer));
+        return buffer;
+    }
+
     /// <summary>Adds a child module under <paramref name="name"/>; returns it.</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
@@ -81,11 +93,14 @@ public abstract class Module
                 yield return item;
     }
 
-    /// <summary>All parameters (see <see cref="NamedParameters"/>).</summary>
+    /// <summary>All parameters (see <see cref="NamedParameters"/>), buffers included.</summary>
     public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
 
+    /// <summary>The parameters that gradients train (buffers left out): what an optimizer updates.</summary>
+    public IReadOnlyList<Tensor> TrainableParameters() => NamedParameters().Select(p => p.Parameter).Where(p => p.RequiresGrad).ToList();
+
     /// <summary>Total number of trainable values.</summary>
-    public long ParameterCount() => Parameters().Sum(p => (long)p.Count);
+    public long ParameterCount() => TrainableParameters().Sum(p => (long)p.Count);
 
     /// <summary>Sets every parameter's gradient to zero.</summary>
     public void ZeroGrad()

@@ -22,6 +22,13 @@ internal static class MetricsJson
         json["test_loss_per_sample"] = final.Loss;
         json["test_reconstruction_per_sample"] = final.Reconstruction;
         json["test_kl_per_sample"] = final.Kl;
+        if (final.Perplexity is { } perplexity)
+        {
+            json["test_mse_per_pixel"] = final.Reconstruction / settings.Spec.InputFeatures;
+            json["test_perplexity"] = perplexity;
+            json["test_codes_used"] = final.CodesUsed;
+            json["codebook_size"] = settings.Spec.Vq?.CodebookSize;
+        }
         json["history"] = RunJson.ToNode(history);
         AtomicFile.WriteJson(path, w => json.WriteTo(w));
     }

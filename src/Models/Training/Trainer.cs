@@ -68,13 +68,27 @@ public sealed record TrainingOptions
 
 /// <summary>Figures of one epoch (losses per sample); run files name them in snake case (<c>train_loss</c>).</summary>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TestLoss, double TestReconstruction, double TestKl, double Seconds,
-    double SamplesPerSecond, [property: JsonPropertyName("grad_norms")] IReadOnlyDictionary<string, double>? GradientNorms = null);
+    double SamplesPerSecond, [property: JsonPropertyName("grad_norms")] IReadOnlyDictionary<string, double>? GradientNorms = null)
+{
+    /// <summary>A VQ-VAE's codebook perplexity on the test rows (exp of the entropy of the code frequencies); null for other kinds.</summary>
+    public double? Perplexity { get; init; }
+    /// <summary>A VQ-VAE's number of codes the test rows use; null for other kinds.</summary>
+    public int? CodesUsed { get; init; }
+    /// <summary>A VQ-VAE's dead codes re-seeded during the epoch; null for other kinds.</summary>
+    public int? Restarts { get; init; }
+}
 
 /// <summary>Progress of a step inside an epoch, for progress bars.</summary>
 public readonly record struct StepProgress(int Epoch, int Step, int Steps, double RunningLoss, double SamplesPerSecond);
 
 /// <summary>Test-set evaluation: losses per sample.</summary>
-public readonly record struct Evaluation(double Loss, double Reconstruction, double Kl, int Count);
+public readonly record struct Evaluation(double Loss, double Reconstruction, double Kl, int Count)
+{
+    /// <summary>A VQ-VAE's codebook perplexity on these rows; null for other kinds.</summary>
+    public double? Perplexity { get; init; }
+    /// <summary>A VQ-VAE's number of codes these rows use; null for other kinds.</summary>
+    public int? CodesUsed { get; init; }
+}
 
 /// <summary>
 /// Mini-batch training of an autoencoder on rows [count, features] in host memory: shuffles with a seed,
@@ -118,7 +132,7 @@ public sealed class Trainer
         options.Validate();
         Model = model;
         Options = options;
-        var parameters = model.Parameters();
+        var parameters = model.TrainableParameters();
         Optimizer = options.Optimizer switch
         {
             "adamw" => new AdamW(parameters, options.LearningRate, weightDecay: options.WeightDecay),
@@ -214,6 +228,7 @@ public sealed class Trainer
         var backend = Model.Parameters()[0].Backend;
         int epoch = EpochsDone + 1;
         Model.Train();
+        int restartsBefore = (Model as VqVae)?.Quantizer.Restarts ?? 0;
         loader.StartEpoch();
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
@@ -252,7 +267,12 @@ public sealed class Trainer
         if (testCount > 0 && !(eval.Loss <= DivergedLoss))   // finite training losses can still leave weights that overflow on other rows
             throw new TrainingDivergedException(
                 $"test loss became {eval.Loss.ToString(CultureInfo.InvariantCulture)} after epoch {epoch}; lower the learning rate (TrainingOptions.LearningRate, now {Options.LearningRate}) or check the input scaling");
-        return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms);
+        return new EpochMetrics(epoch, lossSum / Math.Max(1, seen), eval.Loss, eval.Reconstruction, eval.Kl, seconds, seen / seconds, norms)
+        {
+            Perplexity = eval.Perplexity,
+            CodesUsed = eval.CodesUsed,
+            Restarts = Model is VqVae vq ? vq.Quantizer.Restarts - restartsBefore : null,
+        };
     }
 
     /// <summary>
@@ -263,6 +283,10 @@ public sealed class Trainer
     /// </summary>
     private float ShardedGradient(int rows, int features, IBackend backend)
     {
+        // A VQ-VAE's EMA codebook and dead-code restarts update from each whole batch inside the forward pass, which
+        // shards would split (and processes would each apply differently).
+        if (Model is VqVae)
+            throw new NotSupportedException("a VQ-VAE trains with one gradient shard in one process (TrainingOptions.GradientShards = 1, no reducer)");
         int shards = Options.GradientShards;
         var (first, count) = GradientShards.Owned(shards, _reducer.Rank, _reducer.WorldSize);
         var parameters = Model.Parameters();
@@ -383,6 +407,8 @@ public sealed class Trainer
     public static Evaluation Evaluate(Autoencoder model, float[] data, int count, int batchSize = 500, ulong seed = 0)
     {
         var random = SeededRandom.ForStream(seed, RandomStream.Evaluation);
+        var quantizer = (model as VqVae)?.Quantizer;
+        quantizer?.ResetUsage();
         double total = 0, recon = 0, kl = 0;
         model.ForEachBatch(data, count, model.Spec.InputFeatures, batchSize, (x, _) =>
         {
@@ -391,7 +417,10 @@ public sealed class Trainer
             recon += parts.Reconstruction.Item();
             if (parts.Kl != null) kl += parts.Kl.Item();
         });
-        return new Evaluation(total / count, recon / count, kl / count, count);
+        var evaluation = new Evaluation(total / count, recon / count, kl / count, count);
+        if (quantizer == null) return evaluation;
+        var usage = quantizer.Usage;
+        return evaluation with { Perplexity = VectorQuantizer.Perplexity(usage), CodesUsed = usage.Count(u => u > 0) };
     }
 }
 

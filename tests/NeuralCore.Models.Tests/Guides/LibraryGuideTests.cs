@@ -91,6 +91,27 @@ public class LibraryGuideTests
             Assert.Equal(32 * 784, samples.Length);
             Assert.All(samples, p => Assert.InRange(p, 0f, 1f));
 
+            // ---- 4b. a VQ-VAE and its prior
+            var vqSpec = new ModelSpec
+            {
+                Kind = "vqvae", InputFeatures = 784, ImageShape = [1, 28, 28], Loss = "mse",
+                Vq = new VqSettings { DataVariance = VqVae.Variance(train.Pixels) },   // 64 codes of 16 values, EMA, restarts
+                Latent = 16 * 7 * 7,                                                    // a 7x7 grid of 16-d codes
+            };
+            var vqRun = TrainingRun.Fit(vqSpec, backend, options with { Epochs = 1 }, train.Pixels, 1000, test.Pixels, 500, "digits-vqvae");
+            var vqvae = (VqVae)vqRun.Model;
+            Console.WriteLine($"codebook perplexity {vqRun.Final.Perplexity:F1}, {vqRun.Final.CodesUsed} codes used");
+            int[] grids = vqvae.CodesOf(test.Pixels, 500);                          // [500 * 49] code indices
+            var priorRun = PriorTraining.Fit(vqvae, train.Pixels, 1000, test.Pixels, 500, options with { Epochs = 1 }, "digits-vqvae");
+            int[] drawn = priorRun.Prior.Sample(16, new SeededRandom(1));          // ancestral sampling, code by code
+            float[] digits;
+            using (Autograd.NoGrad())
+                digits = vqvae.DecodeCodes(drawn).ToArray();                         // [16, 784]
+
+            Assert.Equal(16 * 784, digits.Length);
+            Assert.Equal(500 * 49, grids.Length);
+            Assert.True(File.Exists(Path.Combine("digits-vqvae", PriorTraining.WeightsFile)));
+
             // ---- 5. a table
             var table = CsvTable.Read("data/wine.csv", dropColumns: ["class"]);    // header row; empty cell = missing
             var score = ImputationEvaluation.Evaluate(new Imputer(backend), table.Values, table.Missing, table.ColumnCount, fraction: 0.2f, seed: 0);

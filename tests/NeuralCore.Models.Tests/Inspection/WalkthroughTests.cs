@@ -150,6 +150,45 @@ public class WalkthroughTests
             Console.WriteLine($"loss         {squares.Item():F4}");
             Console.WriteLine($"dL/dweight   {Show(layer.Weight.Grad!.ToArray()[..4])}");
             Console.WriteLine($"dL/dbias     {Show(layer.Bias!.Grad!.ToArray())}");
+
+            // ---- part 5: through the quantiser of a VQ-VAE
+            var quantizer = new VectorQuantizer(backend, new SeededRandom(0),
+                new VqSettings { CodebookSize = 3, CodeDim = 2, Update = "loss", DeadCodeSteps = 0 });
+            quantizer.Codebook.CopyFrom([1f, 0f, 0f, 1f, -1f, -1f]);             // three codes: e0, e1, e2
+            var z = Tensor.FromArray(backend, [0.9f, 0.2f, 0.1f, 0.7f, -0.6f, -0.9f, 0.6f, 0.5f], 4, 2);   // 4 encoder outputs
+            z.RequiresGrad = true;
+            var target = Tensor.FromArray(backend, [1f, 0f, 0f, 1f, -1f, -1f, 1f, 1f], 4, 2);
+            var q = quantizer.Quantize(z);                            // nearest code of each row, straight-through
+            q.Quantized.RetainGrad();
+            var reconstruction = q.Quantized.Mul(2f).MseLoss(target, Reduction.Sum);   // a stand-in decoder: x_hat = 2 e
+            reconstruction.Backward();
+            Console.WriteLine($"codes chosen          {string.Join("  ", q.Indices)}");
+            Console.WriteLine($"quantized             {Show(q.Quantized.ToArray())}");
+            Console.WriteLine($"dL/dquantized         {Show(q.Quantized.Grad!.ToArray())}");
+            Console.WriteLine($"dL/dz  reconstruction {Show(z.Grad!.ToArray())}");
+            Console.WriteLine($"dL/dcodebook          {(quantizer.Codebook.Grad == null ? "none" : Show(quantizer.Codebook.Grad.ToArray()))}");
+
+            var straightThrough = z.Grad!.ToArray();
+            z.Grad = null;
+            q.Commitment.Backward();                                  // 0.25 mean((z - sg[e])^2)
+            q.CodebookLoss!.Backward();                               // mean((sg[z] - e)^2)
+            Console.WriteLine($"dL/dz  commitment     {Show(z.Grad!.ToArray())}");
+            Console.WriteLine($"dL/dcodebook          {Show(quantizer.Codebook.Grad!.ToArray())}");
+
+            // the straight-through gradient is the decoder's, unchanged; commitment is beta 2 (z - e) / numel, the
+            // codebook's gradient 2 (e - z) / numel summed over the rows that chose each code
+            Assert.Equal(q.Quantized.Grad!.ToArray(), straightThrough);
+            var zv = z.ToArray();
+            var ev = q.Quantized.ToArray();
+            var commitment = z.Grad!.ToArray();
+            var codebookGrad = new float[6];
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.Equal(0.25f * 2f * (zv[i] - ev[i]) / 8f, commitment[i], 1e-6f);
+                codebookGrad[q.Indices[i / 2] * 2 + i % 2] += 2f * (ev[i] - zv[i]) / 8f;
+            }
+            var codebookActual = quantizer.Codebook.Grad!.ToArray();
+            for (int i = 0; i < 6; i++) Assert.Equal(codebookGrad[i], codebookActual[i], 1e-6f);
         }
         finally
         {
