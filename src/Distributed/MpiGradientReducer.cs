@@ -22,12 +22,12 @@ public sealed class MpiGradientReducer : IGradientReducer
     private const int ChunkFloats = 1 << 16;
 
     // MPI moves a message only while a rank calls into it, so a waiting rank polls. A poll that finds nothing costs
-    // a core for as long as it spins, and the waits are most of a step for the rank that computes less (measured: a
-    // rank spinning, then yielding for 5 ms, then sleeping 1 ms cost two ranks 3.6x one process's CPU for the VAE).
-    // So it spins only for the few microseconds of a hand-shake, then sleeps 50 us between polls: a chunk in flight
-    // is noticed within ~0.1 ms, and the waiting costs next to no CPU.
+    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less.
+    // So it spins only for the few microseconds of a hand-shake, then sleeps between polls: 50 us while the wait is
+    // young (a chunk in flight is noticed within ~0.1 ms), longer once it is clearly waiting for another rank's compute
+    // (each poll is a wake-up and a pass through MPI's progress engine): 0.1 ms after 1 ms, 1 ms after 10 ms.
     private const int SpinRounds = 20;
-    private const uint SleepMicroseconds = 50;
+    private static readonly long OneMillisecond = Stopwatch.Frequency / 1000;
 
     private readonly MpiWorld _world;
     private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
@@ -143,11 +143,12 @@ public sealed class MpiGradientReducer : IGradientReducer
 
     /// <summary>
     /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
-    /// for a few microseconds, then sleeping 50 us between polls. Past <paramref name="deadline"/>
+    /// for a few microseconds, then sleeping 50 us to 1 ms between polls (longer as the wait grows). Past <paramref name="deadline"/>
     /// it throws, naming the rank at fault.
     /// </summary>
     private void Wait(Span<nint> requests, long deadline, long step, int peer, string what)
     {
+        long started = Stopwatch.GetTimestamp();
         for (int round = 0; ; round++)
         {
             bool all = true;
@@ -163,7 +164,11 @@ public sealed class MpiGradientReducer : IGradientReducer
             if (all) return;
             if (Stopwatch.GetTimestamp() > deadline) throw Stalled(requests, step, peer, what);
             if (round < SpinRounds) Thread.SpinWait(20);
-            else MpiNative.usleep(SleepMicroseconds);
+            else
+            {
+                long waited = Stopwatch.GetTimestamp() - started;
+                MpiNative.usleep(waited < OneMillisecond ? 50u : waited < 10 * OneMillisecond ? 100u : 1000u);
+            }
         }
     }
 
