@@ -281,7 +281,7 @@ public sealed class Trainer
             _shardVectors = new float[vectors][];
             for (int k = 0; k < vectors; k++) _shardVectors[k] = new float[length];
         }
-        if (head && (_folds.Length != parameters.Count || _folds.Any(f => f.Backend != backend)))
+        if (head && (_folds.Length != parameters.Count || (_folds.Length > 0 && _folds[0].Backend != backend)))
         {
             _folds = new Tensor[parameters.Count];
             for (int i = 0; i < _folds.Length; i++)
