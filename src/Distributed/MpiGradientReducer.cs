@@ -21,17 +21,15 @@ public sealed class MpiGradientReducer : IGradientReducer
     // 64 Ki floats (256 KiB) per message: enough to keep the pipeline busy, small enough to overlap the hops
     private const int ChunkFloats = 1 << 16;
 
-    // MPI moves a message only while a rank calls into it, so a waiting rank polls: it spins a little, then gives its
-    // core away (yield) for a few milliseconds, which covers the hand-shakes of a chunk, then sleeps a millisecond at a
-    // time, so that a rank waiting for a much slower one takes no core from it. With more ranks on this machine than
-    // cores it does not yield at all: a yielding rank would still take turns on the cores the computing ranks need.
-    private static readonly long YieldTicks = Oversubscribed() ? 0 : Stopwatch.Frequency / 200;
-
-    private static bool Oversubscribed() =>
-        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > Environment.ProcessorCount;
+    // MPI moves a message only while a rank calls into it, so a waiting rank polls. A poll that finds nothing costs
+    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less.
+    // So it spins only for the few microseconds of a hand-shake, then sleeps between polls: 50 us while the wait is
+    // young (a chunk in flight is noticed within ~0.1 ms), longer once it is clearly waiting for another rank's compute
+    // (each poll is a wake-up and a pass through MPI's progress engine): 0.1 ms after 1 ms, 1 ms after 10 ms.
+    private const int SpinRounds = 20;
+    private static readonly long OneMillisecond = Stopwatch.Frequency / 1000;
 
     private readonly MpiWorld _world;
-    private float[] _vector = [];               // pinned: MPI reads and writes it while requests are in flight
     private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
     private readonly int[] _myTokens = GC.AllocateArray<int>(2, pinned: true);
     private nint[] _requests = [];
@@ -62,7 +60,6 @@ public sealed class MpiGradientReducer : IGradientReducer
         ArgumentNullException.ThrowIfNull(local);
         long started = Stopwatch.GetTimestamp();
         int length = sum.Length;
-        if (_vector.Length != length) _vector = GC.AllocateArray<float>(length, pinned: true);
         int rank = Rank, size = WorldSize;
         if (size == 1)
         {
@@ -70,15 +67,17 @@ public sealed class MpiGradientReducer : IGradientReducer
         }
         else
         {
-            Exchange(local, length, step, rank, size);
-            _vector.AsSpan(0, length).CopyTo(sum);
+            Exchange(local, sum, step, rank, size);
         }
         Steps++;
         Seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    private unsafe void Exchange(IReadOnlyList<float[]> local, int length, long step, int rank, int size)
+    // The chain and the broadcast work in sum itself (pinned by fixed for as long as requests are in flight: every
+    // request is complete when Exchange returns), so the summed gradients need no copy out of a buffer of its own.
+    private unsafe void Exchange(IReadOnlyList<float[]> local, Span<float> sum, long step, int rank, int size)
     {
+        int length = sum.Length;
         var comm = MpiNative.CommWorld;
         int chunks = (length + ChunkFloats - 1) / ChunkFloats;
         if (_requests.Length < 2 * chunks) _requests = new nint[2 * chunks];
@@ -90,7 +89,7 @@ public sealed class MpiGradientReducer : IGradientReducer
         var patience = rank == 0 ? _world.Timeout : _world.Timeout + TimeSpan.FromSeconds(10);
         long deadline = MpiWorld.Deadline(patience);
         _tokenRequests.AsSpan().Clear();
-        fixed (float* vector = _vector)
+        fixed (float* vector = sum)
         fixed (int* tokens = _tokens)
         fixed (int* myTokens = _myTokens)
         {
@@ -116,7 +115,7 @@ public sealed class MpiGradientReducer : IGradientReducer
             for (int k = 0; k < chunks; k++)
             {
                 int start = k * ChunkFloats, count = Math.Min(ChunkFloats, length - start);
-                var part = _vector.AsSpan(start, count);
+                var part = sum.Slice(start, count);
                 if (rank == 0) part.Clear();
                 else Wait(receives.Slice(k, 1), deadline, step, rank - 1, "gradients");
                 foreach (var shard in local) GradientShards.Fold(part, shard.AsSpan(start, count));
@@ -144,7 +143,7 @@ public sealed class MpiGradientReducer : IGradientReducer
 
     /// <summary>
     /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
-    /// briefly, then yielding for up to 5 ms, then sleeping a millisecond at a time. Past <paramref name="deadline"/>
+    /// for a few microseconds, then sleeping 50 us to 1 ms between polls (longer as the wait grows). Past <paramref name="deadline"/>
     /// it throws, naming the rank at fault.
     /// </summary>
     private void Wait(Span<nint> requests, long deadline, long step, int peer, string what)
@@ -164,9 +163,12 @@ public sealed class MpiGradientReducer : IGradientReducer
             }
             if (all) return;
             if (Stopwatch.GetTimestamp() > deadline) throw Stalled(requests, step, peer, what);
-            if (round < 200) Thread.SpinWait(50);
-            else if (Stopwatch.GetTimestamp() - started < YieldTicks) Thread.Yield();
-            else Thread.Sleep(1);
+            if (round < SpinRounds) Thread.SpinWait(20);
+            else
+            {
+                long waited = Stopwatch.GetTimestamp() - started;
+                MpiNative.usleep(waited < OneMillisecond ? 50u : waited < 10 * OneMillisecond ? 100u : 1000u);
+            }
         }
     }
 

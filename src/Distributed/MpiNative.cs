@@ -56,6 +56,9 @@ internal static partial class MpiNative
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint dlopen(string file, int mode);
 
+    /// <summary>Sleeps <paramref name="microseconds"/> (a waiting rank's pause between polls: far finer than Thread.Sleep's millisecond).</summary>
+    [LibraryImport("libc", EntryPoint = "usleep")] public static partial int usleep(uint microseconds);
+
     [LibraryImport(Library)] public static partial int MPI_Initialized(out int flag);
     [LibraryImport(Library)] public static partial int MPI_Init(nint argc, nint argv);
     [LibraryImport(Library)] public static partial int MPI_Finalize();

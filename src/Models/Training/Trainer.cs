@@ -99,6 +99,7 @@ public sealed class Trainer
     private float[] _batch = [];
     // the sharded step: this process's shard vectors (parameter gradients then the loss), their fold, the batch's noise
     private float[][] _shardVectors = [];
+    private Tensor[] _folds = [];   // the first process's running fold, one tensor per parameter
     private float[] _sum = [];
     private float[] _noise = [];
     private IGradientReducer _reducer = LocalGradientReducer.Instance;
@@ -292,22 +293,40 @@ public sealed class Trainer
         var parameters = Model.Parameters();
         int length = 1;
         foreach (var p in parameters) length += p.Count;
-        if (_sum.Length != length || _shardVectors.Length != count)
+        // The process holding shard 0 folds its shards as it computes them, straight from the gradients into one
+        // running fold (((0 + g0) + g1) + ...), and hands the reducer that one vector: the reducer's fold adds it to
+        // zeros, which gives its bits back (a fold that starts at +0 is never -0), so the sum is the fold of the shards
+        // one by one. The other processes must keep their shards apart until the partial sum reaches them.
+        bool head = first == 0;
+        int vectors = head ? 1 : count;
+        if (_sum.Length != length || _shardVectors.Length != vectors)
         {
             _sum = new float[length];
-            _shardVectors = new float[count][];
-            for (int k = 0; k < count; k++) _shardVectors[k] = new float[length];
+            _shardVectors = new float[vectors][];
+            for (int k = 0; k < vectors; k++) _shardVectors[k] = new float[length];
         }
+        if (head && (_folds.Length != parameters.Count || (_folds.Length > 0 && _folds[0].Backend != backend)))
+        {
+            _folds = new Tensor[parameters.Count];
+            for (int i = 0; i < _folds.Length; i++)
+            {
+                _folds[i] = Tensor.Parameter(backend, new float[parameters[i].Count], parameters[i].Shape);   // no scope disposes it
+                _folds[i].RequiresGrad = false;
+            }
+        }
+        if (head)
+            foreach (var fold in _folds) backend.Fill(fold.Buffer, 0f, 0, fold.Count);
+        float lossFold = 0f;
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
         for (int k = 0; k < count; k++)
         {
-            var vector = _shardVectors[k];
             var (start, n) = GradientShards.Rows(rows, shards, first + k);
             if (n == 0)
             {
-                Array.Clear(vector);   // an empty shard (a last batch smaller than the shard count) adds zeros
+                // an empty shard (a last batch smaller than the shard count) adds zeros, which leaves a fold as it is
+                if (!head) Array.Clear(_shardVectors[k]);
                 continue;
             }
             using (TensorScope.Begin())
@@ -316,32 +335,68 @@ public sealed class Trainer
                 Optimizer.ZeroGrad();
                 var parts = Model.ComputeLoss(x, _noise.AsSpan(start * perRow, n * perRow));
                 parts.Total.Backward();
-                int offset = 0;
-                foreach (var p in parameters)
+                if (head)
                 {
-                    var destination = vector.AsSpan(offset, p.Count);
-                    if (p.Grad != null) p.Grad.CopyTo(destination);
-                    else destination.Clear();
-                    offset += p.Count;
+                    for (int i = 0; i < parameters.Count; i++)
+                        if (parameters[i].Grad is { } grad)
+                            backend.CopyBlock(grad.Buffer, 0, 0, _folds[i].Buffer, 0, 0, 1, grad.Count, accumulate: true);
+                    lossFold += parts.Total.Item();
                 }
-                vector[offset] = parts.Total.Item();
+                else
+                {
+                    var vector = _shardVectors[k];
+                    int offset = 0;
+                    foreach (var p in parameters)
+                    {
+                        var destination = vector.AsSpan(offset, p.Count);
+                        if (p.Grad != null) p.Grad.CopyTo(destination);
+                        else destination.Clear();
+                        offset += p.Count;
+                    }
+                    vector[offset] = parts.Total.Item();
+                }
             }
             RowsComputed += n;
+        }
+        if (head && _reducer.WorldSize == 1)
+        {
+            // one process: the fold is the sum; it goes into the gradients without a trip through host vectors
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var p = parameters[i];
+                p.Grad ??= NewGradient(p);
+                backend.CopyBlock(_folds[i].Buffer, 0, 0, p.Grad.Buffer, 0, 0, 1, p.Count, accumulate: false);
+            }
+            return lossFold;
+        }
+        if (head)
+        {
+            var vector = _shardVectors[0];
+            int offset = 0;
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                _folds[i].CopyTo(vector.AsSpan(offset, parameters[i].Count));
+                offset += parameters[i].Count;
+            }
+            vector[offset] = lossFold;
         }
         _reducer.Reduce(_shardVectors, _sum, Optimizer.StepCount + 1L);
         int at = 0;
         foreach (var p in parameters)
         {
             // a process whose shards were all empty has not made its gradients yet; every process must step alike
-            if (p.Grad == null)
-            {
-                p.Grad = Tensor.Parameter(backend, new float[p.Count], p.Shape);   // a tensor no scope disposes, as gradients are
-                p.Grad.RequiresGrad = false;
-            }
+            p.Grad ??= NewGradient(p);
             p.Grad.CopyFrom(_sum.AsSpan(at, p.Count));
             at += p.Count;
         }
         return _sum[at];
+
+        Tensor NewGradient(Tensor p)
+        {
+            var grad = Tensor.Parameter(backend, new float[p.Count], p.Shape);   // a tensor no scope disposes, as gradients are
+            grad.RequiresGrad = false;
+            return grad;
+        }
     }
 
     /// <summary>
