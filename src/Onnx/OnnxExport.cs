@@ -57,6 +57,8 @@ public static class OnnxExport
     internal static ModelProto Build(Autoencoder model, OnnxPart part)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (model is VqVae)
+            throw new NotSupportedException("a VQ-VAE's quantiser (nearest code) has no ONNX form here; export an ae, dae, vae or conv model");
         var spec = model.Spec;
         var graph = new GraphBuilder($"{spec.Kind}_{part.ToString().ToLowerInvariant()}");
         bool takesRows = part != OnnxPart.Decoder, givesRows = part != OnnxPart.Encoder;

@@ -33,6 +33,8 @@ internal static class ImportCommand
     private static int Run(Args args)
     {
         string path = args.Get(StateDict), kind = args.Get(Kind), outDir = args.Get(Out);
+        if (kind == "vqvae")
+            throw new CliException("import: --model vqvae has no PyTorch state_dict map here (its codebook and EMA state are NeuralCore's own); import an ae, dae, vae or conv model", 2);
         var map = ParseMap(args.Get(Map));
         Outputs.Check("import", [new("--state-dict", path), new("--data", args.Get(CommonOptions.Data))], new Outputs.Output("--out", outDir, IsDirectory: true));
         // --out is a directory: what would be replaced is the state_dict as one of the model files written into it.

@@ -42,6 +42,8 @@ internal static class OneClassMnistExperiment
     private static int Run(Args args)
     {
         string kind = args.Get(Model);
+        if (kind == "vqvae")
+            throw new CliException("experiment oneclass-mnist: --model vqvae is not one of its detectors (it trains a fixed architecture with its own loss); use ae, dae, vae, conv-ae, conv-dae or conv-vae", 2);
         var options = Training.Read(args);
         int latent = args.Get(Latent);
         var digits = args.Get(Digits);
