@@ -121,6 +121,7 @@ public class BadInputTable
         new("vq-export", "command line", "export of a VQ-VAE to ONNX", d => ["export", "--model", VqModel(d), "--out", Path.Combine(d, "vq.onnx")]),
         new("vq-import", "command line", "import --model vqvae", d => ["import", "--state-dict", StateDict(d, ("x", [3])), "--model", "vqvae", "--out", Path.Combine(d, "imported")]),
         new("vq-oneclass", "command line", "experiment oneclass-mnist --model vqvae", d => ["experiment", "oneclass-mnist", "--model", "vqvae", "--out", Path.Combine(d, "oc")]),
+        new("vq-temperature-on-vae", "command line", "sample --temperature from a VAE", d => ["sample", "--model", ImageVae(d), "--temperature", "0.7", "--out", Path.Combine(d, "s.png")]),
         new("vq-option-on-vae", "command line", "--codebook-size with --model vae", d => ["train", "--model", "vae", "--codebook-size", "32", "--out", Path.Combine(d, "out")]),
         new("cli-unknown-option", "command line", "a misspelt option", d => ["train", "--epoch", "3", "--out", Path.Combine(d, "out")]),
         new("cli-not-a-number", "command line", "--epochs ten", d => ["train", "--epochs", "ten", "--out", Path.Combine(d, "out")]),

@@ -14,17 +14,19 @@ internal static class SampleCommand
         "image models: a PNG grid; table models: a CSV in the original units; - for standard output", "FILE", "samples.png or samples.csv");
     private static readonly Option<int> Columns = CliOption.Int("--columns", "images per row of the grid", 0, 0, SizeLimits.MaxCount, defaultLabel: "square");
     private static readonly Option<int> Scale = CliOption.Int("--scale", "pixel magnification of the grid", 2, 1, 16);
+    private static readonly Option<float> Temperature = CliOption.Float("--temperature",
+        "VQ-VAE: divides the prior's logits before each draw (1 = the prior as learned; below 1 = likelier codes, cleaner digits, less variety)", 1f, 0.05f, 10f);
 
     public static CliCommand Create() => new CliCommand("sample", "generate images from a VAE (decode z ~ N(0, I)) or a VQ-VAE with its prior", Run)
     {
         Title = "generate new images (or table rows) from a variational autoencoder or a VQ-VAE's prior",
-        Usage = ["--model DIR [--count 64] [--out samples.png] [--seed N] [--columns N]"],
+        Usage = ["--model DIR [--count 64] [--out samples.png] [--seed N] [--columns N] [--temperature 1]"],
         Notes = """
             --model: written by `neuralcore train --model vae` (or conv-vae), or by `neuralcore train --model vqvae`
             followed by `neuralcore train-prior` (ancestral sampling from the prior, code by code in raster order, then
             decoding of the code grids); --seed: the seed of the random draws.
             """,
-    }.With([CommonOptions.ModelDirectory, Count, Out, CommonOptions.Seed, Columns, Scale, .. CommonOptions.DeviceOptions]);
+    }.With([CommonOptions.ModelDirectory, Count, Out, CommonOptions.Seed, Columns, Scale, Temperature, .. CommonOptions.DeviceOptions]);
 
     private static int Run(Args args)
     {
@@ -34,11 +36,14 @@ internal static class SampleCommand
         ulong seed = (ulong)args.Get(CommonOptions.Seed);
         int columns = args.Get(Columns);
         int scale = args.Get(Scale);
+        float temperature = args.Get(Temperature);
         var spec = ModelStore.LoadSpec(dir);
         bool isImage = spec.ImageShape != null && spec.Columns == null;
         string outPath = args.Get(Out) ?? (isImage ? "samples.png" : "samples.csv");
         if (!spec.IsVariational && !spec.IsVectorQuantized)
             throw new CliException($"sample: {dir} holds a {spec.Kind} model, which cannot generate; sampling needs a VAE (train with --model vae or conv-vae) or a VQ-VAE with a prior");
+        if (!spec.IsVectorQuantized && args.Has(Temperature))
+            throw new CliException($"sample: --temperature applies to a VQ-VAE's prior; {dir} holds a {spec.Kind} model, whose samples are z ~ N(0, I) (drop --temperature)", 2);
         if (spec.IsVectorQuantized && !File.Exists(Path.Combine(dir, PriorTraining.WeightsFile)))
             throw new CliException($"sample: {dir} holds a VQ-VAE without a prior ({PriorTraining.WeightsFile}); train one first with `neuralcore train-prior --model {dir}`");
         if (isImage != outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !Outputs.IsStream(outPath))
@@ -59,8 +64,8 @@ internal static class SampleCommand
             var vq = (VqVae)ModelStore.Load(dir, backend);
             var prior = PriorTraining.Load(dir, backend);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            WriteSamples(outPath, vq, prior, count, seed, columns, scale);
-            Console.WriteLine($"sampled {count} code grids from the prior ({vq.GridHeight}x{vq.GridWidth} codes of {vq.CodebookSize}, seed {seed}) and decoded them " +
+            WriteSamples(outPath, vq, prior, count, seed, columns, scale, temperature);
+            Console.WriteLine($"sampled {count} code grids from the prior ({vq.GridHeight}x{vq.GridWidth} codes of {vq.CodebookSize}, seed {seed}, temperature {temperature.ToString(System.Globalization.CultureInfo.InvariantCulture)}) and decoded them " +
                               $"in {clock.Elapsed.TotalSeconds:F2} s: wrote {Outputs.Name(outPath)}");
             return 0;
         }
@@ -87,9 +92,9 @@ internal static class SampleCommand
     }
 
     /// <summary>Draws <paramref name="count"/> code grids from <paramref name="prior"/>, decodes them and writes the image grid.</summary>
-    public static void WriteSamples(string path, VqVae model, PixelCnnPrior prior, int count, ulong seed, int columns, int scale)
+    public static void WriteSamples(string path, VqVae model, PixelCnnPrior prior, int count, ulong seed, int columns, int scale, float temperature = 1f)
     {
-        var codes = prior.Sample(count, new SeededRandom(seed));
+        var codes = prior.Sample(count, new SeededRandom(seed), temperature);
         float[] images;
         model.Eval();
         using (Autograd.NoGrad())

@@ -241,6 +241,11 @@ public class VqVaeTests
         Assert.True(sampleNll > 0.6 * testNll && sampleNll < 1.25 * testNll, $"samples' NLL {sampleNll:F3} against the test set's {testNll:F3}");
         Assert.True(testNll < Math.Log(64) - 0.5, $"the prior learned nothing: test NLL {testNll:F3} against uniform {Math.Log(64):F3}");
         Assert.True(samples.Distinct().Count() > 8, "the samples use only a handful of codes");
+        // a lower temperature draws likelier grids; the same seed at temperature 1 repeats the default draw
+        double coolNll = prior.Nll(prior.Sample(128, new SeededRandom(1), temperature: 0.5f));
+        Assert.True(coolNll < sampleNll, $"temperature 0.5 gave NLL {coolNll:F3}, not below temperature 1's {sampleNll:F3}");
+        Assert.Equal(samples, prior.Sample(128, new SeededRandom(1), temperature: 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => prior.Sample(1, new SeededRandom(1), temperature: 0f));
         using var scope = TensorScope.Begin();
         var images = vq.DecodeCodes(samples.AsSpan(0, 4 * 49)).ToArray();
         Assert.Equal(4 * 784, images.Length);
