@@ -232,26 +232,13 @@ internal static class TrainCommand
     private static int Train(string outDir, Dataset data, ProgressBar progress, Distributed.MpiWorld? world, bool quiet, int epochsBefore,
         Func<CancellationToken, TrainingRunResult> fit)
     {
-        TrainingRunResult result;
-        using (var interrupt = new CancellationTokenSource())
+        if (!Interruption.TryRun(fit, out var result))
         {
-            ConsoleCancelEventHandler onInterrupt = (_, e) =>
-            {
-                if (interrupt.IsCancellationRequested) return;
-                e.Cancel = true;
-                interrupt.Cancel();
-            };
-            Console.CancelKeyPress += onInterrupt;
-            try { result = fit(interrupt.Token); }
-            catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
-            {
-                int saved = progress.EpochsDone;
-                Console.Error.WriteLine(Environment.NewLine + (saved > 0
-                    ? $"interrupted in epoch {saved + 1}; epoch {saved} is saved in {Path.Combine(outDir, Checkpoint.FileName)}: continue with `neuralcore train --resume {outDir}`"
-                    : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
-                return InterruptedExitCode;
-            }
-            finally { Console.CancelKeyPress -= onInterrupt; }
+            int saved = progress.EpochsDone;
+            Console.Error.WriteLine(Environment.NewLine + (saved > 0
+                ? $"interrupted in epoch {saved + 1}; epoch {saved} is saved in {Path.Combine(outDir, Checkpoint.FileName)}: continue with `neuralcore train --resume {outDir}`"
+                : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
+            return Interruption.ExitCode;
         }
 
         if (world != null && !quiet)
@@ -266,7 +253,4 @@ internal static class TrainCommand
         Console.WriteLine($"saved {Path.Combine(outDir, ModelStore.WeightsFile)} and {ModelStore.SpecFile}, metrics.json, pictures in {outDir}");
         return 0;
     }
-
-    /// <summary>Exit code of a run stopped by Ctrl-C: 128 + SIGINT, as shells report a process that SIGINT ended.</summary>
-    private const int InterruptedExitCode = 130;
 }

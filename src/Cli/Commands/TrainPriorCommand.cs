@@ -66,34 +66,23 @@ internal static class TrainPriorCommand
                   $"training images, {options.Epochs} epochs, batch {options.BatchSize}, adam lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}, device {backend.Name}");
         var progress = new ProgressBar(quiet, 0, "nll");
         PriorTrainingResult result;
-        using (var interrupt = new CancellationTokenSource())
+        try
         {
-            ConsoleCancelEventHandler onInterrupt = (_, e) =>
-            {
-                if (interrupt.IsCancellationRequested) return;
-                e.Cancel = true;
-                interrupt.Cancel();
-            };
-            Console.CancelKeyPress += onInterrupt;
-            try
-            {
-                result = resume
-                    ? PriorTraining.Resume(model, dir, data.Train, data.TrainCount, data.Test, data.TestCount,
-                        args.Has(Training.Epochs) ? args.Get(Training.Epochs) : null, progress, interrupt.Token)
-                    : PriorTraining.Fit(model, data.Train, data.TrainCount, data.Test, data.TestCount, options, dir, progress, interrupt.Token);
-            }
-            catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+            bool finished = Interruption.TryRun(token => resume
+                ? PriorTraining.Resume(model, dir, data.Train, data.TrainCount, data.Test, data.TestCount,
+                    args.Has(Training.Epochs) ? args.Get(Training.Epochs) : null, progress, token)
+                : PriorTraining.Fit(model, data.Train, data.TrainCount, data.Test, data.TestCount, options, dir, progress, token), out result);
+            if (!finished)
             {
                 Console.Error.WriteLine(Environment.NewLine + (progress.EpochsDone > 0
                     ? $"interrupted; epoch {progress.EpochsDone} of the prior is saved: continue with `neuralcore train-prior --model {dir} --resume`"
                     : "interrupted in epoch 1; nothing is saved yet (a checkpoint is written after every epoch)"));
-                return 130;
+                return Interruption.ExitCode;
             }
-            catch (ArgumentOutOfRangeException e) when (e.ParamName == "epochs")
-            {
-                throw new CliException("train-prior: " + e.Message.Split(" (Parameter")[0] + "; give a larger --epochs", 2);
-            }
-            finally { Console.CancelKeyPress -= onInterrupt; }
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "epochs")
+        {
+            throw new CliException("train-prior: " + e.Message.Split(" (Parameter")[0] + "; give a larger --epochs", 2);
         }
         if (result.History.Count > 0)
             Plot.WriteLines(Path.Combine(dir, "prior-loss.png"),

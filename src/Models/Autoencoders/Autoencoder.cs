@@ -60,19 +60,15 @@ public class Autoencoder : Module
     public void ForEachBatch(float[] rows, int count, int width, int batchSize, Action<Tensor, int> body)
     {
         var backend = Parameters()[0].Backend;
-        bool wasTraining = IsTraining;
-        Eval();
-        try
+        Inferring(() =>
         {
-            using var _ = Autograd.NoGrad();
             for (int start = 0; start < count; start += batchSize)
             {
                 int n = Math.Min(batchSize, count - start);
                 using var scope = TensorScope.Begin();
                 body(Tensor.FromArray(backend, rows.AsSpan(start * width, n * width), new Shape(n, width)), start);
             }
-        }
-        finally { Train(wasTraining); }
+        });
     }
 
     /// <summary>

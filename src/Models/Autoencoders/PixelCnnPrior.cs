@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text.Json;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Data;
@@ -217,31 +218,20 @@ public sealed class PixelCnnPrior : Module
         return LogitRows(codes).CrossEntropy(Targets(codes).Reshape(codes.Length));
     }
 
-    private static float TensorPrimitivesMax(ReadOnlySpan<float> row)
-    {
-        float m = row[0];
-        foreach (float v in row) if (v > m) m = v;
-        return m;
-    }
-
     /// <summary>Mean NLL per code (nats) of code grids [count·cells], <paramref name="batchSize"/> grids at a time, no gradient.</summary>
     public double Nll(int[] codes, int batchSize = 500)
     {
         int count = CheckCodes(codes);
         double total = 0;
-        bool wasTraining = IsTraining;
-        Eval();
-        try
+        Inferring(() =>
         {
-            using var _ = Autograd.NoGrad();
             for (int start = 0; start < count; start += batchSize)
             {
                 int n = Math.Min(batchSize, count - start);
                 using var scope = TensorScope.Begin();
                 total += Loss(codes.AsSpan(start * Cells, n * Cells)).Item() * n;
             }
-        }
-        finally { Train(wasTraining); }
+        });
         return total / count;
     }
 
@@ -263,11 +253,8 @@ public sealed class PixelCnnPrior : Module
         int cells = Cells, k = Spec.CodebookSize;
         var codes = new int[count * cells];
         var p = new double[k];
-        bool wasTraining = IsTraining;
-        Eval();
-        try
+        Inferring(() =>
         {
-            using var _ = Autograd.NoGrad();
             for (int i = 0; i < cells; i++)
             {
                 using var scope = TensorScope.Begin();
@@ -275,7 +262,7 @@ public sealed class PixelCnnPrior : Module
                 for (int n = 0; n < count; n++)
                 {
                     var row = logits.AsSpan((n * cells + i) * k, k);
-                    float m = TensorPrimitivesMax(row);
+                    float m = TensorPrimitives.Max(row);
                     double sum = 0;
                     for (int c = 0; c < k; c++) sum += p[c] = Math.Exp((row[c] - m) * inverseTemperature);
                     double u = random.NextFloat() * sum;
@@ -288,8 +275,7 @@ public sealed class PixelCnnPrior : Module
                     codes[n * cells + i] = chosen;
                 }
             }
-        }
-        finally { Train(wasTraining); }
+        });
         return codes;
     }
 

@@ -119,6 +119,20 @@ public abstract class Module
     /// <summary>Evaluation mode (no noise injection).</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>Runs <paramref name="body"/> in evaluation mode with gradients off, then restores the mode.</summary>
+    protected void Inferring(Action body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        bool wasTraining = IsTraining;
+        Eval();
+        try
+        {
+            using var _ = Autograd.NoGrad();
+            body();
+        }
+        finally { Train(wasTraining); }
+    }
+
     /// <inheritdoc />
     public override string ToString() => GetType().Name;
 }
