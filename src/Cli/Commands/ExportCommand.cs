@@ -1,5 +1,4 @@
 using System.CommandLine;
-using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Training;
 using NeuralCore.Onnx;
 
@@ -32,9 +31,8 @@ internal static class ExportCommand
         var part = args.Get(Part) switch { "encoder" => OnnxPart.Encoder, "decoder" => OnnxPart.Decoder, _ => OnnxPart.Reconstruct };
         Outputs.Check("export", Outputs.ModelInputs(dir, null), new Outputs.Output("--out", outPath));
         var model = ModelStore.Load(dir, new Kernels.Cpu.CpuBackend(1));
-        if (model is VqVae)
-            throw new CliException($"export: {dir} holds a vqvae, whose quantiser (nearest code) has no ONNX form here; export an ae, dae, vae or conv model, or use `neuralcore encode` for its codes", 2);
-        OnnxExport.Write(model, part, outPath);
+        try { OnnxExport.Write(model, part, outPath); }
+        catch (NotSupportedException e) { throw new CliException($"export: {dir} holds a {model.Spec.Kind} model: {e.Message}", 2); }
         if (Outputs.IsStream(outPath)) return 0;
         Console.WriteLine($"wrote {outPath}: {model.Spec.Kind} model in {dir}, part {args.Get(Part)} (ONNX opset {OnnxExport.Opset}, {new FileInfo(outPath).Length:N0} bytes)");
         return 0;
