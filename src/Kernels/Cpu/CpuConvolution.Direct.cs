@@ -35,15 +35,18 @@ internal static partial class CpuConvolution
     private static unsafe void ForwardDirect(float[] x, float[] w, float[] y, in ConvGeometry g, int crs, int plane, int n0, int n1)
     {
         int k = g.OutChannels, ld = PaddedPlane(plane);
-        float[] col = Scratch(ref t_direct, crs * ld);
+        float[] col = Scratch(ref t_direct, crs * ld), wt = Scratch(ref t_directOut, crs * k);
         // the padding columns are read by the full-width loads but never stored: keep them finite
         for (int r = 0; r < crs; r++) col.AsSpan(r * ld + plane, ld - plane).Clear();
-        fixed (float* pw = w, pcol = col, py = y)
+        for (int i = 0; i < k; i++)
+        for (int q = 0; q < crs; q++)
+            wt[q * k + i] = w[i * crs + q];
+        fixed (float* pw = w, pwt = wt, pcol = col, py = y)
         {
             for (int n = n0; n < n1; n++)
             {
                 Im2Col(x, n, 1, col, ld, g);
-                Product(pw, crs, 1, k, crs, pcol, ld, py + (long)n * k * plane, plane, plane);
+                Product(pw, crs, 1, pwt, k, k, crs, pcol, ld, py + (long)n * k * plane, plane, plane);
             }
         }
     }
@@ -60,7 +63,7 @@ internal static partial class CpuConvolution
             {
                 // dy[n] is [K, P]; copied to a padded buffer so that full-width loads stay inside it
                 for (int r = 0; r < k; r++) dy.AsSpan((n * k + r) * plane, plane).CopyTo(grad.AsSpan(r * ld, plane));
-                Product(pw, 1, crs, crs, k, pg, ld, pcol, ld, plane);
+                Product(pw, 1, crs, pw, crs, crs, k, pg, ld, pcol, ld, plane);
                 Col2ImAdd(col, ld, dx, n, g);
             }
         }
@@ -68,19 +71,116 @@ internal static partial class CpuConvolution
 
     /// <summary>
     /// c[i, p] = Σ_q a[i*ars + q*acs] · b[q*ldb + p] for i &lt; m, p &lt; cols, each element one FMA chain from zero in q
-    /// order. b has whole 16-float vectors readable up to <see cref="PaddedPlane"/>(cols) in every row; c rows are written
-    /// only up to cols (masked stores), so c may be the destination tensor itself.
+    /// order. <paramref name="aT"/> holds the same matrix with rows in the lanes (aT[q*ldaT + i] = a[i*ars + q*acs]),
+    /// for the last cols mod 16 columns, which are summed 16 rows at a time instead of wasting most of a vector each.
+    /// b has whole 16-float vectors readable up to <see cref="PaddedPlane"/>(cols) in every row; c rows are written
+    /// only up to cols, so c may be the destination tensor itself.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Product(float* a, int ars, int acs, int m, int depth, float* b, int ldb, float* c, int ldc, int cols)
+    private static unsafe void Product(float* a, int ars, int acs, float* aT, int ldaT, int m, int depth, float* b, int ldb, float* c, int ldc, int cols)
     {
-        for (int p = 0; p < cols; p += 32)
+        int p = 0;
+        for (; p + 48 <= cols; p += 48)
         {
-            int width = Math.Min(32, cols - p);
+            int i = 0;
+            for (; i + 8 <= m; i += 8) Kernel8x48(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc);
+            for (; i < m; i++)
+            {
+                Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, 32);
+                Kernel1(a + (long)i * ars, acs, depth, b + p + 32, ldb, c + (long)i * ldc + p + 32, 16);
+            }
+        }
+        for (; cols - p >= 16;)
+        {
+            int width = cols - p >= 32 ? 32 : 16;
             int i = 0;
             for (; i + 8 <= m; i += 8) Kernel8(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, width);
             for (; i < m; i++) Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, width);
+            p += width;
         }
+        for (; p < cols; p += 4)
+        for (int i = 0; i < m; i += 32)
+            ColumnKernel(aT + i, ldaT, Math.Min(32, m - i), depth, b + p, ldb, c + (long)i * ldc + p, ldc, Math.Min(4, cols - p));
+    }
+
+    /// <summary>Eight rows of c by 48 columns: 24 accumulators, three loads of b and eight broadcasts of a per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel8x48(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
+        Vector512<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
+        long r1 = ars, r2 = 2L * ars, r3 = 3L * ars, r4 = 4L * ars, r5 = 5L * ars, r6 = 6L * ars, r7 = 7L * ars;
+        for (int q = 0; q < depth; q++)
+        {
+            float* aq = a + (long)q * acs;
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var b2 = Vector512.Load(b + 32);
+            var ai = Vector512.Create(aq[0]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01); c02 = Vector512.FusedMultiplyAdd(ai, b2, c02);
+            ai = Vector512.Create(aq[r1]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11); c12 = Vector512.FusedMultiplyAdd(ai, b2, c12);
+            ai = Vector512.Create(aq[r2]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21); c22 = Vector512.FusedMultiplyAdd(ai, b2, c22);
+            ai = Vector512.Create(aq[r3]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31); c32 = Vector512.FusedMultiplyAdd(ai, b2, c32);
+            ai = Vector512.Create(aq[r4]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41); c42 = Vector512.FusedMultiplyAdd(ai, b2, c42);
+            ai = Vector512.Create(aq[r5]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51); c52 = Vector512.FusedMultiplyAdd(ai, b2, c52);
+            ai = Vector512.Create(aq[r6]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61); c62 = Vector512.FusedMultiplyAdd(ai, b2, c62);
+            ai = Vector512.Create(aq[r7]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71); c72 = Vector512.FusedMultiplyAdd(ai, b2, c72);
+            b += ldb;
+        }
+        c00.Store(c); c01.Store(c + 16); c02.Store(c + 32); c += ldc;
+        c10.Store(c); c11.Store(c + 16); c12.Store(c + 32); c += ldc;
+        c20.Store(c); c21.Store(c + 16); c22.Store(c + 32); c += ldc;
+        c30.Store(c); c31.Store(c + 16); c32.Store(c + 32); c += ldc;
+        c40.Store(c); c41.Store(c + 16); c42.Store(c + 32); c += ldc;
+        c50.Store(c); c51.Store(c + 16); c52.Store(c + 32); c += ldc;
+        c60.Store(c); c61.Store(c + 16); c62.Store(c + 32); c += ldc;
+        c70.Store(c); c71.Store(c + 16); c72.Store(c + 32);
+    }
+
+    /// <summary>
+    /// Up to 32 rows (two vectors of lanes, from aT) by up to 4 columns of c: eight accumulators, each still one FMA chain
+    /// from zero in q order, so the result has the bits of the row-wise kernels. Unused columns repeat column 0 and
+    /// are not stored; rows past m are loaded as 0 and not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ColumnKernel(float* aT, int ldaT, int rows, int depth, float* b, int ldb, float* c, int ldc, int cols)
+    {
+        var mask0 = Mask(Math.Min(rows, 16));
+        var mask1 = Mask(Math.Max(rows - 16, 0));
+        long o1 = cols > 1 ? 1 : 0, o2 = cols > 2 ? 2 : 0, o3 = cols > 3 ? 3 : 0;
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        var z = Vector512<float>.Zero;
+        for (int q = 0; q < depth; q++)
+        {
+            float* aq = aT + (long)q * ldaT;
+            var x0 = Avx512F.MaskLoad(aq, mask0, z);
+            var x1 = Avx512F.MaskLoad(aq + 16, mask1, z);
+            var y = Vector512.Create(b[0]);
+            c00 = Vector512.FusedMultiplyAdd(x0, y, c00); c10 = Vector512.FusedMultiplyAdd(x1, y, c10);
+            y = Vector512.Create(b[o1]);
+            c01 = Vector512.FusedMultiplyAdd(x0, y, c01); c11 = Vector512.FusedMultiplyAdd(x1, y, c11);
+            y = Vector512.Create(b[o2]);
+            c02 = Vector512.FusedMultiplyAdd(x0, y, c02); c12 = Vector512.FusedMultiplyAdd(x1, y, c12);
+            y = Vector512.Create(b[o3]);
+            c03 = Vector512.FusedMultiplyAdd(x0, y, c03); c13 = Vector512.FusedMultiplyAdd(x1, y, c13);
+            b += ldb;
+        }
+        float* lanes = stackalloc float[128];
+        c00.Store(lanes); c10.Store(lanes + 16); c01.Store(lanes + 32); c11.Store(lanes + 48);
+        c02.Store(lanes + 64); c12.Store(lanes + 80); c03.Store(lanes + 96); c13.Store(lanes + 112);
+        for (int j = 0; j < cols; j++)
+        for (int i = 0; i < rows; i++)
+            c[(long)i * ldc + j] = lanes[j * 32 + i];
     }
 
     /// <summary>Eight rows of c by up to 32 columns: 16 accumulators, two loads of b and eight broadcasts of a per step.</summary>
