@@ -84,11 +84,7 @@ internal static partial class CpuConvolution
         {
             int i = 0;
             for (; i + 8 <= m; i += 8) Kernel8x48(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc);
-            for (; i < m; i++)
-            {
-                Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, 32);
-                Kernel1(a + (long)i * ars, acs, depth, b + p + 32, ldb, c + (long)i * ldc + p + 32, 16);
-            }
+            for (; i < m; i++) Kernel1x48(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p);
         }
         for (; cols - p >= 16;)
         {
@@ -224,6 +220,22 @@ internal static partial class CpuConvolution
         StoreRow(c, c50, c51, width); c += ldc;
         StoreRow(c, c60, c61, width); c += ldc;
         StoreRow(c, c70, c71, width);
+    }
+
+    /// <summary>One row of c by 48 columns (the rows left over below a multiple of eight).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel1x48(float* a, int acs, int depth, float* b, int ldb, float* c)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default;
+        for (int q = 0; q < depth; q++)
+        {
+            var ai = Vector512.Create(a[(long)q * acs]);
+            c0 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 32), c2);
+            b += ldb;
+        }
+        c0.Store(c); c1.Store(c + 16); c2.Store(c + 32);
     }
 
     /// <summary>One row of c by up to 32 columns (the rows left over below a multiple of eight).</summary>

@@ -219,6 +219,17 @@ internal static partial class CpuConvolution
         var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
         var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
         var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
+        // per kernel column, hoisted out of the pixel loops: the permutes' lane indices and which lanes they fill
+        Vector512<int>* index = stackalloc Vector512<int>[16];
+        Vector512<float>* take = stackalloc Vector512<float>[16];
+        for (int s = 0; s < S; s++)
+        {
+            index[2 * s] = Vector512.Load(source + s * 32);
+            index[2 * s + 1] = Vector512.Load(source + s * 32 + 16);
+            take[2 * s] = Vector512.GreaterThanOrEqual(index[2 * s], Vector512<int>.Zero).AsSingle();
+            take[2 * s + 1] = Vector512.GreaterThanOrEqual(index[2 * s + 1], Vector512<int>.Zero).AsSingle();
+        }
+        bool wide = W > 16;
         for (int c = 0; c < g.InChannels; c++)
         {
             float* channel = image + (long)c * H * W;
@@ -231,16 +242,22 @@ internal static partial class CpuConvolution
                     if ((uint)ih >= (uint)H) continue;
                     float* row = channel + ih * W;
                     var lo = Avx512F.MaskLoad(row, loMask, Vector512<float>.Zero);
+                    if (!wide)
+                    {
+                        for (int s = 0; s < S; s++)
+                        {
+                            var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
+                            lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32(v, index[2 * s]), lo);
+                        }
+                        Avx512F.MaskStore(row, loMask, lo);
+                        continue;
+                    }
                     var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
                     for (int s = 0; s < S; s++)
                     {
                         var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
-                        var iLo = Vector512.Load(source + s * 32);
-                        var iHi = Vector512.Load(source + s * 32 + 16);
-                        var takeLo = Vector512.GreaterThanOrEqual(iLo, Vector512<int>.Zero).AsSingle();
-                        var takeHi = Vector512.GreaterThanOrEqual(iHi, Vector512<int>.Zero).AsSingle();
-                        lo = Vector512.ConditionalSelect(takeLo, lo + Avx512F.PermuteVar16x32(v, iLo), lo);
-                        hi = Vector512.ConditionalSelect(takeHi, hi + Avx512F.PermuteVar16x32(v, iHi), hi);
+                        lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32(v, index[2 * s]), lo);
+                        hi = Vector512.ConditionalSelect(take[2 * s + 1], hi + Avx512F.PermuteVar16x32(v, index[2 * s + 1]), hi);
                     }
                     Avx512F.MaskStore(row, loMask, lo);
                     Avx512F.MaskStore(row + 16, hiMask, hi);
