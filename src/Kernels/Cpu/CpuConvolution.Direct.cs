@@ -9,24 +9,24 @@ namespace NeuralCore.Kernels.Cpu;
 internal static partial class CpuConvolution
 {
     /// <summary>
-    /// The deepest product (C*R*S for forward, K for backward data) the per-image path takes. Up to this depth the blocked
-    /// GEMM sums every element in one FMA chain from zero in index order (its depth block, KC, is 256), and so does the
-    /// per-image kernel: both paths give the same bits, so the choice between them never changes a result.
+    /// The depth block of <see cref="CpuGemm"/> (its KC). The blocked GEMM cuts a product's depth (C*R*S for forward, K for
+    /// backward data) into equal blocks of at most this many, sums each block in one FMA chain from zero in index order
+    /// and adds the blocks' sums to the output in turn; the per-image kernel does the same, so both paths give the same
+    /// bits and the choice between them never changes a result.
     /// </summary>
-    private const int DirectMaxDepth = 256;
+    private const int GemmDepthBlock = 256;
 
     [ThreadStatic] private static float[]? t_direct;
     [ThreadStatic] private static float[]? t_directOut;
 
     /// <summary>
-    /// Whether images [n0, n1) run through the per-image kernel: AVX-512 present, a product shallow enough to keep the
-    /// GEMM's bits, and either this thread already owns a batch chunk or there are at least as many images as threads
+    /// Whether images [n0, n1) run through the per-image kernel: AVX-512 present, and either this thread already owns a batch chunk or there are at least as many images as threads
     /// (with fewer, the GEMM path parallelises inside one product instead). The MNIST layers' products are too thin for
     /// the GEMM (conv1: 16 x 25088 x 9 after im2col of a group), which loses its time in packing and in scattering the
     /// [K, nb*P] result back to [nb, K, P].
     /// </summary>
-    private static bool UseDirect(int depth, int images, CpuParallel? gemm) =>
-        Avx512F.IsSupported && depth <= DirectMaxDepth && (gemm is null || images >= gemm.Threads);
+    private static bool UseDirect(int images, CpuParallel? gemm) =>
+        Avx512F.IsSupported && (gemm is null || images >= gemm.Threads);
 
     /// <summary>Row stride of the per-image buffers: the plane rounded up to whole 16-float vectors.</summary>
     private static int PaddedPlane(int plane) => (plane + 15) & ~15;
@@ -79,29 +79,39 @@ internal static partial class CpuConvolution
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Product(float* a, int ars, int acs, float* aT, int ldaT, int m, int depth, float* b, int ldb, float* c, int ldc, int cols)
     {
+        // the GEMM's depth blocks: equal, at most GemmDepthBlock; the first overwrites c, the others add to it
+        int blocks = (depth + GemmDepthBlock - 1) / GemmDepthBlock, step = (depth + blocks - 1) / blocks;
+        for (int q0 = 0; q0 < depth; q0 += step)
+            ProductBlock(a + (long)q0 * acs, ars, acs, aT + (long)q0 * ldaT, ldaT, m, Math.Min(step, depth - q0), b + (long)q0 * ldb, ldb, c, ldc, cols, q0 > 0);
+    }
+
+    /// <summary>One depth block of <see cref="Product"/>: c = the block's sums, or c += them when <paramref name="add"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ProductBlock(float* a, int ars, int acs, float* aT, int ldaT, int m, int depth, float* b, int ldb, float* c, int ldc, int cols, bool add)
+    {
         int p = 0;
         for (; p + 48 <= cols; p += 48)
         {
             int i = 0;
-            for (; i + 8 <= m; i += 8) Kernel8x48(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc);
-            for (; i < m; i++) Kernel1x48(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p);
+            for (; i + 8 <= m; i += 8) Kernel8x48(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, add);
+            for (; i < m; i++) Kernel1x48(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, add);
         }
         for (; cols - p >= 16;)
         {
             int width = cols - p >= 32 ? 32 : 16;
             int i = 0;
-            for (; i + 8 <= m; i += 8) Kernel8(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, width);
-            for (; i < m; i++) Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, width);
+            for (; i + 8 <= m; i += 8) Kernel8(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, width, add);
+            for (; i < m; i++) Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, width, add);
             p += width;
         }
         for (; p < cols; p += 4)
         for (int i = 0; i < m; i += 32)
-            ColumnKernel(aT + i, ldaT, Math.Min(32, m - i), depth, b + p, ldb, c + (long)i * ldc + p, ldc, Math.Min(4, cols - p));
+            ColumnKernel(aT + i, ldaT, Math.Min(32, m - i), depth, b + p, ldb, c + (long)i * ldc + p, ldc, Math.Min(4, cols - p), add);
     }
 
     /// <summary>Eight rows of c by 48 columns: 24 accumulators, three loads of b and eight broadcasts of a per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel8x48(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc)
+    private static unsafe void Kernel8x48(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
@@ -132,14 +142,14 @@ internal static partial class CpuConvolution
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71); c72 = Vector512.FusedMultiplyAdd(ai, b2, c72);
             b += ldb;
         }
-        c00.Store(c); c01.Store(c + 16); c02.Store(c + 32); c += ldc;
-        c10.Store(c); c11.Store(c + 16); c12.Store(c + 32); c += ldc;
-        c20.Store(c); c21.Store(c + 16); c22.Store(c + 32); c += ldc;
-        c30.Store(c); c31.Store(c + 16); c32.Store(c + 32); c += ldc;
-        c40.Store(c); c41.Store(c + 16); c42.Store(c + 32); c += ldc;
-        c50.Store(c); c51.Store(c + 16); c52.Store(c + 32); c += ldc;
-        c60.Store(c); c61.Store(c + 16); c62.Store(c + 32); c += ldc;
-        c70.Store(c); c71.Store(c + 16); c72.Store(c + 32);
+        Store48(c, c00, c01, c02, add); c += ldc;
+        Store48(c, c10, c11, c12, add); c += ldc;
+        Store48(c, c20, c21, c22, add); c += ldc;
+        Store48(c, c30, c31, c32, add); c += ldc;
+        Store48(c, c40, c41, c42, add); c += ldc;
+        Store48(c, c50, c51, c52, add); c += ldc;
+        Store48(c, c60, c61, c62, add); c += ldc;
+        Store48(c, c70, c71, c72, add);
     }
 
     /// <summary>
@@ -148,7 +158,7 @@ internal static partial class CpuConvolution
     /// are not stored; rows past m are loaded as 0 and not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ColumnKernel(float* aT, int ldaT, int rows, int depth, float* b, int ldb, float* c, int ldc, int cols)
+    private static unsafe void ColumnKernel(float* aT, int ldaT, int rows, int depth, float* b, int ldb, float* c, int ldc, int cols, bool add)
     {
         var mask0 = Mask(Math.Min(rows, 16));
         var mask1 = Mask(Math.Max(rows - 16, 0));
@@ -176,12 +186,15 @@ internal static partial class CpuConvolution
         c02.Store(lanes + 64); c12.Store(lanes + 80); c03.Store(lanes + 96); c13.Store(lanes + 112);
         for (int j = 0; j < cols; j++)
         for (int i = 0; i < rows; i++)
-            c[(long)i * ldc + j] = lanes[j * 32 + i];
+        {
+            float* d = c + (long)i * ldc + j;
+            *d = add ? *d + lanes[j * 32 + i] : lanes[j * 32 + i];
+        }
     }
 
     /// <summary>Eight rows of c by up to 32 columns: 16 accumulators, two loads of b and eight broadcasts of a per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel8(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc, int width)
+    private static unsafe void Kernel8(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc, int width, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -212,19 +225,19 @@ internal static partial class CpuConvolution
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
             b += ldb;
         }
-        StoreRow(c, c00, c01, width); c += ldc;
-        StoreRow(c, c10, c11, width); c += ldc;
-        StoreRow(c, c20, c21, width); c += ldc;
-        StoreRow(c, c30, c31, width); c += ldc;
-        StoreRow(c, c40, c41, width); c += ldc;
-        StoreRow(c, c50, c51, width); c += ldc;
-        StoreRow(c, c60, c61, width); c += ldc;
-        StoreRow(c, c70, c71, width);
+        StoreRow(c, c00, c01, width, add); c += ldc;
+        StoreRow(c, c10, c11, width, add); c += ldc;
+        StoreRow(c, c20, c21, width, add); c += ldc;
+        StoreRow(c, c30, c31, width, add); c += ldc;
+        StoreRow(c, c40, c41, width, add); c += ldc;
+        StoreRow(c, c50, c51, width, add); c += ldc;
+        StoreRow(c, c60, c61, width, add); c += ldc;
+        StoreRow(c, c70, c71, width, add);
     }
 
     /// <summary>One row of c by 48 columns (the rows left over below a multiple of eight).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel1x48(float* a, int acs, int depth, float* b, int ldb, float* c)
+    private static unsafe void Kernel1x48(float* a, int acs, int depth, float* b, int ldb, float* c, bool add)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default;
         for (int q = 0; q < depth; q++)
@@ -235,12 +248,12 @@ internal static partial class CpuConvolution
             c2 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 32), c2);
             b += ldb;
         }
-        c0.Store(c); c1.Store(c + 16); c2.Store(c + 32);
+        Store48(c, c0, c1, c2, add);
     }
 
     /// <summary>One row of c by up to 32 columns (the rows left over below a multiple of eight).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel1(float* a, int acs, int depth, float* b, int ldb, float* c, int width)
+    private static unsafe void Kernel1(float* a, int acs, int depth, float* b, int ldb, float* c, int width, bool add)
     {
         Vector512<float> c0 = default, c1 = default;
         bool two = width > 16;
@@ -251,13 +264,31 @@ internal static partial class CpuConvolution
             if (two) c1 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), c1);
             b += ldb;
         }
-        StoreRow(c, c0, c1, width);
+        StoreRow(c, c0, c1, width, add);
     }
 
-    /// <summary>Stores the first <paramref name="width"/> (1..32) floats of [lo, hi] at c, nothing beyond.</summary>
+    /// <summary>Stores (or with <paramref name="add"/> adds) 48 floats at c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width)
+    private static unsafe void Store48(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool add)
     {
+        if (add)
+        {
+            v0 = Vector512.Load(c) + v0; v1 = Vector512.Load(c + 16) + v1; v2 = Vector512.Load(c + 32) + v2;
+        }
+        v0.Store(c); v1.Store(c + 16); v2.Store(c + 32);
+    }
+
+    /// <summary>Stores (or with <paramref name="add"/> adds) the first <paramref name="width"/> (1..32) floats of [lo, hi]
+    /// at c, nothing beyond.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add)
+    {
+        if (add)
+        {
+            var z = Vector512<float>.Zero;
+            lo = Avx512F.MaskLoad(c, Mask(Math.Min(width, 16)), z) + lo;
+            if (width > 16) hi = Avx512F.MaskLoad(c + 16, Mask(width - 16), z) + hi;
+        }
         if (width >= 16)
         {
             lo.Store(c);

@@ -14,7 +14,7 @@ internal static partial class CpuConvolution
         public readonly void Run(int n0, int n1, CpuParallel? gemm)
         {
             int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
-            if (!IsPointwise(G) && UseDirect(crs, n1 - n0, gemm))
+            if (!IsPointwise(G) && UseDirect(n1 - n0, gemm))
             {
                 ForwardDirect(X, W, Y, G, crs, plane, n0, n1);
                 return;
@@ -46,7 +46,7 @@ internal static partial class CpuConvolution
         public readonly void Run(int n0, int n1, CpuParallel? gemm)
         {
             int k = G.OutChannels, imageSize = G.InChannels * G.InHeight * G.InWidth, crs = Crs, plane = Plane;
-            if (!IsPointwise(G) && UseDirect(k, n1 - n0, gemm))
+            if (!IsPointwise(G) && UseDirect(n1 - n0, gemm))
             {
                 BackwardDataDirect(Dy, W, Dx, G, crs, plane, n0, n1);
                 return;
