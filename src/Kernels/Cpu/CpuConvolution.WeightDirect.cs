@@ -4,145 +4,209 @@ using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels.Cpu;
 
-// Backward weight with AVX-512: dW[K, CRS] += dY[K, P] · col[CRS, P]ᵀ as blocks of dot products whose vector lanes run
-// along the long summed dimension (images x output positions), so that a layer with few output channels or taps (conv1
-// of the MNIST autoencoder: 16 x 9) keeps every lane busy, where a GEMM would pad its 9 columns to a 32-wide panel.
+// Backward weight with AVX-512 without the GEMM: dW[K, CRS] += dY[K, cols] · col[CRS, cols]ᵀ with the output channels in
+// the vector lanes, so that a layer with few taps (conv1 of the MNIST autoencoder: 9) wastes no lanes, where the GEMM pads
+// 9 columns to a 32-wide panel. It sums in the GEMM's order, so the result has the GEMM's bits.
 internal static partial class CpuConvolution
 {
-    /// <summary>Whether backward weight runs through <see cref="AccumulateWeightDirect"/>: AVX-512 present. The choice
-    /// depends on the hardware only, never on the thread count.</summary>
-    private static bool UseDirectWeight => Avx512F.IsSupported;
+    [ThreadStatic] private static float[]? t_dyT;
+    [ThreadStatic] private static float[]? t_weightT;
 
-    /// <summary>Images per part of a direct weight gradient: as many as keep a part's col[CRS, nb*P] near 64K floats
-    /// (256 KiB, inside L2), at most 8 so that a batch of 128 gives 16 parts to share among the threads.</summary>
-    private static int DirectWeightImages(int crs, int plane) => Math.Clamp((1 << 16) / Math.Max(1, crs * plane), 1, 8);
+    /// <summary>Whether backward weight runs through <see cref="AccumulateWeightDirect"/>: AVX-512 present, the output
+    /// channels fill whole vectors, and fewer taps (C*R*S) than one 32-wide GEMM panel, which the GEMM would mostly pad
+    /// (with more, the GEMM measured faster). Depends on the hardware and the geometry only, never on the thread count.</summary>
+    private static bool UseDirectWeight(int outChannels, int crs) => Avx512F.IsSupported && outChannels % 16 == 0 && crs < 32;
 
     /// <summary>
-    /// target[K, CRS] += Σ over images [n0, n1) of dY[n][K, P] · col(x[n])[CRS, P]ᵀ. With a small plane (under 128
-    /// positions: 7 x 7) dY is first gathered to [K, nb*P] so that the dot products run over one contiguous row; otherwise
-    /// they run image by image straight from dy, the last vector of every image masked.
+    /// target[K, CRS] += Σ over images [n0, n1) of dY[n][K, P] · col(x[n])[CRS, P]ᵀ, by groups of
+    /// <paramref name="group"/> images, each group summed like one <see cref="CpuGemm"/> product dY[K, nb*P] ·
+    /// col[CRS, nb*P]ᵀ accumulated into target: the nb*P positions cut into equal blocks of at most
+    /// <see cref="GemmDepthBlock"/>, every block one FMA chain from zero in position order, its sums added to target in
+    /// turn. dY is transposed to [nb*P, K] (a position's K gradients in whole vectors) and target to [CRS, K] for the sums.
     /// </summary>
-    private static unsafe void AccumulateWeightDirect(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1)
+    private static unsafe void AccumulateWeightDirect(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, int group)
     {
         int k = g.OutChannels;
-        bool gather = plane < 128;
-        int nb = n1 - n0, cols = nb * plane;
-        float[] col = Scratch(ref t_col, crs * cols);
-        Im2Col(x, n0, nb, col, g);
-        float[] a = dy;
-        int aOffset = n0 * k * plane, lda = plane, length = plane, segments = nb;
-        long aStep = (long)k * plane, bStep = plane;
-        if (gather)
+        float[] tT = Scratch(ref t_weightT, crs * k);
+        for (int i = 0; i < k; i++)
+        for (int t = 0; t < crs; t++)
+            tT[t * k + i] = target[i * crs + t];
+        for (int n = n0; n < n1; n += group)
         {
-            (a, aOffset) = GradientByChannel(dy, n0, nb, k, plane);
-            lda = cols; length = cols; segments = 1; aStep = 0; bStep = 0;
-        }
-        fixed (float* pa = a, pb = col, pt = target)
-        {
-            float* dyRows = pa + aOffset;
-            if (k >= 8)
+            int nb = Math.Min(group, n1 - n), cols = nb * plane;
+            float[] col = Scratch(ref t_col, crs * cols), dyT = Scratch(ref t_dyT, cols * k + 16 * k);
+            Im2Col(x, n, nb, col, g);
+            fixed (float* pdy = dy, pdyT = dyT, pcol = col, ptT = tT)
             {
-                for (int i = 0; i < k; i += 8)
-                for (int j = 0; j < crs; j += 3)
-                    WeightBlock(dyRows + (long)i * lda, lda, aStep, Math.Min(8, k - i), pb + (long)j * cols, cols, bStep,
-                        Math.Min(3, crs - j), segments, length, pt + (long)i * crs + j, crs, 1);
-            }
-            else
-            {
-                // few output channels (the last layer of a decoder has one): taps in the block's eight rows instead
-                for (int j = 0; j < crs; j += 8)
-                for (int i = 0; i < k; i += 3)
-                    WeightBlock(pb + (long)j * cols, cols, bStep, Math.Min(8, crs - j), dyRows + (long)i * lda, lda, aStep,
-                        Math.Min(3, k - i), segments, length, pt + (long)i * crs + j, 1, crs);
+                for (int j = 0; j < nb; j++) TransposeGradient(pdy + (long)(n + j) * k * plane, k, plane, pdyT + (long)j * plane * k);
+                int blocks = (cols + GemmDepthBlock - 1) / GemmDepthBlock, step = (cols + blocks - 1) / blocks;
+                for (int q0 = 0; q0 < cols; q0 += step)
+                {
+                    int length = Math.Min(step, cols - q0);
+                    for (int i = 0; i < k; i += 32)
+                    {
+                        bool two = k - i >= 32;
+                        for (int t = 0; t < crs; t += 12)
+                            WeightColumns(pdyT + (long)q0 * k + i, k, two, pcol + (long)t * cols + q0, cols, Math.Min(12, crs - t), length, ptT + (long)t * k + i, k);
+                    }
+                }
             }
         }
+        for (int i = 0; i < k; i++)
+        for (int t = 0; t < crs; t++)
+            target[i * crs + t] = tT[t * k + i];
+    }
+
+    /// <summary>dyT[p*K + kk] = dy[kk*P + p] for one image (K a multiple of 16), by 16 x 16 blocks in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void TransposeGradient(float* dy, int k, int plane, float* dyT)
+    {
+        var z = Vector512<float>.Zero;
+        for (int p = 0; p < plane; p += 16)
+        {
+            int valid = Math.Min(16, plane - p);
+            var m = Mask(valid);
+            for (int kb = 0; kb < k; kb += 16)
+            {
+                float* s = dy + (long)kb * plane + p;
+                // rows a..p of the block; step 1: interleave pairs of rows
+                var t0 = Avx512F.MaskLoad(s, m, z); var t1 = Avx512F.MaskLoad(s + plane, m, z);
+                var t2 = Avx512F.MaskLoad(s + 2 * plane, m, z); var t3 = Avx512F.MaskLoad(s + 3 * plane, m, z);
+                var u0 = Avx512F.UnpackLow(t0, t1); var u1 = Avx512F.UnpackHigh(t0, t1);
+                var u2 = Avx512F.UnpackLow(t2, t3); var u3 = Avx512F.UnpackHigh(t2, t3);
+                // step 2: within each 128-bit lane L, g0c = column 4L + c of rows 0..3
+                var g00 = Avx512F.Shuffle(u0, u2, 0x44); var g01 = Avx512F.Shuffle(u0, u2, 0xEE);
+                var g02 = Avx512F.Shuffle(u1, u3, 0x44); var g03 = Avx512F.Shuffle(u1, u3, 0xEE);
+                t0 = Avx512F.MaskLoad(s + 4 * plane, m, z); t1 = Avx512F.MaskLoad(s + 5 * plane, m, z);
+                t2 = Avx512F.MaskLoad(s + 6 * plane, m, z); t3 = Avx512F.MaskLoad(s + 7 * plane, m, z);
+                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
+                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
+                var g10 = Avx512F.Shuffle(u0, u2, 0x44); var g11 = Avx512F.Shuffle(u0, u2, 0xEE);
+                var g12 = Avx512F.Shuffle(u1, u3, 0x44); var g13 = Avx512F.Shuffle(u1, u3, 0xEE);
+                t0 = Avx512F.MaskLoad(s + 8 * plane, m, z); t1 = Avx512F.MaskLoad(s + 9 * plane, m, z);
+                t2 = Avx512F.MaskLoad(s + 10 * plane, m, z); t3 = Avx512F.MaskLoad(s + 11 * plane, m, z);
+                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
+                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
+                var g20 = Avx512F.Shuffle(u0, u2, 0x44); var g21 = Avx512F.Shuffle(u0, u2, 0xEE);
+                var g22 = Avx512F.Shuffle(u1, u3, 0x44); var g23 = Avx512F.Shuffle(u1, u3, 0xEE);
+                t0 = Avx512F.MaskLoad(s + 12 * plane, m, z); t1 = Avx512F.MaskLoad(s + 13 * plane, m, z);
+                t2 = Avx512F.MaskLoad(s + 14 * plane, m, z); t3 = Avx512F.MaskLoad(s + 15 * plane, m, z);
+                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
+                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
+                var g30 = Avx512F.Shuffle(u0, u2, 0x44); var g31 = Avx512F.Shuffle(u0, u2, 0xEE);
+                var g32 = Avx512F.Shuffle(u1, u3, 0x44); var g33 = Avx512F.Shuffle(u1, u3, 0xEE);
+                float* d = dyT + (long)p * k + kb;
+                StoreColumns(g00, g10, g20, g30, d, k, valid, 0);
+                StoreColumns(g01, g11, g21, g31, d, k, valid, 1);
+                StoreColumns(g02, g12, g22, g32, d, k, valid, 2);
+                StoreColumns(g03, g13, g23, g33, d, k, valid, 3);
+            }
+        }
+    }
+
+    /// <summary>Step 3 of <see cref="TransposeGradient"/>: from the four row groups' column-c vectors, the full columns
+    /// 4L + c (L = 0..3, 128-bit lanes), each stored as row 4L + c of the transposed block if that column is valid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreColumns(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3,
+        float* d, int ld, int valid, int c)
+    {
+        var lo01 = Avx512F.Shuffle4x128(g0, g1, 0x88);   // g0.L0 g0.L2 g1.L0 g1.L2
+        var hi01 = Avx512F.Shuffle4x128(g0, g1, 0xDD);   // g0.L1 g0.L3 g1.L1 g1.L3
+        var lo23 = Avx512F.Shuffle4x128(g2, g3, 0x88);
+        var hi23 = Avx512F.Shuffle4x128(g2, g3, 0xDD);
+        if (c < valid) Avx512F.Shuffle4x128(lo01, lo23, 0x88).Store(d + (long)c * ld);              // lane 0: column c
+        if (4 + c < valid) Avx512F.Shuffle4x128(hi01, hi23, 0x88).Store(d + (long)(4 + c) * ld);    // lane 1
+        if (8 + c < valid) Avx512F.Shuffle4x128(lo01, lo23, 0xDD).Store(d + (long)(8 + c) * ld);    // lane 2
+        if (12 + c < valid) Avx512F.Shuffle4x128(hi01, hi23, 0xDD).Store(d + (long)(12 + c) * ld); // lane 3
     }
 
     /// <summary>
-    /// t[r*tr + c*tc] += Σ_s Σ_p a[s*aStep + r*lda + p] · b[s*bStep + c*ldb + p] for r &lt; rows (≤ 8), c &lt; cols (≤ 3),
-    /// over segments s of <paramref name="length"/> positions p: 24 accumulators, each summed lane by lane in (s, p)
-    /// order and then across its lanes. Rows and columns beyond rows and cols repeat row or column 0 and are not stored.
+    /// tT[c*ldt + 0..16 (or 32 when <paramref name="two"/>)] += Σ_p dyT[p*ldd + lanes] · col[c*ldc + p] for c &lt; taps
+    /// (≤ 12), p &lt; length: every accumulator one FMA chain from zero in p order, added to tT at the end.
+    /// Taps past <paramref name="taps"/> repeat tap 0 and are not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightBlock(float* a, int lda, long aStep, int rows, float* b, int ldb, long bStep, int cols,
-        int segments, int length, float* t, int tr, int tc)
+    private static unsafe void WeightColumns(float* dyT, int ldd, bool two, float* col, int ldc, int taps, int length, float* tT, int ldt)
     {
-        long r1 = rows > 1 ? lda : 0, r2 = rows > 2 ? 2L * lda : 0, r3 = rows > 3 ? 3L * lda : 0, r4 = rows > 4 ? 4L * lda : 0;
-        long r5 = rows > 5 ? 5L * lda : 0, r6 = rows > 6 ? 6L * lda : 0, r7 = rows > 7 ? 7L * lda : 0;
-        long o1 = cols > 1 ? ldb : 0, o2 = cols > 2 ? 2L * ldb : 0;
-        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        Vector512<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
-        Vector512<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
-        int full = length & ~15;
-        var tail = Mask(length - full);
-        var z = Vector512<float>.Zero;
-        for (int s = 0; s < segments; s++)
+        long o1 = taps > 1 ? ldc : 0, o2 = taps > 2 ? 2L * ldc : 0, o3 = taps > 3 ? 3L * ldc : 0, o4 = taps > 4 ? 4L * ldc : 0;
+        long o5 = taps > 5 ? 5L * ldc : 0, o6 = taps > 6 ? 6L * ldc : 0, o7 = taps > 7 ? 7L * ldc : 0, o8 = taps > 8 ? 8L * ldc : 0;
+        long o9 = taps > 9 ? 9L * ldc : 0, o10 = taps > 10 ? 10L * ldc : 0, o11 = taps > 11 ? 11L * ldc : 0;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector512<float> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+        Vector512<float> b6 = default, b7 = default, b8 = default, b9 = default, b10 = default, b11 = default;
+        if (two)
         {
-            for (int p = 0; p < length; p += 16)
+            for (int p = 0; p < length; p++)
             {
-                Vector512<float> y0, y1, y2, x;
-                float* ap = a + p, bp = b + p;
-                if (p < full)
-                {
-                    y0 = Vector512.Load(bp); y1 = Vector512.Load(bp + o1); y2 = Vector512.Load(bp + o2);
-                    x = Vector512.Load(ap);
-                    c00 = Vector512.FusedMultiplyAdd(x, y0, c00); c01 = Vector512.FusedMultiplyAdd(x, y1, c01); c02 = Vector512.FusedMultiplyAdd(x, y2, c02);
-                    x = Vector512.Load(ap + r1);
-                    c10 = Vector512.FusedMultiplyAdd(x, y0, c10); c11 = Vector512.FusedMultiplyAdd(x, y1, c11); c12 = Vector512.FusedMultiplyAdd(x, y2, c12);
-                    x = Vector512.Load(ap + r2);
-                    c20 = Vector512.FusedMultiplyAdd(x, y0, c20); c21 = Vector512.FusedMultiplyAdd(x, y1, c21); c22 = Vector512.FusedMultiplyAdd(x, y2, c22);
-                    x = Vector512.Load(ap + r3);
-                    c30 = Vector512.FusedMultiplyAdd(x, y0, c30); c31 = Vector512.FusedMultiplyAdd(x, y1, c31); c32 = Vector512.FusedMultiplyAdd(x, y2, c32);
-                    x = Vector512.Load(ap + r4);
-                    c40 = Vector512.FusedMultiplyAdd(x, y0, c40); c41 = Vector512.FusedMultiplyAdd(x, y1, c41); c42 = Vector512.FusedMultiplyAdd(x, y2, c42);
-                    x = Vector512.Load(ap + r5);
-                    c50 = Vector512.FusedMultiplyAdd(x, y0, c50); c51 = Vector512.FusedMultiplyAdd(x, y1, c51); c52 = Vector512.FusedMultiplyAdd(x, y2, c52);
-                    x = Vector512.Load(ap + r6);
-                    c60 = Vector512.FusedMultiplyAdd(x, y0, c60); c61 = Vector512.FusedMultiplyAdd(x, y1, c61); c62 = Vector512.FusedMultiplyAdd(x, y2, c62);
-                    x = Vector512.Load(ap + r7);
-                    c70 = Vector512.FusedMultiplyAdd(x, y0, c70); c71 = Vector512.FusedMultiplyAdd(x, y1, c71); c72 = Vector512.FusedMultiplyAdd(x, y2, c72);
-                }
-                else
-                {
-                    // the last, partial vector of a segment: lanes past it read as 0 in both factors
-                    y0 = Avx512F.MaskLoad(bp, tail, z); y1 = Avx512F.MaskLoad(bp + o1, tail, z); y2 = Avx512F.MaskLoad(bp + o2, tail, z);
-                    x = Avx512F.MaskLoad(ap, tail, z);
-                    c00 = Vector512.FusedMultiplyAdd(x, y0, c00); c01 = Vector512.FusedMultiplyAdd(x, y1, c01); c02 = Vector512.FusedMultiplyAdd(x, y2, c02);
-                    x = Avx512F.MaskLoad(ap + r1, tail, z);
-                    c10 = Vector512.FusedMultiplyAdd(x, y0, c10); c11 = Vector512.FusedMultiplyAdd(x, y1, c11); c12 = Vector512.FusedMultiplyAdd(x, y2, c12);
-                    x = Avx512F.MaskLoad(ap + r2, tail, z);
-                    c20 = Vector512.FusedMultiplyAdd(x, y0, c20); c21 = Vector512.FusedMultiplyAdd(x, y1, c21); c22 = Vector512.FusedMultiplyAdd(x, y2, c22);
-                    x = Avx512F.MaskLoad(ap + r3, tail, z);
-                    c30 = Vector512.FusedMultiplyAdd(x, y0, c30); c31 = Vector512.FusedMultiplyAdd(x, y1, c31); c32 = Vector512.FusedMultiplyAdd(x, y2, c32);
-                    x = Avx512F.MaskLoad(ap + r4, tail, z);
-                    c40 = Vector512.FusedMultiplyAdd(x, y0, c40); c41 = Vector512.FusedMultiplyAdd(x, y1, c41); c42 = Vector512.FusedMultiplyAdd(x, y2, c42);
-                    x = Avx512F.MaskLoad(ap + r5, tail, z);
-                    c50 = Vector512.FusedMultiplyAdd(x, y0, c50); c51 = Vector512.FusedMultiplyAdd(x, y1, c51); c52 = Vector512.FusedMultiplyAdd(x, y2, c52);
-                    x = Avx512F.MaskLoad(ap + r6, tail, z);
-                    c60 = Vector512.FusedMultiplyAdd(x, y0, c60); c61 = Vector512.FusedMultiplyAdd(x, y1, c61); c62 = Vector512.FusedMultiplyAdd(x, y2, c62);
-                    x = Avx512F.MaskLoad(ap + r7, tail, z);
-                    c70 = Vector512.FusedMultiplyAdd(x, y0, c70); c71 = Vector512.FusedMultiplyAdd(x, y1, c71); c72 = Vector512.FusedMultiplyAdd(x, y2, c72);
-                }
+                var x = Vector512.Load(dyT);
+                var y = Vector512.Load(dyT + 16);
+                float* c = col + p;
+                var v = Vector512.Create(c[0]); a0 = Vector512.FusedMultiplyAdd(x, v, a0); b0 = Vector512.FusedMultiplyAdd(y, v, b0);
+                v = Vector512.Create(c[o1]); a1 = Vector512.FusedMultiplyAdd(x, v, a1); b1 = Vector512.FusedMultiplyAdd(y, v, b1);
+                v = Vector512.Create(c[o2]); a2 = Vector512.FusedMultiplyAdd(x, v, a2); b2 = Vector512.FusedMultiplyAdd(y, v, b2);
+                v = Vector512.Create(c[o3]); a3 = Vector512.FusedMultiplyAdd(x, v, a3); b3 = Vector512.FusedMultiplyAdd(y, v, b3);
+                v = Vector512.Create(c[o4]); a4 = Vector512.FusedMultiplyAdd(x, v, a4); b4 = Vector512.FusedMultiplyAdd(y, v, b4);
+                v = Vector512.Create(c[o5]); a5 = Vector512.FusedMultiplyAdd(x, v, a5); b5 = Vector512.FusedMultiplyAdd(y, v, b5);
+                v = Vector512.Create(c[o6]); a6 = Vector512.FusedMultiplyAdd(x, v, a6); b6 = Vector512.FusedMultiplyAdd(y, v, b6);
+                v = Vector512.Create(c[o7]); a7 = Vector512.FusedMultiplyAdd(x, v, a7); b7 = Vector512.FusedMultiplyAdd(y, v, b7);
+                v = Vector512.Create(c[o8]); a8 = Vector512.FusedMultiplyAdd(x, v, a8); b8 = Vector512.FusedMultiplyAdd(y, v, b8);
+                v = Vector512.Create(c[o9]); a9 = Vector512.FusedMultiplyAdd(x, v, a9); b9 = Vector512.FusedMultiplyAdd(y, v, b9);
+                v = Vector512.Create(c[o10]); a10 = Vector512.FusedMultiplyAdd(x, v, a10); b10 = Vector512.FusedMultiplyAdd(y, v, b10);
+                v = Vector512.Create(c[o11]); a11 = Vector512.FusedMultiplyAdd(x, v, a11); b11 = Vector512.FusedMultiplyAdd(y, v, b11);
+                dyT += ldd;
             }
-            a += aStep; b += bStep;
         }
-        AddRow(t, tc, c00, c01, c02, cols);
-        if (rows > 1) AddRow(t + tr, tc, c10, c11, c12, cols);
-        if (rows > 2) AddRow(t + 2L * tr, tc, c20, c21, c22, cols);
-        if (rows > 3) AddRow(t + 3L * tr, tc, c30, c31, c32, cols);
-        if (rows > 4) AddRow(t + 4L * tr, tc, c40, c41, c42, cols);
-        if (rows > 5) AddRow(t + 5L * tr, tc, c50, c51, c52, cols);
-        if (rows > 6) AddRow(t + 6L * tr, tc, c60, c61, c62, cols);
-        if (rows > 7) AddRow(t + 7L * tr, tc, c70, c71, c72, cols);
-    }
-
-    /// <summary>t[c*tc] += the lane sum of the c-th vector, for c &lt; cols.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddRow(float* t, int tc, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, int cols)
-    {
-        t[0] += Vector512.Sum(v0);
-        if (cols > 1) t[tc] += Vector512.Sum(v1);
-        if (cols > 2) t[2L * tc] += Vector512.Sum(v2);
+        else if (taps <= 9)
+        {
+            // the conv1 case, 9 taps: no work on the three unused accumulators
+            for (int p = 0; p < length; p++)
+            {
+                var x = Vector512.Load(dyT);
+                float* c = col + p;
+                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[0]), a0);
+                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o2]), a2);
+                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o3]), a3);
+                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o4]), a4);
+                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o5]), a5);
+                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o6]), a6);
+                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o7]), a7);
+                a8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o8]), a8);
+                dyT += ldd;
+            }
+        }
+        else
+        {
+            for (int p = 0; p < length; p++)
+            {
+                var x = Vector512.Load(dyT);
+                float* c = col + p;
+                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[0]), a0);
+                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o2]), a2);
+                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o3]), a3);
+                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o4]), a4);
+                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o5]), a5);
+                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o6]), a6);
+                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o7]), a7);
+                a8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o8]), a8);
+                a9 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o9]), a9);
+                a10 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o10]), a10);
+                a11 = Vector512.FusedMultiplyAdd(x, Vector512.Create(c[o11]), a11);
+                dyT += ldd;
+            }
+        }
+        Vector512<float>* sums = stackalloc Vector512<float>[24];
+        sums[0] = a0; sums[1] = a1; sums[2] = a2; sums[3] = a3; sums[4] = a4; sums[5] = a5;
+        sums[6] = a6; sums[7] = a7; sums[8] = a8; sums[9] = a9; sums[10] = a10; sums[11] = a11;
+        sums[12] = b0; sums[13] = b1; sums[14] = b2; sums[15] = b3; sums[16] = b4; sums[17] = b5;
+        sums[18] = b6; sums[19] = b7; sums[20] = b8; sums[21] = b9; sums[22] = b10; sums[23] = b11;
+        for (int c = 0; c < taps; c++)
+        {
+            float* d = tT + (long)c * ldt;
+            (Vector512.Load(d) + sums[c]).Store(d);
+            if (two) (Vector512.Load(d + 16) + sums[12 + c]).Store(d + 16);
+        }
     }
 }

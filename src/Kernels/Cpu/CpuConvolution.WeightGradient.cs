@@ -44,7 +44,6 @@ internal static partial class CpuConvolution
     /// than threads, the parts run one after another with parallel GEMMs instead.</summary>
     private static int WeightParts(in ConvGeometry g, int crs, int plane)
     {
-        if (UseDirectWeight) return Math.Min((g.Batch + DirectWeightImages(crs, plane) - 1) / DirectWeightImages(crs, plane), MaxChunks);
         int group = GroupSize(g, crs, plane, g.Batch);
         int parts = (g.Batch + group - 1) / group;
         return Math.Min(parts, MaxChunks);
@@ -73,13 +72,13 @@ internal static partial class CpuConvolution
     /// <summary>target[K, CRS] += sum over images [n0, n1) of dY[K, P] * col[CRS, P]^T.</summary>
     private static void AccumulateWeight(float[] x, float[] dy, float[] target, in ConvGeometry g, int crs, int plane, int n0, int n1, CpuParallel? gemm)
     {
-        if (UseDirectWeight)
-        {
-            AccumulateWeightDirect(x, dy, target, g, crs, plane, n0, n1);
-            return;
-        }
         int k = g.OutChannels;
         int group = GroupSize(g, crs, plane, n1 - n0);
+        if (UseDirectWeight(k, crs))
+        {
+            AccumulateWeightDirect(x, dy, target, g, crs, plane, n0, n1, group);
+            return;
+        }
         for (int n = n0; n < n1; n += group)
         {
             int nb = Math.Min(group, n1 - n), cols = nb * plane;
