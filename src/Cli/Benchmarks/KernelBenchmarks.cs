@@ -32,10 +32,10 @@ internal sealed record GemmKernelChoice(IReadOnlyList<string> Kernels, Action<st
 /// <item>GEMM at the peer's sizes (bench/peers/torch_cpu_ref.py: square 256/1024/2048 and the AE shapes
 ///   128x784x400, 128x400x784, measured like the peer: one warm-up call, then max(3, 2e10/flops) calls) and every
 ///   transpose variant a Linear layer uses in training;</item>
-/// <item>conv2d forward, backward-data and backward-weight at the conv autoencoder's shapes (batch 128);</item>
+/// <item>conv2d forward, backward-data and backward-weight at the conv autoencoder's and the VQ-VAE's shapes (batch 128);</item>
 /// <item>the main elementwise ops (add, mul, relu, sigmoid, exp, bias-add broadcast, fused Adam) in GB/s.</item>
 /// </list>
-/// Quick mode drops the big square GEMMs and shortens every timing (a smoke test, and bearable on the reference backend).
+/// Quick mode drops the big square GEMMs and the VQ-VAE's convolutions and shortens every timing (a smoke test, and bearable on the reference backend).
 /// </summary>
 internal static class KernelBenchmarks
 {
@@ -61,11 +61,19 @@ internal static class KernelBenchmarks
         new("nt_128x32x1568", 128, 32, 1568, false, true, "conv AE decoder linear"),
     ];
 
-    /// <summary>The conv autoencoder's convolutions at batch 128 (MNIST 28x28); transposed convs are the backward-data kernels.</summary>
+    /// <summary>The conv autoencoder's and the VQ-VAE's convolutions at batch 128 (MNIST 28x28). A transposed convolution
+    /// runs on the geometry of the convolution it inverts: its forward is that geometry's backward data, its backward data
+    /// that geometry's forward, its backward weight that geometry's backward weight (with x and dy swapped).</summary>
     private static readonly (string Key, ConvGeometry G)[] ConvCases =
     [
         ("conv1 1->16 28->14", new ConvGeometry(128, 1, 28, 28, 16, 3, 3, 2, 2, 1, 1)),
         ("conv2 16->32 14->7", new ConvGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1)),
+        ("vq_enc1 VQ-VAE conv 1->32 28->14", new ConvGeometry(128, 1, 28, 28, 32, 3, 3, 2, 2, 1, 1)),
+        ("vq_enc2 VQ-VAE conv 32->64 14->7", new ConvGeometry(128, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1)),
+        ("vq_enc3 VQ-VAE conv 64->16 1x1 7x7", new ConvGeometry(128, 64, 7, 7, 16, 1, 1, 1, 1, 0, 0)),
+        ("vq_dec1 VQ-VAE convT 16->64 7->14, as conv 64->16 14->7", new ConvGeometry(128, 64, 14, 14, 16, 3, 3, 2, 2, 1, 1)),
+        ("vq_dec2 VQ-VAE convT 64->32 14->28, as conv 32->64 28->14", new ConvGeometry(128, 32, 28, 28, 64, 3, 3, 2, 2, 1, 1)),
+        ("vq_dec3 VQ-VAE conv 32->1 28x28", new ConvGeometry(128, 32, 28, 28, 1, 3, 3, 1, 1, 1, 1)),
     ];
 
     /// <summary>Runs every kernel benchmark on <paramref name="backend"/>; <paramref name="onResult"/> sees each result as
@@ -78,7 +86,7 @@ internal static class KernelBenchmarks
         double budget = quick ? 0.05 : 0.5;   // seconds of timed calls per kernel (GEMM: at least the peer's rep count)
         var rng = new Random(42);
         RunGemm(backend, quick, gemmKernels, budget, rng, Add);
-        RunConvolution(backend, budget, rng, Add);
+        RunConvolution(backend, quick, budget, rng, Add);
         RunElementwise(backend, quick, budget, rng, Add);
         return results;
     }
@@ -115,10 +123,11 @@ internal static class KernelBenchmarks
         }
     }
 
-    private static void RunConvolution(IBackend backend, double budget, Random rng, Action<KernelResult> Add)
+    private static void RunConvolution(IBackend backend, bool quick, double budget, Random rng, Action<KernelResult> Add)
     {
         foreach (var (key, g) in ConvCases)
         {
+            if (quick && key.StartsWith("vq_", StringComparison.Ordinal)) continue;   // the smoke test keeps to the conv AE's shapes
             int crs = g.InChannels * g.KernelHeight * g.KernelWidth, plane = g.OutHeight * g.OutWidth;
             double flops = 2.0 * g.Batch * g.OutChannels * crs * plane;
             using var x = Upload(backend, rng, g.InputSize, -0.5f, 0.5f);
