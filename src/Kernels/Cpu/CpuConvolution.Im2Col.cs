@@ -76,9 +76,9 @@ internal static partial class CpuConvolution
     }
 
     /// <summary>Whether <see cref="Im2ColNarrow"/> handles the geometry: input rows of at most 32 floats (two vectors),
-    /// output rows of at most 16, kernels at most 8 wide (the MNIST layers: 28 -> 14 and 14 -> 7, 3 x 3).</summary>
+    /// output rows of at most 32 (two vectors), kernels at most 8 wide (the MNIST layers: 28 -> 14, 14 -> 7, 28 -> 28).</summary>
     private static bool IsNarrow(in ConvGeometry g) =>
-        Avx512F.IsSupported && g.InWidth <= 32 && g.OutWidth <= 16 && g.KernelWidth <= 8;
+        Avx512F.IsSupported && g.InWidth <= 32 && g.OutWidth <= 32 && g.KernelWidth <= 8;
 
     /// <summary>
     /// im2col of one image, row by row: an input row is loaded once into two vectors and every kernel column s picks
@@ -92,15 +92,19 @@ internal static partial class CpuConvolution
         int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
         int sh = g.StrideH, ph = g.PadH;
         var lanes = Vector512<int>.Indices;
-        Vector512<int>* index = stackalloc Vector512<int>[8];
-        Vector512<float>* valid = stackalloc Vector512<float>[8];
+        // per kernel column s: the input lanes of output columns 0..15 (index[2s]) and 16..31 (index[2s + 1]), and which are inside the row
+        Vector512<int>* index = stackalloc Vector512<int>[16];
+        Vector512<float>* valid = stackalloc Vector512<float>[16];
         for (int s = 0; s < S; s++)
+        for (int half = 0; half < 2; half++)
         {
-            var i = lanes * g.StrideW + Vector512.Create(s - g.PadW);
-            index[s] = i;
-            valid[s] = (Vector512.GreaterThanOrEqual(i, Vector512<int>.Zero) & Vector512.LessThan(i, Vector512.Create(W))).AsSingle();
+            var i = (lanes + Vector512.Create(16 * half)) * g.StrideW + Vector512.Create(s - g.PadW);
+            index[2 * s + half] = i;
+            valid[2 * s + half] = (Vector512.GreaterThanOrEqual(i, Vector512<int>.Zero) & Vector512.LessThan(i, Vector512.Create(W))).AsSingle();
         }
         var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var outMask2 = Vector512.LessThan(lanes, Vector512.Create(OW - 16)).AsSingle();
+        bool twoHalves = OW > 16;
         var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
         var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
         for (int c = 0; c < g.InChannels; c++)
@@ -115,7 +119,11 @@ internal static partial class CpuConvolution
                     float* dst = taps + oh * OW;
                     if ((uint)ih >= (uint)H)
                     {
-                        for (int s = 0; s < S; s++) Avx512F.MaskStore(dst + (long)s * ldCol, outMask, Vector512<float>.Zero);
+                        for (int s = 0; s < S; s++)
+                        {
+                            Avx512F.MaskStore(dst + (long)s * ldCol, outMask, Vector512<float>.Zero);
+                            if (twoHalves) Avx512F.MaskStore(dst + (long)s * ldCol + 16, outMask2, Vector512<float>.Zero);
+                        }
                         continue;
                     }
                     float* row = channel + ih * W;
@@ -123,8 +131,13 @@ internal static partial class CpuConvolution
                     var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
                     for (int s = 0; s < S; s++)
                     {
-                        var v = Avx512F.PermuteVar16x32x2(lo, index[s], hi) & valid[s];
+                        var v = Avx512F.PermuteVar16x32x2(lo, index[2 * s], hi) & valid[2 * s];
                         Avx512F.MaskStore(dst + (long)s * ldCol, outMask, v);
+                        if (twoHalves)
+                        {
+                            var v2 = Avx512F.PermuteVar16x32x2(lo, index[2 * s + 1], hi) & valid[2 * s + 1];
+                            Avx512F.MaskStore(dst + (long)s * ldCol + 16, outMask2, v2);
+                        }
                     }
                 }
             }
@@ -217,6 +230,8 @@ internal static partial class CpuConvolution
         }
         var lanes = Vector512<int>.Indices;
         var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var outMask2 = Vector512.LessThan(lanes, Vector512.Create(OW - 16)).AsSingle();
+        bool twoHalves = OW > 16;
         var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
         var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
         // per kernel column, hoisted out of the pixel loops: the permutes' lane indices and which lanes they fill
@@ -247,7 +262,8 @@ internal static partial class CpuConvolution
                         for (int s = 0; s < S; s++)
                         {
                             var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
-                            lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32(v, index[2 * s]), lo);
+                            var v2 = twoHalves ? Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW + 16, outMask2, Vector512<float>.Zero) : default;
+                            lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32x2(v, index[2 * s], v2), lo);
                         }
                         Avx512F.MaskStore(row, loMask, lo);
                         continue;
@@ -256,8 +272,9 @@ internal static partial class CpuConvolution
                     for (int s = 0; s < S; s++)
                     {
                         var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
-                        lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32(v, index[2 * s]), lo);
-                        hi = Vector512.ConditionalSelect(take[2 * s + 1], hi + Avx512F.PermuteVar16x32(v, index[2 * s + 1]), hi);
+                        var v2 = twoHalves ? Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW + 16, outMask2, Vector512<float>.Zero) : default;
+                        lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32x2(v, index[2 * s], v2), lo);
+                        hi = Vector512.ConditionalSelect(take[2 * s + 1], hi + Avx512F.PermuteVar16x32x2(v, index[2 * s + 1], v2), hi);
                     }
                     Avx512F.MaskStore(row, loMask, lo);
                     Avx512F.MaskStore(row + 16, hiMask, hi);
