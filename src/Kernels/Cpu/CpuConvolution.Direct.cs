@@ -28,16 +28,11 @@ internal static partial class CpuConvolution
     private static bool UseDirect(int images, CpuParallel? gemm) =>
         Avx512F.IsSupported && (gemm is null || images >= gemm.Threads);
 
-    /// <summary>Row stride of the per-image buffers: the plane rounded up to whole 16-float vectors.</summary>
-    private static int PaddedPlane(int plane) => (plane + 15) & ~15;
-
     /// <summary>y[n] = W[K, CRS] · col(x[n]) for images [n0, n1), col unrolled one image at a time.</summary>
     private static unsafe void ForwardDirect(float[] x, float[] w, float[] y, in ConvGeometry g, int crs, int plane, int n0, int n1)
     {
-        int k = g.OutChannels, ld = PaddedPlane(plane);
-        float[] col = Scratch(ref t_direct, crs * ld), wt = Scratch(ref t_directOut, crs * k);
-        // the padding columns are read by the full-width loads but never stored: keep them finite
-        for (int r = 0; r < crs; r++) col.AsSpan(r * ld + plane, ld - plane).Clear();
+        int k = g.OutChannels;
+        float[] col = Scratch(ref t_direct, crs * plane), wt = Scratch(ref t_directOut, crs * k);
         for (int i = 0; i < k; i++)
         for (int q = 0; q < crs; q++)
             wt[q * k + i] = w[i * crs + q];
@@ -45,8 +40,8 @@ internal static partial class CpuConvolution
         {
             for (int n = n0; n < n1; n++)
             {
-                Im2Col(x, n, 1, col, ld, g);
-                Product(pw, crs, 1, pwt, k, k, crs, pcol, ld, py + (long)n * k * plane, plane, plane);
+                Im2Col(x, n, 1, col, plane, g);
+                Product(pw, crs, 1, pwt, k, k, crs, pcol, plane, py + (long)n * k * plane, plane, plane);
             }
         }
     }
@@ -54,17 +49,15 @@ internal static partial class CpuConvolution
     /// <summary>dx[n] += col2im(Wᵀ[CRS, K] · dy[n]) for images [n0, n1).</summary>
     private static unsafe void BackwardDataDirect(float[] dy, float[] w, float[] dx, in ConvGeometry g, int crs, int plane, int n0, int n1)
     {
-        int k = g.OutChannels, ld = PaddedPlane(plane);
-        float[] grad = Scratch(ref t_direct, k * ld), col = Scratch(ref t_directOut, crs * ld);
-        for (int r = 0; r < k; r++) grad.AsSpan(r * ld + plane, ld - plane).Clear();
-        fixed (float* pw = w, pg = grad, pcol = col)
+        int k = g.OutChannels;
+        float[] col = Scratch(ref t_directOut, crs * plane);
+        fixed (float* pw = w, pdy = dy, pcol = col)
         {
             for (int n = n0; n < n1; n++)
             {
-                // dy[n] is [K, P]; copied to a padded buffer so that full-width loads stay inside it
-                for (int r = 0; r < k; r++) dy.AsSpan((n * k + r) * plane, plane).CopyTo(grad.AsSpan(r * ld, plane));
-                Product(pw, 1, crs, pw, crs, crs, k, pg, ld, pcol, ld, plane);
-                Col2ImAdd(col, ld, dx, n, g);
+                // dy[n] is [K, P], read in place: the product's loads stay inside each row
+                Product(pw, 1, crs, pw, crs, crs, k, pdy + (long)n * k * plane, plane, pcol, plane, plane);
+                Col2ImAdd(col, plane, dx, n, g);
             }
         }
     }
@@ -73,8 +66,7 @@ internal static partial class CpuConvolution
     /// c[i, p] = Σ_q a[i*ars + q*acs] · b[q*ldb + p] for i &lt; m, p &lt; cols, each element one FMA chain from zero in q
     /// order. <paramref name="aT"/> holds the same matrix with rows in the lanes (aT[q*ldaT + i] = a[i*ars + q*acs]),
     /// for the last cols mod 16 columns, which are summed 16 rows at a time instead of wasting most of a vector each.
-    /// b has whole 16-float vectors readable up to <see cref="PaddedPlane"/>(cols) in every row; c rows are written
-    /// only up to cols, so c may be the destination tensor itself.
+    /// Nothing past column cols of b or c is read or written, so b and c may be the tensors themselves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Product(float* a, int ars, int acs, float* aT, int ldaT, int m, int depth, float* b, int ldb, float* c, int ldc, int cols)
