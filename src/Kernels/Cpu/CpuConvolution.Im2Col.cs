@@ -107,6 +107,11 @@ internal static partial class CpuConvolution
         bool twoHalves = OW > 16;
         var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
         var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
+        if (W <= 16 && OW <= 8)
+        {
+            Im2ColRowPairs(image, columns, ldCol, g);
+            return;
+        }
         for (int c = 0; c < g.InChannels; c++)
         {
             float* channel = image + (long)c * H * W;
@@ -139,6 +144,53 @@ internal static partial class CpuConvolution
                             Avx512F.MaskStore(dst + (long)s * ldCol + 16, outMask2, v2);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Im2ColNarrow"/> for input rows of at most 16 floats and output rows of at most 8 (conv2 of the MNIST
+    /// autoencoder: 14 -> 7): two output rows per vector, taken by one two-source permute from the two input rows they
+    /// read, so every permute and store moves 2*OW floats instead of OW.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Im2ColRowPairs(float* image, float* columns, int ldCol, in ConvGeometry g)
+    {
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        int sh = g.StrideH, ph = g.PadH;
+        var lanes = Vector512<int>.Indices;
+        // lanes [0, OW) read the first row, [OW, 2*OW) the second (lanes 16.. of the permute's second source)
+        var second = Vector512.GreaterThanOrEqual(lanes, Vector512.Create(OW));
+        var column = Vector512.ConditionalSelect(second, lanes - Vector512.Create(OW), lanes);
+        Vector512<int>* index = stackalloc Vector512<int>[8];
+        Vector512<float>* valid = stackalloc Vector512<float>[8];
+        for (int s = 0; s < S; s++)
+        {
+            var i = column * g.StrideW + Vector512.Create(s - g.PadW);
+            index[s] = i + (second & Vector512.Create(16));
+            valid[s] = (Vector512.GreaterThanOrEqual(i, Vector512<int>.Zero) & Vector512.LessThan(i, Vector512.Create(W))
+                & Vector512.LessThan(lanes, Vector512.Create(2 * OW))).AsSingle();
+        }
+        var rowMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
+        var pairMask = Vector512.LessThan(lanes, Vector512.Create(2 * OW)).AsSingle();
+        var oneMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var z = Vector512<float>.Zero;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            float* channel = image + (long)c * H * W;
+            for (int r = 0; r < R; r++)
+            {
+                float* taps = columns + (long)(c * R + r) * S * ldCol;
+                for (int oh = 0; oh < OH; oh += 2)
+                {
+                    int ih0 = oh * sh - ph + r, ih1 = ih0 + sh;
+                    var a = (uint)ih0 < (uint)H ? Avx512F.MaskLoad(channel + ih0 * W, rowMask, z) : z;
+                    var b = oh + 1 < OH && (uint)ih1 < (uint)H ? Avx512F.MaskLoad(channel + ih1 * W, rowMask, z) : z;
+                    var store = oh + 1 < OH ? pairMask : oneMask;
+                    float* dst = taps + oh * OW;
+                    for (int s = 0; s < S; s++)
+                        Avx512F.MaskStore(dst + (long)s * ldCol, store, Avx512F.PermuteVar16x32x2(a, index[s], b) & valid[s]);
                 }
             }
         }
