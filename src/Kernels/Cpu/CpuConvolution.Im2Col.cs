@@ -280,6 +280,11 @@ internal static partial class CpuConvolution
             int q = iw + pw - s;
             source[s * 32 + iw] = iw < W && q >= 0 && q % sw == 0 && q / sw < OW ? q / sw : -1;
         }
+        if (W <= 16 && OW <= 8)
+        {
+            Col2ImAddRowPairs(columns, ldCol, image, g, source);
+            return;
+        }
         var lanes = Vector512<int>.Indices;
         var outMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
         var outMask2 = Vector512.LessThan(lanes, Vector512.Create(OW - 16)).AsSingle();
@@ -330,6 +335,59 @@ internal static partial class CpuConvolution
                     }
                     Avx512F.MaskStore(row, loMask, lo);
                     Avx512F.MaskStore(row + 16, hiMask, hi);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Col2ImAddNarrow"/> for input rows of at most 16 floats and output rows of at most 8: one load brings the
+    /// col values of two output rows, and each is permuted into the input row it adds to. Every pixel still receives its
+    /// terms in increasing tap order, so the sums have the same bits.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImAddRowPairs(float* columns, int ldCol, float* image, in ConvGeometry g, int* source)
+    {
+        int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        int sh = g.StrideH, ph = g.PadH;
+        Vector512<int>* index = stackalloc Vector512<int>[16];
+        Vector512<float>* take = stackalloc Vector512<float>[8];
+        for (int s = 0; s < S; s++)
+        {
+            var i = Vector512.Load(source + s * 32);
+            index[2 * s] = i;                                  // first output row: col lanes [0, OW)
+            index[2 * s + 1] = i + Vector512.Create(OW);       // second: [OW, 2*OW)
+            take[s] = Vector512.GreaterThanOrEqual(i, Vector512<int>.Zero).AsSingle();
+        }
+        var lanes = Vector512<int>.Indices;
+        var rowMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
+        var pairMask = Vector512.LessThan(lanes, Vector512.Create(2 * OW)).AsSingle();
+        var oneMask = Vector512.LessThan(lanes, Vector512.Create(OW)).AsSingle();
+        var z = Vector512<float>.Zero;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            float* channel = image + (long)c * H * W;
+            for (int r = 0; r < R; r++)
+            {
+                float* taps = columns + (long)(c * R + r) * S * ldCol;
+                for (int oh = 0; oh < OH; oh += 2)
+                {
+                    int ih0 = oh * sh - ph + r, ih1 = ih0 + sh;
+                    bool first = (uint)ih0 < (uint)H, other = oh + 1 < OH && (uint)ih1 < (uint)H;
+                    if (!first && !other) continue;
+                    float* rowA = channel + ih0 * W, rowB = channel + ih1 * W;
+                    var a = first ? Avx512F.MaskLoad(rowA, rowMask, z) : z;
+                    var b = other ? Avx512F.MaskLoad(rowB, rowMask, z) : z;
+                    var load = oh + 1 < OH ? pairMask : oneMask;
+                    float* src = taps + oh * OW;
+                    for (int s = 0; s < S; s++)
+                    {
+                        var v = Avx512F.MaskLoad(src + (long)s * ldCol, load, z);
+                        a = Vector512.ConditionalSelect(take[s], a + Avx512F.PermuteVar16x32(v, index[2 * s]), a);
+                        b = Vector512.ConditionalSelect(take[s], b + Avx512F.PermuteVar16x32(v, index[2 * s + 1]), b);
+                    }
+                    if (first) Avx512F.MaskStore(rowA, rowMask, a);
+                    if (other) Avx512F.MaskStore(rowB, rowMask, b);
                 }
             }
         }
