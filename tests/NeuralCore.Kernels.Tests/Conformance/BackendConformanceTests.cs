@@ -343,6 +343,9 @@ public abstract class BackendConformanceTests : IDisposable
         new ConvGeometry(2, 5, 8, 8, 7, 5, 5, 3, 3, 2, 2),
         new ConvGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1),  // full conv-AE batch: exercises the parallel paths
         new ConvGeometry(128, 16, 14, 14, 1, 3, 3, 1, 1, 1, 1),
+        new ConvGeometry(4, 1, 28, 28, 32, 3, 3, 2, 2, 1, 1),     // VQ-VAE, first layer: 9 taps, two vectors of output channels
+        new ConvGeometry(2, 64, 14, 14, 16, 3, 3, 2, 2, 1, 1),    // VQ-VAE decoder: depth 576, more than one GEMM depth block
+        new ConvGeometry(2, 32, 28, 28, 1, 3, 3, 1, 1, 1, 1),     // VQ-VAE, last layer: output rows of 28, depth 288
     };
 
     [Theory]
