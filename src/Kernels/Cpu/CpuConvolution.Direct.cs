@@ -31,8 +31,9 @@ internal static partial class CpuConvolution
     /// <summary>y[n] = W[K, CRS] · col(x[n]) for images [n0, n1), col unrolled one image at a time.</summary>
     private static unsafe void ForwardDirect(float[] x, float[] w, float[] y, in ConvGeometry g, int crs, int plane, int n0, int n1)
     {
-        int k = g.OutChannels;
-        float[] col = Scratch(ref t_direct, crs * plane), wt = Scratch(ref t_directOut, crs * k);
+        // col rows start on whole 16-float vectors, so that the product's loads do not straddle cache lines
+        int k = g.OutChannels, ld = (plane + 15) & ~15;
+        float[] col = Scratch(ref t_direct, crs * ld), wt = Scratch(ref t_directOut, crs * k);
         for (int i = 0; i < k; i++)
         for (int q = 0; q < crs; q++)
             wt[q * k + i] = w[i * crs + q];
@@ -40,8 +41,8 @@ internal static partial class CpuConvolution
         {
             for (int n = n0; n < n1; n++)
             {
-                Im2Col(x, n, 1, col, plane, g);
-                Product(pw, crs, 1, pwt, k, k, crs, pcol, plane, py + (long)n * k * plane, plane, plane);
+                Im2Col(x, n, 1, col, ld, g);
+                Product(pw, crs, 1, pwt, k, k, crs, pcol, ld, py + (long)n * k * plane, plane, plane);
             }
         }
     }
