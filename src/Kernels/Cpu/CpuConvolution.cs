@@ -20,10 +20,11 @@ namespace NeuralCore.Kernels.Cpu;
 /// methods run on the calling thread.</para>
 /// <para>This file holds the entry points and the planning (how the batch is grouped and split among threads); the
 /// strategies live beside it: CpuConvolution.Direct.cs (forward and backward data image by image through a
-/// register-blocked kernel, with AVX-512 and a depth of at most 256, where it gives the GEMM's bits),
+/// register-blocked kernel with AVX-512, summed in the GEMM's depth blocks so that it gives the GEMM's bits),
 /// CpuConvolution.Im2ColGemm.cs (forward and backward data by groups of images otherwise),
-/// CpuConvolution.WeightGradient.cs (backward weight, summed in thread-count independent parts) and
-/// CpuConvolution.Im2Col.cs (unrolling patches into col and adding them back).</para>
+/// CpuConvolution.WeightGradient.cs (backward weight, summed in thread-count independent parts),
+/// CpuConvolution.WeightDirect.cs (backward weight of layers with few taps, output channels in the lanes, in the GEMM's
+/// order) and CpuConvolution.Im2Col.cs (unrolling patches into col and adding them back).</para>
 /// </summary>
 internal static partial class CpuConvolution
 {
