@@ -6,9 +6,9 @@ namespace NeuralCore.Kernels.Cpu;
 
 /// <summary>
 /// The CPU's permutation, indexing, argmin/argmax and softmax cross-entropy kernels.
-/// <para>Only the cross-entropy runs on several threads: its outer rows are split among them and every position is
-/// computed by one thread alone from its own inputs, so the bits do not depend on the thread count. The others are
-/// memory moves or scans far cheaper than the layers around them.</para>
+/// <para>Only the cross-entropy and the gather-sum with its scatter-add run on several threads: their outputs are split
+/// among them and every output element is computed by one thread alone, its terms in a fixed order, so the bits do not
+/// depend on the thread count. The others are memory moves or scans far cheaper than the layers around them.</para>
 /// </summary>
 internal static class CpuIndexing
 {
@@ -86,6 +86,75 @@ internal static class CpuIndexing
             if (r < 0) continue;
             var dst = dTable.AsSpan(r * width, width);
             TensorPrimitives.Add(dst, dy.AsSpan(i * width, width), dst);
+        }
+    }
+
+    /// <summary>Below this many added elements the gather-sum and its scatter-add stay on the calling thread.</summary>
+    private const int SumRowsParallelThreshold = 1 << 16;
+
+    /// <summary>Output rows split among the threads: each row is summed by one thread, in increasing t.</summary>
+    public static void GatherSumRows(float[] table, float[] indices, float[] y, int n, int taps, int rows, int width, CpuParallel parallel)
+    {
+        var job = new GatherSumJob { Table = table, Indices = indices, Y = y, N = n, Taps = taps, Rows = rows, Width = width };
+        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Min(parallel.Threads, n);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    private struct GatherSumJob : IParallelBody
+    {
+        public float[] Table, Indices, Y;
+        public int N, Taps, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            int i0 = (int)((long)N * chunk / Chunks), i1 = (int)((long)N * (chunk + 1) / Chunks);
+            for (int i = i0; i < i1; i++)
+            {
+                var dst = Y.AsSpan(i * Width, Width);
+                dst.Clear();
+                for (int t = 0; t < Taps; t++)
+                {
+                    int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
+                    if (r < 0) { dst.Fill(float.NaN); break; }
+                    TensorPrimitives.Add(dst, Table.AsSpan(r * Width, Width), dst);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The table's columns split among the threads: every thread walks all (i, t) in increasing order and adds its own
+    /// columns, so each element's terms are added in the same order whatever the thread count.
+    /// </summary>
+    public static void ScatterAddSumRows(float[] dy, float[] indices, float[] dTable, int n, int taps, int rows, int width, CpuParallel parallel)
+    {
+        var job = new ScatterSumJob { DY = dy, Indices = indices, DTable = dTable, N = n, Taps = taps, Rows = rows, Width = width };
+        // column slices of whole 16-float vectors, so that a slice's adds stay vectorised
+        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Clamp(width / 16, 1, parallel.Threads);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    private struct ScatterSumJob : IParallelBody
+    {
+        public float[] DY, Indices, DTable;
+        public int N, Taps, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks, count = c1 - c0;
+            for (int i = 0; i < N; i++)
+            {
+                var src = DY.AsSpan(i * Width + c0, count);
+                for (int t = 0; t < Taps; t++)
+                {
+                    int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
+                    if (r < 0) continue;
+                    var dst = DTable.AsSpan(r * Width + c0, count);
+                    TensorPrimitives.Add(dst, src, dst);
+                }
+            }
         }
     }
 

@@ -180,8 +180,9 @@ public sealed class PixelCnnPrior : Module
     /// <summary>
     /// The mask-A convolution of one-hot grids without the one-hot, as cell rows [count·cells, C]: the input has a
     /// single 1 per cell, so each output cell is the bias plus, for every unmasked tap, the weight column of the code
-    /// under that tap - a gather of rows of the weight viewed as a table [(r, s, code), C] and a sum over the taps,
-    /// about K times less arithmetic than convolving the one-hot tensor, with the same result and gradient.
+    /// under that tap - a sum of gathered rows of the weight viewed as a table [(r, s, code), C] (one gather-sum op,
+    /// without a [cells, taps, C] intermediate), about K times less arithmetic than convolving the one-hot tensor, with
+    /// the same result and gradient.
     /// </summary>
     private Tensor FirstLayer(ReadOnlySpan<int> codes, int count)
     {
@@ -199,8 +200,7 @@ public sealed class PixelCnnPrior : Module
                         indices[at++] = yy >= 0 && xx >= 0 && xx < w ? t * k + codes[(n * h + yy) * w + xx] : zeroRow;
                     }
         var table = TensorOps.Concat([_first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels), Tensor.Zeros(Backend, 1, channels)], 0);
-        var picked = table.Gather(Tensor.FromArray(Backend, indices, new Shape(count * h * w, taps)));   // [cells, taps, C]
-        return picked.Sum(1).Add(_first.Bias);
+        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * h * w, taps))).Add(_first.Bias);
     }
 
     /// <summary>The codes as a float index tensor [count, h, w].</summary>
