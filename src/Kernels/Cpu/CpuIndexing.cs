@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels.Cpu;
@@ -109,18 +110,46 @@ internal static class CpuIndexing
         public readonly void Invoke(int chunk)
         {
             int i0 = (int)((long)N * chunk / Chunks), i1 = (int)((long)N * (chunk + 1) / Chunks);
+            var rows = Taps <= 256 ? stackalloc int[Taps] : new int[Taps];
+            ref float table = ref MemoryMarshal.GetArrayDataReference(Table);
             for (int i = i0; i < i1; i++)
             {
                 var dst = Y.AsSpan(i * Width, Width);
-                dst.Clear();
-                for (int t = 0; t < Taps; t++)
+                if (!ResolveRows(Indices.AsSpan(i * Taps, Taps), Rows, Width, rows))
                 {
-                    int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
-                    if (r < 0) { dst.Fill(float.NaN); break; }
-                    TensorPrimitives.Add(dst, Table.AsSpan(r * Width, Width), dst);
+                    dst.Fill(float.NaN);
+                    continue;
+                }
+                int c = 0;
+                // 16 columns at a time in a register, the taps added in increasing t (the bits of the scalar loop)
+                for (; c + Lanes <= Width; c += Lanes)
+                {
+                    var acc = Vector512<float>.Zero;
+                    foreach (int r in rows) acc += Vector512.LoadUnsafe(ref table, (nuint)(r + c));
+                    acc.CopyTo(dst.Slice(c, Lanes));
+                }
+                for (; c < Width; c++)
+                {
+                    float acc = 0f;
+                    foreach (int r in rows) acc += Table[r + c];
+                    dst[c] = acc;
                 }
             }
         }
+    }
+
+    private const int Lanes = 16;   // Vector512<float>.Count
+
+    /// <summary>The start of each index's table row (index · width) into <paramref name="starts"/>; false if any index is invalid.</summary>
+    private static bool ResolveRows(ReadOnlySpan<float> indices, int rows, int width, Span<int> starts)
+    {
+        for (int t = 0; t < indices.Length; t++)
+        {
+            int r = Indexing.Resolve(indices[t], rows);
+            if (r < 0) return false;
+            starts[t] = r * width;
+        }
+        return true;
     }
 
     /// <summary>
@@ -143,16 +172,23 @@ internal static class CpuIndexing
 
         public readonly void Invoke(int chunk)
         {
-            int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks, count = c1 - c0;
+            int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks;
+            ref float table = ref MemoryMarshal.GetArrayDataReference(DTable);
+            ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
             for (int i = 0; i < N; i++)
             {
-                var src = DY.AsSpan(i * Width + c0, count);
+                int row = i * Width;
                 for (int t = 0; t < Taps; t++)
                 {
                     int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
                     if (r < 0) continue;
-                    var dst = DTable.AsSpan(r * Width + c0, count);
-                    TensorPrimitives.Add(dst, src, dst);
+                    int start = r * Width, c = c0;
+                    for (; c + Lanes <= c1; c += Lanes)
+                    {
+                        var sum = Vector512.LoadUnsafe(ref table, (nuint)(start + c)) + Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
+                        sum.StoreUnsafe(ref table, (nuint)(start + c));
+                    }
+                    for (; c < c1; c++) DTable[start + c] += DY[row + c];
                 }
             }
         }

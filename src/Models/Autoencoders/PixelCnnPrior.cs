@@ -93,6 +93,30 @@ public sealed class PixelCnnPrior : Module
         }
         _last = RegisterModule("b", new MaskedConv2d(backend, random, c, c, 1, PixelCnnMaskType.B));
         _output = RegisterModule("out", new Conv2d(backend, random, c, k, 1));
+        _firstTaps = UnmaskedTaps(spec.FirstKernel, includeCentre: false);
+        _blockTaps = UnmaskedTaps(3, includeCentre: true);
+    }
+
+    // For every cell of one grid and every unmasked tap of a kernel, the cell under the tap (or -1 off the grid): the
+    // same for every batch, so the per-step index building is a table lookup.
+    private readonly int[] _firstTaps, _blockTaps;
+    private readonly Dictionary<int, Tensor> _neighbours = [];
+    private float[] _firstIndices = [];
+
+    /// <summary>[cells, taps]: the cell under each unmasked tap of a <paramref name="size"/> kernel in raster order, -1 off the grid.</summary>
+    private int[] UnmaskedTaps(int size, bool includeCentre)
+    {
+        int h = Spec.Height, w = Spec.Width, centre = size / 2, taps = centre * size + centre + (includeCentre ? 1 : 0);
+        var cells = new int[h * w * taps];
+        int at = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int t = 0; t < taps; t++)
+                {
+                    int yy = y + t / size - centre, xx = x + t % size - centre;
+                    cells[at++] = yy >= 0 && xx >= 0 && xx < w ? yy * w + xx : -1;
+                }
+        return cells;
     }
 
     /// <summary>The architecture.</summary>
@@ -132,7 +156,7 @@ public sealed class PixelCnnPrior : Module
     {
         int count = CheckCodes(codes);
         var x = FirstLayer(codes, count);
-        var neighbours = NeighbourIndices(count, 3);
+        var neighbours = NeighbourIndices(count);
         foreach (var (a, b, c) in _blocks)
         {
             var h = Pointwise(a, x.Relu()).Relu();
@@ -157,24 +181,25 @@ public sealed class PixelCnnPrior : Module
     }
 
     /// <summary>
-    /// For every cell of <paramref name="count"/> grids, the row of each cell under the unmasked taps of a mask-B kernel
-    /// of <paramref name="size"/> (raster order: the rows above, the cells to the left, the cell itself); the index
-    /// count·cells (a zero row) where the tap falls off the grid. [count·cells, taps] as floats.
+    /// For every cell of <paramref name="count"/> grids, the row of each cell under the unmasked taps of a 3x3 mask-B
+    /// kernel (raster order: the row above, the cell to the left, the cell itself); the index count·cells (a zero row)
+    /// where the tap falls off the grid. [count·cells, taps] as floats, built once per batch size.
     /// </summary>
-    private Tensor NeighbourIndices(int count, int size)
+    private Tensor NeighbourIndices(int count)
     {
-        int h = Spec.Height, w = Spec.Width, centre = size / 2, taps = centre * size + centre + 1, cells = h * w;
+        if (_neighbours.TryGetValue(count, out var cached)) return cached;
+        int cells = Cells, taps = _blockTaps.Length / cells;
         var indices = new float[count * cells * taps];
-        int at = 0;
-        for (int n = 0; n < count; n++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    for (int t = 0; t < taps; t++)
-                    {
-                        int yy = y + t / size - centre, xx = x + t % size - centre;
-                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? n * cells + yy * w + xx : count * cells;
-                    }
-        return Tensor.FromArray(Backend, indices, new Shape(count * cells, taps));
+        for (int n = 0, at = 0; n < count; n++)
+            foreach (int cell in _blockTaps) indices[at++] = cell < 0 ? count * cells : n * cells + cell;
+        if (_neighbours.Count >= 4)
+        {
+            foreach (var t in _neighbours.Values) t.Dispose();
+            _neighbours.Clear();
+        }
+        var tensor = Tensor.Persistent(Backend, new Shape(count * cells, taps));
+        tensor.CopyFrom(indices);
+        return _neighbours[count] = tensor;
     }
 
     /// <summary>
@@ -186,21 +211,22 @@ public sealed class PixelCnnPrior : Module
     /// </summary>
     private Tensor FirstLayer(ReadOnlySpan<int> codes, int count)
     {
-        int k = Spec.CodebookSize, h = Spec.Height, w = Spec.Width, size = Spec.FirstKernel, centre = size / 2, channels = Spec.Channels;
-        int taps = centre * size + centre;   // the rows above the centre and the cells left of it
+        int k = Spec.CodebookSize, size = Spec.FirstKernel, channels = Spec.Channels, cells = Cells;
+        int taps = _firstTaps.Length / cells;   // the rows above the centre and the cells left of it
         int zeroRow = size * size * k;
-        var indices = new float[count * h * w * taps];
-        int at = 0;
-        for (int n = 0; n < count; n++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    for (int t = 0; t < taps; t++)
-                    {
-                        int yy = y + t / size - centre, xx = x + t % size - centre;
-                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? t * k + codes[(n * h + yy) * w + xx] : zeroRow;
-                    }
+        if (_firstIndices.Length < count * cells * taps) _firstIndices = new float[count * cells * taps];
+        var indices = _firstIndices.AsSpan(0, count * cells * taps);   // uploaded (copied) below, so reused from step to step
+        for (int n = 0, at = 0; n < count; n++)
+        {
+            var grid = codes.Slice(n * cells, cells);
+            for (int j = 0; j < _firstTaps.Length; j++)
+            {
+                int cell = _firstTaps[j];
+                indices[at++] = cell < 0 ? zeroRow : j % taps * k + grid[cell];
+            }
+        }
         var table = TensorOps.Concat([_first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels), Tensor.Zeros(Backend, 1, channels)], 0);
-        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * h * w, taps))).Add(_first.Bias);
+        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, taps))).Add(_first.Bias);
     }
 
     /// <summary>The codes as a float index tensor [count, h, w].</summary>
