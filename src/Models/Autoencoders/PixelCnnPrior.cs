@@ -166,8 +166,7 @@ public sealed class PixelCnnPrior : Module
     }
 
     /// <summary>A 1x1 convolution of cell rows [n, in] -> [n, out].</summary>
-    private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows) =>
-        rows.Linear(layer.Weight.Reshape(layer.OutChannels, layer.InChannels), layer.Bias);
+    private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows) => PriorOps.LinearRows(rows, layer.Weight, layer.Bias!);
 
     /// <summary>A masked convolution of cell rows: gather the rows under the unmasked taps (a zero row off the grid), one GEMM.</summary>
     private Tensor MaskedRows(MaskedConv2d layer, Tensor rows, Tensor neighbours)
@@ -177,7 +176,7 @@ public sealed class PixelCnnPrior : Module
         var patches = table.Gather(neighbours).Reshape(n, taps * cin);
         int k = layer.KernelSize;
         var weight = layer.Weight.Permute(0, 2, 3, 1).Reshape(layer.OutChannels, k * k * cin).Slice(1, 0, taps * cin);
-        return patches.Linear(weight, layer.Bias);
+        return PriorOps.LinearRows(patches, weight, layer.Bias!);
     }
 
     /// <summary>
