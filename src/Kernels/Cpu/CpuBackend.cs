@@ -325,7 +325,7 @@ public sealed class CpuBackend : IBackend
 
     /// <inheritdoc />
     public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
-        CpuIndexing.ScatterAddRows(D(dy), D(indices), D(dTable), n, rows, width);
+        CpuIndexing.ScatterAddRows(D(dy), D(indices), D(dTable), n, rows, width, _parallel);
 
     /// <inheritdoc />
     public void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width) =>

@@ -7,7 +7,7 @@ namespace NeuralCore.Kernels.Cpu;
 
 /// <summary>
 /// The CPU's permutation, indexing, argmin/argmax and softmax cross-entropy kernels.
-/// <para>Only the cross-entropy and the gather-sum with its scatter-add run on several threads: their outputs are split
+/// <para>Only the cross-entropy, the gather-sum and the scatter-adds run on several threads: their outputs are split
 /// among them and every output element is computed by one thread alone, its terms in a fixed order, so the bits do not
 /// depend on the thread count. The others are memory moves or scans far cheaper than the layers around them.</para>
 /// </summary>
@@ -78,17 +78,10 @@ internal static class CpuIndexing
         }
     }
 
-    /// <summary>In increasing i, so every table row receives its terms in the same order on every run.</summary>
-    public static void ScatterAddRows(float[] dy, float[] indices, float[] dTable, int n, int rows, int width)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            int r = Indexing.Resolve(indices[i], rows);
-            if (r < 0) continue;
-            var dst = dTable.AsSpan(r * width, width);
-            TensorPrimitives.Add(dst, dy.AsSpan(i * width, width), dst);
-        }
-    }
+    /// <summary>In increasing i, so every table row receives its terms in the same order on every run (the gather-sum's
+    /// scatter-add with one index per row, its columns split among the threads).</summary>
+    public static void ScatterAddRows(float[] dy, float[] indices, float[] dTable, int n, int rows, int width, CpuParallel parallel) =>
+        ScatterAddSumRows(dy, indices, dTable, n, 1, rows, width, parallel);
 
     /// <summary>Below this many added elements the gather-sum and its scatter-add stay on the calling thread.</summary>
     private const int SumRowsParallelThreshold = 1 << 16;

@@ -212,20 +212,26 @@ public sealed class PixelCnnPrior : Module
     {
         int k = Spec.CodebookSize, size = Spec.FirstKernel, channels = Spec.Channels, cells = Cells;
         int taps = _firstTaps.Length / cells;   // the rows above the centre and the cells left of it
-        int zeroRow = size * size * k;
-        if (_firstIndices.Length < count * cells * taps) _firstIndices = new float[count * cells * taps];
-        var indices = _firstIndices.AsSpan(0, count * cells * taps);   // uploaded (copied) below, so reused from step to step
+        // the table: the weight's rows, a zero row for taps off the grid, and the bias as one more tap of every cell
+        int zeroRow = size * size * k, biasRow = zeroRow + 1, width = taps + 1;
+        if (_firstIndices.Length < count * cells * width) _firstIndices = new float[count * cells * width];
+        var indices = _firstIndices.AsSpan(0, count * cells * width);   // uploaded (copied) below, so reused from step to step
         for (int n = 0, at = 0; n < count; n++)
         {
             var grid = codes.Slice(n * cells, cells);
-            for (int j = 0; j < _firstTaps.Length; j++)
+            for (int cell = 0, j = 0; cell < cells; cell++)
             {
-                int cell = _firstTaps[j];
-                indices[at++] = cell < 0 ? zeroRow : j % taps * k + grid[cell];
+                for (int t = 0; t < taps; t++, j++)
+                {
+                    int source = _firstTaps[j];
+                    indices[at++] = source < 0 ? zeroRow : t * k + grid[source];
+                }
+                indices[at++] = biasRow;
             }
         }
-        var table = TensorOps.Concat([_first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels), Tensor.Zeros(Backend, 1, channels)], 0);
-        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, taps))).Add(_first.Bias);
+        var weights = _first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels);
+        var table = TensorOps.Concat([weights, Tensor.Zeros(Backend, 1, channels), _first.Bias!.Reshape(1, channels)], 0);
+        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, width)));
     }
 
     /// <summary>The codes as a float index tensor [count, h, w].</summary>
