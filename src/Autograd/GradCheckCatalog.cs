@@ -135,6 +135,14 @@ public static class GradCheckCatalog
             return new GradCheckProblem(() => table.Gather(indices).Mul(w), [table]);
         });
 
+        Add("gather_sum", "gather_sum of rows of [5,3] by [2,3,4]", b =>
+        {
+            var table = Leaf(b, 32, -1, 1, 5, 3);
+            var indices = Tensor.FromArray(b, [4f, 0f, 4f, 2f, 0f, 4f, 1f, 2f, 3f, 3f, 0f, 4f, 1f, 1f, 4f, 0f, 2f, 4f, 4f, 0f, 1f, 0f, 2f, 4f], 2, 3, 4);
+            var w = Constant(b, 33, 2, 3, 3);
+            return new GradCheckProblem(() => table.GatherSum(indices).Mul(w), [table]);
+        });
+
         // ---- convolutions
         foreach (var (stride, pad) in new[] { (1, 0), (1, 1), (2, 1) })
             Add("conv2d", $"conv2d s={stride} p={pad}", b =>

@@ -69,6 +69,35 @@ public static partial class TensorOps
     }
 
     /// <summary>
+    /// Sums of rows of <paramref name="table"/> [K, D]: <paramref name="indices"/> [..., taps] (integer values in [0, K)
+    /// stored as floats) picks taps rows for every result row, result indices.Shape without its last axis + [D], as
+    /// PyTorch's <c>F.embedding_bag(..., mode="sum")</c>; the same numbers as <c>table.Gather(indices).Sum(-2)</c>
+    /// without the gathered [..., taps, D] intermediate. The table's gradient adds each result row's gradient into every
+    /// row it summed. An invalid index gives a row of NaN and no gradient. <paramref name="indices"/> gets no gradient.
+    /// </summary>
+    public static Tensor GatherSum(this Tensor table, Tensor indices)
+    {
+        SameBackend("gather_sum", table, indices);
+        if (table.Shape.Rank != 2)
+            throw new ArgumentException($"gather_sum: expected a table [rows, width], got shape {table.Shape}", nameof(table));
+        if (indices.Shape.Rank < 1)
+            throw new ArgumentException($"gather_sum: expected indices [..., taps] with the rows to sum on the last axis, got a scalar", nameof(indices));
+        int rows = table.Shape[0], width = table.Shape[1], taps = indices.Shape[indices.Shape.Rank - 1];
+        int n = taps == 0 ? 0 : indices.Count / taps;
+        var dims = indices.Shape.ToArray();
+        dims[^1] = width;
+        var backend = table.Backend;
+        var y = NewTensor(backend, Shape.Own(dims));
+        if (taps == 0) backend.Fill(y.Buffer, 0f, 0, y.Count);
+        else backend.GatherSumRows(table.Buffer, indices.Buffer, y.Buffer, n, taps, rows, width);
+        return Autograd.Record(y, "gather_sum", [table, indices], (dy, gradOf) =>
+        {
+            var dt = gradOf(table);
+            if (dt != null && taps > 0) backend.ScatterAddSumRows(dy.Buffer, indices.Buffer, dt.Buffer, n, taps, rows, width);
+        });
+    }
+
+    /// <summary>
     /// One-hot rows: result indices.Shape + [<paramref name="classes"/>], 1 at each index and 0 elsewhere, as PyTorch's
     /// <c>F.one_hot</c> (in float). An invalid index gives a row of NaN. Not differentiable (no gradient flows).
     /// </summary>

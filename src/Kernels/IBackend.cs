@@ -118,6 +118,17 @@ public interface IBackend : IDisposable
     /// The backward of <see cref="GatherRows"/>.</summary>
     void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width);
 
+    /// <summary>y[i, :] = the sum over t in [0, taps) of table[indices[i, t], :] for i in [0, n), indices [n, taps],
+    /// table [rows, width], y [n, width] (overwritten), added in increasing t; a row with an invalid index is NaN.
+    /// A gather whose rows are summed in groups of <paramref name="taps"/> without the [n, taps, width] intermediate
+    /// (PyTorch's <c>embedding_bag</c> in sum mode).</summary>
+    void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width);
+
+    /// <summary>dTable[indices[i, t], :] += dy[i, :] for i in [0, n), t in [0, taps), each table row's terms added in
+    /// increasing (i, t) without atomics (the same bits on every run and thread count); invalid indices are skipped.
+    /// The backward of <see cref="GatherSumRows"/>.</summary>
+    void ScatterAddSumRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int taps, int rows, int width);
+
     /// <summary>y[i, c] = 1 where c == indices[i], else 0, for y [n, classes] (overwritten); an invalid index gives a
     /// row of NaN.</summary>
     void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes);

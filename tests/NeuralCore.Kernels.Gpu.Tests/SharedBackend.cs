@@ -43,6 +43,10 @@ internal sealed class SharedBackend(IBackend inner) : IBackend
         Inner.GatherRows(table, indices, y, n, rows, width);
     public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
         Inner.ScatterAddRows(dy, indices, dTable, n, rows, width);
+    public void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width) =>
+        Inner.GatherSumRows(table, indices, y, n, taps, rows, width);
+    public void ScatterAddSumRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int taps, int rows, int width) =>
+        Inner.ScatterAddSumRows(dy, indices, dTable, n, taps, rows, width);
     public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes) => Inner.OneHot(indices, y, n, classes);
     public void ArgReduce(DeviceBuffer x, DeviceBuffer y, int outer, int length, int inner, bool max) => Inner.ArgReduce(x, y, outer, length, inner, max);
     public void SoftmaxCrossEntropy(DeviceBuffer logits, DeviceBuffer targets, DeviceBuffer losses, int outer, int classes, int inner) =>

@@ -60,6 +60,16 @@ public class CpuIndexingTests
         var dTable = Upload(Random(classes * width, 6));
         backend.ScatterAddRows(y, t, dTable, positions, classes, width);
         results.Add(Bits(dTable, classes * width));
+        // the prior's first layer: 24 taps of a [49·64 + 1, 64] table per cell
+        const int taps = 24, tableRows = 49 * 64 + 1, channels = 64;
+        var firstTable = Upload(Random(tableRows * channels, 7));
+        var tapIndices = Upload(Classes(positions * taps, tableRows, 8));
+        var summed = backend.Allocate(positions * channels);
+        backend.GatherSumRows(firstTable, tapIndices, summed, positions, taps, tableRows, channels);
+        results.Add(Bits(summed, positions * channels));
+        var dFirst = Upload(Random(tableRows * channels, 9));
+        backend.ScatterAddSumRows(Upload(Random(positions * channels, 10, 1f)), tapIndices, dFirst, positions, taps, tableRows, channels);
+        results.Add(Bits(dFirst, tableRows * channels));
         var permuted = backend.Allocate(logits);
         backend.Permute(x, [batch, classes, 7, 7], [0, 2, 3, 1], permuted, accumulate: false);
         results.Add(Bits(permuted, logits));

@@ -325,7 +325,15 @@ public sealed class CpuBackend : IBackend
 
     /// <inheritdoc />
     public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
-        CpuIndexing.ScatterAddRows(D(dy), D(indices), D(dTable), n, rows, width);
+        CpuIndexing.ScatterAddRows(D(dy), D(indices), D(dTable), n, rows, width, _parallel);
+
+    /// <inheritdoc />
+    public void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width) =>
+        CpuIndexing.GatherSumRows(D(table), D(indices), D(y), n, taps, rows, width, _parallel);
+
+    /// <inheritdoc />
+    public void ScatterAddSumRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int taps, int rows, int width) =>
+        CpuIndexing.ScatterAddSumRows(D(dy), D(indices), D(dTable), n, taps, rows, width, _parallel);
 
     /// <inheritdoc />
     public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes) => CpuIndexing.OneHot(D(indices), D(y), n, classes);

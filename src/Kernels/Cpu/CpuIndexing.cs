@@ -1,14 +1,15 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels.Cpu;
 
 /// <summary>
 /// The CPU's permutation, indexing, argmin/argmax and softmax cross-entropy kernels.
-/// <para>Only the cross-entropy runs on several threads: its outer rows are split among them and every position is
-/// computed by one thread alone from its own inputs, so the bits do not depend on the thread count. The others are
-/// memory moves or scans far cheaper than the layers around them.</para>
+/// <para>Only the cross-entropy, the gather-sum and the scatter-adds run on several threads: their outputs are split
+/// among them and every output element is computed by one thread alone, its terms in a fixed order, so the bits do not
+/// depend on the thread count. The others are memory moves or scans far cheaper than the layers around them.</para>
 /// </summary>
 internal static class CpuIndexing
 {
@@ -77,15 +78,112 @@ internal static class CpuIndexing
         }
     }
 
-    /// <summary>In increasing i, so every table row receives its terms in the same order on every run.</summary>
-    public static void ScatterAddRows(float[] dy, float[] indices, float[] dTable, int n, int rows, int width)
+    /// <summary>In increasing i, so every table row receives its terms in the same order on every run (the gather-sum's
+    /// scatter-add with one index per row, its columns split among the threads).</summary>
+    public static void ScatterAddRows(float[] dy, float[] indices, float[] dTable, int n, int rows, int width, CpuParallel parallel) =>
+        ScatterAddSumRows(dy, indices, dTable, n, 1, rows, width, parallel);
+
+    /// <summary>Below this many added elements the gather-sum and its scatter-add stay on the calling thread.</summary>
+    private const int SumRowsParallelThreshold = 1 << 16;
+
+    /// <summary>Output rows split among the threads: each row is summed by one thread, in increasing t.</summary>
+    public static void GatherSumRows(float[] table, float[] indices, float[] y, int n, int taps, int rows, int width, CpuParallel parallel)
     {
-        for (int i = 0; i < n; i++)
+        var job = new GatherSumJob { Table = table, Indices = indices, Y = y, N = n, Taps = taps, Rows = rows, Width = width };
+        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Min(parallel.Threads, n);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    private struct GatherSumJob : IParallelBody
+    {
+        public float[] Table, Indices, Y;
+        public int N, Taps, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
         {
-            int r = Indexing.Resolve(indices[i], rows);
-            if (r < 0) continue;
-            var dst = dTable.AsSpan(r * width, width);
-            TensorPrimitives.Add(dst, dy.AsSpan(i * width, width), dst);
+            int i0 = (int)((long)N * chunk / Chunks), i1 = (int)((long)N * (chunk + 1) / Chunks);
+            var rows = Taps <= 256 ? stackalloc int[Taps] : new int[Taps];
+            ref float table = ref MemoryMarshal.GetArrayDataReference(Table);
+            for (int i = i0; i < i1; i++)
+            {
+                var dst = Y.AsSpan(i * Width, Width);
+                if (!ResolveRows(Indices.AsSpan(i * Taps, Taps), Rows, Width, rows))
+                {
+                    dst.Fill(float.NaN);
+                    continue;
+                }
+                int c = 0;
+                // 16 columns at a time in a register, the taps added in increasing t (the bits of the scalar loop)
+                for (; c + Lanes <= Width; c += Lanes)
+                {
+                    var acc = Vector512<float>.Zero;
+                    foreach (int r in rows) acc += Vector512.LoadUnsafe(ref table, (nuint)(r + c));
+                    acc.CopyTo(dst.Slice(c, Lanes));
+                }
+                for (; c < Width; c++)
+                {
+                    float acc = 0f;
+                    foreach (int r in rows) acc += Table[r + c];
+                    dst[c] = acc;
+                }
+            }
+        }
+    }
+
+    private const int Lanes = 16;   // Vector512<float>.Count
+
+    /// <summary>The start of each index's table row (index · width) into <paramref name="starts"/>; false if any index is invalid.</summary>
+    private static bool ResolveRows(ReadOnlySpan<float> indices, int rows, int width, Span<int> starts)
+    {
+        for (int t = 0; t < indices.Length; t++)
+        {
+            int r = Indexing.Resolve(indices[t], rows);
+            if (r < 0) return false;
+            starts[t] = r * width;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The table's columns split among the threads: every thread walks all (i, t) in increasing order and adds its own
+    /// columns, so each element's terms are added in the same order whatever the thread count.
+    /// </summary>
+    public static void ScatterAddSumRows(float[] dy, float[] indices, float[] dTable, int n, int taps, int rows, int width, CpuParallel parallel)
+    {
+        var job = new ScatterSumJob { DY = dy, Indices = indices, DTable = dTable, N = n, Taps = taps, Rows = rows, Width = width };
+        // column slices of whole 16-float vectors, so that a slice's adds stay vectorised
+        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Clamp(width / 16, 1, parallel.Threads);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    private struct ScatterSumJob : IParallelBody
+    {
+        public float[] DY, Indices, DTable;
+        public int N, Taps, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks;
+            ref float table = ref MemoryMarshal.GetArrayDataReference(DTable);
+            ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
+            for (int i = 0; i < N; i++)
+            {
+                int row = i * Width;
+                for (int t = 0; t < Taps; t++)
+                {
+                    int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
+                    if (r < 0) continue;
+                    int start = r * Width, c = c0;
+                    for (; c + Lanes <= c1; c += Lanes)
+                    {
+                        var sum = Vector512.LoadUnsafe(ref table, (nuint)(start + c)) + Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
+                        sum.StoreUnsafe(ref table, (nuint)(start + c));
+                    }
+                    for (; c < c1; c++) DTable[start + c] += DY[row + c];
+                }
+            }
         }
     }
 

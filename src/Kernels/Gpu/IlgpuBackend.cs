@@ -51,6 +51,7 @@ public sealed class IlgpuBackend : IBackend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs> _permute;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ScatterArgs> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _gatherSumRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _oneHot;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _argReduce;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _crossEntropy;
@@ -80,6 +81,7 @@ public sealed class IlgpuBackend : IBackend
         _permute = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PermuteArgs>(IndexingKernels.Permute);
         _gatherRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(IndexingKernels.GatherRows);
         _scatterAddRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ScatterArgs>(IndexingKernels.ScatterAddRows);
+        _gatherSumRows = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.GatherSumRows);
         _oneHot = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(IndexingKernels.OneHot);
         _argReduce = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(IndexingKernels.ArgReduce);
         _crossEntropy = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
@@ -444,15 +446,27 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width)
+    public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>
+        ScatterAddSumRows(dy, indices, dTable, n, 1, rows, width);
+
+    /// <inheritdoc />
+    public void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width)
     {
+        if (n > 0 && width > 0) _gatherSumRows(n * width, V(table), V(indices), V(y), taps, rows, width);
+    }
+
+    /// <inheritdoc />
+    public void ScatterAddSumRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int taps, int rows, int width)
+    {
+        if (taps <= 0) return;
+        n *= taps;   // the kernel walks the n·taps indices, each adding row i / taps of dy
         if (n <= 0 || rows <= 0 || width <= 0) return;
         // A table element's thread walks the indices; a codebook has few elements (64 x 16) and a batch many indices
         // (128 x 49), so the indices are cut into slices of ScatterSlice, one thread per (slice, element), and the
         // slices' partial sums added in slice order.
         int elements = rows * width, slices = Math.Clamp(n / ScatterSlice, 1, MaxScatterSlices);
         int sliceLength = (n + slices - 1) / slices;
-        var args = new ScatterArgs { N = n, Rows = rows, Width = width, SliceLength = sliceLength, Accumulate = 1 };
+        var args = new ScatterArgs { N = n, Taps = taps, Rows = rows, Width = width, SliceLength = sliceLength, Accumulate = 1 };
         if (slices == 1)
         {
             _scatterAddRows(elements, V(dy), V(indices), V(dTable), args);

@@ -233,6 +233,38 @@ public sealed class ReferenceBackend : IBackend
     }
 
     /// <inheritdoc />
+    public void GatherSumRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int taps, int rows, int width)
+    {
+        float[] ts = H(table).Data, idx = H(indices).Data, ys = H(y).Data;
+        var acc = new double[width];
+        for (int i = 0; i < n; i++)
+        {
+            Array.Clear(acc);
+            for (int t = 0; t < taps; t++)
+            {
+                int r = Indexing.Resolve(idx[i * taps + t], rows);
+                for (int c = 0; c < width; c++) acc[c] += r < 0 ? double.NaN : ts[r * width + c];
+            }
+            for (int c = 0; c < width; c++) ys[i * width + c] = (float)acc[c];
+        }
+    }
+
+    /// <inheritdoc />
+    public void ScatterAddSumRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int taps, int rows, int width)
+    {
+        float[] dys = H(dy).Data, idx = H(indices).Data, dts = H(dTable).Data;
+        var acc = new double[rows * width];
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < taps; t++)
+            {
+                int r = Indexing.Resolve(idx[i * taps + t], rows);
+                if (r < 0) continue;
+                for (int c = 0; c < width; c++) acc[r * width + c] += dys[i * width + c];
+            }
+        for (int j = 0; j < acc.Length; j++) dts[j] = (float)(dts[j] + acc[j]);
+    }
+
+    /// <inheritdoc />
     public void OneHot(DeviceBuffer indices, DeviceBuffer y, int n, int classes)
     {
         float[] idx = H(indices).Data, ys = H(y).Data;

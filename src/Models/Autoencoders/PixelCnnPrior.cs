@@ -93,6 +93,30 @@ public sealed class PixelCnnPrior : Module
         }
         _last = RegisterModule("b", new MaskedConv2d(backend, random, c, c, 1, PixelCnnMaskType.B));
         _output = RegisterModule("out", new Conv2d(backend, random, c, k, 1));
+        _firstTaps = UnmaskedTaps(spec.FirstKernel, includeCentre: false);
+        _blockTaps = UnmaskedTaps(3, includeCentre: true);
+    }
+
+    // For every cell of one grid and every unmasked tap of a kernel, the cell under the tap (or -1 off the grid): the
+    // same for every batch, so the per-step index building is a table lookup.
+    private readonly int[] _firstTaps, _blockTaps;
+    private readonly Dictionary<int, Tensor> _neighbours = [];
+    private float[] _firstIndices = [];
+
+    /// <summary>[cells, taps]: the cell under each unmasked tap of a <paramref name="size"/> kernel in raster order, -1 off the grid.</summary>
+    private int[] UnmaskedTaps(int size, bool includeCentre)
+    {
+        int h = Spec.Height, w = Spec.Width, centre = size / 2, taps = centre * size + centre + (includeCentre ? 1 : 0);
+        var cells = new int[h * w * taps];
+        int at = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int t = 0; t < taps; t++)
+                {
+                    int yy = y + t / size - centre, xx = x + t % size - centre;
+                    cells[at++] = yy >= 0 && xx >= 0 && xx < w ? yy * w + xx : -1;
+                }
+        return cells;
     }
 
     /// <summary>The architecture.</summary>
@@ -132,75 +156,82 @@ public sealed class PixelCnnPrior : Module
     {
         int count = CheckCodes(codes);
         var x = FirstLayer(codes, count);
-        var neighbours = NeighbourIndices(count, 3);
+        var neighbours = NeighbourIndices(count);
         foreach (var (a, b, c) in _blocks)
         {
-            var h = Pointwise(a, x.Relu()).Relu();
-            x = x.Add(Pointwise(c, MaskedRows(b, h, neighbours).Relu()));
+            var h = Pointwise(a, x.Relu(), relu: true);
+            x = x.Add(Pointwise(c, MaskedRows(b, h, neighbours)));
         }
-        return Pointwise(_output, Pointwise(_last, x.Relu()).Relu());
+        return Pointwise(_output, Pointwise(_last, x.Relu(), relu: true));
     }
 
     /// <summary>A 1x1 convolution of cell rows [n, in] -> [n, out].</summary>
-    private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows) =>
-        rows.Linear(layer.Weight.Reshape(layer.OutChannels, layer.InChannels), layer.Bias);
+    private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows, bool relu = false) => PriorOps.LinearRows(rows, layer.Weight, layer.Bias!, relu);
 
-    /// <summary>A masked convolution of cell rows: gather the rows under the unmasked taps (a zero row off the grid), one GEMM.</summary>
+    /// <summary>A masked convolution of cell rows and the ReLU after it: gather the rows under the unmasked taps (a zero row off the grid), one GEMM.</summary>
     private Tensor MaskedRows(MaskedConv2d layer, Tensor rows, Tensor neighbours)
     {
-        int n = rows.Shape[0], cin = layer.InChannels, taps = neighbours.Shape[1];
+        int cin = layer.InChannels, taps = neighbours.Shape[1];
         var table = TensorOps.Concat([rows, Tensor.Zeros(Backend, 1, cin)], 0);
-        var patches = table.Gather(neighbours).Reshape(n, taps * cin);
+        var patches = table.Gather(neighbours);   // [n, taps, cin], read as [n, taps·cin]
         int k = layer.KernelSize;
         var weight = layer.Weight.Permute(0, 2, 3, 1).Reshape(layer.OutChannels, k * k * cin).Slice(1, 0, taps * cin);
-        return patches.Linear(weight, layer.Bias);
+        return PriorOps.LinearRows(patches, weight, layer.Bias!, relu: true);
     }
 
     /// <summary>
-    /// For every cell of <paramref name="count"/> grids, the row of each cell under the unmasked taps of a mask-B kernel
-    /// of <paramref name="size"/> (raster order: the rows above, the cells to the left, the cell itself); the index
-    /// count·cells (a zero row) where the tap falls off the grid. [count·cells, taps] as floats.
+    /// For every cell of <paramref name="count"/> grids, the row of each cell under the unmasked taps of a 3x3 mask-B
+    /// kernel (raster order: the row above, the cell to the left, the cell itself); the index count·cells (a zero row)
+    /// where the tap falls off the grid. [count·cells, taps] as floats, built once per batch size.
     /// </summary>
-    private Tensor NeighbourIndices(int count, int size)
+    private Tensor NeighbourIndices(int count)
     {
-        int h = Spec.Height, w = Spec.Width, centre = size / 2, taps = centre * size + centre + 1, cells = h * w;
+        if (_neighbours.TryGetValue(count, out var cached)) return cached;
+        int cells = Cells, taps = _blockTaps.Length / cells;
         var indices = new float[count * cells * taps];
-        int at = 0;
-        for (int n = 0; n < count; n++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    for (int t = 0; t < taps; t++)
-                    {
-                        int yy = y + t / size - centre, xx = x + t % size - centre;
-                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? n * cells + yy * w + xx : count * cells;
-                    }
-        return Tensor.FromArray(Backend, indices, new Shape(count * cells, taps));
+        for (int n = 0, at = 0; n < count; n++)
+            foreach (int cell in _blockTaps) indices[at++] = cell < 0 ? count * cells : n * cells + cell;
+        if (_neighbours.Count >= 4)
+        {
+            foreach (var t in _neighbours.Values) t.Dispose();
+            _neighbours.Clear();
+        }
+        var tensor = Tensor.Persistent(Backend, new Shape(count * cells, taps));
+        tensor.CopyFrom(indices);
+        return _neighbours[count] = tensor;
     }
 
     /// <summary>
     /// The mask-A convolution of one-hot grids without the one-hot, as cell rows [count·cells, C]: the input has a
     /// single 1 per cell, so each output cell is the bias plus, for every unmasked tap, the weight column of the code
-    /// under that tap - a gather of rows of the weight viewed as a table [(r, s, code), C] and a sum over the taps,
-    /// about K times less arithmetic than convolving the one-hot tensor, with the same result and gradient.
+    /// under that tap - a sum of gathered rows of the weight viewed as a table [(r, s, code), C] (one gather-sum op,
+    /// without a [cells, taps, C] intermediate), about K times less arithmetic than convolving the one-hot tensor, with
+    /// the same result and gradient.
     /// </summary>
     private Tensor FirstLayer(ReadOnlySpan<int> codes, int count)
     {
-        int k = Spec.CodebookSize, h = Spec.Height, w = Spec.Width, size = Spec.FirstKernel, centre = size / 2, channels = Spec.Channels;
-        int taps = centre * size + centre;   // the rows above the centre and the cells left of it
-        int zeroRow = size * size * k;
-        var indices = new float[count * h * w * taps];
-        int at = 0;
-        for (int n = 0; n < count; n++)
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    for (int t = 0; t < taps; t++)
-                    {
-                        int yy = y + t / size - centre, xx = x + t % size - centre;
-                        indices[at++] = yy >= 0 && xx >= 0 && xx < w ? t * k + codes[(n * h + yy) * w + xx] : zeroRow;
-                    }
-        var table = TensorOps.Concat([_first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels), Tensor.Zeros(Backend, 1, channels)], 0);
-        var picked = table.Gather(Tensor.FromArray(Backend, indices, new Shape(count * h * w, taps)));   // [cells, taps, C]
-        return picked.Sum(1).Add(_first.Bias);
+        int k = Spec.CodebookSize, size = Spec.FirstKernel, channels = Spec.Channels, cells = Cells;
+        int taps = _firstTaps.Length / cells;   // the rows above the centre and the cells left of it
+        // the table: the weight's rows, a zero row for taps off the grid, and the bias as one more tap of every cell
+        int zeroRow = size * size * k, biasRow = zeroRow + 1, width = taps + 1;
+        if (_firstIndices.Length < count * cells * width) _firstIndices = new float[count * cells * width];
+        var indices = _firstIndices.AsSpan(0, count * cells * width);   // uploaded (copied) below, so reused from step to step
+        for (int n = 0, at = 0; n < count; n++)
+        {
+            var grid = codes.Slice(n * cells, cells);
+            for (int cell = 0, j = 0; cell < cells; cell++)
+            {
+                for (int t = 0; t < taps; t++, j++)
+                {
+                    int source = _firstTaps[j];
+                    indices[at++] = source < 0 ? zeroRow : t * k + grid[source];
+                }
+                indices[at++] = biasRow;
+            }
+        }
+        var weights = _first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels);
+        var table = TensorOps.Concat([weights, Tensor.Zeros(Backend, 1, channels), _first.Bias!.Reshape(1, channels)], 0);
+        return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, width)));
     }
 
     /// <summary>The codes as a float index tensor [count, h, w].</summary>

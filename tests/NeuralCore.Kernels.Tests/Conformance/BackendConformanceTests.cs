@@ -450,6 +450,30 @@ public abstract class BackendConformanceTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(7, 5, 3, false)]
+    [InlineData(33, 3, 5, true)]
+    [InlineData(1177, 64, 24, false)]   // the prior's first layer: 24 taps of a [49 x 24 + 1, 64] table
+    [InlineData(64, 16, 2, true, 4133)]
+    public void GatherSumRows_AndScatterAddSumRows_MatchReference(int rows, int width, int taps, bool invalid, int count = 0)
+    {
+        foreach (int n in count > 0 ? [count] : Sizes)
+        {
+            var table = Pair(RandomArray(rows * width));
+            var idx = Pair(Indices(n * taps, rows, invalid));
+            var y = Pair(RandomArray(n * width));
+            _reference.GatherSumRows(table.Ref, idx.Ref, y.Ref, n, taps, rows, width);
+            _candidate.GatherSumRows(table.Cand, idx.Cand, y.Cand, n, taps, rows, width);
+            AssertClose($"gather-sum {n} x {taps} of [{rows}, {width}]", y, 1e-5 * Math.Sqrt(taps), 1e-4);
+
+            var dy = Pair(RandomArray(n * width));
+            var dTable = Pair(RandomArray(rows * width));
+            _reference.ScatterAddSumRows(dy.Ref, idx.Ref, dTable.Ref, n, taps, rows, width);
+            _candidate.ScatterAddSumRows(dy.Cand, idx.Cand, dTable.Cand, n, taps, rows, width);
+            AssertClose($"scatter-add-sum {n} x {taps} into [{rows}, {width}]", dTable, 1e-5 * Math.Sqrt(n * taps), 1e-4);
+        }
+    }
+
     [Fact]
     public void GatherRows_InvalidIndexGivesNaNRow_ValidOnesCopyExactly()
     {

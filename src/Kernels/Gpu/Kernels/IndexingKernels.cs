@@ -38,8 +38,21 @@ internal static class IndexingKernels
         y[j] = r < 0 ? float.NaN : table[r * width + c];
     }
 
+    /// <summary>y[i, c] = the sum over t of table[indices[i, t], c] in increasing t (NaN for an invalid index), one thread per element of y.</summary>
+    public static void GatherSumRows(Index1D j, ArrayView<float> table, ArrayView<float> indices, ArrayView<float> y, int taps, int rows, int width)
+    {
+        int i = j / width, c = j - i * width;
+        float acc = 0f;
+        for (int t = 0; t < taps; t++)
+        {
+            int r = Indexing.Resolve(indices[i * taps + t], rows);
+            acc += r < 0 ? float.NaN : table[r * width + c];
+        }
+        y[j] = acc;
+    }
+
     /// <summary>
-    /// The scatter-add split into slices of the indices: output[s, r, c] (+)= dy[i, c] over the i of slice s
+    /// The scatter-add split into slices of the indices: output[s, r, c] (+)= dy[i / Taps, c] over the i of slice s
     /// ([s L, (s + 1) L) with L = SliceLength) whose index is r, in increasing i; one thread per
     /// output element, no atomics. With one slice it adds straight into the table's gradient (accumulate = 1); with
     /// several it writes partial sums that a fixed-order reduction then adds up, so every table element's terms are
@@ -53,12 +66,14 @@ internal static class IndexingKernels
         int start = slice * a.SliceLength, end = XMath.Min(a.N, start + a.SliceLength);
         float acc = a.Accumulate != 0 ? output[j] : 0f;
         for (int i = start; i < end; i++)
-            if (Indexing.Resolve(indices[i], a.Rows) == r) acc += dy[i * a.Width + c];
+            if (Indexing.Resolve(indices[i], a.Rows) == r) acc += dy[i / a.Taps * a.Width + c];
         output[j] = acc;
     }
 
     public struct ScatterArgs
     {
+        /// <summary>Indices per row of dy: 1 for the gather's backward, the group size for the gather-sum's.</summary>
+        public int Taps;
         public int N, Rows, Width, SliceLength, Accumulate;
     }
 

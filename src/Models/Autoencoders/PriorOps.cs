@@ -1,0 +1,47 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Models.Autoencoders;
+
+/// <summary>
+/// Ops of the prior's channels-last path that are one graph node instead of several, built on the backend's existing
+/// kernels (so every backend runs them, and the kernels' own conformance cases cover them).
+/// </summary>
+internal static class PriorOps
+{
+    /// <summary>
+    /// x [n, ...] (read as [n, in]) · Wᵀ + bias with the weight [out, ...] read as [out, in] (a 1x1 convolution's
+    /// weight, or gathered patches [n, taps, channels], as they are): the numbers of
+    /// <c>x.Reshape(n, in).Linear(weight.Reshape(out, in), bias)</c>, followed by a ReLU when <paramref name="relu"/>.
+    /// The bias (and the ReLU) are applied in place to the product, so neither pass allocates a second [n, out] tensor
+    /// or copies its gradient; the ReLU's derivative is read from its output (positive exactly where its input is).
+    /// </summary>
+    public static Tensor LinearRows(Tensor x, Tensor weight, Tensor bias, bool relu = false)
+    {
+        int n = x.Shape.Rank >= 1 ? x.Shape[0] : 0, outFeatures = weight.Shape.Rank >= 1 ? weight.Shape[0] : 0;
+        int inFeatures = n > 0 ? x.Count / n : 0;
+        if (n == 0 || outFeatures == 0 || weight.Count != outFeatures * inFeatures || bias.Shape.Rank != 1 || bias.Shape[0] != outFeatures)
+            throw new ArgumentException($"linear rows: expected x [n, in...], a weight [out, ...] of out·in elements and bias [out], got {x.Shape}, {weight.Shape} and {bias.Shape}");
+        var backend = x.Backend;
+        var y = Tensor.Zeros(backend, n, outFeatures);
+        int count = y.Count;
+        backend.MatMul(x.Buffer, weight.Buffer, y.Buffer, n, outFeatures, inFeatures, transposeA: false, transposeB: true, accumulate: false);
+        backend.Binary(BinaryOp.Add, y.Buffer, y.Shape.Dims, bias.Buffer, bias.Shape.Dims, y.Buffer, y.Shape.Dims);
+        if (relu) backend.Unary(UnaryOp.Relu, y.Buffer, y.Buffer, count);
+        return Autograd.Record(y, relu ? "linear_rows_relu" : "linear_rows", [x, weight, bias], (dy, gradOf) =>
+        {
+            var dz = dy;
+            if (relu)
+            {
+                dz = Tensor.Zeros(backend, n, outFeatures);
+                backend.UnaryBackward(UnaryOp.Relu, y.Buffer, y.Buffer, dy.Buffer, dz.Buffer, count);
+            }
+            var db = gradOf(bias);
+            if (db != null) backend.BinaryBackward(BinaryOp.Add, dz.Buffer, dz.Shape.Dims, bias.Buffer, bias.Shape.Dims, dz.Buffer, dz.Shape.Dims, null, db.Buffer);
+            var dx = gradOf(x);
+            if (dx != null) backend.MatMul(dz.Buffer, weight.Buffer, dx.Buffer, n, inFeatures, outFeatures, false, false, accumulate: true);
+            var dw = gradOf(weight);
+            if (dw != null) backend.MatMul(dz.Buffer, x.Buffer, dw.Buffer, outFeatures, inFeatures, n, true, false, accumulate: true);
+            if (relu) dz.Dispose();
+        });
+    }
+}
