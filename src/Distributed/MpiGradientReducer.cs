@@ -23,12 +23,12 @@ public sealed class MpiGradientReducer : IGradientReducer
     private const int ChunkFloats = 1 << 16;
 
     // MPI moves a message only while a rank calls into it, so a waiting rank polls. A poll that finds nothing costs
-    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less.
-    // So it spins only for the few microseconds of a hand-shake, then sleeps between polls: 50 us while the wait is
-    // young (a chunk in flight is noticed within ~0.1 ms), longer once it is clearly waiting for another rank's compute
-    // (each poll is a wake-up and a pass through MPI's progress engine): 0.1 ms after 1 ms, 1 ms after 10 ms.
+    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less; each
+    // wake-up from a sleep costs too (a pass through the scheduler and MPI's progress engine). So a wait spins only
+    // for the few microseconds of a hand-shake, then sleeps a quarter of what it has waited so far (50 us to 1 ms)
+    // between polls: it notices a message at most a quarter late, in a few dozen wake-ups per wait.
     private const int SpinRounds = 20;
-    private static readonly long OneMillisecond = Stopwatch.Frequency / 1000;
+    private static readonly double MicrosecondsPerTick = 1e6 / Stopwatch.Frequency;
 
     private readonly MpiWorld _world;
     private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
@@ -184,7 +184,7 @@ public sealed class MpiGradientReducer : IGradientReducer
             else
             {
                 long waited = Stopwatch.GetTimestamp() - started;
-                MpiNative.usleep(waited < OneMillisecond ? 50u : waited < 10 * OneMillisecond ? 100u : 1000u);
+                MpiNative.usleep((uint)Math.Clamp(waited * MicrosecondsPerTick / 4, 50, 1000));
             }
         }
     }
