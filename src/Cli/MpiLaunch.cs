@@ -19,13 +19,12 @@ internal static class MpiLaunch
     /// core would oversubscribe the cores and wait for one another's threads; the results are the same bits at any
     /// thread count.
     /// </summary>
-    public static int DefaultThreads()
-    {
-        int cores = Environment.ProcessorCount;
-        return int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int local) && local > 1
-            ? Math.Max(1, cores / local)
-            : cores;
-    }
+    public static int DefaultThreads() =>
+        DefaultThreads(Environment.ProcessorCount, Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"));
+
+    /// <summary><see cref="DefaultThreads()"/> for <paramref name="cores"/> cores and mpirun's count of local ranks (null without mpirun).</summary>
+    public static int DefaultThreads(int cores, string? localRanks) =>
+        int.TryParse(localRanks, out int local) && local > 1 ? Math.Max(1, cores / local) : cores;
 
     /// <summary>The joined job, or null in a process that mpirun did not start.</summary>
     public static MpiWorld? World { get; private set; }
