@@ -11,15 +11,17 @@
 #   1shard   neuralcore train                    (one process, each batch computed at once: today's plain run)
 #   6shards  neuralcore train --grad-shards 6    (one process, the same bits as every N below)
 #   npN      mpirun --oversubscribe -np N neuralcore train   (6 shards by default)
+#   Sshards, npNsS   the same with --grad-shards S (e.g. 2shards np2s2: one shard per rank)
 # Each command is run REPEATS times, in turn with the others; the script prints every figure, then the median and
 # minimum of each and the ratios npN / 6shards and npN / 1shard (of the medians; of the minimums).
 #
-# Usage: bench/mpi-cpu.sh MODEL [EPOCHS (default 3)] [REPEATS (default 3)] [N... (default 1 2 3)]
+# Usage: bench/mpi-cpu.sh MODEL [EPOCHS (default 3)] [REPEATS (default 3)] [LABEL... (default np1 np2 np3)]
+# (1shard and 6shards are always run, first.)
 # TOOL_DIR overrides the tool's directory (default the Release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1; epochs=${2:-3}; repeats=${3:-3}; shift $(( $# < 3 ? $# : 3 ))
-ranks=("$@"); [ ${#ranks[@]} -gt 0 ] || ranks=(1 2 3)
+extra_labels=("$@"); [ ${#extra_labels[@]} -gt 0 ] || extra_labels=(np1 np2 np3)
 dir=${TOOL_DIR:-src/Cli/bin/Release/net10.0}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 TERM=dumb
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -31,13 +33,14 @@ run() {  # epochs, label
   local e=$1 label=$2 prefix=() extra=()
   case $label in
     1shard) ;;
-    6shards) extra=(--grad-shards 6) ;;
+    *shards) extra=(--grad-shards "${label%shards}") ;;
+    np*s*) n=${label#np}; prefix=(mpirun --oversubscribe -np "${n%s*}"); extra=(--grad-shards "${n#*s}") ;;
     np*) prefix=(mpirun --oversubscribe -np "${label#np}") ;;
   esac
   rm -rf "$work/out"
   cpu "${prefix[@]}" dotnet "$dir/neuralcore.dll" train --model "$model" --epochs "$e" --threads 1 "${extra[@]}" --quiet --out "$work/out"
 }
-labels=(1shard 6shards); for n in "${ranks[@]}"; do labels+=("np$n"); done
+labels=(1shard 6shards "${extra_labels[@]}")
 declare -A figures
 for ((r = 1; r <= repeats; r++)); do
   for label in "${labels[@]}"; do
@@ -59,7 +62,9 @@ print(f"{model}, {counted} epochs counted, {len(rows['1shard'])} repeats: CPU se
 for k in rows:
     line = f"  {k:8s} {med[k]:6.2f} ({low[k]:.2f}) s"
     if k.startswith("np"):
-        line += (f"   x{med[k] / med['6shards']:.2f} (x{low[k] / low['6shards']:.2f}) of 6shards,"
-                 f" x{med[k] / med['1shard']:.2f} (x{low[k] / low['1shard']:.2f}) of 1shard")
+        same = f"{k.split('s')[1]}shards" if "s" in k else "6shards"   # one process with the same shards
+        if same in med:
+            line += f"   x{med[k] / med[same]:.2f} (x{low[k] / low[same]:.2f}) of {same},"
+        line += f" x{med[k] / med['1shard']:.2f} (x{low[k] / low['1shard']:.2f}) of 1shard"
     print(line)
 PY
