@@ -349,9 +349,15 @@ public sealed class Trainer
             Sum = head && count > 0 ? Local[0] : Segments(SumGrads);
         }
 
-        public bool Fits(IReadOnlyList<Tensor> parameters, int count, bool head, IBackend backend) =>
-            backend == _backend && Shards.Length == count && ReferenceEquals(SumGrads, count > 0 ? Shards[0] : null) == head
-            && SumGrads.Length == parameters.Count && SumGrads.Select(g => g.Shape).SequenceEqual(parameters.Select(p => p.Shape));
+        public bool Fits(IReadOnlyList<Tensor> parameters, int count, bool head, IBackend backend)
+        {
+            if (backend != _backend || Shards.Length != count || ReferenceEquals(SumGrads, count > 0 ? Shards[0] : null) != head
+                || SumGrads.Length != parameters.Count)
+                return false;
+            for (int i = 0; i < parameters.Count; i++)
+                if (SumGrads[i].Shape != parameters[i].Shape) return false;
+            return true;
+        }
 
         public float Loss => Sum[^1].Span[0];
 
