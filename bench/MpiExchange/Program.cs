@@ -12,8 +12,8 @@ int shards = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) 
 using var world = MpiWorld.Start();
 var reducer = world.CreateReducer();
 var (_, owned) = GradientShards.Owned(shards, world.Rank, world.Size);
-var local = Enumerable.Range(0, owned).Select(k => Enumerable.Range(0, floats).Select(i => (float)((i + k) % 7) * 1e-3f).ToArray()).ToArray();
-var sum = new float[floats];
+var local = Enumerable.Range(0, owned).Select(k => new Memory<float>[] { Enumerable.Range(0, floats).Select(i => (float)((i + k) % 7) * 1e-3f).ToArray() }).ToArray();
+Memory<float>[] sum = [new float[floats]];
 var times = new List<double>();
 for (int step = 1; step <= steps + 10; step++)
 {

@@ -15,7 +15,7 @@ internal static class CommonOptions
         "cpu (SIMD) | reference (naive oracle, slow) | cuda | opencl | ilgpu-cpu (the GPU kernels emulated, slow)", "NAME", DeviceNames,
         (_, name) => $"--device: unknown device '{name}'; choose cpu, reference, cuda, opencl or ilgpu-cpu", fallback: "cpu");
 
-    public static readonly Option<int?> Threads = CliOption.OptionalInt("--threads", "CPU threads with --device cpu", "every core",
+    public static readonly Option<int?> Threads = CliOption.OptionalInt("--threads", "CPU threads with --device cpu", "every core; under mpirun, the cores / the ranks on this machine",
         1, CpuBackend.MaxThreads);
 
     public static readonly Option<int> Seed = CliOption.Int("--seed",

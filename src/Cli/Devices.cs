@@ -15,7 +15,7 @@ internal static class Devices
             throw new CliException($"--threads sets the CPU threads of --device cpu; --device {name} does not use it, leave it out", 2);
         return name switch
         {
-            "cpu" => new CpuBackend(args.Get(CommonOptions.Threads) ?? Environment.ProcessorCount),
+            "cpu" => new CpuBackend(args.Get(CommonOptions.Threads) ?? MpiLaunch.DefaultThreads()),
             "reference" => new ReferenceBackend(),
             _ => OpenIlgpu(name),
         };

@@ -13,6 +13,19 @@ internal static class MpiLaunch
     /// <summary>Shards of each batch under mpirun when --grad-shards is not given: 6 divides among 1, 2, 3 and 6 processes.</summary>
     public const int DefaultShards = 6;
 
+    /// <summary>
+    /// CPU threads of a process when --threads is not given: every core, or under mpirun the cores shared evenly among
+    /// the ranks on this machine (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE), at least one. Ranks that each ran a thread per
+    /// core would oversubscribe the cores and wait for one another's threads; the results are the same bits at any
+    /// thread count.
+    /// </summary>
+    public static int DefaultThreads() =>
+        DefaultThreads(Environment.ProcessorCount, Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"));
+
+    /// <summary><see cref="DefaultThreads()"/> for <paramref name="cores"/> cores and mpirun's count of local ranks (null without mpirun).</summary>
+    public static int DefaultThreads(int cores, string? localRanks) =>
+        int.TryParse(localRanks, out int local) && local > 1 ? Math.Max(1, cores / local) : cores;
+
     /// <summary>The joined job, or null in a process that mpirun did not start.</summary>
     public static MpiWorld? World { get; private set; }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using NeuralCore.Models.Training;
 
@@ -22,17 +23,18 @@ public sealed class MpiGradientReducer : IGradientReducer
     private const int ChunkFloats = 1 << 16;
 
     // MPI moves a message only while a rank calls into it, so a waiting rank polls. A poll that finds nothing costs
-    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less.
-    // So it spins only for the few microseconds of a hand-shake, then sleeps between polls: 50 us while the wait is
-    // young (a chunk in flight is noticed within ~0.1 ms), longer once it is clearly waiting for another rank's compute
-    // (each poll is a wake-up and a pass through MPI's progress engine): 0.1 ms after 1 ms, 1 ms after 10 ms.
+    // a core for as long as it spins or yields, and the waits are most of a step for the rank that computes less; each
+    // wake-up from a sleep costs too (a pass through the scheduler and MPI's progress engine). So a wait spins only
+    // for the few microseconds of a hand-shake, then sleeps a quarter of what it has waited so far (50 us to 1 ms)
+    // between polls: it notices a message at most a quarter late, in a few dozen wake-ups per wait.
     private const int SpinRounds = 20;
-    private static readonly long OneMillisecond = Stopwatch.Frequency / 1000;
+    private static readonly double MicrosecondsPerTick = 1e6 / Stopwatch.Frequency;
 
     private readonly MpiWorld _world;
     private readonly int[] _tokens;             // pinned: process 0 receives each rank's two tokens here, [arrived..., passed...]
     private readonly int[] _myTokens = GC.AllocateArray<int>(2, pinned: true);
     private nint[] _requests = [];
+    private MemoryHandle[] _pins = [];
     private readonly nint[] _tokenRequests;     // process 0: [arrived from rank r, passed from rank r]; the others: their two sends
 
     internal MpiGradientReducer(MpiWorld world)
@@ -55,91 +57,106 @@ public sealed class MpiGradientReducer : IGradientReducer
     public double Seconds { get; private set; }
 
     /// <inheritdoc />
-    public void Reduce(IReadOnlyList<float[]> local, Span<float> sum, long step)
+    public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
     {
         ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(sum);
         long started = Stopwatch.GetTimestamp();
-        int length = sum.Length;
-        int rank = Rank, size = WorldSize;
-        if (size == 1)
-        {
-            LocalGradientReducer.Instance.Reduce(local, sum, step);
-        }
-        else
-        {
-            Exchange(local, sum, step, rank, size);
-        }
+        if (WorldSize == 1) LocalGradientReducer.Instance.Reduce(local, sum, step);
+        else Exchange(local, sum, step, Rank, WorldSize);
         Steps++;
         Seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
-    // The chain and the broadcast work in sum itself (pinned by fixed for as long as requests are in flight: every
-    // request is complete when Exchange returns), so the summed gradients need no copy out of a buffer of its own.
-    private unsafe void Exchange(IReadOnlyList<float[]> local, Span<float> sum, long step, int rank, int size)
+    // The chain and the broadcast work in the sum's segments themselves (pinned for as long as requests are in flight:
+    // every request is complete when Exchange returns), so the summed gradients need no copy out of a buffer of their own.
+    private unsafe void Exchange(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step, int rank, int size)
     {
-        int length = sum.Length;
         var comm = MpiNative.CommWorld;
-        int chunks = (length + ChunkFloats - 1) / ChunkFloats;
-        if (_requests.Length < 2 * chunks) _requests = new nint[2 * chunks];
-        var receives = _requests.AsSpan(0, chunks);
-        var sends = _requests.AsSpan(chunks, chunks);
-        receives.Clear();
-        sends.Clear();
+        // the vector travels in pieces: each segment cut into chunks of at most ChunkFloats
+        int pieces = 0;
+        foreach (var segment in sum) pieces += Chunks(segment.Length);
+        if (_requests.Length < 2 * pieces + sum.Length) _requests = new nint[2 * pieces + sum.Length];
+        if (_pins.Length < sum.Length) _pins = new MemoryHandle[sum.Length];
+        var receives = _requests.AsSpan(0, pieces);
+        var sends = _requests.AsSpan(pieces, pieces);
+        var broadcasts = _requests.AsSpan(2 * pieces, sum.Length);
+        _requests.AsSpan().Clear();
         // process 0 waits first and names who is missing; the others give it time to do so
         var patience = rank == 0 ? _world.Timeout : _world.Timeout + TimeSpan.FromSeconds(10);
         long deadline = MpiWorld.Deadline(patience);
         _tokenRequests.AsSpan().Clear();
-        fixed (float* vector = sum)
-        fixed (int* tokens = _tokens)
-        fixed (int* myTokens = _myTokens)
+        for (int s = 0; s < sum.Length; s++) _pins[s] = sum[s].Pin();
+        try
         {
-            if (rank == 0)
+            fixed (int* tokens = _tokens)
+            fixed (int* myTokens = _myTokens)
             {
-                for (int r = 1; r < size; r++)
+                if (rank == 0)
                 {
-                    Call(MpiNative.MPI_Irecv(tokens + r, 1, MpiNative.Int, r, ArrivedTag, comm, out _tokenRequests[r]), "receive the step of", r);
-                    Call(MpiNative.MPI_Irecv(tokens + size + r, 1, MpiNative.Int, r, PassedTag, comm, out _tokenRequests[size + r]), "receive the step of", r);
+                    for (int r = 1; r < size; r++)
+                    {
+                        Call(MpiNative.MPI_Irecv(tokens + r, 1, MpiNative.Int, r, ArrivedTag, comm, out _tokenRequests[r]), "receive the step of", r);
+                        Call(MpiNative.MPI_Irecv(tokens + size + r, 1, MpiNative.Int, r, PassedTag, comm, out _tokenRequests[size + r]), "receive the step of", r);
+                    }
                 }
-            }
-            else
-            {
-                myTokens[0] = myTokens[1] = (int)step;
-                Call(MpiNative.MPI_Isend(myTokens, 1, MpiNative.Int, 0, ArrivedTag, comm, out _tokenRequests[0]), "tell its step to", 0);
-            }
-            if (rank > 0)
-                for (int k = 0; k < chunks; k++)
+                else
                 {
-                    int start = k * ChunkFloats, count = Math.Min(ChunkFloats, length - start);
-                    Call(MpiNative.MPI_Irecv(vector + start, count, MpiNative.Float, rank - 1, ChainTag, comm, out receives[k]), "receive gradients from", rank - 1);
+                    myTokens[0] = myTokens[1] = (int)step;
+                    Call(MpiNative.MPI_Isend(myTokens, 1, MpiNative.Int, 0, ArrivedTag, comm, out _tokenRequests[0]), "tell its step to", 0);
                 }
-            for (int k = 0; k < chunks; k++)
-            {
-                int start = k * ChunkFloats, count = Math.Min(ChunkFloats, length - start);
-                var part = sum.Slice(start, count);
-                if (rank == 0) part.Clear();
-                else Wait(receives.Slice(k, 1), deadline, step, rank - 1, "gradients");
-                foreach (var shard in local) GradientShards.Fold(part, shard.AsSpan(start, count));
-                if (rank < size - 1)
-                    Call(MpiNative.MPI_Isend(vector + start, count, MpiNative.Float, rank + 1, ChainTag, comm, out sends[k]), "send gradients to", rank + 1);
+                if (rank > 0)
+                {
+                    int piece = 0;
+                    for (int s = 0; s < sum.Length; s++)
+                        for (int c = 0, chunks = Chunks(sum[s].Length); c < chunks; c++, piece++)
+                        {
+                            int start = c * ChunkFloats, count = Math.Min(ChunkFloats, sum[s].Length - start);
+                            Call(MpiNative.MPI_Irecv(Address(s, start), count, MpiNative.Float, rank - 1, ChainTag, comm, out receives[piece]), "receive gradients from", rank - 1);
+                        }
+                }
+                {
+                    int piece = 0;
+                    for (int s = 0; s < sum.Length; s++)
+                        for (int c = 0, chunks = Chunks(sum[s].Length); c < chunks; c++, piece++)
+                        {
+                            int start = c * ChunkFloats, count = Math.Min(ChunkFloats, sum[s].Length - start);
+                            var part = sum[s].Span.Slice(start, count);
+                            if (rank == 0) GradientShards.FoldFirst(local, s, part, start, count);
+                            else
+                            {
+                                Wait(receives.Slice(piece, 1), deadline, step, rank - 1, "gradients");
+                                GradientShards.Fold(part, local, s, start);
+                            }
+                            if (rank < size - 1)
+                                Call(MpiNative.MPI_Isend(Address(s, start), count, MpiNative.Float, rank + 1, ChainTag, comm, out sends[piece]), "send gradients to", rank + 1);
+                        }
+                }
+                if (rank > 0)
+                    Call(MpiNative.MPI_Isend(myTokens + 1, 1, MpiNative.Int, 0, PassedTag, comm, out _tokenRequests[1]), "tell its step to", 0);
+                if (rank < size - 1) Wait(sends, deadline, step, rank + 1, "sent gradients");
+                for (int s = 0; s < sum.Length; s++)
+                    Call(MpiNative.MPI_Ibcast(Address(s, 0), sum[s].Length, MpiNative.Float, size - 1, comm, out broadcasts[s]), "receive the summed gradients from", size - 1);
+                Wait(broadcasts, deadline, step, size - 1, "summed gradients");
+                if (rank == 0)
+                {
+                    Wait(_tokenRequests.AsSpan(0, 2 * size), deadline, step, -1, "steps");
+                    for (int r = 1; r < size; r++)
+                        if (_tokens[r] != (int)step || _tokens[size + r] != (int)step)
+                            throw new MpiException(_world.Describe($"rank {r} is at step {_tokens[r]} while rank 0 is at step {step}; the processes are not running the same training (same data, batch and options on every rank)"));
+                }
+                else Wait(_tokenRequests.AsSpan(0, 2), deadline, step, 0, "step tokens");
             }
-            if (rank > 0)
-                Call(MpiNative.MPI_Isend(myTokens + 1, 1, MpiNative.Int, 0, PassedTag, comm, out _tokenRequests[1]), "tell its step to", 0);
-            if (rank < size - 1) Wait(sends, deadline, step, rank + 1, "sent gradients");
-            nint broadcast = 0;
-            Call(MpiNative.MPI_Ibcast(vector, length, MpiNative.Float, size - 1, comm, out broadcast), "receive the summed gradients from", size - 1);
-            Span<nint> pending = stackalloc nint[1];
-            pending[0] = broadcast;
-            Wait(pending, deadline, step, size - 1, "summed gradients");
-            if (rank == 0)
-            {
-                Wait(_tokenRequests.AsSpan(0, 2 * size), deadline, step, -1, "steps");
-                for (int r = 1; r < size; r++)
-                    if (_tokens[r] != (int)step || _tokens[size + r] != (int)step)
-                        throw new MpiException(_world.Describe($"rank {r} is at step {_tokens[r]} while rank 0 is at step {step}; the processes are not running the same training (same data, batch and options on every rank)"));
-            }
-            else Wait(_tokenRequests.AsSpan(0, 2), deadline, step, 0, "step tokens");
         }
+        finally
+        {
+            for (int s = 0; s < sum.Length; s++) _pins[s].Dispose();
+        }
+
+        float* Address(int segment, int start) => (float*)_pins[segment].Pointer + start;
     }
+
+    private static int Chunks(int length) => Math.Max(1, (length + ChunkFloats - 1) / ChunkFloats);
 
     /// <summary>
     /// Waits until every request in <paramref name="requests"/> is done (a done request's slot becomes 0), spinning
@@ -167,7 +184,7 @@ public sealed class MpiGradientReducer : IGradientReducer
             else
             {
                 long waited = Stopwatch.GetTimestamp() - started;
-                MpiNative.usleep(waited < OneMillisecond ? 50u : waited < 10 * OneMillisecond ? 100u : 1000u);
+                MpiNative.usleep((uint)Math.Clamp(waited * MicrosecondsPerTick / 4, 50, 1000));
             }
         }
     }

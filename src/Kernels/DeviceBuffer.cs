@@ -19,6 +19,12 @@ public abstract class DeviceBuffer : IDisposable
     /// <summary>Number of float32 elements that are valid to use.</summary>
     public int Length { get; }
 
+    /// <summary>
+    /// The buffer's floats when they live in this process's memory (the CPU backends), else empty: lets host code that
+    /// moves whole buffers elsewhere (a gradient exchange between processes) read and write them without a copy.
+    /// </summary>
+    public virtual Memory<float> HostMemory => Memory<float>.Empty;
+
     /// <summary>True once the buffer was returned to its backend.</summary>
     public bool IsDisposed { get; private set; }
 
@@ -51,4 +57,7 @@ internal sealed class HostBuffer : DeviceBuffer
 
     /// <summary>The valid part as a span.</summary>
     public Span<float> Span => Data.AsSpan(0, Length);
+
+    /// <inheritdoc />
+    public override Memory<float> HostMemory => Data.AsMemory(0, Length);
 }

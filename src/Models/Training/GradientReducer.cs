@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace NeuralCore.Models.Training;
 
 /// <summary>
@@ -5,9 +8,11 @@ namespace NeuralCore.Models.Training;
 /// every process. A global batch is cut into <see cref="TrainingOptions.GradientShards"/> fixed shards (contiguous rows;
 /// <see cref="GradientShards.Rows"/>); each process computes the gradients of its own shards
 /// (<see cref="GradientShards.Owned"/>, contiguous shard ranges in rank order), and <see cref="Reduce"/> folds the shard
-/// vectors of all processes in shard order: <c>sum = ((0 + g0) + g1) + ... + g(S-1)</c>, element by element in float.
-/// Because that fold does not depend on how many processes hold the shards, N processes end a step with the same bits
-/// as one process with the same shard count. A single process uses <see cref="LocalGradientReducer"/>.
+/// gradients of all processes in shard order: <c>sum = ((g0 + g1) + g2) + ... + g(S-1)</c>, element by element in
+/// float. Because that fold does not depend on how many processes hold the shards, N processes end a step with the
+/// same bits as one process with the same shard count. A single process uses <see cref="LocalGradientReducer"/>.
+/// <para>A step's gradient is a list of segments (one per parameter, then the loss), so that the reducer reads and
+/// writes the gradients where the backend keeps them, without gathering them into one vector first.</para>
 /// </summary>
 public interface IGradientReducer
 {
@@ -18,13 +23,16 @@ public interface IGradientReducer
     int WorldSize { get; }
 
     /// <summary>
-    /// Folds a step's shard vectors over all processes, in shard order, into <paramref name="sum"/> (the same on every
-    /// process). Every process calls it once per step with the same <paramref name="step"/>.
+    /// Folds a step's shard gradients over all processes, in shard order, into <paramref name="sum"/> (the same on
+    /// every process). Every process calls it once per step with the same <paramref name="step"/> and segment lengths.
     /// </summary>
-    /// <param name="local">This process's shard vectors, in shard order (those of <see cref="GradientShards.Owned"/>), each as long as <paramref name="sum"/>.</param>
-    /// <param name="sum">Receives the fold of every shard vector of the step.</param>
+    /// <param name="local">This process's shards, in shard order (those of <see cref="GradientShards.Owned"/>): for each,
+    /// its segments, as long as those of <paramref name="sum"/>.</param>
+    /// <param name="sum">Receives the fold of every shard of the step, segment by segment. On the process that holds
+    /// shard 0, a segment of <paramref name="sum"/> may be the same memory as that of <c>local[0]</c> (the fold then
+    /// starts in place).</param>
     /// <param name="step">The step's number in the run (counted from 1), checked by processes that compare notes.</param>
-    void Reduce(IReadOnlyList<float[]> local, Span<float> sum, long step);
+    void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step);
 }
 
 /// <summary>The reducer of a single process: it holds every shard and folds them in order.</summary>
@@ -42,11 +50,12 @@ public sealed class LocalGradientReducer : IGradientReducer
     public int WorldSize => 1;
 
     /// <inheritdoc />
-    public void Reduce(IReadOnlyList<float[]> local, Span<float> sum, long step)
+    public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
     {
         ArgumentNullException.ThrowIfNull(local);
-        sum.Clear();
-        foreach (var shard in local) GradientShards.Fold(sum, shard);
+        ArgumentNullException.ThrowIfNull(sum);
+        for (int s = 0; s < sum.Length; s++)
+            GradientShards.FoldFirst(local, s, sum[s].Span, 0, sum[s].Length);
     }
 }
 
@@ -70,10 +79,47 @@ public static class GradientShards
         return (first, end - first);
     }
 
-    /// <summary><c>sum[i] += shard[i]</c>, one float addition per element: the fold every reducer applies in shard order.</summary>
-    public static void Fold(Span<float> sum, ReadOnlySpan<float> shard)
+    // Folds a block at a time, so that each pass over the shards reads every value once from memory: the block stays
+    // in the first-level cache while the shards are added to it.
+    private const int FoldBlock = 2048;
+
+    /// <summary>
+    /// <c>sum[i] = ((sum[i] + shard0[i]) + shard1[i]) + ...</c> over <paramref name="shards"/> (segment
+    /// <paramref name="segment"/> of each, elements [<paramref name="start"/>, <paramref name="start"/> +
+    /// <paramref name="sum"/>.Length)): one float addition per element and shard, in shard order, the fold every
+    /// reducer applies.
+    /// </summary>
+    public static void Fold(Span<float> sum, IReadOnlyList<Memory<float>[]> shards, int segment, int start)
     {
-        if (shard.Length != sum.Length) throw new ArgumentException($"a shard vector holds {shard.Length} values, the sum {sum.Length}", nameof(shard));
-        System.Numerics.Tensors.TensorPrimitives.Add(sum, shard, sum);
+        ArgumentNullException.ThrowIfNull(shards);
+        Fold(sum, shards, 0, segment, start);
+    }
+
+    private static void Fold(Span<float> sum, IReadOnlyList<Memory<float>[]> shards, int from, int segment, int start)
+    {
+        for (int k = from; k < shards.Count; k++)
+            if (shards[k][segment].Length < start + sum.Length)
+                throw new ArgumentException($"segment {segment} of a shard holds {shards[k][segment].Length} values, the sum needs {start + sum.Length}", nameof(shards));
+        for (int at = 0; at < sum.Length; at += FoldBlock)
+        {
+            int n = Math.Min(FoldBlock, sum.Length - at);
+            var block = sum.Slice(at, n);
+            for (int k = from; k < shards.Count; k++)
+                System.Numerics.Tensors.TensorPrimitives.Add(block, shards[k][segment].Span.Slice(start + at, n), block);
+        }
+    }
+
+    /// <summary>
+    /// The fold of the shards of process 0, which starts from shard 0: <c>sum = (shard0 + shard1) + ...</c> over
+    /// elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of segment
+    /// <paramref name="segment"/>, where <paramref name="sum"/> is that range (it may be shard 0's own memory).
+    /// </summary>
+    public static void FoldFirst(IReadOnlyList<Memory<float>[]> shards, int segment, Span<float> sum, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        if (shards.Count == 0) { sum.Slice(0, count).Clear(); return; }
+        var first = shards[0][segment].Span.Slice(start, count);
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(first), ref MemoryMarshal.GetReference(sum))) first.CopyTo(sum);
+        Fold(sum.Slice(0, count), shards, 1, segment, start);
     }
 }

@@ -98,9 +98,7 @@ public sealed class Trainer
 {
     private float[] _batch = [];
     // the sharded step: this process's shard vectors (parameter gradients then the loss), their fold, the batch's noise
-    private float[][] _shardVectors = [];
-    private Tensor[] _folds = [];   // the first process's running fold, one tensor per parameter
-    private float[] _sum = [];
+    private ShardBuffers? _shardBuffers;
     private float[] _noise = [];
     private IGradientReducer _reducer = LocalGradientReducer.Instance;
 
@@ -278,9 +276,9 @@ public sealed class Trainer
 
     /// <summary>
     /// The gradient of the batch in <c>_batch</c> computed shard by shard: draws the whole batch's noise (as the
-    /// unsharded step does, so the generators advance alike), computes this process's shards one at a time, lets the
-    /// reducer fold every process's shards in order, and leaves the sum in the parameters' gradients. Returns the
-    /// batch's loss, the fold of the shards' losses.
+    /// unsharded step does, so the generators advance alike), computes this process's shards one at a time, each into
+    /// gradient tensors of its own, lets the reducer fold every process's shards in order, and leaves the sum in the
+    /// parameters' gradients. Returns the batch's loss, the fold of the shards' losses.
     /// </summary>
     private float ShardedGradient(int rows, int features, IBackend backend)
     {
@@ -291,107 +289,98 @@ public sealed class Trainer
         int shards = Options.GradientShards;
         var (first, count) = GradientShards.Owned(shards, _reducer.Rank, _reducer.WorldSize);
         var parameters = Model.Parameters();
-        int length = 1;
-        foreach (var p in parameters) length += p.Count;
-        // The process holding shard 0 folds its shards as it computes them, straight from the gradients into one
-        // running fold (((0 + g0) + g1) + ...), and hands the reducer that one vector: the reducer's fold adds it to
-        // zeros, which gives its bits back (a fold that starts at +0 is never -0), so the sum is the fold of the shards
-        // one by one. The other processes must keep their shards apart until the partial sum reaches them.
-        bool head = first == 0;
-        int vectors = head ? 1 : count;
-        if (_sum.Length != length || _shardVectors.Length != vectors)
-        {
-            _sum = new float[length];
-            _shardVectors = new float[vectors][];
-            for (int k = 0; k < vectors; k++) _shardVectors[k] = new float[length];
-        }
-        if (head && (_folds.Length != parameters.Count || (_folds.Length > 0 && _folds[0].Backend != backend)))
-        {
-            _folds = new Tensor[parameters.Count];
-            for (int i = 0; i < _folds.Length; i++)
-            {
-                _folds[i] = Tensor.Parameter(backend, new float[parameters[i].Count], parameters[i].Shape);   // no scope disposes it
-                _folds[i].RequiresGrad = false;
-            }
-        }
-        if (head)
-            foreach (var fold in _folds) backend.Fill(fold.Buffer, 0f, 0, fold.Count);
-        float lossFold = 0f;
+        if (_shardBuffers == null || !_shardBuffers.Fits(parameters, count, first == 0, backend))
+            _shardBuffers = new ShardBuffers(parameters, count, first == 0, backend);
+        var buffers = _shardBuffers;
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
         for (int k = 0; k < count; k++)
         {
+            // backward adds into the gradients it finds: each shard's start at zero, in tensors of their own, so that
+            // the shards stay apart for the fold without a copy
+            var grads = buffers.Shards[k];
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                backend.Fill(grads[i].Buffer, 0f, 0, grads[i].Count);
+                parameters[i].Grad = grads[i];
+            }
             var (start, n) = GradientShards.Rows(rows, shards, first + k);
-            if (n == 0)
-            {
-                // an empty shard (a last batch smaller than the shard count) adds zeros, which leaves a fold as it is
-                if (!head) Array.Clear(_shardVectors[k]);
-                continue;
-            }
-            using (TensorScope.Begin())
-            {
-                var x = Tensor.FromArray(backend, _batch.AsSpan(start * features, n * features), new Shape(n, features));
-                Optimizer.ZeroGrad();
-                var parts = Model.ComputeLoss(x, _noise.AsSpan(start * perRow, n * perRow));
-                parts.Total.Backward();
-                if (head)
+            float loss = 0f;   // an empty shard (a last batch smaller than the shard count) adds zeros
+            if (n > 0)
+                using (TensorScope.Begin())
                 {
-                    for (int i = 0; i < parameters.Count; i++)
-                        if (parameters[i].Grad is { } grad)
-                            backend.CopyBlock(grad.Buffer, 0, 0, _folds[i].Buffer, 0, 0, 1, grad.Count, accumulate: true);
-                    lossFold += parts.Total.Item();
+                    var x = Tensor.FromArray(backend, _batch.AsSpan(start * features, n * features), new Shape(n, features));
+                    var parts = Model.ComputeLoss(x, _noise.AsSpan(start * perRow, n * perRow));
+                    parts.Total.Backward();
+                    loss = parts.Total.Item();
                 }
-                else
-                {
-                    var vector = _shardVectors[k];
-                    int offset = 0;
-                    foreach (var p in parameters)
-                    {
-                        var destination = vector.AsSpan(offset, p.Count);
-                        if (p.Grad != null) p.Grad.CopyTo(destination);
-                        else destination.Clear();
-                        offset += p.Count;
-                    }
-                    vector[offset] = parts.Total.Item();
-                }
-            }
+            buffers.Loaded(k, loss);
             RowsComputed += n;
         }
-        if (head && _reducer.WorldSize == 1)
-        {
-            // one process: the fold is the sum; it goes into the gradients without a trip through host vectors
-            for (int i = 0; i < parameters.Count; i++)
-            {
-                var p = parameters[i];
-                p.Grad ??= NewGradient(p);
-                backend.CopyBlock(_folds[i].Buffer, 0, 0, p.Grad.Buffer, 0, 0, 1, p.Count, accumulate: false);
-            }
-            return lossFold;
-        }
-        if (head)
-        {
-            var vector = _shardVectors[0];
-            int offset = 0;
-            for (int i = 0; i < parameters.Count; i++)
-            {
-                _folds[i].CopyTo(vector.AsSpan(offset, parameters[i].Count));
-                offset += parameters[i].Count;
-            }
-            vector[offset] = lossFold;
-        }
-        _reducer.Reduce(_shardVectors, _sum, Optimizer.StepCount + 1L);
-        int at = 0;
-        foreach (var p in parameters)
-        {
-            // a process whose shards were all empty has not made its gradients yet; every process must step alike
-            p.Grad ??= NewGradient(p);
-            p.Grad.CopyFrom(_sum.AsSpan(at, p.Count));
-            at += p.Count;
-        }
-        return _sum[at];
+        _reducer.Reduce(buffers.Local, buffers.Sum, Optimizer.StepCount + 1L);
+        buffers.Unload();
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Grad = buffers.SumGrads[i];
+        return buffers.Loss;
+    }
 
-        Tensor NewGradient(Tensor p)
+    /// <summary>
+    /// A process's gradient shards as the reducer sees them: per local shard one gradient tensor per parameter and the
+    /// shard's loss, as segments; the sum's segments. On a CPU backend the segments are the tensors' own memory; on a
+    /// device they are host copies. The process holding shard 0 folds in place into that shard's tensors.
+    /// </summary>
+    private sealed class ShardBuffers
+    {
+        public readonly Tensor[][] Shards;              // [local shard][parameter]
+        public readonly Tensor[] SumGrads;              // [parameter]: where the sum ends up
+        public readonly Memory<float>[][] Local;        // [local shard][parameter segments..., loss]
+        public readonly Memory<float>[] Sum;
+        private readonly bool _host;
+        private readonly IBackend _backend;
+
+        public ShardBuffers(IReadOnlyList<Tensor> parameters, int count, bool head, IBackend backend)
+        {
+            _backend = backend;
+            Shards = new Tensor[count][];
+            for (int k = 0; k < count; k++) Shards[k] = parameters.Select(p => NewGradient(backend, p)).ToArray();
+            SumGrads = head && count > 0 ? Shards[0] : parameters.Select(p => NewGradient(backend, p)).ToArray();
+            _host = SumGrads.Concat(Shards.SelectMany(g => g)).All(g => !g.Buffer.HostMemory.IsEmpty);
+            Local = Shards.Select(Segments).ToArray();
+            Sum = head && count > 0 ? Local[0] : Segments(SumGrads);
+        }
+
+        public bool Fits(IReadOnlyList<Tensor> parameters, int count, bool head, IBackend backend)
+        {
+            if (backend != _backend || Shards.Length != count || ReferenceEquals(SumGrads, count > 0 ? Shards[0] : null) != head
+                || SumGrads.Length != parameters.Count)
+                return false;
+            for (int i = 0; i < parameters.Count; i++)
+                if (SumGrads[i].Shape != parameters[i].Shape) return false;
+            return true;
+        }
+
+        public float Loss => Sum[^1].Span[0];
+
+        /// <summary>Shard <paramref name="k"/> is computed: its loss goes in its last segment (and a device's gradients to the host).</summary>
+        public void Loaded(int k, float loss)
+        {
+            var segments = Local[k];
+            if (!_host)
+                for (int i = 0; i < Shards[k].Length; i++) Shards[k][i].CopyTo(segments[i].Span);
+            segments[^1].Span[0] = loss;
+        }
+
+        /// <summary>The sum is in <see cref="Sum"/>: a device's copy goes back into <see cref="SumGrads"/>.</summary>
+        public void Unload()
+        {
+            if (_host) return;
+            for (int i = 0; i < SumGrads.Length; i++) SumGrads[i].CopyFrom(Sum[i].Span);
+        }
+
+        private Memory<float>[] Segments(Tensor[] grads) =>
+            grads.Select(g => _host ? g.Buffer.HostMemory : new float[g.Count]).Append(new float[1]).ToArray();
+
+        private static Tensor NewGradient(IBackend backend, Tensor p)
         {
             var grad = Tensor.Parameter(backend, new float[p.Count], p.Shape);   // a tensor no scope disposes, as gradients are
             grad.RequiresGrad = false;
@@ -430,7 +419,7 @@ public sealed class Trainer
             if (parts.Kl != null) slots[3 * batch + 2] = parts.Kl.Item();
         });
         var sum = new float[slots.Length];
-        _reducer.Reduce([slots], sum, -EpochsDone);   // a step number no training step has: the processes still check they agree
+        _reducer.Reduce([[slots]], [sum], -EpochsDone);   // a step number no training step has: the processes still check they agree
         double total = 0, reconstruction = 0, kl = 0;
         for (int b = 0; b < batches; b++)
         {

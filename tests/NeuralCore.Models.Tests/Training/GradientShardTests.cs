@@ -113,7 +113,7 @@ public class GradientShardTests
     private sealed class ThreadWorld(int size)
     {
         private readonly Barrier _posted = new(size), _read = new(size);
-        private readonly IReadOnlyList<float[]>[] _shards = new IReadOnlyList<float[]>[size];
+        private readonly IReadOnlyList<Memory<float>[]>[] _shards = new IReadOnlyList<Memory<float>[]>[size];
 
         public IGradientReducer Reducer(int rank) => new RankReducer(this, rank);
 
@@ -122,14 +122,14 @@ public class GradientShardTests
             public int Rank => rank;
             public int WorldSize => world._shards.Length;
 
-            public void Reduce(IReadOnlyList<float[]> local, Span<float> sum, long step)
+            public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
             {
                 world._shards[rank] = local;
                 world._posted.SignalAndWait();
-                sum.Clear();
-                foreach (var shards in world._shards)
-                    foreach (var shard in shards) GradientShards.Fold(sum, shard);
+                // rank 0's shards may be folded in place: everyone reads first, into a copy
+                var all = world._shards.SelectMany(s => s).Select(shard => shard.Select(segment => (Memory<float>)segment.ToArray()).ToArray()).ToList();
                 world._read.SignalAndWait();
+                for (int s = 0; s < sum.Length; s++) GradientShards.FoldFirst(all, s, sum[s].Span, 0, sum[s].Length);
             }
         }
     }
