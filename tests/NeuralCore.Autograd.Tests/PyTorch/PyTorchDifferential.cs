@@ -138,6 +138,7 @@ public static class PyTorchDifferential
             "conv_transpose2d" => x[0].ConvTranspose2d(x[1], x[2], c.Int("stride"), c.Int("padding"), c.Int("output_padding")),
             "permute" => x[0].Permute(c.Ints("axes")!),
             "gather" => x[0].Gather(Indices("indices", c.Ints("indices_shape")!)),
+            "gather_sum" => x[0].GatherSum(Indices("indices", c.Ints("indices_shape")!)),
             "one_hot" => Indices("indices", c.Ints("indices_shape")!).OneHot(c.Int("classes")),
             "argmin" => x[0].ArgMin(c.Int("axis"), c.Flag("keepdim")),
             "argmax" => x[0].ArgMax(c.Int("axis"), c.Flag("keepdim")),

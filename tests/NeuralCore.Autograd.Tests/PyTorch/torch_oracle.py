@@ -291,6 +291,15 @@ def indexing_cases():
         add(f"gather {shape} edges", "gather", [table], f, {"indices": idx.tolist(), "indices_shape": shape},
             on_abs(f))
 
+    # embedding_bag in sum mode: taps rows of the table summed per result row (repeats, both ends, +-Inf meeting NaN)
+    for shape in ([4, 3], [2, 3, 5]):
+        n = math.prod(shape)
+        idx = torch.randint(0, 6, [n])
+        idx[:4] = torch.tensor([5, 5, 0, 0])
+        f = (lambda i, s: (lambda t: F.embedding_bag(i.reshape(-1, s[-1]), t, mode="sum").reshape(*s[:-1], t.shape[1])))(idx, shape)
+        add(f"gather_sum {shape} edges", "gather_sum", [table], f, {"indices": idx.tolist(), "indices_shape": shape},
+            on_abs(f))
+
     for k in (1, 5):
         idx = torch.randint(0, k, [2, 3])
         f = (lambda i, k: (lambda x: F.one_hot(i, k).to(f32) + 0 * x.sum()))(idx, k)
