@@ -89,6 +89,11 @@ for name in ('vae', 'convae'):
     print(f"{name:<8} {o['epoch_s_median']:13.3f} {t['epoch_s_median']:14.3f} {o['epoch_s_median'] / t['epoch_s_median']:10.2f}x "
           f"{o['test_loss_per_sample']:15.3f} {t['test_loss_per_sample']:16.3f} {o['test_loss_per_sample'] - t['test_loss_per_sample']:+7.2f} "
           f"{o['alloc_bytes_per_step']:12.0f}")
+for name in ('vae', 'convae'):
+    o = ours.get(name)
+    if o and 'gflops' in o:
+        print(f"{name} epoch: {o['gflop_per_epoch']:.2f} GFLOP of matrix products (forward and backward, from the layer shapes), "
+              f"{o['gflops']:.0f} GFLOP/s = {o['pct_peak_all']:.0f}% of the all-core FMA peak")
 print()
 print(f"{'GEMM (m x k x n)':<24} {'ours GFLOP/s':>13} {'torch GFLOP/s':>14} {'ours/torch':>11}")
 for key, value in ours.items():

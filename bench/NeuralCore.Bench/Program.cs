@@ -116,10 +116,15 @@ public static class Program
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"NeuralCore benchmarks, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Machine()}");
         md.AppendLine();
-        md.AppendLine("| workload | epochs | s/epoch (median) | test loss / sample | managed bytes / step after epoch 1 |");
-        md.AppendLine("|---|---:|---:|---:|---:|");
+        md.AppendLine("| workload | epochs | s/epoch (median) | test loss / sample | managed bytes / step after epoch 1 | GFLOP / epoch (matrix products) | GFLOP/s | % of all-core FMA peak |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in training)
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Epochs} | {r.EpochSecondsMedian:F3} | {r.TestLossPerSample:F3} | {r.AllocatedBytesPerStep:F0} |");
+        {
+            string rate = double.IsNaN(r.GflopPerEpoch) ? "- | - | -"
+                : string.Create(CultureInfo.InvariantCulture, $"{r.GflopPerEpoch:F2} | {r.Gflops:F0} | {100 * r.Gflops / peak.AllThreads:F0}%");
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Name} | {r.Epochs} | {r.EpochSecondsMedian:F3} | {r.TestLossPerSample:F3} | {r.AllocatedBytesPerStep:F0} | {rate} |");
+        }
         md.AppendLine();
         md.Append(KernelBenchmarks.FormatMarkdown(kernels, peak));
         string markdown = md.ToString();
@@ -138,10 +143,14 @@ public static class Program
         return TrainingBenchmark.Run(cpu, data, workload, epochs, seed, rng);
     }
 
-    private static void Print(TrainingResult r) =>
+    private static void Print(TrainingResult r)
+    {
+        string rate = double.IsNaN(r.GflopPerEpoch) ? ""
+            : string.Create(CultureInfo.InvariantCulture, $"; matrix products {r.GflopPerEpoch:F2} GFLOP per epoch, {r.Gflops:F0} GFLOP/s");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{r.Name}: {r.EpochSecondsMedian:F3} s/epoch (median of {r.Epochs}), test loss {r.TestLossPerSample:F3}/sample, " +
-            $"{r.AllocatedBytesPerStep:F0} managed bytes per step after epoch 1; epochs [{string.Join(", ", r.EpochSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))}] s"));
+            $"{r.AllocatedBytesPerStep:F0} managed bytes per step after epoch 1; epochs [{string.Join(", ", r.EpochSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))}] s{rate}"));
+    }
 
     private static string Machine() =>
         $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, " +
@@ -168,6 +177,12 @@ public static class Program
                 w.WriteNumber("epoch_s_median", Math.Round(r.EpochSecondsMedian, 4));
                 w.WriteNumber("test_loss_per_sample", Math.Round(r.TestLossPerSample, 3));
                 w.WriteNumber("alloc_bytes_per_step", Math.Round(r.AllocatedBytesPerStep));
+                if (!double.IsNaN(r.GflopPerEpoch))
+                {
+                    w.WriteNumber("gflop_per_epoch", Math.Round(r.GflopPerEpoch, 4));
+                    w.WriteNumber("gflops", Math.Round(r.Gflops, 2));
+                    w.WriteNumber("pct_peak_all", Math.Round(100 * r.Gflops / peak.AllThreads, 1));
+                }
                 w.WriteStartArray("epoch_s");
                 foreach (double s in r.EpochSeconds) w.WriteNumberValue(Math.Round(s, 4));
                 w.WriteEndArray();

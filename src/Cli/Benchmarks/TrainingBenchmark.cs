@@ -2,13 +2,19 @@ using System.Diagnostics;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
+using NeuralCore.Models.Layers;
 using NeuralCore.Models.Training;
 
 namespace NeuralCore.Benchmarks;
 
-/// <summary>Figures of one end-to-end training workload.</summary>
+/// <summary>Figures of one end-to-end training workload; <c>GflopPerEpoch</c> is the matrix-product work of one epoch
+/// (see <see cref="TrainingBenchmark.MatMulFlopsPerRow"/>), NaN when not counted.</summary>
 internal sealed record TrainingResult(string Name, int Epochs, double EpochSecondsMedian, double[] EpochSeconds, double TestLossPerSample,
-    double AllocatedBytesPerStep, int StepsPerEpoch);
+    double AllocatedBytesPerStep, int StepsPerEpoch, double GflopPerEpoch = double.NaN)
+{
+    /// <summary>Matrix-product GFLOP per second of the median epoch.</summary>
+    public double Gflops => GflopPerEpoch / EpochSecondsMedian;
+}
 
 /// <summary>
 /// The peer's end-to-end workloads (bench/peers/torch_cpu_ref.py), built with the library exactly as
@@ -62,6 +68,36 @@ internal static class TrainingBenchmark
         var eval = Trainer.Evaluate(model, te.Pixels, te.Count, 500, seed);
         var sorted = seconds.Order().ToArray();
         double median = epochs == 0 ? double.NaN : epochs % 2 == 1 ? sorted[epochs / 2] : 0.5 * (sorted[epochs / 2 - 1] + sorted[epochs / 2]);
-        return new TrainingResult(workload, epochs, median, seconds, eval.Loss, perStep, steps);
+        double gflop = MatMulFlopsPerRow(model) is long perRow ? (double)perRow * tr.Count / 1e9 : double.NaN;
+        return new TrainingResult(workload, epochs, median, seconds, eval.Loss, perStep, steps, gflop);
+    }
+
+    /// <summary>
+    /// Floating-point operations of the matrix products of one training row of an MLP model, counted from its layers'
+    /// shapes: each <see cref="Linear"/> layer (in -> out) does 2·in·out for its output, 2·in·out for its weight gradient
+    /// and 2·in·out for its input gradient, except the encoder's first layer, whose input is the data and gets no
+    /// gradient. Elementwise work (activations, loss, optimizer) is not counted. Null for models with convolutions.
+    /// </summary>
+    public static long? MatMulFlopsPerRow(Autoencoder model)
+    {
+        long flops = 0;
+        bool first = true;
+        foreach (var module in Walk(model))
+        {
+            if (module is ConvolutionLayer) return null;
+            if (module is not Linear linear) continue;
+            long products = 2L * linear.InFeatures * linear.OutFeatures;
+            flops += first ? 2 * products : 3 * products;
+            first = false;
+        }
+        return flops;
+
+        // the encoder's layers come first in registration order (encoder, decoder, then a VAE's heads)
+        static IEnumerable<Module> Walk(Module m)
+        {
+            yield return m;
+            foreach (var (_, child) in m.Children())
+                foreach (var inner in Walk(child)) yield return inner;
+        }
     }
 }

@@ -62,15 +62,17 @@ internal static class BenchCommand
         Console.WriteLine();
         Console.WriteLine($"end to end on {backend.Name}: {epochs} epochs each, batch 128, Adam 1e-3, MNIST-10k ({data.TrainImages.Count} train / {data.TestImages.Count} test), seed 0");
         Console.WriteLine();
-        Console.WriteLine("| workload | s/epoch (median) | epochs (s) | test loss per sample | managed bytes per step |");
-        Console.WriteLine("|---|---:|---|---:|---:|");
+        Console.WriteLine("| workload | s/epoch (median) | epochs (s) | test loss per sample | managed bytes per step | matrix-product GFLOP/s (% of all-core FMA peak) |");
+        Console.WriteLine("|---|---:|---|---:|---:|---:|");
         foreach (string workload in TrainingBenchmark.Workloads)
         {
             var r = TrainingBenchmark.Run(backend, data, workload, epochs);
             string each = string.Join(", ", r.EpochSeconds.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)));
             string bytes = double.IsNaN(r.AllocatedBytesPerStep) ? "-" : r.AllocatedBytesPerStep.ToString("N0", CultureInfo.InvariantCulture);
+            string rate = double.IsNaN(r.GflopPerEpoch) ? "-"
+                : string.Create(CultureInfo.InvariantCulture, $"{r.Gflops:F0} ({100 * r.Gflops / peak.AllThreads:F0}%) of {r.GflopPerEpoch:F2} GFLOP/epoch");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {workload}: {TrainingBenchmark.Describe(workload)} | {r.EpochSecondsMedian:F3} | {each} | {r.TestLossPerSample:F3} | {bytes} |"));
+                $"| {workload}: {TrainingBenchmark.Describe(workload)} | {r.EpochSecondsMedian:F3} | {each} | {r.TestLossPerSample:F3} | {bytes} | {rate} |"));
         }
         return 0;
     }
