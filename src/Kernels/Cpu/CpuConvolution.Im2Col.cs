@@ -90,6 +90,11 @@ internal static partial class CpuConvolution
     private static unsafe void Im2ColNarrow(float* image, float* columns, int ldCol, in ConvGeometry g)
     {
         int H = g.InHeight, W = g.InWidth, R = g.KernelHeight, S = g.KernelWidth, OH = g.OutHeight, OW = g.OutWidth;
+        if (W <= 16 && OW <= 8)
+        {
+            Im2ColRowPairs(image, columns, ldCol, g);
+            return;
+        }
         int sh = g.StrideH, ph = g.PadH;
         var lanes = Vector512<int>.Indices;
         // per kernel column s: the input lanes of output columns 0..15 (index[2s]) and 16..31 (index[2s + 1]), and which are inside the row
@@ -107,11 +112,6 @@ internal static partial class CpuConvolution
         bool twoHalves = OW > 16;
         var loMask = Vector512.LessThan(lanes, Vector512.Create(W)).AsSingle();
         var hiMask = Vector512.LessThan(lanes, Vector512.Create(W - 16)).AsSingle();
-        if (W <= 16 && OW <= 8)
-        {
-            Im2ColRowPairs(image, columns, ldCol, g);
-            return;
-        }
         for (int c = 0; c < g.InChannels; c++)
         {
             float* channel = image + (long)c * H * W;
@@ -314,27 +314,17 @@ internal static partial class CpuConvolution
                     if ((uint)ih >= (uint)H) continue;
                     float* row = channel + ih * W;
                     var lo = Avx512F.MaskLoad(row, loMask, Vector512<float>.Zero);
-                    if (!wide)
-                    {
-                        for (int s = 0; s < S; s++)
-                        {
-                            var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
-                            var v2 = twoHalves ? Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW + 16, outMask2, Vector512<float>.Zero) : default;
-                            lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32x2(v, index[2 * s], v2), lo);
-                        }
-                        Avx512F.MaskStore(row, loMask, lo);
-                        continue;
-                    }
-                    var hi = Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero);
+                    // the upper half row exists only for rows wider than one vector
+                    var hi = wide ? Avx512F.MaskLoad(row + 16, hiMask, Vector512<float>.Zero) : default;
                     for (int s = 0; s < S; s++)
                     {
                         var v = Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW, outMask, Vector512<float>.Zero);
                         var v2 = twoHalves ? Avx512F.MaskLoad(taps + (long)s * ldCol + oh * OW + 16, outMask2, Vector512<float>.Zero) : default;
                         lo = Vector512.ConditionalSelect(take[2 * s], lo + Avx512F.PermuteVar16x32x2(v, index[2 * s], v2), lo);
-                        hi = Vector512.ConditionalSelect(take[2 * s + 1], hi + Avx512F.PermuteVar16x32x2(v, index[2 * s + 1], v2), hi);
+                        if (wide) hi = Vector512.ConditionalSelect(take[2 * s + 1], hi + Avx512F.PermuteVar16x32x2(v, index[2 * s + 1], v2), hi);
                     }
                     Avx512F.MaskStore(row, loMask, lo);
-                    Avx512F.MaskStore(row + 16, hiMask, hi);
+                    if (wide) Avx512F.MaskStore(row + 16, hiMask, hi);
                 }
             }
         }
