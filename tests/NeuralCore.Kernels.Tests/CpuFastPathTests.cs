@@ -170,6 +170,28 @@ public class CpuFastPathTests
         Assert.NotSame(second, other);
     }
 
+    [Fact]
+    public void UninitializedBuffers_AreNaNUnderTheTests_AndAllocateStillZeroes()
+    {
+        // the test assemblies poison uninitialised buffers (PoisonUninitialized.cs); an op that reads output it did not
+        // write then sees NaN, whether the buffer is new or reused
+        Assert.True(CpuBackend.PoisonUninitialized);
+        using var cpu = new CpuBackend();
+        var values = new float[29];
+        var fresh = cpu.AllocateUninitialized(29);
+        cpu.Download(fresh, values);
+        Assert.All(values, v => Assert.True(float.IsNaN(v)));
+        fresh.Dispose();
+        var zeroed = cpu.Allocate(29);
+        Assert.Same(fresh, zeroed);          // the same pooled buffer, cleared this time
+        cpu.Download(zeroed, values);
+        Assert.All(values, v => Assert.Equal(0f, v));
+        zeroed.Dispose();
+        var reused = cpu.AllocateUninitialized(29);
+        cpu.Download(reused, values);
+        Assert.All(values, v => Assert.True(float.IsNaN(v)));
+    }
+
     public static TheoryData<int[], int[]> BroadcastShapes => new()
     {
         { [7, 5], [5] },

@@ -51,8 +51,20 @@ public sealed class CpuBackend : IBackend
     private readonly Dictionary<int, Stack<HostBuffer>> _freeBuffers = new();
     private const int MaxFreeBuffersPerLength = 64;
 
+    /// <summary>
+    /// When set (environment variable NEURALCORE_POISON_UNINITIALIZED=1, as the test suites do), every
+    /// <see cref="AllocateUninitialized"/> buffer starts as NaN, so that an op that reads an output it did not write in
+    /// full fails its tests instead of passing on a buffer that happened to be zero.
+    /// </summary>
+    internal static readonly bool PoisonUninitialized = Environment.GetEnvironmentVariable("NEURALCORE_POISON_UNINITIALIZED") == "1";
+
     /// <inheritdoc />
-    public DeviceBuffer Allocate(int length)
+    public DeviceBuffer Allocate(int length) => Take(length, clear: true);
+
+    /// <inheritdoc />
+    public DeviceBuffer AllocateUninitialized(int length) => Take(length, clear: false);
+
+    private HostBuffer Take(int length, bool clear)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
         HostBuffer? buffer = null;
@@ -60,9 +72,13 @@ public sealed class CpuBackend : IBackend
         {
             if (_freeBuffers.TryGetValue(length, out var stack) && stack.Count > 0) buffer = stack.Pop();
         }
-        if (buffer == null) return new HostBuffer(this, _pool.Rent(length, clear: true), length);
-        Array.Clear(buffer.Data);
-        buffer.Revive();
+        if (buffer == null) buffer = new HostBuffer(this, _pool.Rent(length, clear), length);
+        else
+        {
+            if (clear) Array.Clear(buffer.Data);
+            buffer.Revive();
+        }
+        if (!clear && PoisonUninitialized) Array.Fill(buffer.Data, float.NaN);
         return buffer;
     }
 
@@ -167,6 +183,19 @@ public sealed class CpuBackend : IBackend
     {
         if (da == null && db == null) return;
         int n = Broadcast.Count(cShape);
+        // a sum passes dc on unchanged (to both inputs, and a difference to its first): summed down to the input's
+        // shape as it is, with no term to compute
+        if (op == BinaryOp.Add || op == BinaryOp.Sub)
+        {
+            if (da != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(da), aShape);
+            if (op == BinaryOp.Sub) da = null;
+            else
+            {
+                if (db != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(db), bShape);
+                return;
+            }
+            if (db == null) return;
+        }
         // term = dc * (dc/d input), laid out like c; then summed down to the input's shape.
         float[] term = Scratch(n);
         if (da != null)
@@ -238,6 +267,14 @@ public sealed class CpuBackend : IBackend
             TensorPrimitives.Add(dst.AsSpan(0, n), src, dst.AsSpan(0, n));
             return;
         }
+        int count = Broadcast.Count(dstShape);
+        if (count > 0 && IsTrailing(dstShape, srcShape))
+        {
+            // dst holds the trailing dimensions of src (a bias): add src's rows into it, in row order as the walk below would
+            var d = dst.AsSpan(0, count);
+            for (int start = 0; start < n; start += count) TensorPrimitives.Add(d, src.Slice(start, count), d);
+            return;
+        }
         var walk = new BroadcastWalk(dstShape, dstShape, srcShape);
         int inner = walk.InnerLength;
         for (int row = 0, rows = walk.Rows; row < rows; row++)
@@ -251,6 +288,15 @@ public sealed class CpuBackend : IBackend
             }
             else dst[id] += TensorPrimitives.Sum(s);
         }
+    }
+
+    /// <summary>Whether <paramref name="shape"/>, less its leading 1s, is the trailing dimensions of <paramref name="of"/>.</summary>
+    private static bool IsTrailing(ReadOnlySpan<int> shape, ReadOnlySpan<int> of)
+    {
+        int lead = 0;
+        while (lead < shape.Length && shape[lead] == 1) lead++;
+        var rest = shape[lead..];
+        return rest.Length <= of.Length && rest.SequenceEqual(of[(of.Length - rest.Length)..]);
     }
 
     // ---- reductions ---------------------------------------------------------------------------
