@@ -131,7 +131,7 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
-        var call = new UnaryCall(D(x).AsSpan(0, n), default, default, D(y).AsSpan(0, n), alpha, backward: false);
+        var call = new UnaryJob(D(x), null, null, D(y), n, alpha, backward: false, _parallel);
         UnaryOperators.Visit(op, ref call);
     }
 
@@ -142,38 +142,51 @@ public sealed class CpuBackend : IBackend
     public static void Apply(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float alpha = 0)
     {
         if (y.Length != x.Length) throw new ArgumentException($"apply {op}: x holds {x.Length} values and y {y.Length}; they must match", nameof(y));
-        var call = new UnaryCall(x, default, default, y, alpha, backward: false);
+        var call = new UnaryCall(x, y, alpha);
         UnaryOperators.Visit(op, ref call);
     }
 
     /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
-        var call = new UnaryCall(D(x).AsSpan(0, n), D(y).AsSpan(0, n), D(dy).AsSpan(0, n), D(dx).AsSpan(0, n), alpha, backward: true);
+        var call = new UnaryJob(D(x), D(y), D(dy), D(dx), n, alpha, backward: true, _parallel);
         UnaryOperators.Visit(op, ref call);
     }
 
-    /// <summary>y = op(x), or dx += dy op'(x) into <c>output</c> = dx, with the op's operator.</summary>
-    private readonly ref struct UnaryCall(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> output,
-        float alpha, bool backward) : IUnaryOperatorVisitor
+    /// <summary>y = op(x) into <c>output</c> = y, or dx += dy op'(x) into <c>output</c> = dx, with the op's operator.</summary>
+    private readonly struct UnaryJob(float[] x, float[]? y, float[]? dy, float[] output, int n, float alpha, bool backward,
+        CpuParallel parallel) : IUnaryOperatorVisitor
     {
-        private readonly ReadOnlySpan<float> _x = x, _y = y, _dy = dy;
-        private readonly Span<float> _output = output;
-
         public void Visit<TOp>() where TOp : struct, IUnaryOperator
         {
             if (backward)
-                CpuElementwise.Run<CpuKernels.UnaryBackward<TOp>>(Operand.Of(_x), Operand.Of(_y), Operand.Of(_dy), Operand.Of(_output), _output, alpha);
+            {
+                var job = new ElementwiseJob<CpuKernels.UnaryBackward<TOp>> { A = x, B = y, C = dy, D = output, Output = output, Count = n, PeriodA = n, PeriodB = n, P = alpha };
+                job.Run(parallel);
+            }
             else
-                CpuElementwise.Run<CpuKernels.UnaryForward<TOp>>(Operand.Of(_x), default, default, default, _output, alpha);
+            {
+                var job = new ElementwiseJob<CpuKernels.UnaryForward<TOp>> { A = x, Output = output, Count = n, PeriodA = n, PeriodB = n, P = alpha };
+                job.Run(parallel);
+            }
         }
+    }
+
+    /// <summary><see cref="Apply"/>'s y = op(x) over spans, on the calling thread.</summary>
+    private readonly ref struct UnaryCall(ReadOnlySpan<float> x, Span<float> output, float alpha) : IUnaryOperatorVisitor
+    {
+        private readonly ReadOnlySpan<float> _x = x;
+        private readonly Span<float> _output = output;
+
+        public void Visit<TOp>() where TOp : struct, IUnaryOperator =>
+            CpuElementwise.Run<CpuKernels.UnaryForward<TOp>>(Operand.Of(_x), default, default, default, _output, alpha);
     }
 
     /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
     {
-        var call = new BinaryCall(D(a), aShape, D(b), bShape, default, D(c), cShape, BinaryPart.Forward);
+        var call = new BinaryCall(D(a), aShape, D(b), bShape, null, D(c), cShape, BinaryPart.Forward, _parallel);
         BinaryOperators.Visit(op, ref call);
     }
 
@@ -200,13 +213,13 @@ public sealed class CpuBackend : IBackend
         float[] term = Scratch(n);
         if (da != null)
         {
-            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientA);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc), term, cShape, BinaryPart.GradientA, _parallel);
             BinaryOperators.Visit(op, ref call);
             ReduceInto(term.AsSpan(0, n), cShape, D(da), aShape);
         }
         if (db != null)
         {
-            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientB);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc), term, cShape, BinaryPart.GradientB, _parallel);
             BinaryOperators.Visit(op, ref call);
             ReduceInto(term.AsSpan(0, n), cShape, D(db), bShape);
         }
@@ -220,10 +233,9 @@ public sealed class CpuBackend : IBackend
     /// walk, one row of c's innermost dimension at a time; dc (the gradients' upstream) has c's layout.
     /// </summary>
     private readonly ref struct BinaryCall(float[] a, ReadOnlySpan<int> aShape, float[] b, ReadOnlySpan<int> bShape,
-        ReadOnlySpan<float> dc, float[] output, ReadOnlySpan<int> cShape, BinaryPart part) : IBinaryOperatorVisitor
+        float[]? dc, float[] output, ReadOnlySpan<int> cShape, BinaryPart part, CpuParallel parallel) : IBinaryOperatorVisitor
     {
         private readonly ReadOnlySpan<int> _aShape = aShape, _bShape = bShape, _cShape = cShape;
-        private readonly ReadOnlySpan<float> _dc = dc;
 
         public void Visit<TOp>() where TOp : struct, IBinaryOperator
         {
@@ -238,9 +250,12 @@ public sealed class CpuBackend : IBackend
         private void Walk<TKernel>() where TKernel : IElementwiseKernel
         {
             int n = Broadcast.Count(_cShape);
-            if (_aShape.SequenceEqual(_cShape) && _bShape.SequenceEqual(_cShape))
+            // c's shape, or a row repeated along c's leading dimensions (a bias): one elementwise job, shared among the threads
+            int periodA = Period(_aShape, n), periodB = Period(_bShape, n);
+            if (periodA > 0 && periodB > 0 && (periodA == n || periodB == n))
             {
-                CpuElementwise.Run<TKernel>(Operand.Of(a.AsSpan(0, n)), Operand.Of(b.AsSpan(0, n)), Rows(0, n), default, output.AsSpan(0, n), 0f);
+                var job = new ElementwiseJob<TKernel> { A = a, B = b, C = dc, Output = output, Count = n, PeriodA = periodA, PeriodB = periodB };
+                job.Run(parallel);
                 return;
             }
             var walk = new BroadcastWalk(_aShape, _bShape, _cShape);
@@ -255,7 +270,17 @@ public sealed class CpuBackend : IBackend
         }
 
         /// <summary>dc[start .. start + length], or nothing for the forward pass.</summary>
-        private Operand Rows(int start, int length) => _dc.IsEmpty ? default : Operand.Of(_dc.Slice(start, length));
+        private Operand Rows(int start, int length) => dc == null ? default : Operand.Of(dc.AsSpan(start, length));
+
+        /// <summary>n when <paramref name="shape"/> is c's; its element count when it is c's trailing dimensions
+        /// (a row repeated along the rest); 0 otherwise.</summary>
+        private int Period(ReadOnlySpan<int> shape, int n)
+        {
+            if (shape.SequenceEqual(_cShape)) return n;
+            int count = Broadcast.Count(shape);
+            // a short row (a scalar, a few values) is faster through the walk, which reads a scalar as one value
+            return count >= 16 && n % count == 0 && IsTrailing(shape, _cShape) ? count : 0;
+        }
     }
 
     /// <summary>dst (shape <paramref name="dstShape"/>) += sum of src (shape <paramref name="srcShape"/>) over broadcast dimensions.</summary>
