@@ -293,9 +293,10 @@ public sealed class CpuBackend : IBackend
             return;
         }
         int count = Broadcast.Count(dstShape);
-        if (count > 0 && IsTrailing(dstShape, srcShape))
+        if (count > 1 && IsTrailing(dstShape, srcShape))
         {
-            // dst holds the trailing dimensions of src (a bias): add src's rows into it, in row order as the walk below would
+            // dst holds the trailing dimensions of src (a bias): add src's rows into it, in row order as the walk below
+            // would (a single value is the walk's vector sum instead)
             var d = dst.AsSpan(0, count);
             for (int start = 0; start < n; start += count) TensorPrimitives.Add(d, src.Slice(start, count), d);
             return;
