@@ -50,6 +50,28 @@ public class CpuGemmTests
     }
 
     [Theory]
+    [MemberData(nameof(Sizes))]
+    public void RowMajorA_ReadInPlace_GivesThePackedBits(int m, int n, int k)
+    {
+        // row-major A at scale 1 is read in place; the same A stored transposed goes through the packed panels: the
+        // products and their order are the same, so every bit must be
+        var rng = new Random(m * 3 + n * 5 + k);
+        float[] a = Enumerable.Range(0, m * k).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] aT = new float[m * k];
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++) aT[p * m + i] = a[i * k + p];
+        float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] start = Enumerable.Range(0, m * n).Select(_ => rng.NextSingle()).ToArray();
+        foreach (bool acc in new[] { false, true })
+        {
+            float[] inPlace = (float[])start.Clone(), packed = (float[])start.Clone();
+            CpuGemm.Multiply(a, 0, b, 0, inPlace, 0, m, n, k, false, false, acc);
+            CpuGemm.Multiply(aT, 0, b, 0, packed, 0, m, n, k, true, false, acc);
+            Assert.True(inPlace.AsSpan().SequenceEqual(packed), $"{m}x{n}x{k} accumulate={acc}: in-place A differs from packed A");
+        }
+    }
+
+    [Theory]
     [InlineData(300, 70, 64)]     // row split
     [InlineData(128, 400, 100)]   // column split
     [InlineData(257, 257, 257)]

@@ -75,11 +75,32 @@ public sealed class CpuBackend : IBackend
         if (buffer == null) buffer = new HostBuffer(this, _pool.Rent(length, clear), length);
         else
         {
-            if (clear) Array.Clear(buffer.Data);
+            if (clear) Clear(buffer.Data);
             buffer.Revive();
         }
         if (!clear && PoisonUninitialized) Array.Fill(buffer.Data, float.NaN);
         return buffer;
+    }
+
+    /// <summary>Zeroes a reused buffer, a large one in slices that the threads share (a training step clears a few
+    /// megabytes of gradients).</summary>
+    private void Clear(float[] data)
+    {
+        var job = new ClearJob { Data = data, Chunks = data.Length < CpuElementwise.ParallelElements ? 1 : Threads };
+        _parallel.For(job.Chunks, ref job);
+    }
+
+    private struct ClearJob : IParallelBody
+    {
+        public float[] Data;
+        public int Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            long n = Data.Length;
+            int start = (int)(n * chunk / Chunks), end = (int)(n * (chunk + 1) / Chunks);
+            Array.Clear(Data, start, end - start);
+        }
     }
 
     /// <inheritdoc />
@@ -393,7 +414,7 @@ public sealed class CpuBackend : IBackend
 
     /// <inheritdoc />
     public void GatherRows(DeviceBuffer table, DeviceBuffer indices, DeviceBuffer y, int n, int rows, int width) =>
-        CpuIndexing.GatherRows(D(table), D(indices), D(y), n, rows, width);
+        CpuIndexing.GatherRows(D(table), D(indices), D(y), n, rows, width, _parallel);
 
     /// <inheritdoc />
     public void ScatterAddRows(DeviceBuffer dy, DeviceBuffer indices, DeviceBuffer dTable, int n, int rows, int width) =>

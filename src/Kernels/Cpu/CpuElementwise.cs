@@ -59,6 +59,10 @@ internal interface IElementwiseKernel
 /// </summary>
 internal static class CpuElementwise
 {
+    /// <summary>Elementwise work (and clearing) below this many elements runs on the calling thread: a parallel loop's
+    /// hand-off costs about what a few thousand elements do.</summary>
+    public const int ParallelElements = 1 << 15;
+
     // Optimised from the first call: tier-0 code of this loop runs a transcendental op ~10x slower, which a scoring
     // app calling an op a few times would otherwise pay on every call until the tiered JIT catches up.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -152,16 +156,12 @@ internal struct ElementwiseJob<TKernel> : IParallelBody where TKernel : IElement
     public int Chunk;            // output elements per iteration: a multiple of the shorter period
     public float P;
 
-    /// <summary>Elementwise work below this many elements runs on the calling thread: a parallel loop's hand-off
-    /// costs about what a few thousand elements do.</summary>
-    public const int ParallelElements = 1 << 15;
-
     /// <summary>Runs the job on <paramref name="parallel"/>, in chunks when it is large enough to share.</summary>
     public void Run(CpuParallel parallel)
     {
         if (Count <= 0) return;
         int row = Math.Min(PeriodA, PeriodB);
-        int chunks = Count >= ParallelElements && parallel.Threads > 1 ? 4 * parallel.Threads : 1;
+        int chunks = Count >= CpuElementwise.ParallelElements && parallel.Threads > 1 ? 4 * parallel.Threads : 1;
         int rows = Count / row, rowsPerChunk = (rows + chunks - 1) / chunks;
         if (row == Count) Chunk = (Count + chunks - 1) / chunks + 15 & ~15;   // whole vectors, except at the end
         else Chunk = rowsPerChunk * row;

@@ -220,6 +220,10 @@ public static unsafe partial class CpuGemm
         var buffers = t_buffers ??= new PackBuffers();
         float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
         int mr = MR, nr = NR;
+        // Row-major A at scale 1 is read in place, 8 rows at a time (broadcasting from each row as the packed panel
+        // would), with the same products in the same order: packing it cost as much as the product itself when C has
+        // only a panel or two of columns. Only a last panel of fewer than 8 rows is packed (zero-padded).
+        bool inPlaceA = Use512 && !transA && alpha == 1f;
 
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -236,12 +240,31 @@ public static unsafe partial class CpuGemm
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
-                    PackA(a, lda, transA, ic, pc, mc, kc, alpha, packA);
+                    if (!inPlaceA) PackA(a, lda, transA, ic, pc, mc, kc, alpha, packA);
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
-                        float* ap = packA + (long)ir * kc;
                         float* cRow = c + (long)(ic + ir) * ldc + jc;
+                        if (inPlaceA && rows == mr)
+                        {
+                            float* aRows = a + (long)(ic + ir) * lda + pc;
+                            for (int jr = 0; jr < nc; jr += nr)
+                            {
+                                int cols = Math.Min(nr, nc - jr);
+                                float* bp = packB + (long)jr * kc;
+                                if (cols == nr) Kernel8x32InPlace(kc, aRows, lda, bp, cRow + jr, ldc, add);
+                                else if (cols == 16) Kernel8x16InPlace(kc, aRows, lda, bp, cRow + jr, ldc, add);
+                                else
+                                {
+                                    if (cols < 16) Kernel8x16InPlace(kc, aRows, lda, bp, tile, nr, false);
+                                    else Kernel8x32InPlace(kc, aRows, lda, bp, tile, nr, false);
+                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                                }
+                            }
+                            continue;
+                        }
+                        float* ap = packA + (long)ir * kc;
+                        if (inPlaceA) PackA(a, lda, transA, ic + ir, pc, rows, kc, alpha, ap);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int cols = Math.Min(nr, nc - jr);
@@ -517,6 +540,77 @@ public static unsafe partial class CpuGemm
         Store2(c, c50, c51, add); c += ldc;
         Store2(c, c60, c61, add); c += ldc;
         Store2(c, c70, c71, add);
+    }
+
+    /// <summary><see cref="Kernel8x32"/> with A read in place: 8 rows of stored A, <paramref name="lda"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32InPlace(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda, a4 = a + 4L * lda, a5 = a + 5L * lda, a6 = a + 6L * lda, a7 = a + 7L * lda;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var ai = Vector512.Create(a0[p]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a1[p]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a2[p]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a3[p]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a4[p]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a5[p]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a6[p]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a7[p]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            b += 32;
+        }
+        Store2(c, c00, c01, add); c += ldc;
+        Store2(c, c10, c11, add); c += ldc;
+        Store2(c, c20, c21, add); c += ldc;
+        Store2(c, c30, c31, add); c += ldc;
+        Store2(c, c40, c41, add); c += ldc;
+        Store2(c, c50, c51, add); c += ldc;
+        Store2(c, c60, c61, add); c += ldc;
+        Store2(c, c70, c71, add);
+    }
+
+    /// <summary><see cref="Kernel8x16"/> with A read in place: 8 rows of stored A, <paramref name="lda"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x16InPlace(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    {
+        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda, a4 = a + 4L * lda, a5 = a + 5L * lda, a6 = a + 6L * lda, a7 = a + 7L * lda;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[p]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[p]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[p]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[p]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[p]), b0, c7);
+            b += 32;
+        }
+        Store1(c, c0, add); c += ldc;
+        Store1(c, c1, add); c += ldc;
+        Store1(c, c2, add); c += ldc;
+        Store1(c, c3, add); c += ldc;
+        Store1(c, c4, add); c += ldc;
+        Store1(c, c5, add); c += ldc;
+        Store1(c, c6, add); c += ldc;
+        Store1(c, c7, add);
     }
 
     /// <summary>Edge kernel: the first 16 columns of an 8 x 32 packed panel pair (B rows still 32 apart).</summary>

@@ -7,7 +7,7 @@ namespace NeuralCore.Kernels.Cpu;
 
 /// <summary>
 /// The CPU's permutation, indexing, argmin/argmax and softmax cross-entropy kernels.
-/// <para>Only the cross-entropy, the gather-sum and the scatter-adds run on several threads: their outputs are split
+/// <para>Only the cross-entropy, the gathers and the scatter-adds run on several threads: their outputs are split
 /// among them and every output element is computed by one thread alone, its terms in a fixed order, so the bits do not
 /// depend on the thread count. The others are memory moves or scans far cheaper than the layers around them.</para>
 /// </summary>
@@ -67,14 +67,30 @@ internal static class CpuIndexing
 
     // ---- gather, scatter-add, one-hot --------------------------------------------------------------
 
-    public static void GatherRows(float[] table, float[] indices, float[] y, int n, int rows, int width)
+    /// <summary>y's rows split among the threads when there are enough of them to share (a copy per row).</summary>
+    public static void GatherRows(float[] table, float[] indices, float[] y, int n, int rows, int width, CpuParallel parallel)
     {
-        for (int i = 0; i < n; i++)
+        var job = new GatherJob { Table = table, Indices = indices, Y = y, N = n, Rows = rows, Width = width };
+        job.Chunks = (long)n * width < SumRowsParallelThreshold ? 1 : Math.Min(parallel.Threads, n);
+        if (job.Chunks <= 1) job.Invoke(0);
+        else parallel.For(job.Chunks, ref job);
+    }
+
+    private struct GatherJob : IParallelBody
+    {
+        public float[] Table, Indices, Y;
+        public int N, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
         {
-            int r = Indexing.Resolve(indices[i], rows);
-            var dst = y.AsSpan(i * width, width);
-            if (r < 0) dst.Fill(float.NaN);
-            else table.AsSpan(r * width, width).CopyTo(dst);
+            int i0 = (int)((long)N * chunk / Chunks), i1 = (int)((long)N * (chunk + 1) / Chunks);
+            for (int i = i0; i < i1; i++)
+            {
+                int r = Indexing.Resolve(Indices[i], Rows);
+                var dst = Y.AsSpan(i * Width, Width);
+                if (r < 0) dst.Fill(float.NaN);
+                else Table.AsSpan(r * Width, Width).CopyTo(dst);
+            }
         }
     }
 
