@@ -51,23 +51,31 @@ public class CpuGemmTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void RowMajorA_ReadInPlace_GivesThePackedBits(int m, int n, int k)
+    public void OperandsReadInPlace_GiveThePackedBits(int m, int n, int k)
     {
-        // row-major A at scale 1 is read in place; the same A stored transposed goes through the packed panels: the
-        // products and their order are the same, so every bit must be
+        // A at scale 1 and a row-major B (when C has at most 64 rows) are read in place; 2A at scale 1/2 (exactly the
+        // same values) and a transposed B go through the packed panels. The products and their order are the same,
+        // so every bit must be
         var rng = new Random(m * 3 + n * 5 + k);
         float[] a = Enumerable.Range(0, m * k).Select(_ => rng.NextSingle() - 0.5f).ToArray();
-        float[] aT = new float[m * k];
-        for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) aT[p * m + i] = a[i * k + p];
         float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         float[] start = Enumerable.Range(0, m * n).Select(_ => rng.NextSingle()).ToArray();
+        float[] aT = Transpose(a, m, k), a2 = a.Select(v => 2 * v).ToArray(), a2T = Transpose(a2, m, k), bT = Transpose(b, k, n);
+        foreach (bool ta in new[] { false, true })
         foreach (bool acc in new[] { false, true })
         {
             float[] inPlace = (float[])start.Clone(), packed = (float[])start.Clone();
-            CpuGemm.Multiply(a, 0, b, 0, inPlace, 0, m, n, k, false, false, acc);
-            CpuGemm.Multiply(aT, 0, b, 0, packed, 0, m, n, k, true, false, acc);
-            Assert.True(inPlace.AsSpan().SequenceEqual(packed), $"{m}x{n}x{k} accumulate={acc}: in-place A differs from packed A");
+            CpuGemm.Multiply(ta ? aT : a, 0, b, 0, inPlace, 0, m, n, k, ta, false, acc);
+            CpuGemm.Multiply(ta ? a2T : a2, 0, bT, 0, packed, 0, m, n, k, ta, true, acc, 0.5f);
+            Assert.True(inPlace.AsSpan().SequenceEqual(packed), $"{m}x{n}x{k} transposeA={ta} accumulate={acc}: in place differs from packed");
+        }
+
+        static float[] Transpose(float[] x, int rows, int cols)
+        {
+            var t = new float[x.Length];
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j];
+            return t;
         }
     }
 

@@ -220,10 +220,15 @@ public static unsafe partial class CpuGemm
         var buffers = t_buffers ??= new PackBuffers();
         float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
         int mr = MR, nr = NR;
-        // Row-major A at scale 1 is read in place, 8 rows at a time (broadcasting from each row as the packed panel
-        // would), with the same products in the same order: packing it cost as much as the product itself when C has
-        // only a panel or two of columns. Only a last panel of fewer than 8 rows is packed (zero-padded).
-        bool inPlaceA = Use512 && !transA && alpha == 1f;
+        // Operands are read in place where packing them would not pay: A at scale 1 (row-major or transposed), 8 rows
+        // at a time, broadcasting each element as the packed panel would; B when it is row-major and C has at most MC
+        // rows, so that a packed panel would serve a single block of A. Only a last panel of fewer than 8 rows of A or
+        // fewer than NR columns of B is packed (zero-padded). The products and their order are those of the packed
+        // panels, so the bits are the same; for the thin products of small layers (few output panels, or a weight
+        // gradient over thousands of rows) packing cost about as much as the product.
+        bool inPlaceA = Use512 && alpha == 1f;
+        bool inPlaceB = Use512 && !transB && m <= MC;
+        int aRow = transA ? 1 : lda, aStep = transA ? lda : 1;   // op(A)[i, p] = a[i * aRow + p * aStep]
 
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -236,7 +241,9 @@ public static unsafe partial class CpuGemm
             {
                 int kc = Math.Min(kStep, k - pc);
                 bool add = accumulate || pc > 0; // the first rank-KC update overwrites C unless accumulating
-                PackB(b, ldb, transB, pc, jc, kc, nc, packB);
+                int inPlaceColumns = inPlaceB ? nc / nr * nr : 0;
+                if (inPlaceColumns < nc)
+                    PackB(b, ldb, transB, pc, jc + inPlaceColumns, kc, nc - inPlaceColumns, packB + (long)inPlaceColumns * kc);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -245,30 +252,27 @@ public static unsafe partial class CpuGemm
                     {
                         int rows = Math.Min(mr, mc - ir);
                         float* cRow = c + (long)(ic + ir) * ldc + jc;
-                        if (inPlaceA && rows == mr)
-                        {
-                            float* aRows = a + (long)(ic + ir) * lda + pc;
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                int cols = Math.Min(nr, nc - jr);
-                                float* bp = packB + (long)jr * kc;
-                                if (cols == nr) Kernel8x32InPlace(kc, aRows, lda, bp, cRow + jr, ldc, add);
-                                else if (cols == 16) Kernel8x16InPlace(kc, aRows, lda, bp, cRow + jr, ldc, add);
-                                else
-                                {
-                                    if (cols < 16) Kernel8x16InPlace(kc, aRows, lda, bp, tile, nr, false);
-                                    else Kernel8x32InPlace(kc, aRows, lda, bp, tile, nr, false);
-                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
-                                }
-                            }
-                            continue;
-                        }
-                        float* ap = packA + (long)ir * kc;
-                        if (inPlaceA) PackA(a, lda, transA, ic + ir, pc, rows, kc, alpha, ap);
+                        bool aInPlace = inPlaceA && rows == mr;
+                        float* ap = aInPlace ? a + (long)(ic + ir) * aRow + (long)pc * aStep : packA + (long)ir * kc;
+                        if (inPlaceA && !aInPlace) PackA(a, lda, transA, ic + ir, pc, rows, kc, alpha, ap);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int cols = Math.Min(nr, nc - jr);
-                            float* bp = packB + (long)jr * kc;
+                            bool bInPlace = jr < inPlaceColumns;
+                            float* bp = bInPlace ? b + (long)pc * ldb + jc + jr : packB + (long)jr * kc;
+                            if (aInPlace || bInPlace)
+                            {
+                                int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;
+                                if (rows == mr && cols == nr) Kernel8x32Strided(kc, ap, apRow, apStep, bp, bpStep, cRow + jr, ldc, add);
+                                else if (rows == mr && cols == 16) Kernel8x16Strided(kc, ap, apRow, apStep, bp, bpStep, cRow + jr, ldc, add);
+                                else
+                                {
+                                    if (cols <= 16) Kernel8x16Strided(kc, ap, apRow, apStep, bp, bpStep, tile, nr, false);
+                                    else Kernel8x32Strided(kc, ap, apRow, apStep, bp, bpStep, tile, nr, false);
+                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                                }
+                                continue;
+                            }
                             if (rows == mr && cols == nr)
                             {
                                 MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
@@ -542,36 +546,39 @@ public static unsafe partial class CpuGemm
         Store2(c, c70, c71, add);
     }
 
-    /// <summary><see cref="Kernel8x32"/> with A read in place: 8 rows of stored A, <paramref name="lda"/> apart.</summary>
+    /// <summary>
+    /// <see cref="Kernel8x32"/> on operands read where they are: element p of A's row r at a[r * aRow + p * aStep]
+    /// (a packed panel is aRow 1, aStep 8), B's row p of 32 values at b + p * bStep (a packed panel is bStep 32).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32InPlace(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    private static void Kernel8x32Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
     {
-        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda, a4 = a + 4L * lda, a5 = a + 5L * lda, a6 = a + 6L * lda, a7 = a + 7L * lda;
+        float* a0 = a, a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
+        for (long p = 0, at = 0; p < kc; p++, at += aStep)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
-            var ai = Vector512.Create(a0[p]);
+            var ai = Vector512.Create(a0[at]);
             c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a1[p]);
+            ai = Vector512.Create(a1[at]);
             c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a2[p]);
+            ai = Vector512.Create(a2[at]);
             c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a3[p]);
+            ai = Vector512.Create(a3[at]);
             c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a4[p]);
+            ai = Vector512.Create(a4[at]);
             c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a5[p]);
+            ai = Vector512.Create(a5[at]);
             c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a6[p]);
+            ai = Vector512.Create(a6[at]);
             c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a7[p]);
+            ai = Vector512.Create(a7[at]);
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            b += 32;
+            b += bStep;
         }
         Store2(c, c00, c01, add); c += ldc;
         Store2(c, c10, c11, add); c += ldc;
@@ -583,25 +590,25 @@ public static unsafe partial class CpuGemm
         Store2(c, c70, c71, add);
     }
 
-    /// <summary><see cref="Kernel8x16"/> with A read in place: 8 rows of stored A, <paramref name="lda"/> apart.</summary>
+    /// <summary><see cref="Kernel8x16"/> on operands read where they are (see <see cref="Kernel8x32Strided"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16InPlace(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    private static void Kernel8x16Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
     {
-        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda, a4 = a + 4L * lda, a5 = a + 5L * lda, a6 = a + 6L * lda, a7 = a + 7L * lda;
+        float* a0 = a, a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int p = 0; p < kc; p++)
+        for (long p = 0, at = 0; p < kc; p++, at += aStep)
         {
             var b0 = Vector512.Load(b);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[p]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[p]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[p]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[p]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[p]), b0, c7);
-            b += 32;
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[at]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[at]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[at]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[at]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[at]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[at]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), b0, c7);
+            b += bStep;
         }
         Store1(c, c0, add); c += ldc;
         Store1(c, c1, add); c += ldc;
