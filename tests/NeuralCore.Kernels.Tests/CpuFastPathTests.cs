@@ -206,7 +206,7 @@ public class CpuFastPathTests
     };
 
     [Fact]
-    public void LargeElementwiseOps_GiveTheSameBitsOnOneAndTwoThreads()
+    public void LargeElementwiseOpsAndLossGradients_GiveTheSameBitsOnOneAndTwoThreads()
     {
         // large spans are cut into chunks run by several threads; every element must come out as on one thread
         const int rows = 701, width = 77, n = rows * width;
@@ -234,6 +234,15 @@ public class CpuFastPathTests
                 results.Add(Down(bc, n));
                 results.Add(Down(bda, n));
                 results.Add(Down(bdb, width));
+            }
+            foreach (var kind in Enum.GetValues<LossKind>())
+            {
+                // targets in (0, 1) so that every loss is defined
+                using DeviceBuffer ba = Up(x.Select(v => 1f / (1f + MathF.Exp(-v))).ToArray()), bb = Up(dy.Select(v => 0.5f + 0.4f * v).ToArray()),
+                    bg = Up([0.7f]), bda = Up(dx0), bdb = Up(dy);
+                cpu.LossBackward(kind, ba, bb, bg, 0.01f, bda, bdb, n);
+                results.Add(Down(bda, n));
+                results.Add(Down(bdb, n));
             }
             return results.ToArray();
         }

@@ -373,8 +373,7 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void LossBackward(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dLoss, float scale,
         DeviceBuffer? da, DeviceBuffer? db, int n)
-        => CpuLosses.Backward(kind, D(a).AsSpan(0, n), D(b).AsSpan(0, n), D(dLoss)[0] * scale,
-            da == null ? default : D(da).AsSpan(0, n), db == null ? default : D(db).AsSpan(0, n));
+        => CpuLosses.Backward(kind, D(a), D(b), D(dLoss)[0] * scale, da == null ? null : D(da), db == null ? null : D(db), n, _parallel);
 
     // ---- matrix and layout --------------------------------------------------------------------
 

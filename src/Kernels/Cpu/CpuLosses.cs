@@ -20,10 +20,11 @@ internal static class CpuLosses
         }
     }
 
-    /// <summary>da += g dL/da, db += g dL/db (an empty span means "not wanted").</summary>
-    public static void Backward(LossKind kind, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float g, Span<float> da, Span<float> db)
+    /// <summary>da += g dL/da, db += g dL/db over n elements (null means "not wanted"), large spans shared among the
+    /// threads (each element's gradient is its own, so the bits do not depend on the split).</summary>
+    public static void Backward(LossKind kind, float[] a, float[] b, float g, float[]? da, float[]? db, int n, CpuParallel parallel)
     {
-        var call = new GradientCall(a, b, g, da, db);
+        var call = new GradientCall(a, b, g, da, db, n, parallel);
         LossOperators.Visit(kind, ref call);
     }
 
@@ -37,16 +38,21 @@ internal static class CpuLosses
         public void Visit<TOp>() where TOp : struct, ILossOperator => Result = TOp.Sum(_a, _b, _t1, _t2);
     }
 
-    private readonly ref struct GradientCall(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float g, Span<float> da, Span<float> db)
+    private readonly struct GradientCall(float[] a, float[] b, float g, float[]? da, float[]? db, int n, CpuParallel parallel)
         : ILossOperatorVisitor
     {
-        private readonly ReadOnlySpan<float> _a = a, _b = b;
-        private readonly Span<float> _da = da, _db = db;
-
         public void Visit<TOp>() where TOp : struct, ILossOperator
         {
-            if (!_da.IsEmpty) CpuElementwise.Run<CpuKernels.LossGradientA<TOp>>(Operand.Of(_a), Operand.Of(_b), Operand.Of(_da), default, _da, g);
-            if (!_db.IsEmpty) CpuElementwise.Run<CpuKernels.LossGradientB<TOp>>(Operand.Of(_a), Operand.Of(_b), Operand.Of(_db), default, _db, g);
+            if (da != null)
+            {
+                var job = new ElementwiseJob<CpuKernels.LossGradientA<TOp>> { A = a, B = b, C = da, Output = da, Count = n, PeriodA = n, PeriodB = n, P = g };
+                job.Run(parallel);
+            }
+            if (db != null)
+            {
+                var job = new ElementwiseJob<CpuKernels.LossGradientB<TOp>> { A = a, B = b, C = db, Output = db, Count = n, PeriodA = n, PeriodB = n, P = g };
+                job.Run(parallel);
+            }
         }
     }
 }
