@@ -9,6 +9,7 @@ public static class Indexing
 {
     /// <summary>The integer a float index stands for, or -1 when it is not an integer in [0, count) (NaN, +-Inf,
     /// fractions, negatives and values past the end are all invalid).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]   // called per index in the CPU's gather and scatter loops
     public static int Resolve(float index, int count)
     {
         if (!(index >= 0f && index < count)) return -1;
