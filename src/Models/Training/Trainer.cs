@@ -243,7 +243,7 @@ public sealed class Trainer
                 else
                 {
                     var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
-                    Optimizer.ZeroGrad();
+                    Optimizer.ZeroGradDeferred();
                     var parts = Model.ComputeLoss(x, NoiseRandom);
                     parts.Total.Backward();
                     loss = parts.Total.Item();
@@ -295,15 +295,17 @@ public sealed class Trainer
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
+        // the weights do not change between the shards: what the backend derives from them is derived once per step
+        using var weights = backend.HoldConstant(parameters.Select(p => p.Buffer).ToArray());
         for (int k = 0; k < count; k++)
         {
-            // backward adds into the gradients it finds: each shard's start at zero, in tensors of their own, so that
-            // the shards stay apart for the fold without a copy
+            // each shard's gradients start at zero, in tensors of their own, so that the shards stay apart for the fold
+            // without a copy; the zero is deferred, so that backward writes most of them instead of adding to zeros
             var grads = buffers.Shards[k];
             for (int i = 0; i < parameters.Count; i++)
             {
-                backend.Fill(grads[i].Buffer, 0f, 0, grads[i].Count);
                 parameters[i].Grad = grads[i];
+                parameters[i].ZeroGradDeferred();
             }
             var (start, n) = GradientShards.Rows(rows, shards, first + k);
             float loss = 0f;   // an empty shard (a last batch smaller than the shard count) adds zeros
@@ -315,6 +317,7 @@ public sealed class Trainer
                     parts.Total.Backward();
                     loss = parts.Total.Item();
                 }
+            foreach (var p in parameters) p.SettleGrad();   // those backward did not reach (all of them for an empty shard)
             buffers.Loaded(k, loss);
             RowsComputed += n;
         }
