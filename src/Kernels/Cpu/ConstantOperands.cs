@@ -11,7 +11,7 @@ internal sealed class ConstantOperands
     private readonly object _lock = new();
     private readonly Dictionary<DeviceBuffer, int> _held = new(ReferenceEqualityComparer.Instance);   // buffer -> holds
     private readonly Dictionary<(DeviceBuffer Buffer, bool Transposed), CpuGemm.PackedOperand> _packed = new();
-    private readonly Stack<CpuGemm.PackedOperand> _spare = new();
+    private readonly List<CpuGemm.PackedOperand> _spare = new();
     private volatile int _holds;
 
     /// <summary>Holds <paramref name="buffers"/> until the result is disposed (holds may nest and overlap).</summary>
@@ -39,11 +39,27 @@ internal sealed class ConstantOperands
         {
             if (!_held.ContainsKey(b)) return null;
             if (_packed.TryGetValue((b, transpose), out var packed) && packed.Fits(k, n)) return packed;
-            packed ??= _spare.Count > 0 ? _spare.Pop() : new CpuGemm.PackedOperand();
+            packed ??= TakeSpare(CpuGemm.PackedOperand.Length(k, n));
             packed.Pack(data, k, n, transpose);
             _packed[(b, transpose)] = packed;
             return packed;
         }
+    }
+
+    // The smallest spare storage that fits (the next hold packs the same weights again), else the largest, which grows.
+    private CpuGemm.PackedOperand TakeSpare(long length)
+    {
+        int best = -1;
+        for (int i = 0; i < _spare.Count; i++)
+        {
+            long capacity = _spare[i].Capacity, bestCapacity = best < 0 ? 0 : _spare[best].Capacity;
+            bool fits = capacity >= length, bestFits = best >= 0 && bestCapacity >= length;
+            if (best < 0 || (fits && (!bestFits || capacity < bestCapacity)) || (!fits && !bestFits && capacity > bestCapacity)) best = i;
+        }
+        if (best < 0) return new CpuGemm.PackedOperand();
+        var spare = _spare[best];
+        _spare.RemoveAt(best);
+        return spare;
     }
 
     private void Release(DeviceBuffer[] buffers)
@@ -56,7 +72,7 @@ internal sealed class ConstantOperands
                 if (count > 0) { _held[buffer] = count; continue; }
                 _held.Remove(buffer);
                 foreach (bool transposed in (ReadOnlySpan<bool>)[false, true])
-                    if (_packed.Remove((buffer, transposed), out var packed)) _spare.Push(packed);
+                    if (_packed.Remove((buffer, transposed), out var packed)) _spare.Add(packed);
             }
             _holds--;
         }

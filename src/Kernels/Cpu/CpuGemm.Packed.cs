@@ -25,12 +25,18 @@ public static unsafe partial class CpuGemm
 
         public bool Fits(int k, int n) => K == k && N == n;
 
+        /// <summary>Floats of storage the packing of a [k, n] op(B) needs.</summary>
+        public static long Length(int k, int n) => (long)k * ((n + NR - 1) / NR * NR) + 16;
+
+        /// <summary>Floats of storage held.</summary>
+        public long Capacity => _storage.Length;
+
         /// <summary>Packs op(B), B stored [k, n] (or [n, k] when <paramref name="transpose"/>), reusing the storage when it is large enough.</summary>
         public void Pack(float[] b, int k, int n, bool transpose)
         {
             CheckRange(b, 0, (long)k * n, nameof(b));
             int padded = (n + NR - 1) / NR * NR;
-            long length = (long)k * padded + 16;
+            long length = Length(k, n);
             if (length > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(n), $"a packed {k}x{n} operand exceeds the largest array");
             if (_storage.Length < length)
             {

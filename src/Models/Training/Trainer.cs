@@ -295,8 +295,7 @@ public sealed class Trainer
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
-        // the weights do not change between the shards: what the backend derives from them is derived once per step
-        using var weights = backend.HoldConstant(parameters.Select(p => p.Buffer).ToArray());
+        using var weights = HoldWeights(Model);
         for (int k = 0; k < count; k++)
         {
             // each shard's gradients start at zero, in tensors of their own, so that the shards stay apart for the fold
@@ -406,6 +405,7 @@ public sealed class Trainer
         var slots = new float[3 * batches];
         var random = SeededRandom.ForStream(Options.Seed, RandomStream.Evaluation);
         var skipped = Array.Empty<float>();
+        using var weights = HoldWeights(Model);
         Model.ForEachBatch(test, testCount, Model.Spec.InputFeatures, batchSize, (x, start) =>
         {
             int batch = start / batchSize, rows = x.Shape[0];
@@ -433,6 +433,16 @@ public sealed class Trainer
         return new Evaluation(total / testCount, reconstruction / testCount, kl / testCount, testCount);
     }
 
+    /// <summary>
+    /// Tells the backend that the model's weights stay as they are (between the shards of a step, over the batches of
+    /// an evaluation), so that what it derives from them, such as packed matrix operands, is derived once.
+    /// </summary>
+    private static IDisposable HoldWeights(Autoencoder model)
+    {
+        var parameters = model.Parameters();
+        return parameters[0].Backend.HoldConstant(parameters.Select(p => p.Buffer).ToArray());
+    }
+
     /// <summary>L2 norm of each parameter's gradient, by parameter name.</summary>
     public Dictionary<string, double> GradientNorms()
     {
@@ -457,6 +467,7 @@ public sealed class Trainer
         var quantizer = (model as VqVae)?.Quantizer;
         quantizer?.ResetUsage();
         double total = 0, recon = 0, kl = 0;
+        using var weights = HoldWeights(model);
         model.ForEachBatch(data, count, model.Spec.InputFeatures, batchSize, (x, _) =>
         {
             var parts = model.ComputeLoss(x, random);
