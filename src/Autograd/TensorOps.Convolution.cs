@@ -59,7 +59,7 @@ public static partial class TensorOps
             stride, stride, padding, padding);
         try { g.Validate(); } catch (ArgumentException e) { throw new ArgumentException($"conv_transpose2d: {e.Message} (input {x.Shape}, weight {weight.Shape})"); }
         var backend = x.Backend;
-        var y = NewTensor(backend, Shape.Own([g.Batch, g.InChannels, outH, outW]));   // zeroed: backward-data accumulates
+        var y = NewZeroTensor(backend, Shape.Own([g.Batch, g.InChannels, outH, outW]));   // backward-data accumulates
         backend.Conv2dBackwardData(x.Buffer, weight.Buffer, y.Buffer, g);
         int[]? biasShape = bias == null ? null : ChannelBiasShape(bias, g.InChannels, "conv_transpose2d");
         if (bias != null) backend.Binary(BinaryOp.Add, y.Buffer, y.Shape.Dims, bias.Buffer, biasShape, y.Buffer, y.Shape.Dims);

@@ -12,7 +12,11 @@ public static partial class TensorOps
     // ---- helpers --------------------------------------------------------------------------------
 
     /// <summary>A fresh, uninitialised-by-contract result tensor on <paramref name="backend"/>.</summary>
-    internal static Tensor NewTensor(IBackend backend, Shape shape) => Tensor.Wrap(backend.Allocate(shape.Count), shape);
+    /// <summary>An op's output, not cleared: forward kernels overwrite their output in full (IBackend's convention).</summary>
+    internal static Tensor NewTensor(IBackend backend, Shape shape) => Tensor.Wrap(backend.AllocateUninitialized(shape.Count), shape);
+
+    /// <summary>An op's output, all zero: for a kernel that accumulates into it.</summary>
+    internal static Tensor NewZeroTensor(IBackend backend, Shape shape) => Tensor.Wrap(backend.Allocate(shape.Count), shape);
 
     internal static void SameBackend(string op, Tensor a, Tensor b)
     {

@@ -23,6 +23,13 @@ public interface IBackend : IDisposable
     /// <summary>A buffer of <paramref name="length"/> floats, all zero.</summary>
     DeviceBuffer Allocate(int length);
 
+    /// <summary>
+    /// A buffer of <paramref name="length"/> floats whose values are unspecified (possibly left over from an earlier
+    /// use): for an output that a kernel overwrites in full, so that it skips clearing memory it is about to write.
+    /// A backend that cannot skip the clearing returns <see cref="Allocate"/>'s zeros.
+    /// </summary>
+    DeviceBuffer AllocateUninitialized(int length) => Allocate(length);
+
     /// <summary>Called by <see cref="DeviceBuffer.Dispose"/>; the backend may pool the storage.</summary>
     void Release(DeviceBuffer buffer);
 

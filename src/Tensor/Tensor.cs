@@ -104,6 +104,16 @@ public sealed class Tensor : IDisposable
         return new Tensor(new Storage(backend.Allocate(s.Count)), s);
     }
 
+    /// <summary>
+    /// A tensor of the given shape whose values are unspecified (PyTorch's <c>torch.empty</c>), for a result that the
+    /// caller overwrites in full before reading it: it skips clearing memory (see <see cref="IBackend.AllocateUninitialized"/>).
+    /// </summary>
+    public static Tensor Empty(IBackend backend, params int[] shape)
+    {
+        var s = new Shape(shape);
+        return new Tensor(new Storage(backend.AllocateUninitialized(s.Count)), s);
+    }
+
     /// <summary>A tensor of zeros shaped like <paramref name="other"/>, on its backend.</summary>
     public static Tensor ZerosLike(Tensor other) => new(new Storage(other.Backend.Allocate(other.Count)), other.Shape);
 
@@ -125,7 +135,7 @@ public sealed class Tensor : IDisposable
         var s = new Shape(shape);
         if (s.Count != data.Length)
             throw new ArgumentException($"shape {s} needs {s.Count} values but {data.Length} values were given");
-        var t = new Tensor(new Storage(backend.Allocate(s.Count)), s);
+        var t = new Tensor(new Storage(backend.AllocateUninitialized(s.Count)), s);   // the upload writes every value
         backend.Upload(data, t.Buffer);
         return t;
     }
@@ -135,7 +145,7 @@ public sealed class Tensor : IDisposable
     {
         if (shape.Count != data.Length)
             throw new ArgumentException($"shape {shape} needs {shape.Count} values but {data.Length} values were given");
-        var t = new Tensor(new Storage(backend.Allocate(shape.Count)), shape);
+        var t = new Tensor(new Storage(backend.AllocateUninitialized(shape.Count)), shape);   // the upload writes every value
         backend.Upload(data, t.Buffer);
         return t;
     }

@@ -170,6 +170,28 @@ public class CpuFastPathTests
         Assert.NotSame(second, other);
     }
 
+    [Fact]
+    public void UninitializedBuffers_AreNaNUnderTheTests_AndAllocateStillZeroes()
+    {
+        // the test assemblies poison uninitialised buffers (PoisonUninitialized.cs); an op that reads output it did not
+        // write then sees NaN, whether the buffer is new or reused
+        Assert.True(CpuBackend.PoisonUninitialized);
+        using var cpu = new CpuBackend();
+        var values = new float[29];
+        var fresh = cpu.AllocateUninitialized(29);
+        cpu.Download(fresh, values);
+        Assert.All(values, v => Assert.True(float.IsNaN(v)));
+        fresh.Dispose();
+        var zeroed = cpu.Allocate(29);
+        Assert.Same(fresh, zeroed);          // the same pooled buffer, cleared this time
+        cpu.Download(zeroed, values);
+        Assert.All(values, v => Assert.Equal(0f, v));
+        zeroed.Dispose();
+        var reused = cpu.AllocateUninitialized(29);
+        cpu.Download(reused, values);
+        Assert.All(values, v => Assert.True(float.IsNaN(v)));
+    }
+
     public static TheoryData<int[], int[]> BroadcastShapes => new()
     {
         { [7, 5], [5] },
@@ -178,7 +200,48 @@ public class CpuFastPathTests
         { [2, 3, 1, 5, 1], [3, 4, 1, 2] },
         { [2, 1, 3, 1, 2, 1, 3, 2], [1, 2, 1, 3, 1, 2, 1, 2] },   // rank 8, the inline-array maximum
         { [], [3] },
+        { [1100, 40], [40] },          // large enough to be shared among threads: a bias row over the rows
+        { [64], [1, 600, 64] },        // the row on the other side
+        { [300, 129], [300, 129] },    // same shapes, an odd length
     };
+
+    [Fact]
+    public void LargeElementwiseOps_GiveTheSameBitsOnOneAndTwoThreads()
+    {
+        // large spans are cut into chunks run by several threads; every element must come out as on one thread
+        const int rows = 701, width = 77, n = rows * width;
+        var rng = new Random(5);
+        float[] x = Random(rng, n).Select(v => v * 4).ToArray(), dy = Random(rng, n), bias = Random(rng, width), dx0 = Random(rng, n);
+        float[][] Run(int threads)
+        {
+            using var cpu = new CpuBackend(threads);
+            var results = new List<float[]>();
+            DeviceBuffer Up(float[] v) { var d = cpu.AllocateUninitialized(v.Length); cpu.Upload(v, d); return d; }
+            float[] Down(DeviceBuffer d, int length) { var h = new float[length]; cpu.Download(d, h); return h; }
+            foreach (var op in Enum.GetValues<UnaryOp>())
+            {
+                using DeviceBuffer bx = Up(x), by = cpu.AllocateUninitialized(n), bdy = Up(dy), bdx = Up(dx0);
+                cpu.Unary(op, bx, by, n, 0.5f);
+                cpu.UnaryBackward(op, bx, by, bdy, bdx, n, 0.5f);
+                results.Add(Down(by, n));
+                results.Add(Down(bdx, n));
+            }
+            foreach (var op in new[] { BinaryOp.Add, BinaryOp.Sub, BinaryOp.Mul, BinaryOp.Div })
+            {
+                using DeviceBuffer bx = Up(x), bb = Up(bias), bc = cpu.AllocateUninitialized(n), bdc = Up(dy), bda = Up(dx0), bdb = Up(bias);
+                cpu.Binary(op, bx, [rows, width], bb, [width], bc, [rows, width]);
+                cpu.BinaryBackward(op, bx, [rows, width], bb, [width], bdc, [rows, width], bda, bdb);
+                results.Add(Down(bc, n));
+                results.Add(Down(bda, n));
+                results.Add(Down(bdb, width));
+            }
+            return results.ToArray();
+        }
+        var one = Run(1);
+        var two = Run(2);
+        for (int i = 0; i < one.Length; i++)
+            Assert.True(one[i].AsSpan().SequenceEqual(two[i]), $"result {i} differs between one and two threads");
+    }
 
     [Theory]
     [MemberData(nameof(BroadcastShapes))]

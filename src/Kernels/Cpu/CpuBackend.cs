@@ -52,8 +52,20 @@ public sealed class CpuBackend : IBackend
     private readonly Dictionary<int, Stack<HostBuffer>> _freeBuffers = new();
     private const int MaxFreeBuffersPerLength = 64;
 
+    /// <summary>
+    /// When set (environment variable NEURALCORE_POISON_UNINITIALIZED=1, as the test suites do), every
+    /// <see cref="AllocateUninitialized"/> buffer starts as NaN, so that an op that reads an output it did not write in
+    /// full fails its tests instead of passing on a buffer that happened to be zero.
+    /// </summary>
+    internal static readonly bool PoisonUninitialized = Environment.GetEnvironmentVariable("NEURALCORE_POISON_UNINITIALIZED") == "1";
+
     /// <inheritdoc />
-    public DeviceBuffer Allocate(int length)
+    public DeviceBuffer Allocate(int length) => Take(length, clear: true);
+
+    /// <inheritdoc />
+    public DeviceBuffer AllocateUninitialized(int length) => Take(length, clear: false);
+
+    private HostBuffer Take(int length, bool clear)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "buffer length must be >= 0");
         HostBuffer? buffer = null;
@@ -61,9 +73,13 @@ public sealed class CpuBackend : IBackend
         {
             if (_freeBuffers.TryGetValue(length, out var stack) && stack.Count > 0) buffer = stack.Pop();
         }
-        if (buffer == null) return new HostBuffer(this, _pool.Rent(length, clear: true), length);
-        Array.Clear(buffer.Data);
-        buffer.Revive();
+        if (buffer == null) buffer = new HostBuffer(this, _pool.Rent(length, clear), length);
+        else
+        {
+            if (clear) Array.Clear(buffer.Data);
+            buffer.Revive();
+        }
+        if (!clear && PoisonUninitialized) Array.Fill(buffer.Data, float.NaN);
         return buffer;
     }
 
@@ -116,7 +132,7 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void Unary(UnaryOp op, DeviceBuffer x, DeviceBuffer y, int n, float alpha = 0)
     {
-        var call = new UnaryCall(D(x).AsSpan(0, n), default, default, D(y).AsSpan(0, n), alpha, backward: false);
+        var call = new UnaryJob(D(x), null, null, D(y), n, alpha, backward: false, _parallel);
         UnaryOperators.Visit(op, ref call);
     }
 
@@ -127,38 +143,51 @@ public sealed class CpuBackend : IBackend
     public static void Apply(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float alpha = 0)
     {
         if (y.Length != x.Length) throw new ArgumentException($"apply {op}: x holds {x.Length} values and y {y.Length}; they must match", nameof(y));
-        var call = new UnaryCall(x, default, default, y, alpha, backward: false);
+        var call = new UnaryCall(x, y, alpha);
         UnaryOperators.Visit(op, ref call);
     }
 
     /// <inheritdoc />
     public void UnaryBackward(UnaryOp op, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx, int n, float alpha = 0)
     {
-        var call = new UnaryCall(D(x).AsSpan(0, n), D(y).AsSpan(0, n), D(dy).AsSpan(0, n), D(dx).AsSpan(0, n), alpha, backward: true);
+        var call = new UnaryJob(D(x), D(y), D(dy), D(dx), n, alpha, backward: true, _parallel);
         UnaryOperators.Visit(op, ref call);
     }
 
-    /// <summary>y = op(x), or dx += dy op'(x) into <c>output</c> = dx, with the op's operator.</summary>
-    private readonly ref struct UnaryCall(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> output,
-        float alpha, bool backward) : IUnaryOperatorVisitor
+    /// <summary>y = op(x) into <c>output</c> = y, or dx += dy op'(x) into <c>output</c> = dx, with the op's operator.</summary>
+    private readonly struct UnaryJob(float[] x, float[]? y, float[]? dy, float[] output, int n, float alpha, bool backward,
+        CpuParallel parallel) : IUnaryOperatorVisitor
     {
-        private readonly ReadOnlySpan<float> _x = x, _y = y, _dy = dy;
-        private readonly Span<float> _output = output;
-
         public void Visit<TOp>() where TOp : struct, IUnaryOperator
         {
             if (backward)
-                CpuElementwise.Run<CpuKernels.UnaryBackward<TOp>>(Operand.Of(_x), Operand.Of(_y), Operand.Of(_dy), Operand.Of(_output), _output, alpha);
+            {
+                var job = new ElementwiseJob<CpuKernels.UnaryBackward<TOp>> { A = x, B = y, C = dy, D = output, Output = output, Count = n, PeriodA = n, PeriodB = n, P = alpha };
+                job.Run(parallel);
+            }
             else
-                CpuElementwise.Run<CpuKernels.UnaryForward<TOp>>(Operand.Of(_x), default, default, default, _output, alpha);
+            {
+                var job = new ElementwiseJob<CpuKernels.UnaryForward<TOp>> { A = x, Output = output, Count = n, PeriodA = n, PeriodB = n, P = alpha };
+                job.Run(parallel);
+            }
         }
+    }
+
+    /// <summary><see cref="Apply"/>'s y = op(x) over spans, on the calling thread.</summary>
+    private readonly ref struct UnaryCall(ReadOnlySpan<float> x, Span<float> output, float alpha) : IUnaryOperatorVisitor
+    {
+        private readonly ReadOnlySpan<float> _x = x;
+        private readonly Span<float> _output = output;
+
+        public void Visit<TOp>() where TOp : struct, IUnaryOperator =>
+            CpuElementwise.Run<CpuKernels.UnaryForward<TOp>>(Operand.Of(_x), default, default, default, _output, alpha);
     }
 
     /// <inheritdoc />
     public void Binary(BinaryOp op, DeviceBuffer a, ReadOnlySpan<int> aShape, DeviceBuffer b, ReadOnlySpan<int> bShape,
         DeviceBuffer c, ReadOnlySpan<int> cShape)
     {
-        var call = new BinaryCall(D(a), aShape, D(b), bShape, default, D(c), cShape, BinaryPart.Forward);
+        var call = new BinaryCall(D(a), aShape, D(b), bShape, null, D(c), cShape, BinaryPart.Forward, _parallel);
         BinaryOperators.Visit(op, ref call);
     }
 
@@ -168,17 +197,30 @@ public sealed class CpuBackend : IBackend
     {
         if (da == null && db == null) return;
         int n = Broadcast.Count(cShape);
+        // a sum passes dc on unchanged (to both inputs, and a difference to its first): summed down to the input's
+        // shape as it is, with no term to compute
+        if (op == BinaryOp.Add || op == BinaryOp.Sub)
+        {
+            if (da != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(da), aShape);
+            if (op == BinaryOp.Sub) da = null;
+            else
+            {
+                if (db != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(db), bShape);
+                return;
+            }
+            if (db == null) return;
+        }
         // term = dc * (dc/d input), laid out like c; then summed down to the input's shape.
         float[] term = Scratch(n);
         if (da != null)
         {
-            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientA);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc), term, cShape, BinaryPart.GradientA, _parallel);
             BinaryOperators.Visit(op, ref call);
             ReduceInto(term.AsSpan(0, n), cShape, D(da), aShape);
         }
         if (db != null)
         {
-            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc).AsSpan(0, n), term, cShape, BinaryPart.GradientB);
+            var call = new BinaryCall(D(a), aShape, D(b), bShape, D(dc), term, cShape, BinaryPart.GradientB, _parallel);
             BinaryOperators.Visit(op, ref call);
             ReduceInto(term.AsSpan(0, n), cShape, D(db), bShape);
         }
@@ -192,10 +234,9 @@ public sealed class CpuBackend : IBackend
     /// walk, one row of c's innermost dimension at a time; dc (the gradients' upstream) has c's layout.
     /// </summary>
     private readonly ref struct BinaryCall(float[] a, ReadOnlySpan<int> aShape, float[] b, ReadOnlySpan<int> bShape,
-        ReadOnlySpan<float> dc, float[] output, ReadOnlySpan<int> cShape, BinaryPart part) : IBinaryOperatorVisitor
+        float[]? dc, float[] output, ReadOnlySpan<int> cShape, BinaryPart part, CpuParallel parallel) : IBinaryOperatorVisitor
     {
         private readonly ReadOnlySpan<int> _aShape = aShape, _bShape = bShape, _cShape = cShape;
-        private readonly ReadOnlySpan<float> _dc = dc;
 
         public void Visit<TOp>() where TOp : struct, IBinaryOperator
         {
@@ -210,9 +251,12 @@ public sealed class CpuBackend : IBackend
         private void Walk<TKernel>() where TKernel : IElementwiseKernel
         {
             int n = Broadcast.Count(_cShape);
-            if (_aShape.SequenceEqual(_cShape) && _bShape.SequenceEqual(_cShape))
+            // c's shape, or a row repeated along c's leading dimensions (a bias): one elementwise job, shared among the threads
+            int periodA = Period(_aShape, n), periodB = Period(_bShape, n);
+            if (periodA > 0 && periodB > 0 && (periodA == n || periodB == n))
             {
-                CpuElementwise.Run<TKernel>(Operand.Of(a.AsSpan(0, n)), Operand.Of(b.AsSpan(0, n)), Rows(0, n), default, output.AsSpan(0, n), 0f);
+                var job = new ElementwiseJob<TKernel> { A = a, B = b, C = dc, Output = output, Count = n, PeriodA = periodA, PeriodB = periodB };
+                job.Run(parallel);
                 return;
             }
             var walk = new BroadcastWalk(_aShape, _bShape, _cShape);
@@ -227,7 +271,17 @@ public sealed class CpuBackend : IBackend
         }
 
         /// <summary>dc[start .. start + length], or nothing for the forward pass.</summary>
-        private Operand Rows(int start, int length) => _dc.IsEmpty ? default : Operand.Of(_dc.Slice(start, length));
+        private Operand Rows(int start, int length) => dc == null ? default : Operand.Of(dc.AsSpan(start, length));
+
+        /// <summary>n when <paramref name="shape"/> is c's; its element count when it is c's trailing dimensions
+        /// (a row repeated along the rest); 0 otherwise.</summary>
+        private int Period(ReadOnlySpan<int> shape, int n)
+        {
+            if (shape.SequenceEqual(_cShape)) return n;
+            int count = Broadcast.Count(shape);
+            // a short row (a scalar, a few values) is faster through the walk, which reads a scalar as one value
+            return count >= 16 && n % count == 0 && IsTrailing(shape, _cShape) ? count : 0;
+        }
     }
 
     /// <summary>dst (shape <paramref name="dstShape"/>) += sum of src (shape <paramref name="srcShape"/>) over broadcast dimensions.</summary>
@@ -237,6 +291,15 @@ public sealed class CpuBackend : IBackend
         if (dstShape.SequenceEqual(srcShape) || Broadcast.Count(dstShape) == n)
         {
             TensorPrimitives.Add(dst.AsSpan(0, n), src, dst.AsSpan(0, n));
+            return;
+        }
+        int count = Broadcast.Count(dstShape);
+        if (count > 1 && IsTrailing(dstShape, srcShape))
+        {
+            // dst holds the trailing dimensions of src (a bias): add src's rows into it, in row order as the walk below
+            // would (a single value is the walk's vector sum instead)
+            var d = dst.AsSpan(0, count);
+            for (int start = 0; start < n; start += count) TensorPrimitives.Add(d, src.Slice(start, count), d);
             return;
         }
         var walk = new BroadcastWalk(dstShape, dstShape, srcShape);
@@ -252,6 +315,15 @@ public sealed class CpuBackend : IBackend
             }
             else dst[id] += TensorPrimitives.Sum(s);
         }
+    }
+
+    /// <summary>Whether <paramref name="shape"/>, less its leading 1s, is the trailing dimensions of <paramref name="of"/>.</summary>
+    private static bool IsTrailing(ReadOnlySpan<int> shape, ReadOnlySpan<int> of)
+    {
+        int lead = 0;
+        while (lead < shape.Length && shape[lead] == 1) lead++;
+        var rest = shape[lead..];
+        return rest.Length <= of.Length && rest.SequenceEqual(of[(of.Length - rest.Length)..]);
     }
 
     // ---- reductions ---------------------------------------------------------------------------

@@ -133,3 +133,53 @@ internal static class CpuKernels
         public static Vector512<float> Invoke(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float p) => c + TOp.GradientB(a, b, p);
     }
 }
+
+/// <summary>
+/// <see cref="CpuElementwise.Run"/> over a large span in chunks, one per iteration of a parallel loop. Every element
+/// goes through the same vector kernel however the span is cut (a chunk's last partial vector is zero-padded like the
+/// whole span's), so one thread and several give the same bits.
+/// <para>Inputs are arrays read at the output's index, except a broadcast row: an input whose <c>Period</c> is
+/// shorter than the output repeats its first <c>Period</c> values along the output's rows (a bias over [rows, period]).
+/// A null input is not read (the value 0).</para>
+/// </summary>
+internal struct ElementwiseJob<TKernel> : IParallelBody where TKernel : IElementwiseKernel
+{
+    public float[] A;
+    public float[]? B, C, D;
+    public float[] Output;
+    public int Count;            // output elements
+    public int PeriodA, PeriodB; // Count, or the length of a broadcast row
+    public int Chunk;            // output elements per iteration: a multiple of the shorter period
+    public float P;
+
+    /// <summary>Elementwise work below this many elements runs on the calling thread: a parallel loop's hand-off
+    /// costs about what a few thousand elements do.</summary>
+    public const int ParallelElements = 1 << 15;
+
+    /// <summary>Runs the job on <paramref name="parallel"/>, in chunks when it is large enough to share.</summary>
+    public void Run(CpuParallel parallel)
+    {
+        if (Count <= 0) return;
+        int row = Math.Min(PeriodA, PeriodB);
+        int chunks = Count >= ParallelElements && parallel.Threads > 1 ? 4 * parallel.Threads : 1;
+        int rows = Count / row, rowsPerChunk = (rows + chunks - 1) / chunks;
+        if (row == Count) Chunk = (Count + chunks - 1) / chunks + 15 & ~15;   // whole vectors, except at the end
+        else Chunk = rowsPerChunk * row;
+        parallel.For((Count + Chunk - 1) / Chunk, ref this);
+    }
+
+    public readonly void Invoke(int index)
+    {
+        int start = index * Chunk, end = Math.Min(Count, start + Chunk);
+        int row = Math.Min(PeriodA, PeriodB);
+        if (row == Count) Step(start, end - start, start, start);
+        else
+            for (int at = start; at < end; at += row)
+                Step(at, row, PeriodA == Count ? at : 0, PeriodB == Count ? at : 0);
+    }
+
+    private readonly void Step(int at, int length, int aAt, int bAt) =>
+        CpuElementwise.Run<TKernel>(Operand.Of(A.AsSpan(aAt, length)), B == null ? default : Operand.Of(B.AsSpan(bAt, length)),
+            C == null ? default : Operand.Of(C.AsSpan(at, length)), D == null ? default : Operand.Of(D.AsSpan(at, length)),
+            Output.AsSpan(at, length), P);
+}

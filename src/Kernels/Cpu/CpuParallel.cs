@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace NeuralCore.Kernels.Cpu;
@@ -46,10 +47,12 @@ internal sealed unsafe class CpuParallel : IDisposable
 
     private const int Closed = int.MaxValue;
 
-    /// <summary>Spin rounds (Thread.SpinWait(20) each) a worker waits for the next job before it blocks: the loops of
-    /// a training step follow each other closely, and waking a blocked thread costs far more than a short spin,
-    /// while longer spinning would only take CPU from other processes between steps.</summary>
-    private const int SpinIterations = 500;
+    /// <summary>How long a worker spins for the next job before it blocks. The loops of a training step are separated
+    /// by serial work (elementwise ops, graph bookkeeping) of up to a millisecond or so, and waking a blocked thread
+    /// costs tens of microseconds on the caller's side (a futex and, in a virtual machine, an inter-processor
+    /// interrupt), so a worker that blocked between two loops of one step would cost more than it saves. Longer
+    /// spinning would only take CPU from other processes between steps (OpenMP runtimes spin far longer by default).</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency * 2 / 1000;
 
     /// <summary>A pool where at most <paramref name="threads"/> threads (the caller and <c>threads - 1</c> workers)
     /// run one loop; 1 runs every loop on the calling thread.</summary>
@@ -146,19 +149,19 @@ internal sealed unsafe class CpuParallel : IDisposable
         {
             // Wait for an open job newer than the last one seen: spin briefly, then block.
             long w;
-            int spins = 0;
+            long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
             while (true)
             {
                 if (_disposed) return;
                 w = Volatile.Read(ref _work);
                 if (w >> 32 != seen && (int)(w & 0xFFFFFFFF) != Closed) break;
-                if (++spins < SpinIterations) { Thread.SpinWait(20); continue; }
+                if (Stopwatch.GetTimestamp() < spinUntil) { Thread.SpinWait(20); continue; }
                 Interlocked.Increment(ref _sleepers);
                 w = Volatile.Read(ref _work);               // re-check after announcing: no lost wake-up
                 if (w >> 32 != seen && (int)(w & 0xFFFFFFFF) != Closed) break;   // a spurious Release later is harmless
                 if (_disposed) return;
                 _wake.Wait();
-                spins = 0;
+                spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
             }
             long generation = w >> 32;
             seen = generation;

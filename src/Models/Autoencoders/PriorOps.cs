@@ -22,7 +22,7 @@ internal static class PriorOps
         if (n == 0 || outFeatures == 0 || weight.Count != outFeatures * inFeatures || bias.Shape.Rank != 1 || bias.Shape[0] != outFeatures)
             throw new ArgumentException($"linear rows: expected x [n, in...], a weight [out, ...] of out·in elements and bias [out], got {x.Shape}, {weight.Shape} and {bias.Shape}");
         var backend = x.Backend;
-        var y = Tensor.Zeros(backend, n, outFeatures);
+        var y = Tensor.Empty(backend, n, outFeatures);   // the product overwrites it
         int count = y.Count;
         backend.MatMul(x.Buffer, weight.Buffer, y.Buffer, n, outFeatures, inFeatures, transposeA: false, transposeB: true, accumulate: false);
         backend.Binary(BinaryOp.Add, y.Buffer, y.Shape.Dims, bias.Buffer, bias.Shape.Dims, y.Buffer, y.Shape.Dims);
