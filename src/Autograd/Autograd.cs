@@ -199,20 +199,28 @@ public static class Autograd
         }
 
         /// <summary>
-        /// <see cref="GradientOfInput"/> for an op that writes the whole gradient: a leaf's gradient whose zero is
-        /// pending is handed out as is, to be overwritten (<paramref name="accumulate"/> false), and counts as
-        /// written from then on.
+        /// <see cref="GradientOfInput"/> for an op that writes the whole gradient: the first gradient of an
+        /// intermediate, and a leaf's gradient whose zero is pending, are handed out to be overwritten
+        /// (<paramref name="accumulate"/> false), and count as written from then on.
         /// </summary>
         public Tensor? GradientToWrite(Tensor input, out bool accumulate)
         {
             accumulate = true;
-            if (input.RequiresGrad && input.IsLeaf && input.Hooks == null && input is { GradZeroPending: true, Grad: { } grad }
-                && !Grads.ContainsKey(input))
+            if (!input.RequiresGrad || Grads.ContainsKey(input)) return GradientOfInput(input);
+            if (input.IsLeaf && input.Hooks == null && input is { GradZeroPending: true, Grad: { } grad })
             {
                 input.GradZeroPending = false;
                 Grads[input] = grad;
                 accumulate = false;
                 return grad;
+            }
+            if (!input.IsLeaf)
+            {
+                // an intermediate's first contribution: its gradient needs no clearing
+                var g = Tensor.Wrap(input.Backend.AllocateUninitialized(input.Count), input.Shape);
+                Grads[input] = g;
+                accumulate = false;
+                return g;
             }
             return GradientOfInput(input);
         }
@@ -275,9 +283,10 @@ public static class Autograd
 
     /// <summary>
     /// For a backward function whose kernel writes every element of an input's gradient: that gradient, or null when
-    /// the input needs none, and whether the kernel must add to it. It is false when the gradient is a leaf's whose
-    /// zero is pending (<see cref="TensorGradExtensions.ZeroGradDeferred"/>): the kernel then overwrites the buffer,
-    /// which saves clearing it and adding to the zeros. Otherwise the same as <paramref name="gradientOf"/>.
+    /// the input needs none, and whether the kernel must add to it. It is false when nothing has been added to the
+    /// gradient yet: an intermediate's first contribution, or a leaf's gradient whose zero is pending
+    /// (<see cref="TensorGradExtensions.ZeroGradDeferred"/>); the kernel then overwrites the buffer, which saves
+    /// clearing it and adding to the zeros. Otherwise the same as <paramref name="gradientOf"/>.
     /// </summary>
     /// <param name="gradientOf">The function the backward function was given.</param>
     /// <param name="input">One of the op's inputs.</param>

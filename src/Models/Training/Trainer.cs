@@ -295,7 +295,7 @@ public sealed class Trainer
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
-        using var weights = HoldWeights(Model);
+        using var weights = count > 1 ? HoldWeights(Model) : null;
         for (int k = 0; k < count; k++)
         {
             // each shard's gradients start at zero, in tensors of their own, so that the shards stay apart for the fold
@@ -405,7 +405,7 @@ public sealed class Trainer
         var slots = new float[3 * batches];
         var random = SeededRandom.ForStream(Options.Seed, RandomStream.Evaluation);
         var skipped = Array.Empty<float>();
-        using var weights = HoldWeights(Model);
+        using var weights = count > 1 ? HoldWeights(Model) : null;
         Model.ForEachBatch(test, testCount, Model.Spec.InputFeatures, batchSize, (x, start) =>
         {
             int batch = start / batchSize, rows = x.Shape[0];
@@ -435,7 +435,9 @@ public sealed class Trainer
 
     /// <summary>
     /// Tells the backend that the model's weights stay as they are (between the shards of a step, over the batches of
-    /// an evaluation), so that what it derives from them, such as packed matrix operands, is derived once.
+    /// an evaluation), so that what it derives from them, such as packed matrix operands, is derived once. Only worth
+    /// it when the weights are read more than once: a kept packing is read back from further away in memory than
+    /// one made just before the product.
     /// </summary>
     private static IDisposable HoldWeights(Autoencoder model)
     {
@@ -467,7 +469,7 @@ public sealed class Trainer
         var quantizer = (model as VqVae)?.Quantizer;
         quantizer?.ResetUsage();
         double total = 0, recon = 0, kl = 0;
-        using var weights = HoldWeights(model);
+        using var weights = count > batchSize ? HoldWeights(model) : null;
         model.ForEachBatch(data, count, model.Spec.InputFeatures, batchSize, (x, _) =>
         {
             var parts = model.ComputeLoss(x, random);
