@@ -188,6 +188,7 @@ public static class Autograd
             if (input.IsLeaf && input.Hooks == null)
             {
                 input.Grad ??= Tensor.Unscoped(input.Backend, input.Shape);
+                input.SettleGrad();
                 Grads[input] = input.Grad;
                 return input.Grad;
             }
@@ -195,6 +196,33 @@ public static class Autograd
             Grads[input] = g;
             if (input.IsLeaf) LeafTemps.Add(input);
             return g;
+        }
+
+        /// <summary>
+        /// <see cref="GradientOfInput"/> for an op that writes the whole gradient: the first gradient of an
+        /// intermediate, and a leaf's gradient whose zero is pending, are handed out to be overwritten
+        /// (<paramref name="accumulate"/> false), and count as written from then on.
+        /// </summary>
+        public Tensor? GradientToWrite(Tensor input, out bool accumulate)
+        {
+            accumulate = true;
+            if (!input.RequiresGrad || Grads.ContainsKey(input)) return GradientOfInput(input);
+            if (input.IsLeaf && input.Hooks == null && input is { GradZeroPending: true, Grad: { } grad })
+            {
+                input.GradZeroPending = false;
+                Grads[input] = grad;
+                accumulate = false;
+                return grad;
+            }
+            if (!input.IsLeaf)
+            {
+                // an intermediate's first contribution: its gradient needs no clearing
+                var g = Tensor.Wrap(input.Backend.AllocateUninitialized(input.Count), input.Shape);
+                Grads[input] = g;
+                accumulate = false;
+                return g;
+            }
+            return GradientOfInput(input);
         }
 
         public void Clear()
@@ -218,8 +246,7 @@ public static class Autograd
         if (root.IsLeaf)
         {
             // Backward() on a leaf: its gradient is the seed itself.
-            root.Grad ??= Tensor.Unscoped(root.Backend, root.Shape);
-            root.Backend.CopyBlock(RunHooks(root, seed).Buffer, 0, 0, root.Grad.Buffer, 0, 0, 1, root.Count, accumulate: true);
+            AccumulateGrad(root, RunHooks(root, seed));
             return;
         }
 
@@ -230,11 +257,7 @@ public static class Autograd
             var node = t.GradFn!;
             var g = RunHooks(t, grads[t]);
             grads[t] = g;
-            if (t.RetainsGrad)
-            {
-                if (t.Grad == null) t.Grad = Tensor.Unscoped(t.Backend, t.Shape);
-                t.Backend.CopyBlock(g.Buffer, 0, 0, t.Grad.Buffer, 0, 0, 1, t.Count, accumulate: true);
-            }
+            if (t.RetainsGrad) AccumulateGrad(t, g);
             var backward = node.Backward ?? throw new InvalidOperationException(
                 $"the graph through op '{node.OpName}' was already freed by an earlier Backward(); pass retainGraph: true to run backward twice");
             backward(g, gradientOf);
@@ -246,12 +269,34 @@ public static class Autograd
             if (!ReferenceEquals(g, t.Grad)) g.Dispose();
         }
 
-        foreach (var leaf in leafTemps)
-        {
-            var g = RunHooks(leaf, grads[leaf]);
-            leaf.Grad ??= Tensor.Unscoped(leaf.Backend, leaf.Shape);
-            leaf.Backend.CopyBlock(g.Buffer, 0, 0, leaf.Grad.Buffer, 0, 0, 1, leaf.Count, accumulate: true);
-        }
+        foreach (var leaf in leafTemps) AccumulateGrad(leaf, RunHooks(leaf, grads[leaf]));
+    }
+
+    /// <summary>t.Grad += g (t.Grad = g when its zero is pending; a new gradient when it has none).</summary>
+    private static void AccumulateGrad(Tensor t, Tensor g)
+    {
+        bool add = !t.GradZeroPending;
+        t.Grad ??= Tensor.Unscoped(t.Backend, t.Shape);
+        t.GradZeroPending = false;
+        t.Backend.CopyBlock(g.Buffer, 0, 0, t.Grad.Buffer, 0, 0, 1, t.Count, accumulate: add);
+    }
+
+    /// <summary>
+    /// For a backward function whose kernel writes every element of an input's gradient: that gradient, or null when
+    /// the input needs none, and whether the kernel must add to it. It is false when nothing has been added to the
+    /// gradient yet: an intermediate's first contribution, or a leaf's gradient whose zero is pending
+    /// (<see cref="TensorGradExtensions.ZeroGradDeferred"/>); the kernel then overwrites the buffer, which saves
+    /// clearing it and adding to the zeros. Otherwise the same as <paramref name="gradientOf"/>.
+    /// </summary>
+    /// <param name="gradientOf">The function the backward function was given.</param>
+    /// <param name="input">One of the op's inputs.</param>
+    /// <param name="accumulate">Whether the kernel must add into the gradient (true) or may overwrite it.</param>
+    public static Tensor? GradientToWrite(Func<Tensor, Tensor?> gradientOf, Tensor input, out bool accumulate)
+    {
+        ArgumentNullException.ThrowIfNull(gradientOf);
+        if (gradientOf.Target is BackwardState state) return state.GradientToWrite(input, out accumulate);
+        accumulate = true;
+        return gradientOf(input);
     }
 
     private static Tensor RunHooks(Tensor t, Tensor g)

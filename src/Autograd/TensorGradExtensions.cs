@@ -38,6 +38,26 @@ public static class TensorGradExtensions
     /// <summary>Sets the accumulated gradient to zero (keeps the buffer).</summary>
     public static void ZeroGrad(this Tensor tensor)
     {
+        tensor.GradZeroPending = false;
         if (tensor.Grad != null) tensor.Backend.Fill(tensor.Grad.Buffer, 0f, 0, tensor.Count);
+    }
+
+    /// <summary>
+    /// Sets the accumulated gradient to zero without writing its buffer (<see cref="Tensor.GradZeroPending"/>): the
+    /// next backward's first contribution overwrites the buffer instead of being added to zeros, which saves a pass
+    /// over the gradient and the clearing. Until backward reaches the tensor, <see cref="Tensor.Grad"/>'s buffer still
+    /// holds the old values: call <see cref="SettleGrad"/> before reading it (optimizers do).
+    /// </summary>
+    public static void ZeroGradDeferred(this Tensor tensor)
+    {
+        if (tensor.Grad != null) tensor.GradZeroPending = true;
+    }
+
+    /// <summary>Writes a pending zero (<see cref="ZeroGradDeferred"/>) into the gradient's buffer, so that it can be read.</summary>
+    public static void SettleGrad(this Tensor tensor)
+    {
+        if (!tensor.GradZeroPending) return;
+        tensor.GradZeroPending = false;
+        tensor.Backend.Fill(tensor.Grad!.Buffer, 0f, 0, tensor.Count);
     }
 }

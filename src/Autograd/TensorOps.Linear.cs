@@ -24,18 +24,21 @@ public static partial class TensorOps
         backend.MatMul(a.Buffer, b.Buffer, c.Buffer, m, n, k, transposeA, transposeB, accumulate: false);
         return Autograd.Record(c, "matmul", [a, b], (dc, gradOf) =>
         {
-            // C = op(A) op(B):  dop(A) = dC op(B)ᵀ,  dop(B) = op(A)ᵀ dC
-            var da = gradOf(a);
+            // C = op(A) op(B):  dop(A) = dC op(B)ᵀ,  dop(B) = op(A)ᵀ dC. A product over an inner dimension of 0
+            // writes nothing, so only a non-empty one may overwrite a gradient whose zero is pending.
+            bool add = true;
+            var da = n > 0 ? Autograd.GradientToWrite(gradOf, a, out add) : gradOf(a);
             if (da != null)
             {
-                if (!transposeA) backend.MatMul(dc.Buffer, b.Buffer, da.Buffer, m, k, n, false, !transposeB, accumulate: true);
-                else backend.MatMul(b.Buffer, dc.Buffer, da.Buffer, k, m, n, transposeB, true, accumulate: true);
+                if (!transposeA) backend.MatMul(dc.Buffer, b.Buffer, da.Buffer, m, k, n, false, !transposeB, accumulate: add);
+                else backend.MatMul(b.Buffer, dc.Buffer, da.Buffer, k, m, n, transposeB, true, accumulate: add);
             }
-            var db = gradOf(b);
+            add = true;
+            var db = m > 0 ? Autograd.GradientToWrite(gradOf, b, out add) : gradOf(b);
             if (db != null)
             {
-                if (!transposeB) backend.MatMul(a.Buffer, dc.Buffer, db.Buffer, k, n, m, !transposeA, false, accumulate: true);
-                else backend.MatMul(dc.Buffer, a.Buffer, db.Buffer, n, k, m, true, transposeA, accumulate: true);
+                if (!transposeB) backend.MatMul(a.Buffer, dc.Buffer, db.Buffer, k, n, m, !transposeA, false, accumulate: add);
+                else backend.MatMul(dc.Buffer, a.Buffer, db.Buffer, n, k, m, true, transposeA, accumulate: add);
             }
         });
     }

@@ -53,6 +53,15 @@ public interface IBackend : IDisposable
     /// <summary>Waits for all queued work (no-op on synchronous backends).</summary>
     void Synchronize();
 
+    /// <summary>
+    /// Declares that <paramref name="buffers"/> keep their values until the result is disposed, e.g. a model's weights
+    /// while the shards of a batch go forward and backward one after the other: the backend may keep work it derives
+    /// from them, such as the packed copy of a matrix product's operand, and reuse it from call to call instead of
+    /// redoing it. Results have the same bits either way; writing one of the buffers before the result is disposed
+    /// leaves later results undefined. By default nothing is kept.
+    /// </summary>
+    IDisposable HoldConstant(IReadOnlyList<DeviceBuffer> buffers) => NothingHeld.Instance;
+
     // ---- elementwise --------------------------------------------------------------------------
 
     /// <summary>y[i] = op(x[i]) for i in [0, n).</summary>
@@ -180,4 +189,12 @@ public interface IBackend : IDisposable
 
     /// <summary>SGD with momentum, in place: g' = g + wd p ; vel = mu vel + g' ; p -= lr vel (PyTorch's form).</summary>
     void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay);
+}
+
+/// <summary>The scope of a <see cref="IBackend.HoldConstant"/> that keeps nothing.</summary>
+internal sealed class NothingHeld : IDisposable
+{
+    public static readonly NothingHeld Instance = new();
+
+    public void Dispose() { }
 }

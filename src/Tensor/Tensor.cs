@@ -62,7 +62,23 @@ public sealed class Tensor : IDisposable
     public bool IsLeaf => GradFn == null;
 
     /// <summary>The accumulated gradient after <c>Backward()</c> (leaves, and non-leaves that called RetainGrad).</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            _grad = value;
+            GradZeroPending = false;
+        }
+    }
+    private Tensor? _grad;
+
+    /// <summary>
+    /// Whether <see cref="Grad"/> counts as all zeros although its buffer was not cleared (a deferred ZeroGrad):
+    /// backward's first contribution overwrites the buffer instead of adding to it, and anything else that uses the
+    /// gradient fills it with zeros first. Assigning <see cref="Grad"/> clears it.
+    /// </summary>
+    public bool GradZeroPending { get; internal set; }
 
     /// <summary>The op that produced this tensor (null for leaves or once the graph was freed).</summary>
     public GradNode? GradFn { get; private set; }

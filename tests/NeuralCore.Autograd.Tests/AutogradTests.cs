@@ -191,3 +191,65 @@ public class ReductionAxesTests
         Assert.Equal([7.5f, 11.5f, 15.5f], x.Mean([0, -1], keepDim: true).ToArray());
     }
 }
+
+/// <summary>
+/// A deferred ZeroGrad (the gradient's buffer keeps stale values and counts as zeros): backward's results are those of
+/// an eager ZeroGrad, bit for bit, whether the first contribution overwrites (a matrix product) or adds (other ops),
+/// with a weight used twice, a hooked leaf, and a parameter backward does not reach.
+/// </summary>
+public class DeferredZeroGradTests
+{
+    private readonly CpuBackend _cpu = new(1);
+
+    [Fact]
+    public void BackwardGivesTheGradientsOfAnEagerZeroGrad()
+    {
+        var eager = Gradients(deferred: false);
+        var deferred = Gradients(deferred: true);
+        Assert.Equal(eager.Length, deferred.Length);
+        for (int i = 0; i < eager.Length; i++) Assert.Equal(eager[i], deferred[i]);
+        Assert.All(deferred[^1], v => Assert.Equal(0f, v));   // the unused parameter reads zeros once settled
+    }
+
+    private float[][] Gradients(bool deferred)
+    {
+        var random = new Random(3);
+        Tensor Parameter(params int[] shape)
+        {
+            var t = Tensor.FromArray(_cpu, Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), shape);
+            t.RequiresGrad = true;
+            t.Grad = Tensor.FromArray(_cpu, Enumerable.Repeat(7f, t.Count).ToArray(), shape);   // stale values from an earlier step
+            return t;
+        }
+        var w1 = Parameter(6, 5);
+        var b1 = Parameter(6);
+        var tied = Parameter(4, 6);      // used twice
+        var hooked = Parameter(3, 6);    // a leaf with a hook: collected in a temporary first
+        var unused = Parameter(2, 2);
+        using var hook = hooked.RegisterHook(g => null);
+        var parameters = new[] { w1, b1, tied, hooked, unused };
+        foreach (var p in parameters)
+            if (deferred) p.ZeroGradDeferred();
+            else p.ZeroGrad();
+        var x = Tensor.FromArray(_cpu, Enumerable.Range(0, 8 * 5).Select(i => MathF.Sin(i)).ToArray(), 8, 5);
+        var h = x.Linear(w1, b1).Tanh();
+        var loss = h.Linear(tied).Pow(2f).Sum().Add(h.Linear(tied).Sum()).Add(h.Linear(hooked).Sum());
+        loss.Backward();
+        foreach (var p in parameters) p.SettleGrad();
+        return parameters.Select(p => p.Grad!.ToArray()).ToArray();
+    }
+
+    [Fact]
+    public void ZeroGradDeferred_IsClearedByAssigningAGradient()
+    {
+        var x = Tensor.FromArray(_cpu, [1f, 2f], 2);
+        x.RequiresGrad = true;
+        x.Grad = Tensor.FromArray(_cpu, [5f, 5f], 2);
+        x.ZeroGradDeferred();
+        Assert.True(x.GradZeroPending);
+        x.Grad = Tensor.FromArray(_cpu, [1f, 1f], 2);
+        Assert.False(x.GradZeroPending);
+        x.Mul(3f).Sum().Backward();
+        Assert.Equal([4f, 4f], x.Grad!.ToArray());
+    }
+}

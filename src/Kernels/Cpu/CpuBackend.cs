@@ -20,6 +20,7 @@ public sealed class CpuBackend : IBackend
 
     private readonly BufferPool _pool = new();
     private readonly CpuParallel _parallel;
+    private readonly ConstantOperands _constants = new();
 
     /// <summary>A backend that runs each large kernel on every core (<see cref="Environment.ProcessorCount"/> threads).</summary>
     public CpuBackend() : this(Environment.ProcessorCount) { }
@@ -380,7 +381,12 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, float alpha = 1)
-        => CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate, alpha, _parallel);
+        => CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate, alpha, _parallel,
+            m > 0 && alpha != 0f ? _constants.PackedB(b, D(b), k, n, transposeB) : null);
+
+    /// <inheritdoc />
+    /// <remarks>A matrix product whose B is one of <paramref name="buffers"/> packs it once and reuses the packing.</remarks>
+    public IDisposable HoldConstant(IReadOnlyList<DeviceBuffer> buffers) => _constants.Hold(buffers);
 
     /// <inheritdoc />
     public void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate)

@@ -68,6 +68,13 @@ public static unsafe partial class CpuGemm
     /// only, e.g. for callers which already parallelise, like convolution over the batch, and must not nest loops).</summary>
     internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
         int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel)
+        => Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, alpha, parallel, null);
+
+    /// <summary>As above; when <paramref name="packedB"/> is given, it holds op(B) packed whole (<see cref="PackedOperand"/>),
+    /// and no thread packs B again.</summary>
+    internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel,
+        PackedOperand? packedB)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -102,11 +109,13 @@ public static unsafe partial class CpuGemm
             units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
         }
         threads = Math.Min(threads, units);
+        if (packedB != null && !packedB.Fits(k, n)) throw new ArgumentException($"packed B holds {packedB.K}x{packedB.N}, the product needs {k}x{n}", nameof(packedB));
+        var packed = new PackedView(packedB?.Pointer, packedB?.PaddedColumns ?? 0, 0);
         if (threads <= 1)
         {
             fixed (float* pa = a, pb = b, pc = c)
                 Blocked(pa + aOffset, lda, transposeA, pb + bOffset, ldb, transposeB, pc + cOffset, n,
-                        m, n, k, accumulate, alpha);
+                        m, n, k, accumulate, alpha, packed);
             return;
         }
 
@@ -116,7 +125,7 @@ public static unsafe partial class CpuGemm
             {
                 A = pa + aOffset, Lda = lda, TransA = transposeA, B = pb + bOffset, Ldb = ldb, TransB = transposeB,
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
-                SplitRows = splitRows, Units = units, Threads = threads,
+                SplitRows = splitRows, Units = units, Threads = threads, PackedB = packed,
             };
             parallel!.For(threads, ref job); // allocation-free, unlike Parallel.For
         }
@@ -129,6 +138,7 @@ public static unsafe partial class CpuGemm
         public int Lda, Ldb, M, N, K, Units, Threads;
         public bool TransA, TransB, Accumulate, SplitRows;
         public float Alpha;
+        public PackedView PackedB;
 
         public readonly void Invoke(int t)
         {
@@ -138,14 +148,14 @@ public static unsafe partial class CpuGemm
                 int i0 = u0 * MR, i1 = Math.Min(M, u1 * MR);
                 if (i1 <= i0) return;
                 float* aStrip = TransA ? A + i0 : A + (long)i0 * Lda;
-                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha);
+                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha, PackedB);
             }
             else
             {
                 int j0 = u0 * NR, j1 = Math.Min(N, u1 * NR);
                 if (j1 <= j0) return;
                 float* bStrip = TransB ? B + (long)j0 * Ldb : B + j0;
-                Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha);
+                Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha, PackedB with { Column = j0 });
             }
         }
     }
@@ -215,7 +225,7 @@ public static unsafe partial class CpuGemm
     /// <summary>Sequential blocked GEMM on raw pointers: C[m,n] (+)= alpha op(A) op(B), C with row stride ldc.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
     private static void Blocked(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
-        int m, int n, int k, bool accumulate, float alpha)
+        int m, int n, int k, bool accumulate, float alpha, PackedView packedB = default)
     {
         var buffers = t_buffers ??= new PackBuffers();
         float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
@@ -235,15 +245,20 @@ public static unsafe partial class CpuGemm
             int nc = Math.Min(NC, n - jc);
             // Split k into equal blocks of at most KC rather than KC, KC, ..., remainder: a short last block
             // would pay the C-tile load/store for only a few FMAs.
-            int kBlocks = (k + KC - 1) / KC;
-            int kStep = (k + kBlocks - 1) / kBlocks;
+            int kStep = KStep(k);
             for (int pc = 0; pc < k; pc += kStep)
             {
                 int kc = Math.Min(kStep, k - pc);
                 bool add = accumulate || pc > 0; // the first rank-KC update overwrites C unless accumulating
-                int inPlaceColumns = inPlaceB ? nc / nr * nr : 0;
-                if (inPlaceColumns < nc)
-                    PackB(b, ldb, transB, pc, jc + inPlaceColumns, kc, nc - inPlaceColumns, packB + (long)inPlaceColumns * kc);
+                float* panel = packB;
+                int inPlaceColumns = 0;   // B read in place (a held, packed B is read from its packing)
+                if (packedB.Pointer != null) panel = packedB.Panel(pc, packedB.Column + jc, kc);
+                else
+                {
+                    inPlaceColumns = inPlaceB ? nc / nr * nr : 0;
+                    if (inPlaceColumns < nc)
+                        PackB(b, ldb, transB, pc, jc + inPlaceColumns, kc, nc - inPlaceColumns, packB + (long)inPlaceColumns * kc);
+                }
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -259,7 +274,7 @@ public static unsafe partial class CpuGemm
                         {
                             int cols = Math.Min(nr, nc - jr);
                             bool bInPlace = jr < inPlaceColumns;
-                            float* bp = bInPlace ? b + (long)pc * ldb + jc + jr : packB + (long)jr * kc;
+                            float* bp = bInPlace ? b + (long)pc * ldb + jc + jr : panel + (long)jr * kc;
                             if (aInPlace || bInPlace)
                             {
                                 int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;

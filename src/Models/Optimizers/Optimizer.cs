@@ -33,6 +33,16 @@ public abstract class Optimizer
         foreach (var p in Parameters) p.ZeroGrad();
     }
 
+    /// <summary>
+    /// Sets every parameter's gradient to zero without writing it (<see cref="TensorGradExtensions.ZeroGradDeferred"/>):
+    /// backward then writes each gradient where <see cref="ZeroGrad"/> would have it add to zeros. <see cref="Step"/>
+    /// clears those backward did not reach.
+    /// </summary>
+    public void ZeroGradDeferred()
+    {
+        foreach (var p in Parameters) p.ZeroGradDeferred();
+    }
+
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     public void Step()
     {
@@ -40,6 +50,7 @@ public abstract class Optimizer
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters[i];
+            p.SettleGrad();
             if (p.Grad != null) Update(i, p, p.Grad);
         }
     }

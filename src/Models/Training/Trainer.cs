@@ -243,7 +243,7 @@ public sealed class Trainer
                 else
                 {
                     var x = Tensor.FromArray(backend, _batch.AsSpan(0, rows * features), new Shape(rows, features));
-                    Optimizer.ZeroGrad();
+                    Optimizer.ZeroGradDeferred();
                     var parts = Model.ComputeLoss(x, NoiseRandom);
                     parts.Total.Backward();
                     loss = parts.Total.Item();
@@ -295,15 +295,16 @@ public sealed class Trainer
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
+        using var weights = count > 1 ? HoldWeights(Model) : null;
         for (int k = 0; k < count; k++)
         {
-            // backward adds into the gradients it finds: each shard's start at zero, in tensors of their own, so that
-            // the shards stay apart for the fold without a copy
+            // each shard's gradients start at zero, in tensors of their own, so that the shards stay apart for the fold
+            // without a copy; the zero is deferred, so that backward writes most of them instead of adding to zeros
             var grads = buffers.Shards[k];
             for (int i = 0; i < parameters.Count; i++)
             {
-                backend.Fill(grads[i].Buffer, 0f, 0, grads[i].Count);
                 parameters[i].Grad = grads[i];
+                parameters[i].ZeroGradDeferred();
             }
             var (start, n) = GradientShards.Rows(rows, shards, first + k);
             float loss = 0f;   // an empty shard (a last batch smaller than the shard count) adds zeros
@@ -315,6 +316,7 @@ public sealed class Trainer
                     parts.Total.Backward();
                     loss = parts.Total.Item();
                 }
+            foreach (var p in parameters) p.SettleGrad();   // those backward did not reach (all of them for an empty shard)
             buffers.Loaded(k, loss);
             RowsComputed += n;
         }
@@ -403,6 +405,7 @@ public sealed class Trainer
         var slots = new float[3 * batches];
         var random = SeededRandom.ForStream(Options.Seed, RandomStream.Evaluation);
         var skipped = Array.Empty<float>();
+        using var weights = count > 1 ? HoldWeights(Model) : null;
         Model.ForEachBatch(test, testCount, Model.Spec.InputFeatures, batchSize, (x, start) =>
         {
             int batch = start / batchSize, rows = x.Shape[0];
@@ -430,6 +433,18 @@ public sealed class Trainer
         return new Evaluation(total / testCount, reconstruction / testCount, kl / testCount, testCount);
     }
 
+    /// <summary>
+    /// Tells the backend that the model's weights stay as they are (between the shards of a step, over the batches of
+    /// an evaluation), so that what it derives from them, such as packed matrix operands, is derived once. Only worth
+    /// it when the weights are read more than once: a kept packing is read back from further away in memory than
+    /// one made just before the product.
+    /// </summary>
+    private static IDisposable HoldWeights(Autoencoder model)
+    {
+        var parameters = model.Parameters();
+        return parameters[0].Backend.HoldConstant(parameters.Select(p => p.Buffer).ToArray());
+    }
+
     /// <summary>L2 norm of each parameter's gradient, by parameter name.</summary>
     public Dictionary<string, double> GradientNorms()
     {
@@ -454,6 +469,7 @@ public sealed class Trainer
         var quantizer = (model as VqVae)?.Quantizer;
         quantizer?.ResetUsage();
         double total = 0, recon = 0, kl = 0;
+        using var weights = count > batchSize ? HoldWeights(model) : null;
         model.ForEachBatch(data, count, model.Spec.InputFeatures, batchSize, (x, _) =>
         {
             var parts = model.ComputeLoss(x, random);

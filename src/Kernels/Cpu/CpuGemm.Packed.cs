@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+
+namespace NeuralCore.Kernels.Cpu;
+
+public static unsafe partial class CpuGemm
+{
+    /// <summary>
+    /// op(B) of a product packed once, whole, for products that reuse the same B (a weight read by several shards of
+    /// a batch): per k block of <see cref="Blocked"/> (at k offset pc), all NR-column micro-panels of every column,
+    /// starting at pc * <see cref="PaddedColumns"/>. Any block and column strip of a product is then a slice of it,
+    /// the same values <see cref="PackB"/> would write, so products give the same bits either way.
+    /// </summary>
+    internal sealed class PackedOperand
+    {
+        private float[] _storage = [];
+
+        /// <summary>Rows of op(B) (the product's depth).</summary>
+        public int K { get; private set; }
+        /// <summary>Columns of op(B).</summary>
+        public int N { get; private set; }
+        /// <summary>Columns rounded up to whole micro-panels.</summary>
+        public int PaddedColumns { get; private set; }
+        /// <summary>The 64-byte aligned start of the packing (the array is pinned).</summary>
+        public float* Pointer { get; private set; }
+
+        public bool Fits(int k, int n) => K == k && N == n;
+
+        /// <summary>Floats of storage the packing of a [k, n] op(B) needs.</summary>
+        public static long Length(int k, int n) => (long)k * ((n + NR - 1) / NR * NR) + 16;
+
+        /// <summary>Floats of storage held.</summary>
+        public long Capacity => _storage.Length;
+
+        /// <summary>Packs op(B), B stored [k, n] (or [n, k] when <paramref name="transpose"/>), reusing the storage when it is large enough.</summary>
+        public void Pack(float[] b, int k, int n, bool transpose)
+        {
+            CheckRange(b, 0, (long)k * n, nameof(b));
+            int padded = (n + NR - 1) / NR * NR;
+            long length = Length(k, n);
+            if (length > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(n), $"a packed {k}x{n} operand exceeds the largest array");
+            if (_storage.Length < length)
+            {
+                _storage = GC.AllocateUninitializedArray<float>((int)length, pinned: true);
+                float* p = (float*)Unsafe.AsPointer(ref _storage[0]);
+                Pointer = (float*)(((nint)p + 63) & ~(nint)63);
+            }
+            K = k; N = n; PaddedColumns = padded;
+            if (k == 0 || n == 0) return;
+            int ldb = transpose ? k : n, kStep = KStep(k);
+            fixed (float* pb = b)
+                for (int pc = 0; pc < k; pc += kStep)
+                    PackB(pb, ldb, transpose, pc, 0, Math.Min(kStep, k - pc), n, Pointer + (long)pc * padded);
+        }
+    }
+
+    /// <summary>Where a product finds its packed B (null <see cref="Pointer"/>: it packs B itself); <see cref="Column"/>
+    /// is the first column of the strip being computed.</summary>
+    private readonly struct PackedView(float* pointer, int paddedColumns, int column)
+    {
+        public float* Pointer { get; } = pointer;
+        public int PaddedColumns { get; } = paddedColumns;
+        public int Column { get; init; } = column;
+
+        /// <summary>The micro-panels of the k block at <paramref name="pc"/> (depth <paramref name="kc"/>) from column <paramref name="column"/> on.</summary>
+        public float* Panel(int pc, int column, int kc) => Pointer + (long)pc * PaddedColumns + (long)column * kc;
+    }
+}
