@@ -37,10 +37,12 @@ internal static class PriorOps
             }
             var db = gradOf(bias);
             if (db != null) backend.BinaryBackward(BinaryOp.Add, dz.Buffer, dz.Shape.Dims, bias.Buffer, bias.Shape.Dims, dz.Buffer, dz.Shape.Dims, null, db.Buffer);
-            var dx = gradOf(x);
-            if (dx != null) backend.MatMul(dz.Buffer, weight.Buffer, dx.Buffer, n, inFeatures, outFeatures, false, false, accumulate: true);
-            var dw = gradOf(weight);
-            if (dw != null) backend.MatMul(dz.Buffer, x.Buffer, dw.Buffer, outFeatures, inFeatures, n, true, false, accumulate: true);
+            // both products write every element of their gradient (their depths are not 0), so a gradient not yet
+            // written is overwritten instead of cleared and added to
+            var dx = Autograd.GradientToWrite(gradOf, x, out bool addX);
+            if (dx != null) backend.MatMul(dz.Buffer, weight.Buffer, dx.Buffer, n, inFeatures, outFeatures, false, false, accumulate: addX);
+            var dw = Autograd.GradientToWrite(gradOf, weight, out bool addW);
+            if (dw != null) backend.MatMul(dz.Buffer, x.Buffer, dw.Buffer, outFeatures, inFeatures, n, true, false, accumulate: addW);
             if (relu) dz.Dispose();
         });
     }
