@@ -295,10 +295,10 @@ public static unsafe partial class CpuGemm
                             else if (Use512 && cols <= 16)
                             {
                                 // Column edge of at most 16: the half-width kernel does half the FMAs.
-                                if (rows == mr && cols == 16) Kernel8x16(kc, ap, bp, cRow + jr, ldc, add);
+                                if (rows == mr && cols == 16) Kernel8x16Strided(kc, ap, 1, mr, bp, nr, cRow + jr, ldc, add);
                                 else
                                 {
-                                    Kernel8x16(kc, ap, bp, tile, nr, false);
+                                    Kernel8x16Strided(kc, ap, 1, mr, bp, nr, tile, nr, false);
                                     MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
                                 }
                             }
@@ -516,54 +516,16 @@ public static unsafe partial class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
-        if (Use512) Kernel8x32(kc, a, b, c, ldc, add);
+        if (Use512) Kernel8x32Strided(kc, a, 1, 8, b, 32, c, ldc, add);   // a packed panel pair
         else if (Use256) Kernel6x16(kc, a, b, c, ldc, add);
         else KernelScalar(kc, a, b, c, ldc, add);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            a += 8;
-            b += 32;
-        }
-        Store2(c, c00, c01, add); c += ldc;
-        Store2(c, c10, c11, add); c += ldc;
-        Store2(c, c20, c21, add); c += ldc;
-        Store2(c, c30, c31, add); c += ldc;
-        Store2(c, c40, c41, add); c += ldc;
-        Store2(c, c50, c51, add); c += ldc;
-        Store2(c, c60, c61, add); c += ldc;
-        Store2(c, c70, c71, add);
-    }
-
     /// <summary>
-    /// <see cref="Kernel8x32"/> on operands read where they are: element p of A's row r at a[r * aRow + p * aStep]
-    /// (a packed panel is aRow 1, aStep 8), B's row p of 32 values at b + p * bStep (a packed panel is bStep 32).
+    /// C[8, 32] (+)= A (8 x kc) * B (kc x 32), C with row stride ldc, on operands read where they are: element p of A's
+    /// row r at a[r * aRow + p * aStep] (a packed panel is aRow 1, aStep 8), B's row p of 32 values at b + p * bStep
+    /// (a packed panel is bStep 32). A runtime stride costs nothing measurable against constant ones, so packed and
+    /// in-place operands share the kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x32Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
@@ -605,7 +567,7 @@ public static unsafe partial class CpuGemm
         Store2(c, c70, c71, add);
     }
 
-    /// <summary><see cref="Kernel8x16"/> on operands read where they are (see <see cref="Kernel8x32Strided"/>).</summary>
+    /// <summary>The first 16 columns of <see cref="Kernel8x32Strided"/> (an edge panel of at most 16 columns: half the FMAs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x16Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
     {
@@ -624,36 +586,6 @@ public static unsafe partial class CpuGemm
             c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), b0, c6);
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), b0, c7);
             b += bStep;
-        }
-        Store1(c, c0, add); c += ldc;
-        Store1(c, c1, add); c += ldc;
-        Store1(c, c2, add); c += ldc;
-        Store1(c, c3, add); c += ldc;
-        Store1(c, c4, add); c += ldc;
-        Store1(c, c5, add); c += ldc;
-        Store1(c, c6, add); c += ldc;
-        Store1(c, c7, add);
-    }
-
-    /// <summary>Edge kernel: the first 16 columns of an 8 x 32 packed panel pair (B rows still 32 apart).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16(int kc, float* a, float* b, float* c, int ldc, bool add)
-    {
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
-            a += 8;
-            b += 32;
         }
         Store1(c, c0, add); c += ldc;
         Store1(c, c1, add); c += ldc;
