@@ -61,7 +61,6 @@ internal static partial class CpuConvolution
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeGradient(float* dy, int k, int plane, float* dyT)
     {
-        var z = Vector512<float>.Zero;
         for (int p = 0; p < plane; p += 16)
         {
             int valid = Math.Min(16, plane - p);
@@ -69,32 +68,11 @@ internal static partial class CpuConvolution
             for (int kb = 0; kb < k; kb += 16)
             {
                 float* s = dy + (long)kb * plane + p;
-                // rows a..p of the block; step 1: interleave pairs of rows
-                var t0 = Avx512F.MaskLoad(s, m, z); var t1 = Avx512F.MaskLoad(s + plane, m, z);
-                var t2 = Avx512F.MaskLoad(s + 2 * plane, m, z); var t3 = Avx512F.MaskLoad(s + 3 * plane, m, z);
-                var u0 = Avx512F.UnpackLow(t0, t1); var u1 = Avx512F.UnpackHigh(t0, t1);
-                var u2 = Avx512F.UnpackLow(t2, t3); var u3 = Avx512F.UnpackHigh(t2, t3);
-                // step 2: within each 128-bit lane L, g0c = column 4L + c of rows 0..3
-                var g00 = Avx512F.Shuffle(u0, u2, 0x44); var g01 = Avx512F.Shuffle(u0, u2, 0xEE);
-                var g02 = Avx512F.Shuffle(u1, u3, 0x44); var g03 = Avx512F.Shuffle(u1, u3, 0xEE);
-                t0 = Avx512F.MaskLoad(s + 4 * plane, m, z); t1 = Avx512F.MaskLoad(s + 5 * plane, m, z);
-                t2 = Avx512F.MaskLoad(s + 6 * plane, m, z); t3 = Avx512F.MaskLoad(s + 7 * plane, m, z);
-                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
-                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
-                var g10 = Avx512F.Shuffle(u0, u2, 0x44); var g11 = Avx512F.Shuffle(u0, u2, 0xEE);
-                var g12 = Avx512F.Shuffle(u1, u3, 0x44); var g13 = Avx512F.Shuffle(u1, u3, 0xEE);
-                t0 = Avx512F.MaskLoad(s + 8 * plane, m, z); t1 = Avx512F.MaskLoad(s + 9 * plane, m, z);
-                t2 = Avx512F.MaskLoad(s + 10 * plane, m, z); t3 = Avx512F.MaskLoad(s + 11 * plane, m, z);
-                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
-                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
-                var g20 = Avx512F.Shuffle(u0, u2, 0x44); var g21 = Avx512F.Shuffle(u0, u2, 0xEE);
-                var g22 = Avx512F.Shuffle(u1, u3, 0x44); var g23 = Avx512F.Shuffle(u1, u3, 0xEE);
-                t0 = Avx512F.MaskLoad(s + 12 * plane, m, z); t1 = Avx512F.MaskLoad(s + 13 * plane, m, z);
-                t2 = Avx512F.MaskLoad(s + 14 * plane, m, z); t3 = Avx512F.MaskLoad(s + 15 * plane, m, z);
-                u0 = Avx512F.UnpackLow(t0, t1); u1 = Avx512F.UnpackHigh(t0, t1);
-                u2 = Avx512F.UnpackLow(t2, t3); u3 = Avx512F.UnpackHigh(t2, t3);
-                var g30 = Avx512F.Shuffle(u0, u2, 0x44); var g31 = Avx512F.Shuffle(u0, u2, 0xEE);
-                var g32 = Avx512F.Shuffle(u1, u3, 0x44); var g33 = Avx512F.Shuffle(u1, u3, 0xEE);
+                // steps 1 and 2 for each group of four rows: within each 128-bit lane L, gRc = column 4L + c of the group
+                RowGroup(s, plane, m, out var g00, out var g01, out var g02, out var g03);
+                RowGroup(s + 4 * plane, plane, m, out var g10, out var g11, out var g12, out var g13);
+                RowGroup(s + 8 * plane, plane, m, out var g20, out var g21, out var g22, out var g23);
+                RowGroup(s + 12 * plane, plane, m, out var g30, out var g31, out var g32, out var g33);
                 float* d = dyT + (long)p * k + kb;
                 StoreColumns(g00, g10, g20, g30, d, k, valid, 0);
                 StoreColumns(g01, g11, g21, g31, d, k, valid, 1);
@@ -102,6 +80,21 @@ internal static partial class CpuConvolution
                 StoreColumns(g03, g13, g23, g33, d, k, valid, 3);
             }
         }
+    }
+
+    /// <summary>Steps 1 and 2 of <see cref="TransposeGradient"/> for rows s, s + plane, s + 2 plane, s + 3 plane: interleave
+    /// pairs of rows, then pairs of pairs, so that within each 128-bit lane L, gc holds column 4L + c of the four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowGroup(float* s, int plane, Vector512<float> m,
+        out Vector512<float> g0, out Vector512<float> g1, out Vector512<float> g2, out Vector512<float> g3)
+    {
+        var z = Vector512<float>.Zero;
+        var t0 = Avx512F.MaskLoad(s, m, z); var t1 = Avx512F.MaskLoad(s + plane, m, z);
+        var t2 = Avx512F.MaskLoad(s + 2 * plane, m, z); var t3 = Avx512F.MaskLoad(s + 3 * plane, m, z);
+        var u0 = Avx512F.UnpackLow(t0, t1); var u1 = Avx512F.UnpackHigh(t0, t1);
+        var u2 = Avx512F.UnpackLow(t2, t3); var u3 = Avx512F.UnpackHigh(t2, t3);
+        g0 = Avx512F.Shuffle(u0, u2, 0x44); g1 = Avx512F.Shuffle(u0, u2, 0xEE);
+        g2 = Avx512F.Shuffle(u1, u3, 0x44); g3 = Avx512F.Shuffle(u1, u3, 0xEE);
     }
 
     /// <summary>Step 3 of <see cref="TransposeGradient"/>: from the four row groups' column-c vectors, the full columns
