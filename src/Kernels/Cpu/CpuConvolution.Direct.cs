@@ -93,7 +93,7 @@ internal static partial class CpuConvolution
         {
             int width = cols - p >= 32 ? 32 : 16;
             int i = 0;
-            for (; i + 8 <= m; i += 8) Kernel8(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, width, add);
+            for (; i + 8 <= m; i += 8) CpuGemm.Kernel8Rows(a + (long)i * ars, ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, ldc, width, add);
             for (; i < m; i++) Kernel1(a + (long)i * ars, acs, depth, b + p, ldb, c + (long)i * ldc + p, width, add);
             p += width;
         }
@@ -185,49 +185,6 @@ internal static partial class CpuConvolution
         }
     }
 
-    /// <summary>Eight rows of c by up to 32 columns: 16 accumulators, two loads of b and eight broadcasts of a per step.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel8(float* a, int ars, int acs, int depth, float* b, int ldb, float* c, int ldc, int width, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        bool two = width > 16;
-        float* a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars, a4 = a + 4 * ars, a5 = a + 5 * ars, a6 = a + 6 * ars, a7 = a + 7 * ars;
-        for (int q = 0; q < depth; q++)
-        {
-            long qa = (long)q * acs;
-            var b0 = Vector512.Load(b);
-            var b1 = two ? Vector512.Load(b + 16) : default;
-            var ai = Vector512.Create(a[qa]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a1[qa]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a2[qa]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a3[qa]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a4[qa]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a5[qa]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a6[qa]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a7[qa]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            b += ldb;
-        }
-        StoreRow(c, c00, c01, width, add); c += ldc;
-        StoreRow(c, c10, c11, width, add); c += ldc;
-        StoreRow(c, c20, c21, width, add); c += ldc;
-        StoreRow(c, c30, c31, width, add); c += ldc;
-        StoreRow(c, c40, c41, width, add); c += ldc;
-        StoreRow(c, c50, c51, width, add); c += ldc;
-        StoreRow(c, c60, c61, width, add); c += ldc;
-        StoreRow(c, c70, c71, width, add);
-    }
-
     /// <summary>One row of c by 48 columns (the rows left over below a multiple of eight).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel1x48(float* a, int acs, int depth, float* b, int ldb, float* c, bool add)
@@ -257,7 +214,7 @@ internal static partial class CpuConvolution
             if (two) c1 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), c1);
             b += ldb;
         }
-        StoreRow(c, c0, c1, width, add);
+        CpuGemm.StoreRow(c, c0, c1, width, add);
     }
 
     /// <summary>Stores (or with <paramref name="add"/> adds) 48 floats at c.</summary>
@@ -269,26 +226,6 @@ internal static partial class CpuConvolution
             v0 = Vector512.Load(c) + v0; v1 = Vector512.Load(c + 16) + v1; v2 = Vector512.Load(c + 32) + v2;
         }
         v0.Store(c); v1.Store(c + 16); v2.Store(c + 32);
-    }
-
-    /// <summary>Stores (or with <paramref name="add"/> adds) the first <paramref name="width"/> (1..32) floats of [lo, hi]
-    /// at c, nothing beyond.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add)
-    {
-        if (add)
-        {
-            var z = Vector512<float>.Zero;
-            lo = Avx512F.MaskLoad(c, Mask(Math.Min(width, 16)), z) + lo;
-            if (width > 16) hi = Avx512F.MaskLoad(c + 16, Mask(width - 16), z) + hi;
-        }
-        if (width >= 16)
-        {
-            lo.Store(c);
-            if (width == 32) hi.Store(c + 16);
-            else if (width > 16) Avx512F.MaskStore(c + 16, Mask(width - 16), hi);
-        }
-        else Avx512F.MaskStore(c, Mask(width), lo);
     }
 
     /// <summary>All bits set in the first <paramref name="count"/> lanes.</summary>

@@ -275,33 +275,18 @@ public static unsafe partial class CpuGemm
                             int cols = Math.Min(nr, nc - jr);
                             bool bInPlace = jr < inPlaceColumns;
                             float* bp = bInPlace ? b + (long)pc * ldb + jc + jr : panel + (long)jr * kc;
-                            if (aInPlace || bInPlace)
+                            if (Use512)
                             {
+                                // packed panels: A rows 1 apart and steps of 8, B steps of 32
                                 int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;
-                                if (rows == mr && cols == nr) Kernel8x32Strided(kc, ap, apRow, apStep, bp, bpStep, cRow + jr, ldc, add);
-                                else if (rows == mr && cols == 16) Kernel8x16Strided(kc, ap, apRow, apStep, bp, bpStep, cRow + jr, ldc, add);
+                                if (rows == mr) Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, cRow + jr, ldc, cols, add);
                                 else
                                 {
-                                    if (cols <= 16) Kernel8x16Strided(kc, ap, apRow, apStep, bp, bpStep, tile, nr, false);
-                                    else Kernel8x32Strided(kc, ap, apRow, apStep, bp, bpStep, tile, nr, false);
-                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
-                                }
-                                continue;
-                            }
-                            if (rows == mr && cols == nr)
-                            {
-                                MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
-                            }
-                            else if (Use512 && cols <= 16)
-                            {
-                                // Column edge of at most 16: the half-width kernel does half the FMAs.
-                                if (rows == mr && cols == 16) Kernel8x16Strided(kc, ap, 1, mr, bp, nr, cRow + jr, ldc, add);
-                                else
-                                {
-                                    Kernel8x16Strided(kc, ap, 1, mr, bp, nr, tile, nr, false);
+                                    Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, tile, nr, cols, false);
                                     MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
                                 }
                             }
+                            else if (rows == mr && cols == nr) MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
                             else
                             {
                                 MicroKernel(kc, ap, bp, tile, nr, false);
@@ -516,105 +501,101 @@ public static unsafe partial class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
-        if (Use512) Kernel8x32Strided(kc, a, 1, 8, b, 32, c, ldc, add);   // a packed panel pair
-        else if (Use256) Kernel6x16(kc, a, b, c, ldc, add);
+        if (Use256) Kernel6x16(kc, a, b, c, ldc, add);
         else KernelScalar(kc, a, b, c, ldc, add);
     }
 
     /// <summary>
-    /// C[8, 32] (+)= A (8 x kc) * B (kc x 32), C with row stride ldc, on operands read where they are: element p of A's
-    /// row r at a[r * aRow + p * aStep] (a packed panel is aRow 1, aStep 8), B's row p of 32 values at b + p * bStep
-    /// (a packed panel is bStep 32). A runtime stride costs nothing measurable against constant ones, so packed and
-    /// in-place operands share the kernel.
+    /// C[8, width] (+)= A (8 x depth) * B (depth x width), width 1..32, each accumulator one FMA chain from zero in
+    /// depth order, added to (or stored in) C at the end with masked stores, nothing beyond width. Operands are read
+    /// where they are: element q of A's row r at a[r * aRow + q * aStep] (a packed panel is aRow 1, aStep 8), B's row q
+    /// at b + q * bStep, 32 readable values (16 when width ≤ 16; a packed panel is bStep 32). The GEMM and the direct
+    /// convolution share it; a runtime stride costs nothing measurable against constant ones.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
+    internal static void Kernel8Rows(float* a, int aRow, int aStep, int depth, float* b, int bStep, float* c, int ldc, int width, bool add)
     {
-        float* a0 = a, a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
+        float* a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (long p = 0, at = 0; p < kc; p++, at += aStep)
+        if (width > 16)
         {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var ai = Vector512.Create(a0[at]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a1[at]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a2[at]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a3[at]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a4[at]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a5[at]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a6[at]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a7[at]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            b += bStep;
+            for (long q = 0, at = 0; q < depth; q++, at += aStep)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + 16);
+                var ai = Vector512.Create(a[at]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a1[at]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a2[at]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a3[at]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a4[at]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a5[at]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a6[at]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a7[at]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                b += bStep;
+            }
         }
-        Store2(c, c00, c01, add); c += ldc;
-        Store2(c, c10, c11, add); c += ldc;
-        Store2(c, c20, c21, add); c += ldc;
-        Store2(c, c30, c31, add); c += ldc;
-        Store2(c, c40, c41, add); c += ldc;
-        Store2(c, c50, c51, add); c += ldc;
-        Store2(c, c60, c61, add); c += ldc;
-        Store2(c, c70, c71, add);
-    }
-
-    /// <summary>The first 16 columns of <see cref="Kernel8x32Strided"/> (an edge panel of at most 16 columns: half the FMAs).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16Strided(int kc, float* a, int aRow, int aStep, float* b, int bStep, float* c, int ldc, bool add)
-    {
-        float* a0 = a, a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-        for (long p = 0, at = 0; p < kc; p++, at += aStep)
+        else
         {
-            var b0 = Vector512.Load(b);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[at]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[at]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[at]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[at]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[at]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[at]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), b0, c7);
-            b += bStep;
+            // half the width: half the FMAs
+            for (long q = 0, at = 0; q < depth; q++, at += aStep)
+            {
+                var b0 = Vector512.Load(b);
+                c00 = Vector512.FusedMultiplyAdd(Vector512.Create(a[at]), b0, c00);
+                c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[at]), b0, c10);
+                c20 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[at]), b0, c20);
+                c30 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[at]), b0, c30);
+                c40 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[at]), b0, c40);
+                c50 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[at]), b0, c50);
+                c60 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), b0, c60);
+                c70 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), b0, c70);
+                b += bStep;
+            }
         }
-        Store1(c, c0, add); c += ldc;
-        Store1(c, c1, add); c += ldc;
-        Store1(c, c2, add); c += ldc;
-        Store1(c, c3, add); c += ldc;
-        Store1(c, c4, add); c += ldc;
-        Store1(c, c5, add); c += ldc;
-        Store1(c, c6, add); c += ldc;
-        Store1(c, c7, add);
+        StoreRow(c, c00, c01, width, add); c += ldc;
+        StoreRow(c, c10, c11, width, add); c += ldc;
+        StoreRow(c, c20, c21, width, add); c += ldc;
+        StoreRow(c, c30, c31, width, add); c += ldc;
+        StoreRow(c, c40, c41, width, add); c += ldc;
+        StoreRow(c, c50, c51, width, add); c += ldc;
+        StoreRow(c, c60, c61, width, add); c += ldc;
+        StoreRow(c, c70, c71, width, add);
     }
 
+    /// <summary>Stores (or with <paramref name="add"/> adds) the first <paramref name="width"/> (1..32) floats of [lo, hi]
+    /// at c, nothing beyond.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store1(float* c, Vector512<float> v, bool add)
-    {
-        if (add) v += Vector512.Load(c);
-        v.Store(c);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store2(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    internal static void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add)
     {
         if (add)
         {
-            v0 += Vector512.Load(c);
-            v1 += Vector512.Load(c + 16);
+            var z = Vector512<float>.Zero;
+            lo = Avx512F.MaskLoad(c, Mask(Math.Min(width, 16)), z) + lo;
+            if (width > 16) hi = Avx512F.MaskLoad(c + 16, Mask(width - 16), z) + hi;
         }
-        v0.Store(c);
-        v1.Store(c + 16);
+        if (width >= 16)
+        {
+            lo.Store(c);
+            if (width == 32) hi.Store(c + 16);
+            else if (width > 16) Avx512F.MaskStore(c + 16, Mask(width - 16), hi);
+        }
+        else Avx512F.MaskStore(c, Mask(width), lo);
     }
+
+    /// <summary>All bits set in the first <paramref name="count"/> lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Mask(int count) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
