@@ -110,6 +110,20 @@ public interface IBackend : IDisposable
     void MatMul(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, int k,
                 bool transposeA, bool transposeB, bool accumulate, float alpha = 1f);
 
+    /// <summary>
+    /// C[m, n] = op(A) op(B) + bias, with bias [n] added to every row, then a ReLU when <paramref name="relu"/>: exactly the
+    /// numbers of <see cref="MatMul"/>, a row-broadcast <see cref="BinaryOp.Add"/> and <see cref="UnaryOp.Relu"/> in that
+    /// order, which is what the default runs. A backend may apply the bias and the ReLU to each tile of C as the product
+    /// finishes it, so that C is not read back from memory twice.
+    /// </summary>
+    void MatMulBias(DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, DeviceBuffer c, int m, int n, int k,
+                    bool transposeA, bool transposeB, bool relu)
+    {
+        MatMul(a, b, c, m, n, k, transposeA, transposeB, accumulate: false);
+        Binary(BinaryOp.Add, c, [m, n], bias, [n], c, [m, n]);
+        if (relu) Unary(UnaryOp.Relu, c, c, m * n);
+    }
+
     /// <summary>y[b, j, i] (+)= x[b, i, j] for x viewed as [batch, rows, columns].</summary>
     void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate);
 

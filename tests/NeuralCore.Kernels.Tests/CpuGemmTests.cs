@@ -51,6 +51,41 @@ public class CpuGemmTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
+    public void BiasAndReluOnEachTile_GiveTheBitsOfSeparatePasses(int m, int n, int k)
+    {
+        // the epilogue must be the product, then a row-broadcast add, then a ReLU, bit for bit: edge values included
+        // (NaN stays NaN through the ReLU, -0 and tiny values, infinities) and for every strip split of the threads
+        var rng = new Random(m * 11 + n * 13 + k);
+        float[] special = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -1e30f, 1e30f];
+        float[] Values(int count) => Enumerable.Range(0, count)
+            .Select(_ => rng.Next(10) == 0 ? special[rng.Next(special.Length)] : rng.NextSingle() - 0.5f).ToArray();
+        float[] a = Values(m * k), b = Values(k * n), bias = Values(n);
+        foreach (int threads in new[] { 1, 3 })
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (bool relu in new[] { false, true })
+        {
+            using var backend = new CpuBackend(threads);
+            DeviceBuffer Upload(float[] values)
+            {
+                var buffer = backend.Allocate(values.Length);
+                backend.Upload(values, buffer);
+                return buffer;
+            }
+            DeviceBuffer da = Upload(a), db = Upload(b), dBias = Upload(bias), fused = backend.Allocate(m * n), separate = backend.Allocate(m * n);
+            backend.MatMulBias(da, db, dBias, fused, m, n, k, ta, tb, relu);
+            backend.MatMul(da, db, separate, m, n, k, ta, tb, accumulate: false);
+            backend.Binary(BinaryOp.Add, separate, [m, n], dBias, [n], separate, [m, n]);
+            if (relu) backend.Unary(UnaryOp.Relu, separate, separate, m * n);
+            float[] x = new float[m * n], y = new float[m * n];
+            backend.Download(fused, x);
+            backend.Download(separate, y);
+            Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), x.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
     public void OperandsReadInPlace_GiveThePackedBits(int m, int n, int k)
     {
         // A at scale 1 and a row-major B (when C has at most 64 rows) are read in place; 2A at scale 1/2 (exactly the

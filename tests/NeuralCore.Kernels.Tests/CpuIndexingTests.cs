@@ -90,3 +90,64 @@ public class CpuIndexingTests
         for (int i = 0; i < a.Count; i++) Assert.True(a[i].SequenceEqual(b[i]), $"output {i} differs between 1 and 2 threads");
     }
 }
+
+/// <summary>The cross-entropy of rows of whole vectors (one pass per step, no library call per step) gives the bits of
+/// the library formulation it replaces, edge values included.</summary>
+public class CpuCrossEntropyRowTests
+{
+    [Theory]
+    [InlineData(16)]
+    [InlineData(64)]
+    [InlineData(256)]
+    public void RowsOfWholeVectors_GiveTheLibraryBits(int classes)
+    {
+        const int rows = 300;
+        var r = new Random(classes);
+        float[] special = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.7f, -104f, float.Epsilon];
+        var x = new float[rows * classes];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = r.Next(40) == 0 ? special[r.Next(special.Length)] : (float)(r.NextDouble() * 40 - 20);
+        var targets = Enumerable.Range(0, rows).Select(i => i == 7 ? -1f : i == 8 ? classes + 3f : (float)r.Next(classes)).ToArray();
+        var dLosses = Enumerable.Range(0, rows).Select(_ => (float)r.NextDouble()).ToArray();
+        var dxStart = Enumerable.Range(0, rows * classes).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+
+        var expectedLoss = new float[rows];
+        var expectedDx = (float[])dxStart.Clone();
+        var e = new float[classes];
+        for (int o = 0; o < rows; o++)
+        {
+            var row = x.AsSpan(o * classes, classes);
+            float m = System.Numerics.Tensors.TensorPrimitives.Max(row);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(row, m, e);
+            System.Numerics.Tensors.TensorPrimitives.Exp(e, e);
+            float s = System.Numerics.Tensors.TensorPrimitives.Sum<float>(e);
+            int t = Indexing.Resolve(targets[o], classes);
+            expectedLoss[o] = t < 0 ? float.NaN : MathF.Log(s) - (row[t] - m);
+            float g = t < 0 ? float.NaN : dLosses[o];
+            System.Numerics.Tensors.TensorPrimitives.Multiply(e, g / s, e);
+            var dx = expectedDx.AsSpan(o * classes, classes);
+            System.Numerics.Tensors.TensorPrimitives.Add(dx, e, dx);
+            if (t >= 0) dx[t] -= g;
+        }
+
+        using var backend = new CpuBackend(2);
+        DeviceBuffer Upload(float[] data)
+        {
+            var b = backend.Allocate(data.Length);
+            backend.Upload(data, b);
+            return b;
+        }
+        var bx = Upload(x);
+        var bt = Upload(targets);
+        var losses = backend.Allocate(rows);
+        backend.SoftmaxCrossEntropy(bx, bt, losses, rows, classes, 1);
+        var bdx = Upload(dxStart);
+        backend.SoftmaxCrossEntropyBackward(bx, bt, Upload(dLosses), bdx, rows, classes, 1);
+        var loss = new float[rows];
+        var dxOut = new float[rows * classes];
+        backend.Download(losses, loss);
+        backend.Download(bdx, dxOut);
+        Assert.Equal(expectedLoss.Select(BitConverter.SingleToInt32Bits), loss.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedDx.Select(BitConverter.SingleToInt32Bits), dxOut.Select(BitConverter.SingleToInt32Bits));
+    }
+}

@@ -385,6 +385,18 @@ public sealed class CpuBackend : IBackend
             m > 0 && alpha != 0f ? _constants.PackedB(b, D(b), k, n, transposeB) : null);
 
     /// <inheritdoc />
+    /// <remarks>The bias and the ReLU are applied to each tile of C right after the product stores it.</remarks>
+    public unsafe void MatMulBias(DeviceBuffer a, DeviceBuffer b, DeviceBuffer bias, DeviceBuffer c, int m, int n, int k,
+        bool transposeA, bool transposeB, bool relu)
+    {
+        var biasArray = D(bias);
+        if (biasArray.Length < n) throw new ArgumentException($"bias holds {biasArray.Length} values, the product has {n} columns", nameof(bias));
+        fixed (float* pBias = biasArray)
+            CpuGemm.Multiply(D(a), 0, D(b), 0, D(c), 0, m, n, k, transposeA, transposeB, accumulate: false, 1f, _parallel,
+                m > 0 ? _constants.PackedB(b, D(b), k, n, transposeB) : null, new CpuGemm.Epilogue(pBias, relu));
+    }
+
+    /// <inheritdoc />
     /// <remarks>A matrix product whose B is one of <paramref name="buffers"/> packs it once and reuses the packing.</remarks>
     public IDisposable HoldConstant(IReadOnlyList<DeviceBuffer> buffers) => _constants.Hold(buffers);
 

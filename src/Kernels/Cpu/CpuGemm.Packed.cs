@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels.Cpu;
 
@@ -63,5 +64,47 @@ public static unsafe partial class CpuGemm
 
         /// <summary>The micro-panels of the k block at <paramref name="pc"/> (depth <paramref name="kc"/>) from column <paramref name="column"/> on.</summary>
         public float* Panel(int pc, int column, int kc) => Pointer + (long)pc * PaddedColumns + (long)column * kc;
+    }
+
+    /// <summary>
+    /// What a product does to each finished tile of C before moving on: add a bias row (bias[j] to column j) and then
+    /// a ReLU, the numbers of a separate row-broadcast add and ReLU over C (the same float operations, in the same
+    /// order), without reading C back from memory. The default does nothing.
+    /// </summary>
+    internal readonly struct Epilogue(float* bias, bool relu)
+    {
+        private readonly float* _bias = bias;
+        private readonly bool _relu = relu;
+
+        /// <summary>The same epilogue for a product whose columns start at <paramref name="column"/> of this one's.</summary>
+        public Epilogue From(int column) => _bias == null ? this : new Epilogue(_bias + column, _relu);
+
+        /// <summary>Applies it to rows x cols of C at c (row stride ldc), whose first column is <paramref name="column"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply(float* c, int ldc, int rows, int cols, int column)
+        {
+            if (_bias == null && !_relu) return;
+            for (int i = 0; i < rows; i++, c += ldc)
+            {
+                int j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; j + 16 <= cols; j += 16)
+                    {
+                        var v = Vector512.Load(c + j);
+                        if (_bias != null) v += Vector512.Load(_bias + column + j);
+                        if (_relu) v = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                        v.Store(c + j);
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    float v = c[j];
+                    if (_bias != null) v += _bias[column + j];
+                    if (_relu) v = v <= 0f ? 0f : v;
+                    c[j] = v;
+                }
+            }
+        }
     }
 }

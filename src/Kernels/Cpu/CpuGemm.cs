@@ -74,7 +74,7 @@ public static unsafe partial class CpuGemm
     /// and no thread packs B again.</summary>
     internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
         int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel,
-        PackedOperand? packedB)
+        PackedOperand? packedB, Epilogue epilogue = default)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -87,6 +87,7 @@ public static unsafe partial class CpuGemm
         if (k == 0 || alpha == 0f)
         {
             if (!accumulate) Array.Clear(c, cOffset, m * n);
+            fixed (float* pc = c) epilogue.Apply(pc + cOffset, n, m, n, 0);
             return;
         }
 
@@ -115,7 +116,7 @@ public static unsafe partial class CpuGemm
         {
             fixed (float* pa = a, pb = b, pc = c)
                 Blocked(pa + aOffset, lda, transposeA, pb + bOffset, ldb, transposeB, pc + cOffset, n,
-                        m, n, k, accumulate, alpha, packed);
+                        m, n, k, accumulate, alpha, packed, epilogue);
             return;
         }
 
@@ -125,7 +126,7 @@ public static unsafe partial class CpuGemm
             {
                 A = pa + aOffset, Lda = lda, TransA = transposeA, B = pb + bOffset, Ldb = ldb, TransB = transposeB,
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
-                SplitRows = splitRows, Units = units, Threads = threads, PackedB = packed,
+                SplitRows = splitRows, Units = units, Threads = threads, PackedB = packed, Epilogue = epilogue,
             };
             parallel!.For(threads, ref job); // allocation-free, unlike Parallel.For
         }
@@ -139,6 +140,7 @@ public static unsafe partial class CpuGemm
         public bool TransA, TransB, Accumulate, SplitRows;
         public float Alpha;
         public PackedView PackedB;
+        public Epilogue Epilogue;
 
         public readonly void Invoke(int t)
         {
@@ -148,14 +150,15 @@ public static unsafe partial class CpuGemm
                 int i0 = u0 * MR, i1 = Math.Min(M, u1 * MR);
                 if (i1 <= i0) return;
                 float* aStrip = TransA ? A + i0 : A + (long)i0 * Lda;
-                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha, PackedB);
+                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha, PackedB, Epilogue);
             }
             else
             {
                 int j0 = u0 * NR, j1 = Math.Min(N, u1 * NR);
                 if (j1 <= j0) return;
                 float* bStrip = TransB ? B + (long)j0 * Ldb : B + j0;
-                Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha, PackedB with { Column = j0 });
+                Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha, PackedB with { Column = j0 },
+                        Epilogue.From(j0));
             }
         }
     }
@@ -225,7 +228,7 @@ public static unsafe partial class CpuGemm
     /// <summary>Sequential blocked GEMM on raw pointers: C[m,n] (+)= alpha op(A) op(B), C with row stride ldc.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
     private static void Blocked(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
-        int m, int n, int k, bool accumulate, float alpha, PackedView packedB = default)
+        int m, int n, int k, bool accumulate, float alpha, PackedView packedB = default, Epilogue epilogue = default)
     {
         var buffers = t_buffers ??= new PackBuffers();
         float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
@@ -250,6 +253,7 @@ public static unsafe partial class CpuGemm
             {
                 int kc = Math.Min(kStep, k - pc);
                 bool add = accumulate || pc > 0; // the first rank-KC update overwrites C unless accumulating
+                bool last = pc + kc >= k;         // C holds the whole product once a tile of the last update is stored
                 float* panel = packB;
                 int inPlaceColumns = 0;   // B read in place (a held, packed B is read from its packing)
                 if (packedB.Pointer != null) panel = packedB.Panel(pc, packedB.Column + jc, kc);
@@ -292,6 +296,7 @@ public static unsafe partial class CpuGemm
                                 MicroKernel(kc, ap, bp, tile, nr, false);
                                 MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
                             }
+                            if (last) epilogue.Apply(cRow + jr, ldc, rows, cols, jc + jr);   // while the tile is in L1
                         }
                     }
                 }

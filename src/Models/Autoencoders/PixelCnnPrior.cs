@@ -204,7 +204,7 @@ public sealed class PixelCnnPrior : Module
     /// <summary>
     /// The mask-A convolution of one-hot grids without the one-hot, as cell rows [count·cells, C]: the input has a
     /// single 1 per cell, so each output cell is the bias plus, for every unmasked tap, the weight column of the code
-    /// under that tap - a sum of gathered rows of the weight viewed as a table [(r, s, code), C] (one gather-sum op,
+    /// under that tap - a sum of gathered rows of the weight viewed as a table [(code, r, s), C] (one gather-sum op,
     /// without a [cells, taps, C] intermediate), about K times less arithmetic than convolving the one-hot tensor, with
     /// the same result and gradient.
     /// </summary>
@@ -213,7 +213,7 @@ public sealed class PixelCnnPrior : Module
         int k = Spec.CodebookSize, size = Spec.FirstKernel, channels = Spec.Channels, cells = Cells;
         int taps = _firstTaps.Length / cells;   // the rows above the centre and the cells left of it
         // the table: the weight's rows, a zero row for taps off the grid, and the bias as one more tap of every cell
-        int zeroRow = size * size * k, biasRow = zeroRow + 1, width = taps + 1;
+        int kernelTaps = size * size, zeroRow = kernelTaps * k, biasRow = zeroRow + 1, width = taps + 1;
         if (_firstIndices.Length < count * cells * width) _firstIndices = new float[count * cells * width];
         var indices = _firstIndices.AsSpan(0, count * cells * width);   // uploaded (copied) below, so reused from step to step
         for (int n = 0, at = 0; n < count; n++)
@@ -224,12 +224,14 @@ public sealed class PixelCnnPrior : Module
                 for (int t = 0; t < taps; t++, j++)
                 {
                     int source = _firstTaps[j];
-                    indices[at++] = source < 0 ? zeroRow : t * k + grid[source];
+                    indices[at++] = source < 0 ? zeroRow : grid[source] * kernelTaps + t;
                 }
                 indices[at++] = biasRow;
             }
         }
-        var weights = _first.Weight.Permute(2, 3, 1, 0).Reshape(size * size * k, channels);
+        // [C, K, s, s] read as [C, K·s·s] and transposed: row code·s·s + tap holds that tap's weights for that code (a
+        // plain 2-D transpose, cheaper than a general permutation)
+        var weights = _first.Weight.Reshape(channels, k * kernelTaps).Transpose();
         var table = TensorOps.Concat([weights, Tensor.Zeros(Backend, 1, channels), _first.Bias!.Reshape(1, channels)], 0);
         return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, width)));
     }

@@ -12,8 +12,9 @@ internal static class PriorOps
     /// x [n, ...] (read as [n, in]) · Wᵀ + bias with the weight [out, ...] read as [out, in] (a 1x1 convolution's
     /// weight, or gathered patches [n, taps, channels], as they are): the numbers of
     /// <c>x.Reshape(n, in).Linear(weight.Reshape(out, in), bias)</c>, followed by a ReLU when <paramref name="relu"/>.
-    /// The bias (and the ReLU) are applied in place to the product, so neither pass allocates a second [n, out] tensor
-    /// or copies its gradient; the ReLU's derivative is read from its output (positive exactly where its input is).
+    /// The bias (and the ReLU) are applied to the product as it is written (<see cref="IBackend.MatMulBias"/>), so neither
+    /// allocates a second [n, out] tensor or copies its gradient; the ReLU's derivative is read from its output
+    /// (positive exactly where its input is).
     /// </summary>
     public static Tensor LinearRows(Tensor x, Tensor weight, Tensor bias, bool relu = false)
     {
@@ -24,9 +25,7 @@ internal static class PriorOps
         var backend = x.Backend;
         var y = Tensor.Empty(backend, n, outFeatures);   // the product overwrites it
         int count = y.Count;
-        backend.MatMul(x.Buffer, weight.Buffer, y.Buffer, n, outFeatures, inFeatures, transposeA: false, transposeB: true, accumulate: false);
-        backend.Binary(BinaryOp.Add, y.Buffer, y.Shape.Dims, bias.Buffer, bias.Shape.Dims, y.Buffer, y.Shape.Dims);
-        if (relu) backend.Unary(UnaryOp.Relu, y.Buffer, y.Buffer, count);
+        backend.MatMulBias(x.Buffer, weight.Buffer, bias.Buffer, y.Buffer, n, outFeatures, inFeatures, transposeA: false, transposeB: true, relu);
         return Autograd.Record(y, relu ? "linear_rows_relu" : "linear_rows", [x, weight, bias], (dy, gradOf) =>
         {
             var dz = dy;

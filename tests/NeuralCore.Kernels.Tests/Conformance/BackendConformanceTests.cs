@@ -315,6 +315,23 @@ public abstract class BackendConformanceTests : IDisposable
     }
 
     [Theory]
+    [MemberData(nameof(MatMulShapes))]
+    public void MatMulBias_AddsTheBiasThenTheRelu(int m, int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+        foreach (bool relu in new[] { false, true })
+        {
+            var a = Pair(RandomArray(m * k));
+            var b = Pair(RandomArray(k * n));
+            var bias = Pair(RandomArray(n));
+            var c = Pair(RandomArray(m * n));   // overwritten
+            _reference.MatMulBias(a.Ref, b.Ref, bias.Ref, c.Ref, m, n, k, ta, transposeB: true, relu);
+            _candidate.MatMulBias(a.Cand, b.Cand, bias.Cand, c.Cand, m, n, k, ta, transposeB: true, relu);
+            AssertClose($"matmul+bias m={m} n={n} k={k} ta={ta} relu={relu}", c, 1e-4 * Math.Sqrt(k), 1e-4);
+        }
+    }
+
+    [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(1, 7, 33)]
     [InlineData(3, 33, 7)]
