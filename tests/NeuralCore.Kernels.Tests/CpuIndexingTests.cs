@@ -98,7 +98,8 @@ public class CpuCrossEntropyRowTests
     [Theory]
     [InlineData(16)]
     [InlineData(64)]
-    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(256)]   // past the register path: the library's own
     public void RowsOfWholeVectors_GiveTheLibraryBits(int classes)
     {
         const int rows = 300;
@@ -106,7 +107,7 @@ public class CpuCrossEntropyRowTests
         float[] special = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.7f, -104f, float.Epsilon];
         var x = new float[rows * classes];
         for (int i = 0; i < x.Length; i++)
-            x[i] = r.Next(40) == 0 ? special[r.Next(special.Length)] : (float)(r.NextDouble() * 40 - 20);
+            x[i] = r.Next(400) == 0 ? special[r.Next(special.Length)] : (float)(r.NextDouble() * 40 - 20);
         var targets = Enumerable.Range(0, rows).Select(i => i == 7 ? -1f : i == 8 ? classes + 3f : (float)r.Next(classes)).ToArray();
         var dLosses = Enumerable.Range(0, rows).Select(_ => (float)r.NextDouble()).ToArray();
         var dxStart = Enumerable.Range(0, rows * classes).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();

@@ -130,7 +130,24 @@ internal static class CpuIndexing
                     continue;
                 }
                 int c = 0;
-                // 16 columns at a time in a register, the taps added in increasing t (the bits of the scalar loop)
+                // 64 columns at a time in four registers (four independent chains of adds, not one), then 16; each
+                // column's taps added in increasing t, the bits of the scalar loop
+                for (; c + 4 * Lanes <= Width; c += 4 * Lanes)
+                {
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    foreach (int r in rows)
+                    {
+                        ref float at = ref Unsafe.Add(ref table, (nint)(r + c));
+                        a0 += Vector512.LoadUnsafe(ref at);
+                        a1 += Vector512.LoadUnsafe(ref at, Lanes);
+                        a2 += Vector512.LoadUnsafe(ref at, 2 * Lanes);
+                        a3 += Vector512.LoadUnsafe(ref at, 3 * Lanes);
+                    }
+                    a0.CopyTo(dst.Slice(c, Lanes));
+                    a1.CopyTo(dst.Slice(c + Lanes, Lanes));
+                    a2.CopyTo(dst.Slice(c + 2 * Lanes, Lanes));
+                    a3.CopyTo(dst.Slice(c + 3 * Lanes, Lanes));
+                }
                 for (; c + Lanes <= Width; c += Lanes)
                 {
                     var acc = Vector512<float>.Zero;
@@ -148,6 +165,7 @@ internal static class CpuIndexing
     }
 
     private const int Lanes = 16;   // Vector512<float>.Count
+    private const int MaxRowVectors = 8;
 
     /// <summary>The start of each index's table row (index · width) into <paramref name="starts"/>; false if any index is invalid.</summary>
     private static bool ResolveRows(ReadOnlySpan<float> indices, int rows, int width, Span<int> starts)
@@ -186,18 +204,31 @@ internal static class CpuIndexing
             ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
             for (int i = 0; i < N; i++)
             {
-                int row = i * Width;
-                for (int t = 0; t < Taps; t++)
+                int row = i * Width, first = i * Taps;
+                for (int t = 0; t < Taps;)
                 {
-                    int r = Indexing.Resolve(Indices[i * Taps + t], Rows);
+                    float index = Indices[first + t];
+                    int r = Indexing.Resolve(index, Rows);
+                    // a run of taps on one row (say the padding row of taps off a grid) adds its terms in a register
+                    // and stores once: the same additions in the same order, without a store and reload per term
+                    int run = 1;
+                    while (t + run < Taps && Indices[first + t + run] == index) run++;
+                    t += run;
                     if (r < 0) continue;
                     int start = r * Width, c = c0;
                     for (; c + Lanes <= c1; c += Lanes)
                     {
-                        var sum = Vector512.LoadUnsafe(ref table, (nuint)(start + c)) + Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
+                        var term = Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
+                        var sum = Vector512.LoadUnsafe(ref table, (nuint)(start + c));
+                        for (int k = 0; k < run; k++) sum += term;
                         sum.StoreUnsafe(ref table, (nuint)(start + c));
                     }
-                    for (; c < c1; c++) DTable[start + c] += DY[row + c];
+                    for (; c < c1; c++)
+                    {
+                        float sum = DTable[start + c], term = DY[row + c];
+                        for (int k = 0; k < run; k++) sum += term;
+                        DTable[start + c] = sum;
+                    }
                 }
             }
         }
@@ -294,7 +325,7 @@ internal static class CpuIndexing
         /// <summary>Logits [N, C] (inner 1): one row of classes at a time, vectorised along the classes.</summary>
         private readonly void Row(int o)
         {
-            if (Classes % Lanes == 0 && Classes <= 16 * Lanes && Vector512.IsHardwareAccelerated)
+            if (Classes % Lanes == 0 && Classes <= MaxRowVectors * Lanes && Vector512.IsHardwareAccelerated)
             {
                 RowInVectors(o);
                 return;
@@ -320,15 +351,17 @@ internal static class CpuIndexing
         }
 
         /// <summary>
-        /// <see cref="Row"/> for a row of whole vectors (up to 256 classes) in one pass per step, without a library call per
-        /// step: a row of a few dozen classes costs about as much in calls as in arithmetic. The same operations on the
-        /// same values (the largest logit, exp(x - m), the library's sum, PyTorch's gradient form), so the same bits.
+        /// <see cref="Row"/> for a row of whole vectors (up to 8 of them, 128 classes), in registers, without a library
+        /// call per step: a row of a few dozen classes cost several times more in calls than in arithmetic. The same
+        /// operations on the same values: the largest logit, exp(x - m), their sum added vector by vector in order and
+        /// then across the lanes (the library's order for up to 8 vectors, which a test holds), PyTorch's gradient form.
         /// </summary>
+        [SkipLocalsInit]
         private readonly void RowInVectors(int o)
         {
             int classes = Classes, at = o * classes;
             ref float x = ref MemoryMarshal.GetArrayDataReference(X);
-            var e = Scratch(classes);
+            Span<float> e = stackalloc float[MaxRowVectors * Lanes];
             ref float er = ref MemoryMarshal.GetReference(e);
             var max = Vector512.LoadUnsafe(ref x, (nuint)at);
             var nan = Vector512.IsNaN(max);
@@ -341,9 +374,14 @@ internal static class CpuIndexing
             // NaN when any logit is NaN, as the library's Max
             float m = nan != Vector512<float>.Zero ? float.NaN : MaxOfLanes(max);
             var mv = Vector512.Create(m);
+            var sum = Vector512<float>.Zero;
             for (int c = 0; c < classes; c += Lanes)
-                Vector512.Exp(Vector512.LoadUnsafe(ref x, (nuint)(at + c)) - mv).StoreUnsafe(ref er, (nuint)c);
-            float s = TensorPrimitives.Sum<float>(e);
+            {
+                var ev = Vector512.Exp(Vector512.LoadUnsafe(ref x, (nuint)(at + c)) - mv);
+                ev.StoreUnsafe(ref er, (nuint)c);
+                sum += ev;
+            }
+            float s = Vector512.Sum(sum);
             int target = Indexing.Resolve(T[o], classes);
             if (DLosses is null)
             {
@@ -355,8 +393,8 @@ internal static class CpuIndexing
             ref float dx = ref MemoryMarshal.GetArrayDataReference(Out);
             for (int c = 0; c < classes; c += Lanes)
             {
-                var sum = Vector512.LoadUnsafe(ref dx, (nuint)(at + c)) + Vector512.LoadUnsafe(ref er, (nuint)c) * scale;
-                sum.StoreUnsafe(ref dx, (nuint)(at + c));
+                var d = Vector512.LoadUnsafe(ref dx, (nuint)(at + c)) + Vector512.LoadUnsafe(ref er, (nuint)c) * scale;
+                d.StoreUnsafe(ref dx, (nuint)(at + c));
             }
             if (target >= 0) Out[at + target] -= g;
         }
@@ -428,6 +466,7 @@ internal static class CpuIndexing
         }
 
         private const int Lanes = 16;   // Vector512<float>.Count
+    private const int MaxRowVectors = 8;
 
         /// <summary>a[start .. start + count], zero-padded to a whole vector.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
