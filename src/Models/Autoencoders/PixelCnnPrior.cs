@@ -229,10 +229,7 @@ public sealed class PixelCnnPrior : Module
                 indices[at++] = biasRow;
             }
         }
-        // [C, K, s, s] read as [C, K·s·s] and transposed: row code·s·s + tap holds that tap's weights for that code (a
-        // plain 2-D transpose, cheaper than a general permutation)
-        var weights = _first.Weight.Reshape(channels, k * kernelTaps).Transpose();
-        var table = TensorOps.Concat([weights, Tensor.Zeros(Backend, 1, channels), _first.Bias!.Reshape(1, channels)], 0);
+        var table = PriorOps.GatherTable(_first.Weight, _first.Bias!);   // row code·s·s + tap, then the zero and bias rows
         return table.GatherSum(Tensor.FromArray(Backend, indices, new Shape(count * cells, width)));
     }
 

@@ -45,4 +45,32 @@ internal static class PriorOps
             if (relu) dz.Dispose();
         });
     }
+
+    /// <summary>
+    /// The first layer's gather table [in·taps + 2, out] of a convolution weight [out, in, s, s] and its bias [out]: row
+    /// code·s·s + tap holds that tap's weights for that input channel (the weight read as [out, in·s·s] and
+    /// transposed), then a zero row (for taps off the grid) and the bias. The numbers of
+    /// <c>Concat([weight.Reshape(out, in·s·s).Transpose(), zeros(1, out), bias.Reshape(1, out)], 0)</c>, written in
+    /// place: no transposed copy to copy again, in either direction.
+    /// </summary>
+    public static Tensor GatherTable(Tensor weight, Tensor bias)
+    {
+        int outFeatures = weight.Shape.Rank == 4 ? weight.Shape[0] : 0, rows = outFeatures > 0 ? weight.Count / outFeatures : 0;
+        if (outFeatures == 0 || rows == 0 || bias.Shape.Rank != 1 || bias.Shape[0] != outFeatures)
+            throw new ArgumentException($"gather table: expected a weight [out, in, s, s] and bias [out], got {weight.Shape} and {bias.Shape}");
+        var backend = weight.Backend;
+        var table = Tensor.Empty(backend, rows + 2, outFeatures);
+        int zeroRow = rows * outFeatures;
+        backend.Transpose(weight.Buffer, table.Buffer, 1, outFeatures, rows, accumulate: false);
+        backend.Fill(table.Buffer, 0f, zeroRow, outFeatures);
+        backend.CopyBlock(bias.Buffer, 0, outFeatures, table.Buffer, zeroRow + outFeatures, outFeatures, 1, outFeatures, accumulate: false);
+        return Autograd.Record(table, "gather_table", [weight, bias], (dTable, gradOf) =>
+        {
+            // the transpose writes every element of the weight's gradient, so one not yet written is overwritten
+            var dw = Autograd.GradientToWrite(gradOf, weight, out bool addW);
+            if (dw != null) backend.Transpose(dTable.Buffer, dw.Buffer, 1, rows, outFeatures, accumulate: addW);
+            var db = gradOf(bias);
+            if (db != null) backend.CopyBlock(dTable.Buffer, zeroRow + outFeatures, outFeatures, db.Buffer, 0, outFeatures, 1, outFeatures, accumulate: true);
+        });
+    }
 }

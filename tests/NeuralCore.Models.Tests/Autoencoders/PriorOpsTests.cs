@@ -5,7 +5,7 @@ using NeuralCore.Models.Autoencoders;
 
 namespace NeuralCore.Models.Tests.Autoencoders;
 
-/// <summary>The prior's fused linear-rows op: finite-difference gradients, and the numbers of the unfused ops.</summary>
+/// <summary>The prior's fused ops (linear rows, the first layer's gather table): finite-difference gradients, and the numbers of the unfused ops.</summary>
 public class PriorOpsTests
 {
     public static TheoryData<string, bool> Cases => new() { { "reference", false }, { "reference", true }, { "cpu", false }, { "cpu", true } };
@@ -41,5 +41,33 @@ public class PriorOpsTests
         if (relu) plain = plain.Relu();
         Assert.Equal(plain.ToArray(), fused);
         Assert.Throws<ArgumentException>(() => PriorOps.LinearRows(x, Tensor.Zeros(b, 9, 21), bias));
+    }
+
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("cpu")]
+    public void GatherTable_PassesGradCheck(string backendName)
+    {
+        var b = Create(backendName);
+        var random = new SeededRandom(4);
+        var weight = Tensor.Uniform(b, random, -1f, 1f, 3, 2, 3, 3);   // [out, in, s, s]
+        var bias = Tensor.Uniform(b, random, -1f, 1f, 3);
+        // a weighted sum, so that every row of the table (the zero row included) reaches the loss with its own weight
+        var mix = Tensor.Uniform(b, random, -1f, 1f, 2 * 9 + 2, 3);
+        var result = GradCheck.Check("gather_table", t => PriorOps.GatherTable(t[0], t[1]).Mul(mix), [weight, bias]);
+        Assert.True(result.Passed, result.ToString());
+    }
+
+    [Fact]
+    public void GatherTable_GivesTheNumbersOfTransposeAndConcat()
+    {
+        var b = new CpuBackend();
+        var random = new SeededRandom(8);
+        var weight = Tensor.Uniform(b, random, -1f, 1f, 5, 4, 3, 3);
+        var bias = Tensor.Uniform(b, random, -1f, 1f, 5);
+        var table = PriorOps.GatherTable(weight, bias).ToArray();
+        var plain = TensorOps.Concat([weight.Reshape(5, 36).Transpose(), Tensor.Zeros(b, 1, 5), bias.Reshape(1, 5)], 0);
+        Assert.Equal(plain.ToArray(), table);
+        Assert.Throws<ArgumentException>(() => PriorOps.GatherTable(weight, Tensor.Zeros(b, 4)));
     }
 }
