@@ -224,11 +224,11 @@ public sealed class CpuBackend : IBackend
         // shape as it is, with no term to compute
         if (op == BinaryOp.Add || op == BinaryOp.Sub)
         {
-            if (da != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(da), aShape);
+            if (da != null) AddInto(dc, cShape, da, aShape, n);
             if (op == BinaryOp.Sub) da = null;
             else
             {
-                if (db != null) ReduceInto(D(dc).AsSpan(0, n), cShape, D(db), bShape);
+                if (db != null) AddInto(dc, cShape, db, bShape, n);
                 return;
             }
             if (db == null) return;
@@ -248,6 +248,13 @@ public sealed class CpuBackend : IBackend
             ReduceInto(term.AsSpan(0, n), cShape, D(db), bShape);
         }
         _pool.Return(term);
+    }
+
+    /// <summary>dst += dc summed down to dst's shape; a large gradient of dc's own shape (a residual sum's) on the threads.</summary>
+    private void AddInto(DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer dst, ReadOnlySpan<int> dstShape, int n)
+    {
+        if (n >= CpuElementwise.ParallelElements && Broadcast.Count(dstShape) == n) Binary(BinaryOp.Add, dst, dstShape, dc, cShape, dst, dstShape);
+        else ReduceInto(D(dc).AsSpan(0, n), cShape, D(dst), dstShape);
     }
 
     private enum BinaryPart { Forward, GradientA, GradientB }
@@ -544,8 +551,29 @@ public sealed class CpuBackend : IBackend
     // ---- optimisers ---------------------------------------------------------------------------
 
     /// <inheritdoc />
+    /// <remarks>A large tensor is cut into slices (of whole vectors) that the threads update side by side; every element's
+    /// update is the same arithmetic wherever the cuts fall.</remarks>
     public void AdamStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer m, DeviceBuffer v, int n, in AdamParameters h)
-        => CpuOptimizers.Adam(D(p).AsSpan(0, n), D(g).AsSpan(0, n), D(m).AsSpan(0, n), D(v).AsSpan(0, n), h);
+    {
+        var job = new AdamJob { P = D(p), G = D(g), M = D(m), V = D(v), N = n, H = h, Chunks = n < CpuElementwise.ParallelElements ? 1 : Threads };
+        _parallel.For(job.Chunks, ref job);
+    }
+
+    private struct AdamJob : IParallelBody
+    {
+        public float[] P, G, M, V;
+        public int N, Chunks;
+        public AdamParameters H;
+
+        public readonly void Invoke(int chunk)
+        {
+            const int vector = 16;
+            int start = (int)((long)N * chunk / Chunks) / vector * vector;
+            int end = chunk == Chunks - 1 ? N : (int)((long)N * (chunk + 1) / Chunks) / vector * vector;
+            int length = end - start;
+            CpuOptimizers.Adam(P.AsSpan(start, length), G.AsSpan(start, length), M.AsSpan(start, length), V.AsSpan(start, length), H);
+        }
+    }
 
     /// <inheritdoc />
     public void SgdStep(DeviceBuffer p, DeviceBuffer g, DeviceBuffer velocity, int n, float learningRate, float momentum, float weightDecay)
