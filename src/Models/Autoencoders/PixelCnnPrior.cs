@@ -159,7 +159,7 @@ public sealed class PixelCnnPrior : Module
         var neighbours = NeighbourIndices(count);
         foreach (var (a, b, c) in _blocks)
         {
-            var h = Pointwise(a, x.Relu(), relu: true);
+            var h = PriorOps.LinearRows(x.Relu(), a.Weight, a.Bias!, relu: true, zeroRow: true);   // the gather's table
             x = x.Add(Pointwise(c, MaskedRows(b, h, neighbours)));
         }
         return Pointwise(_output, Pointwise(_last, x.Relu(), relu: true));
@@ -168,11 +168,11 @@ public sealed class PixelCnnPrior : Module
     /// <summary>A 1x1 convolution of cell rows [n, in] -> [n, out].</summary>
     private static Tensor Pointwise(ConvolutionLayer layer, Tensor rows, bool relu = false) => PriorOps.LinearRows(rows, layer.Weight, layer.Bias!, relu);
 
-    /// <summary>A masked convolution of cell rows and the ReLU after it: gather the rows under the unmasked taps (a zero row off the grid), one GEMM.</summary>
-    private Tensor MaskedRows(MaskedConv2d layer, Tensor rows, Tensor neighbours)
+    /// <summary>A masked convolution of cell rows and the ReLU after it: gather the rows under the unmasked taps from
+    /// <paramref name="table"/> (the n cell rows, then a zero row for taps off the grid), one GEMM.</summary>
+    private static Tensor MaskedRows(MaskedConv2d layer, Tensor table, Tensor neighbours)
     {
         int cin = layer.InChannels, taps = neighbours.Shape[1];
-        var table = TensorOps.Concat([rows, Tensor.Zeros(Backend, 1, cin)], 0);
         var patches = table.Gather(neighbours);   // [n, taps, cin], read as [n, taps·cin]
         int k = layer.KernelSize;
         var weight = layer.Weight.Permute(0, 2, 3, 1).Reshape(layer.OutChannels, k * k * cin).Slice(1, 0, taps * cin);

@@ -16,16 +16,25 @@ internal static class PriorOps
     /// allocates a second [n, out] tensor or copies its gradient; the ReLU's derivative is read from its output
     /// (positive exactly where its input is).
     /// </summary>
-    public static Tensor LinearRows(Tensor x, Tensor weight, Tensor bias, bool relu = false)
+    /// <param name="x">The rows, [n, ...].</param>
+    /// <param name="weight">[out, ...], out·in elements.</param>
+    /// <param name="bias">[out].</param>
+    /// <param name="relu">Whether a ReLU follows.</param>
+    /// <param name="zeroRow">Whether the result has one more row, of zeros, after the n rows ([n + 1, out]): the table
+    /// of a gather whose indices point past the rows for a zero (a masked convolution's taps off the grid), without
+    /// copying the rows into a larger tensor. The extra row is a constant: no gradient flows from it.</param>
+    public static Tensor LinearRows(Tensor x, Tensor weight, Tensor bias, bool relu = false, bool zeroRow = false)
     {
         int n = x.Shape.Rank >= 1 ? x.Shape[0] : 0, outFeatures = weight.Shape.Rank >= 1 ? weight.Shape[0] : 0;
         int inFeatures = n > 0 ? x.Count / n : 0;
         if (n == 0 || outFeatures == 0 || weight.Count != outFeatures * inFeatures || bias.Shape.Rank != 1 || bias.Shape[0] != outFeatures)
             throw new ArgumentException($"linear rows: expected x [n, in...], a weight [out, ...] of out·in elements and bias [out], got {x.Shape}, {weight.Shape} and {bias.Shape}");
         var backend = x.Backend;
-        var y = Tensor.Empty(backend, n, outFeatures);   // the product overwrites it
-        int count = y.Count;
+        var y = Tensor.Empty(backend, zeroRow ? n + 1 : n, outFeatures);   // the product (and the fill) overwrite it
+        int count = n * outFeatures;
+        int[] rowsShape = [n, outFeatures];
         backend.MatMulBias(x.Buffer, weight.Buffer, bias.Buffer, y.Buffer, n, outFeatures, inFeatures, transposeA: false, transposeB: true, relu);
+        if (zeroRow) backend.Fill(y.Buffer, 0f, count, outFeatures);
         return Autograd.Record(y, relu ? "linear_rows_relu" : "linear_rows", [x, weight, bias], (dy, gradOf) =>
         {
             var dz = dy;
@@ -35,7 +44,7 @@ internal static class PriorOps
                 backend.UnaryBackward(UnaryOp.Relu, y.Buffer, y.Buffer, dy.Buffer, dz.Buffer, count);
             }
             var db = gradOf(bias);
-            if (db != null) backend.BinaryBackward(BinaryOp.Add, dz.Buffer, dz.Shape.Dims, bias.Buffer, bias.Shape.Dims, dz.Buffer, dz.Shape.Dims, null, db.Buffer);
+            if (db != null) backend.BinaryBackward(BinaryOp.Add, dz.Buffer, rowsShape, bias.Buffer, bias.Shape.Dims, dz.Buffer, rowsShape, null, db.Buffer);
             // both products write every element of their gradient (their depths are not 0), so a gradient not yet
             // written is overwritten instead of cleared and added to
             var dx = Autograd.GradientToWrite(gradOf, x, out bool addX);

@@ -46,6 +46,27 @@ public class PriorOpsTests
     [Theory]
     [InlineData("reference")]
     [InlineData("cpu")]
+    public void LinearRowsWithAZeroRow_PassesGradCheck_AndAppendsZeros(string backendName)
+    {
+        var b = Create(backendName);
+        var random = new SeededRandom(13);
+        var x = Tensor.Uniform(b, random, -1f, 1f, 5, 2, 3);
+        var weight = Tensor.Uniform(b, random, -1f, 1f, 4, 6, 1, 1);
+        var bias = Tensor.Uniform(b, random, -1f, 1f, 4);
+        var padded = PriorOps.LinearRows(x, weight, bias, relu: true, zeroRow: true);
+        Assert.Equal(new Shape(6, 4), padded.Shape);
+        var values = padded.ToArray();
+        Assert.Equal(PriorOps.LinearRows(x, weight, bias, relu: true).ToArray(), values[..20]);
+        Assert.Equal(new float[4], values[20..]);
+        // the zero row is a constant: a loss that reads it passes no gradient through it
+        var mix = Tensor.Uniform(b, random, -1f, 1f, 6, 4);
+        var result = GradCheck.Check("linear_rows_zero_row", t => PriorOps.LinearRows(t[0], t[1], t[2], relu: true, zeroRow: true).Mul(mix), [x, weight, bias]);
+        Assert.True(result.Passed, result.ToString());
+    }
+
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("cpu")]
     public void GatherTable_PassesGradCheck(string backendName)
     {
         var b = Create(backendName);
