@@ -525,9 +525,13 @@ public static unsafe partial class CpuGemm
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        // the loop runs on b against its end and long strides: with eight A row pointers, a counter and int strides
+        // (sign-extended every step) would not fit in the registers and the JIT would reload pointers from the stack
+        long aStride = aStep, bStride = bStep;
+        float* bEnd = b + depth * bStride;
         if (width > 16)
         {
-            for (long q = 0, at = 0; q < depth; q++, at += aStep)
+            for (long at = 0; b < bEnd; at += aStride)
             {
                 var b0 = Vector512.Load(b);
                 var b1 = Vector512.Load(b + 16);
@@ -547,13 +551,13 @@ public static unsafe partial class CpuGemm
                 c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
                 ai = Vector512.Create(a7[at]);
                 c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-                b += bStep;
+                b += bStride;
             }
         }
         else
         {
             // half the width: half the FMAs
-            for (long q = 0, at = 0; q < depth; q++, at += aStep)
+            for (long at = 0; b < bEnd; at += aStride)
             {
                 var b0 = Vector512.Load(b);
                 c00 = Vector512.FusedMultiplyAdd(Vector512.Create(a[at]), b0, c00);
@@ -564,7 +568,7 @@ public static unsafe partial class CpuGemm
                 c50 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[at]), b0, c50);
                 c60 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), b0, c60);
                 c70 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), b0, c70);
-                b += bStep;
+                b += bStride;
             }
         }
         StoreRow(c, c00, c01, width, add); c += ldc;
