@@ -105,7 +105,9 @@ public static unsafe partial class CpuGemm
         int units = (m + MR - 1) / MR;
         if (threads > 1)
         {
-            double rows = SplitCost(m, n, k, threads, byRows: true), cols = SplitCost(m, n, k, threads, byRows: false);
+            // operands read in place (see Blocked) cost no packing: A at scale 1, a row-major B when C has at most MC rows
+            bool packA = !(Use512 && alpha == 1f), packB = packedB == null && !(Use512 && !transposeB && m <= MC);
+            double rows = SplitCost(m, n, k, threads, byRows: true, packA, packB), cols = SplitCost(m, n, k, threads, byRows: false, packA, packB);
             splitRows = rows <= cols;
             units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
         }
@@ -164,7 +166,7 @@ public static unsafe partial class CpuGemm
     }
 
     /// <summary>Estimated cycles of the busiest thread when C is split into strips along one dimension.</summary>
-    private static double SplitCost(int m, int n, int k, int threads, bool byRows)
+    private static double SplitCost(int m, int n, int k, int threads, bool byRows, bool packA, bool packB)
     {
         // One full-tile k step is MR*NR/16 vector FMAs (8 cycles for 8x32 at two 512-bit FMAs per cycle); a
         // column-edge panel of at most NR/2 columns runs the half-width kernel at half the cost. Packing costs
@@ -183,12 +185,14 @@ public static unsafe partial class CpuGemm
             if (byRows)
             {
                 double colWork = colPanels - 1 + lastColWork;
-                cost = (u1 - u0) * colWork * k * fmaCyclesPerTileStep + ((double)k * n + (double)(u1 - u0) * MR * k) * packCyclesPerFloat;
+                cost = (u1 - u0) * colWork * k * fmaCyclesPerTileStep
+                     + ((packB ? (double)k * n : 0) + (packA ? (double)(u1 - u0) * MR * k : 0)) * packCyclesPerFloat;
             }
             else
             {
                 double colWork = (u1 - u0) - (u1 == colPanels ? 1 - lastColWork : 0);
-                cost = rowPanels * colWork * k * fmaCyclesPerTileStep + ((double)m * k + (double)(u1 - u0) * NR * k) * packCyclesPerFloat;
+                cost = rowPanels * colWork * k * fmaCyclesPerTileStep
+                     + ((packA ? (double)m * k : 0) + (packB ? (double)(u1 - u0) * NR * k : 0)) * packCyclesPerFloat;
             }
             worst = Math.Max(worst, cost);
         }
