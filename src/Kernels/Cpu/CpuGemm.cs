@@ -13,8 +13,9 @@ namespace NeuralCore.Kernels.Cpu;
 /// </list>
 /// Packing absorbs both transposes, so one micro-kernel serves all four variants, and zero padding lets the
 /// micro-kernel always run full tiles: edge tiles are computed into a small scratch tile and then merged.
-/// <para>Threads: C is split into one contiguous strip per thread (rows or columns, whichever duplicates less
-/// packing work), and each thread runs the blocked algorithm on its strip with its own packing buffers. Small
+/// <para>Threads: C is split into contiguous strips (rows or columns, whichever duplicates less packing work; a few
+/// row strips per thread where packing allows, claimed as the threads come), and each thread runs the blocked
+/// algorithm on its strips with its own packing buffers. Small
 /// products run on the calling thread only. The threads are those of a <see cref="CpuBackend"/> (its
 /// <see cref="CpuBackend.Threads"/>); called directly, <see cref="Multiply(float[], int, float[], int, float[], int, int, int, int, bool, bool, bool, float)"/>
 /// runs on the calling thread. Every element of C sums its products in the same order however C is split, so the
@@ -54,6 +55,9 @@ public static unsafe partial class CpuGemm
     /// <summary>Products below this many flops (2mnk) run on the calling thread: waking the workers and waiting for
     /// them costs about as much as one core needs for a product of this size, so smaller ones gain nothing.</summary>
     private const long ParallelThresholdFlops = 1L << 22;
+
+    /// <summary>Row strips per thread where packing allows (see <see cref="Multiply(float[], int, float[], int, float[], int, int, int, int, bool, bool, bool, float, CpuParallel?, PackedOperand?, Epilogue)"/>).</summary>
+    private const int StripsPerThread = 4;
 
     /// <summary>
     /// C[m,n] (+)= alpha * op(A) op(B) on the calling thread. Row-major, contiguous. Stored A is [m,k] (or [k,m] when
@@ -102,7 +106,7 @@ public static unsafe partial class CpuGemm
         // makes every thread pack all of op(B) (k*n each), splitting columns makes every thread pack all of op(A)
         // (m*k each); and the busiest thread decides the time. Pick the split with the smaller estimated time.
         bool splitRows = true;
-        int units = (m + MR - 1) / MR;
+        int units = (m + MR - 1) / MR, strips = threads;
         if (threads > 1)
         {
             // operands read in place (see Blocked) cost no packing: A at scale 1, a row-major B when C has at most MC rows
@@ -110,8 +114,18 @@ public static unsafe partial class CpuGemm
             double rows = SplitCost(m, n, k, threads, byRows: true, packA, packB), cols = SplitCost(m, n, k, threads, byRows: false, packA, packB);
             splitRows = rows <= cols;
             units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+            // Rows in more strips than threads, claimed as the threads come: a thread that the system runs late (another
+            // process, a virtual machine's steal) then takes fewer instead of holding up the rest. Only where an extra
+            // strip's packing of B (every row strip packs all of it) costs under a twentieth of a strip's products.
+            if (splitRows)
+            {
+                int finer = Math.Min(units, StripsPerThread * threads);
+                double stripFmaCycles = (double)units / finer * ((n + NR - 1) / NR) * k * 8;
+                if (!packB || 0.5 * k * n < 0.05 * stripFmaCycles) strips = finer;
+            }
         }
         threads = Math.Min(threads, units);
+        strips = Math.Min(Math.Max(strips, threads), units);
         if (packedB != null && !packedB.Fits(k, n)) throw new ArgumentException($"packed B holds {packedB.K}x{packedB.N}, the product needs {k}x{n}", nameof(packedB));
         var packed = new PackedView(packedB?.Pointer, packedB?.PaddedColumns ?? 0, 0);
         if (threads <= 1)
@@ -128,9 +142,9 @@ public static unsafe partial class CpuGemm
             {
                 A = pa + aOffset, Lda = lda, TransA = transposeA, B = pb + bOffset, Ldb = ldb, TransB = transposeB,
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
-                SplitRows = splitRows, Units = units, Threads = threads, PackedB = packed, Epilogue = epilogue,
+                SplitRows = splitRows, Units = units, Strips = strips, PackedB = packed, Epilogue = epilogue,
             };
-            parallel!.For(threads, ref job); // allocation-free, unlike Parallel.For
+            parallel!.For(strips, ref job); // allocation-free, unlike Parallel.For
         }
     }
 
@@ -138,7 +152,7 @@ public static unsafe partial class CpuGemm
     private struct StripJob : IParallelBody
     {
         public float* A, B, C;
-        public int Lda, Ldb, M, N, K, Units, Threads;
+        public int Lda, Ldb, M, N, K, Units, Strips;
         public bool TransA, TransB, Accumulate, SplitRows;
         public float Alpha;
         public PackedView PackedB;
@@ -146,7 +160,7 @@ public static unsafe partial class CpuGemm
 
         public readonly void Invoke(int t)
         {
-            int u0 = (int)((long)Units * t / Threads), u1 = (int)((long)Units * (t + 1) / Threads);
+            int u0 = (int)((long)Units * t / Strips), u1 = (int)((long)Units * (t + 1) / Strips);
             if (SplitRows)
             {
                 int i0 = u0 * MR, i1 = Math.Min(M, u1 * MR);

@@ -71,7 +71,7 @@ internal static class CpuIndexing
     public static void GatherRows(float[] table, float[] indices, float[] y, int n, int rows, int width, CpuParallel parallel)
     {
         var job = new GatherJob { Table = table, Indices = indices, Y = y, N = n, Rows = rows, Width = width };
-        job.Chunks = (long)n * width < SumRowsParallelThreshold ? 1 : Math.Min(parallel.Threads, n);
+        job.Chunks = (long)n * width < SumRowsParallelThreshold ? 1 : parallel.Chunks(n);
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
     }
@@ -106,7 +106,7 @@ internal static class CpuIndexing
     public static void GatherSumRows(float[] table, float[] indices, float[] y, int n, int taps, int rows, int width, CpuParallel parallel)
     {
         var job = new GatherSumJob { Table = table, Indices = indices, Y = y, N = n, Taps = taps, Rows = rows, Width = width };
-        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Min(parallel.Threads, n);
+        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : parallel.Chunks(n);
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
     }
@@ -300,7 +300,7 @@ internal static class CpuIndexing
     {
         long size = (long)job.Outer * job.Classes * job.Inner;
         if (size == 0) return;
-        job.Chunks = size < ParallelThreshold ? 1 : Math.Min(parallel.Threads, job.Outer);
+        job.Chunks = size < ParallelThreshold ? 1 : parallel.Chunks(job.Outer);
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
     }

@@ -66,6 +66,13 @@ internal sealed unsafe class CpuParallel : IDisposable
     /// <summary>The most threads that run one loop, the caller included.</summary>
     public int Threads { get; }
 
+    /// <summary>
+    /// How many chunks to cut <paramref name="items"/> independent items into: a few per thread, claimed as the threads
+    /// come, so that a thread the system runs late (another process, a virtual machine's steal) takes fewer instead of
+    /// holding up the others; one on a single thread.
+    /// </summary>
+    public int Chunks(int items) => Threads == 1 ? 1 : Math.Clamp(items, 1, 4 * Threads);
+
     /// <summary>Runs body.Invoke(i) for i in [0, count), in parallel when the pool is free. <paramref name="body"/>
     /// must be a local of the caller (it is read through a pointer while the call runs).</summary>
     public void For<T>(int count, ref T body) where T : struct, IParallelBody
