@@ -50,6 +50,24 @@ public class CpuGemmTests
     }
 
     [Theory]
+    [InlineData(4000, 40, 64, true)]     // many row strips per thread (B packed, but cheaply)
+    [InlineData(32, 160, 3000, false)]   // a weight gradient's shape: B read in place, a strip per 8 rows
+    public void FinerRowStrips_GiveTheSameBits(int m, int n, int k, bool transposeB)
+    {
+        var rng = new Random(m + n + k);
+        float[] a = Random(rng, m * k), b = Random(rng, k * n);
+        float[] Run(int threads)
+        {
+            using var parallel = new CpuParallel(threads);
+            float[] c = new float[m * n];
+            CpuGemm.Multiply(a, 0, b, 0, c, 0, m, n, k, transposeA: true, transposeB, accumulate: false, 1f, parallel);
+            return c;
+        }
+        float[] one = Run(1);
+        foreach (int threads in new[] { 2, 3 }) Assert.Equal(one, Run(threads));
+    }
+
+    [Theory]
     [MemberData(nameof(Sizes))]
     public void BiasAndReluOnEachTile_GiveTheBitsOfSeparatePasses(int m, int n, int k)
     {
