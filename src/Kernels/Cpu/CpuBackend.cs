@@ -317,7 +317,7 @@ public sealed class CpuBackend : IBackend
     /// <summary>
     /// dst += every row of src (rows of dst's length), row after row: each element's terms in row order, as one add per
     /// row would give, but 64 columns at a time kept in registers down all the rows instead of a library call per row
-    /// (a bias gradient over thousands of rows of a few dozen columns cost more in calls than in additions).
+    /// (a bias gradient over thousands of rows of a few dozen columns would cost more in calls than in additions).
     /// </summary>
     private static void AddRows(ReadOnlySpan<float> src, Span<float> dst)
     {

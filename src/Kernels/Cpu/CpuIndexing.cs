@@ -352,7 +352,7 @@ internal static class CpuIndexing
 
         /// <summary>
         /// <see cref="Row"/> for a row of whole vectors (up to 8 of them, 128 classes), in registers, without a library
-        /// call per step: a row of a few dozen classes cost several times more in calls than in arithmetic. The same
+        /// call per step: a row of a few dozen classes would cost several times more in calls than in arithmetic. The same
         /// operations on the same values: the largest logit, exp(x - m), their sum added vector by vector in order and
         /// then across the lanes (the library's order for up to 8 vectors, which a test holds), PyTorch's gradient form.
         /// </summary>
