@@ -76,6 +76,18 @@ public static unsafe partial class CpuGemm
         private readonly float* _bias = bias;
         private readonly bool _relu = relu;
 
+        /// <summary>Whether it does anything.</summary>
+        public bool Active => _bias != null || _relu;
+        /// <summary>The bias of the first column (null: none).</summary>
+        public float* Bias => _bias;
+        /// <summary>Whether a ReLU follows the bias.</summary>
+        public bool Relu => _relu;
+
+        /// <summary>The ReLU of <see cref="Apply"/> on one vector: 0 where v &lt;= 0, v elsewhere (NaN stays NaN).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Relu512(Vector512<float> v) =>
+            Vector512.ConditionalSelect(Vector512.LessThanOrEqual(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+
         /// <summary>The same epilogue for a product whose columns start at <paramref name="column"/> of this one's.</summary>
         public Epilogue From(int column) => _bias == null ? this : new Epilogue(_bias + column, _relu);
 
@@ -93,7 +105,7 @@ public static unsafe partial class CpuGemm
                     {
                         var v = Vector512.Load(c + j);
                         if (_bias != null) v += Vector512.Load(_bias + column + j);
-                        if (_relu) v = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(v, Vector512<float>.Zero), Vector512<float>.Zero, v);
+                        if (_relu) v = Relu512(v);
                         v.Store(c + j);
                     }
                 }

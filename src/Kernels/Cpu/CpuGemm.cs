@@ -301,12 +301,13 @@ public static unsafe partial class CpuGemm
                             {
                                 // packed panels: A rows 1 apart and steps of 8, B steps of 32
                                 int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;
-                                if (rows == mr) Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, cRow + jr, ldc, cols, add);
-                                else
+                                if (rows == mr)
                                 {
-                                    Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, tile, nr, cols, false);
-                                    MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                                    Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, cRow + jr, ldc, cols, add, last ? epilogue.From(jc + jr) : default);
+                                    continue;   // the kernel applies the epilogue to its registers before storing them
                                 }
+                                Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, tile, nr, cols, false);
+                                MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
                             }
                             else if (rows == mr && cols == nr) MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
                             else
@@ -536,7 +537,8 @@ public static unsafe partial class CpuGemm
     /// convolution share it; a runtime stride costs nothing measurable against constant ones.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel8Rows(float* a, int aRow, int aStep, int depth, float* b, int bStep, float* c, int ldc, int width, bool add)
+    internal static void Kernel8Rows(float* a, int aRow, int aStep, int depth, float* b, int bStep, float* c, int ldc, int width, bool add,
+        Epilogue epilogue = default)
     {
         float* a1 = a + aRow, a2 = a + 2L * aRow, a3 = a + 3L * aRow, a4 = a + 4L * aRow, a5 = a + 5L * aRow, a6 = a + 6L * aRow, a7 = a + 7L * aRow;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -589,26 +591,64 @@ public static unsafe partial class CpuGemm
                 b += bStride;
             }
         }
-        StoreRow(c, c00, c01, width, add); c += ldc;
-        StoreRow(c, c10, c11, width, add); c += ldc;
-        StoreRow(c, c20, c21, width, add); c += ldc;
-        StoreRow(c, c30, c31, width, add); c += ldc;
-        StoreRow(c, c40, c41, width, add); c += ldc;
-        StoreRow(c, c50, c51, width, add); c += ldc;
-        StoreRow(c, c60, c61, width, add); c += ldc;
-        StoreRow(c, c70, c71, width, add);
+        if (!epilogue.Active)
+        {
+            StoreRow(c, c00, c01, width, add); c += ldc;
+            StoreRow(c, c10, c11, width, add); c += ldc;
+            StoreRow(c, c20, c21, width, add); c += ldc;
+            StoreRow(c, c30, c31, width, add); c += ldc;
+            StoreRow(c, c40, c41, width, add); c += ldc;
+            StoreRow(c, c50, c51, width, add); c += ldc;
+            StoreRow(c, c60, c61, width, add); c += ldc;
+            StoreRow(c, c70, c71, width, add);
+            return;
+        }
+        // the epilogue on the registers before they are stored, not on C read back
+        var z = Vector512<float>.Zero;
+        bool bias = epilogue.Bias != null, relu = epilogue.Relu;
+        Vector512<float> bLo = z, bHi = z;
+        if (bias)
+        {
+            bLo = Avx512F.MaskLoad(epilogue.Bias, Mask(Math.Min(width, 16)), z);
+            if (width > 16) bHi = Avx512F.MaskLoad(epilogue.Bias + 16, Mask(width - 16), z);
+        }
+        StoreRow(c, c00, c01, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c10, c11, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c20, c21, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c30, c31, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c40, c41, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c50, c51, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c60, c61, width, add, bias, bLo, bHi, relu); c += ldc;
+        StoreRow(c, c70, c71, width, add, bias, bLo, bHi, relu);
     }
 
     /// <summary>Stores (or with <paramref name="add"/> adds) the first <paramref name="width"/> (1..32) floats of [lo, hi]
     /// at c, nothing beyond.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add)
+    internal static void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add) =>
+        StoreRow(c, lo, hi, width, add, false, default, default, false);
+
+    /// <summary>As above, then the bias [biasLo, biasHi] added and a ReLU, in that order: the numbers of
+    /// <see cref="Epilogue.Apply"/> on the stored row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, int width, bool add,
+        bool bias, Vector512<float> biasLo, Vector512<float> biasHi, bool relu)
     {
         if (add)
         {
             var z = Vector512<float>.Zero;
             lo = Avx512F.MaskLoad(c, Mask(Math.Min(width, 16)), z) + lo;
             if (width > 16) hi = Avx512F.MaskLoad(c + 16, Mask(width - 16), z) + hi;
+        }
+        if (bias)
+        {
+            lo += biasLo;
+            hi += biasHi;
+        }
+        if (relu)
+        {
+            lo = Epilogue.Relu512(lo);
+            hi = Epilogue.Relu512(hi);
         }
         if (width >= 16)
         {
