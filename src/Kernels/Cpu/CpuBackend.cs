@@ -385,6 +385,75 @@ public sealed class CpuBackend : IBackend
             m > 0 && alpha != 0f ? _constants.PackedB(b, D(b), k, n, transposeB) : null);
 
     /// <inheritdoc />
+    public bool ComputesRowGroups => true;
+
+    /// <inheritdoc />
+    public void MatMulByRowGroups(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, ReadOnlySpan<int> groupStarts, bool accumulate)
+    {
+        float[] pa = D(a), pb = D(b), pc = D(c);
+        bool written = accumulate;
+        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        {
+            int start = groupStarts[g], rows = groupStarts[g + 1] - start;
+            if (rows == 0) AddZeros(pc.AsSpan(0, m * n), written);
+            else if (CpuGemm.IsOneDepthBlock(rows))
+                // one depth block: its sums start from zero in the kernel and are added to C, as the fold would add them
+                CpuGemm.Multiply(pa, start * m, pb, start * n, pc, 0, m, n, rows, true, false, written, 1f, _parallel);
+            else
+            {
+                // several depth blocks are summed among themselves first, as the group's own product sums them
+                float[] part = Scratch(m * n);
+                CpuGemm.Multiply(pa, start * m, pb, start * n, part, 0, m, n, rows, true, false, false, 1f, _parallel);
+                AddOrCopy(part.AsSpan(0, m * n), pc.AsSpan(0, m * n), written);
+                _pool.Return(part);
+            }
+            written = true;
+        }
+    }
+
+    /// <inheritdoc />
+    public void SumRowsByGroups(DeviceBuffer x, DeviceBuffer y, int columns, ReadOnlySpan<int> groupStarts, bool accumulate)
+    {
+        float[] px = D(x);
+        var target = D(y).AsSpan(0, columns);
+        float[] part = Scratch(columns);
+        var sum = part.AsSpan(0, columns);
+        bool written = accumulate;
+        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        {
+            sum.Clear();
+            for (int r = groupStarts[g]; r < groupStarts[g + 1]; r++) TensorPrimitives.Add(sum, px.AsSpan(r * columns, columns), sum);
+            AddOrCopy(sum, target, written);
+            written = true;
+        }
+        _pool.Return(part);
+    }
+
+    /// <inheritdoc />
+    public void LossByRowGroups(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int width, ReadOnlySpan<int> groupStarts)
+    {
+        float[] pa = D(a), pb = D(b), pr = D(result);
+        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        {
+            int start = groupStarts[g] * width, count = (groupStarts[g + 1] - groupStarts[g]) * width;
+            pr[g] = CpuLosses.Forward(kind, pa.AsSpan(start, count), pb.AsSpan(start, count), _pool);
+        }
+    }
+
+    private static void AddOrCopy(ReadOnlySpan<float> part, Span<float> target, bool add)
+    {
+        if (add) TensorPrimitives.Add(target, part, target);
+        else part.CopyTo(target);
+    }
+
+    // x + 0 (which turns -0 into +0) as the fold adds an empty group's zeros; zeros when nothing is written yet
+    private static void AddZeros(Span<float> target, bool written)
+    {
+        if (written) TensorPrimitives.Add(target, 0f, target);
+        else target.Clear();
+    }
+
+    /// <inheritdoc />
     /// <remarks>A matrix product whose B is one of <paramref name="buffers"/> packs it once and reuses the packing.</remarks>
     public IDisposable HoldConstant(IReadOnlyList<DeviceBuffer> buffers) => _constants.Hold(buffers);
 

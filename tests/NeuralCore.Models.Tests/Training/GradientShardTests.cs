@@ -107,29 +107,39 @@ public class GradientShardTests
     }
 
     /// <summary>
-    /// Processes simulated by threads: each posts its shard vectors, and once all have, each folds all of them in
-    /// shard order (rank order), as the MPI reducer's chain does.
+    /// Processes simulated by threads, passing the partial sum down a chain as the MPI reducer does: each waits for
+    /// the one before it, takes its partial sum, folds its own shards onto it, and passes it on; once the last is
+    /// done, every process takes the last one's sum.
     /// </summary>
     private sealed class ThreadWorld(int size)
     {
-        private readonly Barrier _posted = new(size), _read = new(size);
-        private readonly IReadOnlyList<Memory<float>[]>[] _shards = new IReadOnlyList<Memory<float>[]>[size];
+        private readonly SemaphoreSlim[] _passed = Enumerable.Range(0, size).Select(_ => new SemaphoreSlim(0)).ToArray();
+        private readonly Barrier _done = new(size), _read = new(size);
+        private readonly Memory<float>[][] _sums = new Memory<float>[size][];
 
         public IGradientReducer Reducer(int rank) => new RankReducer(this, rank);
 
         private sealed class RankReducer(ThreadWorld world, int rank) : IGradientReducer
         {
             public int Rank => rank;
-            public int WorldSize => world._shards.Length;
+            public int WorldSize => world._sums.Length;
 
-            public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
+            public void Reduce(Memory<float>[] sum, LocalFold fold, long step)
             {
-                world._shards[rank] = local;
-                world._posted.SignalAndWait();
-                // rank 0's shards may be folded in place: everyone reads first, into a copy
-                var all = world._shards.SelectMany(s => s).Select(shard => shard.Select(segment => (Memory<float>)segment.ToArray()).ToArray()).ToList();
+                if (rank > 0)
+                {
+                    world._passed[rank - 1].Wait();
+                    for (int s = 0; s < sum.Length; s++) world._sums[rank - 1][s].CopyTo(sum[s]);
+                }
+                for (int s = 0; s < sum.Length; s++) fold(s, accumulate: rank > 0);
+                world._sums[rank] = sum;
+                world._passed[rank].Release();
+                world._done.SignalAndWait();
+                var last = world._sums[^1];
+                if (rank != WorldSize - 1)
+                    for (int s = 0; s < sum.Length; s++) last[s].CopyTo(sum[s]);
                 world._read.SignalAndWait();
-                for (int s = 0; s < sum.Length; s++) GradientShards.FoldFirst(all, s, sum[s].Span, 0, sum[s].Length);
+                if (rank == WorldSize - 1) world._passed[rank].Wait();   // nobody waits on the last one's token
             }
         }
     }
