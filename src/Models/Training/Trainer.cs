@@ -206,6 +206,13 @@ public sealed class Trainer
     /// <summary>Training rows whose loss and gradient this process has computed (its share of every batch), over the trainer's life.</summary>
     public long RowsComputed { get; private set; }
 
+    /// <summary>Whether a process computes its shards as one batch where it can (<see cref="GroupedGradient"/>; the same
+    /// bits as shard by shard, which tests compare it with).</summary>
+    internal bool ShardsAtOnce { get; set; } = true;
+
+    /// <summary>Steps whose shards this process computed at once (for tests).</summary>
+    internal long StepsAtOnce { get; private set; }
+
     private bool Sharded => Options.GradientShards > 1 || _reducer.WorldSize > 1;
 
     /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
@@ -296,7 +303,8 @@ public sealed class Trainer
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
-        if (backend.ComputesRowGroups && IsRowWise(Model)) return GroupedGradient(rows, features, backend, first, count);
+        if (ShardsAtOnce && backend.ComputesRowGroups && IsRowWise(Model) && ShardsVectorise(rows, shards, first, count))
+            return GroupedGradient(rows, features, backend, first, count);
         if (_shardBuffers == null || !_shardBuffers.Fits(parameters, count, first == 0, backend))
             _shardBuffers = new ShardBuffers(parameters, count, first == 0, backend);
         var buffers = _shardBuffers;
@@ -370,6 +378,7 @@ public sealed class Trainer
                     throw new InvalidOperationException($"{Model.Spec.Kind}: a parameter's gradient does not sum over the rows by row groups; the model cannot compute its shards at once");
             RowsComputed += local;
         }
+        StepsAtOnce++;
         var sums = _sumSegments!;
         _reducer.Reduce(sums, (segment, accumulate) =>
         {
@@ -386,6 +395,24 @@ public sealed class Trainer
         }, Optimizer.StepCount + 1L);
         for (int i = 0; i < parameters.Count; i++) parameters[i].Grad = _sumGrads[i];
         return sums[^1].Span[0];
+    }
+
+    /// <summary>
+    /// Whether each of this process's shards that has rows gives every elementwise op at least 4 values (its rows
+    /// times the narrowest layer). The CPU's elementwise kernels compute fewer values than a vector of 4 one at a time
+    /// with the scalar library functions, whose exp or log can differ in the last bit from the vector formulas that
+    /// compute the same values inside a larger batch.
+    /// </summary>
+    private bool ShardsVectorise(int rows, int shards, int first, int count)
+    {
+        var spec = Model.Spec;
+        int narrowest = Math.Min(spec.InputFeatures, Math.Min(spec.Latent, spec.Hidden.DefaultIfEmpty(int.MaxValue).Min()));
+        for (int k = first; k < first + count; k++)
+        {
+            int n = GradientShards.Rows(rows, shards, k).Count;
+            if (n > 0 && (long)n * narrowest < System.Runtime.Intrinsics.Vector128<float>.Count) return false;
+        }
+        return true;
     }
 
     /// <summary>
