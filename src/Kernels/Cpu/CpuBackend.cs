@@ -391,24 +391,32 @@ public sealed class CpuBackend : IBackend
     public void MatMulByRowGroups(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, ReadOnlySpan<int> groupStarts, bool accumulate)
     {
         float[] pa = D(a), pb = D(b), pc = D(c);
-        bool written = accumulate;
-        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        var target = pc.AsSpan(0, m * n);
+        bool written = accumulate, empty = false;
+        if (CpuGemm.IsOneDepthBlock(groupStarts[^1]))
         {
-            int start = groupStarts[g], rows = groupStarts[g + 1] - start;
-            if (rows == 0) AddZeros(pc.AsSpan(0, m * n), written);
-            else if (CpuGemm.IsOneDepthBlock(rows))
-                // one depth block: its sums start from zero in the kernel and are added to C, as the fold would add them
-                CpuGemm.Multiply(pa, start * m, pb, start * n, pc, 0, m, n, rows, true, false, written, 1f, _parallel);
-            else
+            // one depth block: every group's sums start from zero in the kernel and are added to C in turn, tile by tile
+            CpuGemm.MultiplyByGroups(pa, 0, pb, 0, pc, 0, m, n, groupStarts, true, false, accumulate, _parallel);
+            for (int g = 0; g + 1 < groupStarts.Length; g++)
+                if (groupStarts[g + 1] == groupStarts[g]) empty = true;
+                else written = true;
+        }
+        else
+        {
+            for (int g = 0; g + 1 < groupStarts.Length; g++)
             {
-                // several depth blocks are summed among themselves first, as the group's own product sums them
+                int start = groupStarts[g], rows = groupStarts[g + 1] - start;
+                if (rows == 0) { empty = true; continue; }
+                // a group of several depth blocks sums them among themselves first, as the group's own product does
                 float[] part = Scratch(m * n);
                 CpuGemm.Multiply(pa, start * m, pb, start * n, part, 0, m, n, rows, true, false, false, 1f, _parallel);
-                AddOrCopy(part.AsSpan(0, m * n), pc.AsSpan(0, m * n), written);
+                AddOrCopy(part.AsSpan(0, m * n), target, written);
                 _pool.Return(part);
+                written = true;
             }
-            written = true;
         }
+        // an empty group's zeros: x + 0 only turns -0 into +0, which gives the same bits wherever in the fold it happens
+        if (empty) AddZeros(target, written);
     }
 
     /// <inheritdoc />
