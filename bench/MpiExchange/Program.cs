@@ -18,7 +18,7 @@ var times = new List<double>();
 for (int step = 1; step <= steps + 10; step++)
 {
     long start = Stopwatch.GetTimestamp();
-    reducer.Reduce(local, sum, step);
+    reducer.Reduce(sum, GradientShards.FoldOnto(local, sum), step);
     if (step > 10) times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
 }
 times.Sort();

@@ -266,7 +266,7 @@ public static class Autograd
                     if (input.RequiresGrad && grads.TryGetValue(input, out var ig))
                         CheckFinite(ig, node.OpName, node.Inputs, "gradient flowing into input " + input.Shape, node.CreatedAt);
             if (!retainGraph) node.Free();
-            if (!ReferenceEquals(g, t.Grad)) g.Dispose();
+            if (!ReferenceEquals(g, t.Grad) && RowGroups.Current?.Keeps(g) != true) g.Dispose();
         }
 
         foreach (var leaf in leafTemps) AccumulateGrad(leaf, RunHooks(leaf, grads[leaf]));

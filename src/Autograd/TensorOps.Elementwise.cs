@@ -48,8 +48,18 @@ public static partial class TensorOps
         var c = NewTensor(backend, shape);
         backend.Binary(op, a.Buffer, a.Shape.Dims, b.Buffer, b.Shape.Dims, c.Buffer, c.Shape.Dims);
         return Autograd.Record(c, name, [a, b], (dc, gradOf) =>
+        {
+            if (op == BinaryOp.Add && RowGroups.Current is { } groups && groups.HoldsRows(a.Shape) && a.Shape == c.Shape
+                && b.Shape.Rank == 1 && b.Shape[0] == c.Shape[1] && RowGroups.IsParameter(b))
+            {
+                // a bias added to every row of a batch in row groups: its gradient sums over the rows, so it is left to the groups
+                backend.BinaryBackward(op, a.Buffer, a.Shape.Dims, b.Buffer, b.Shape.Dims, dc.Buffer, dc.Shape.Dims, gradOf(a)?.Buffer, null);
+                groups.Defer(b, dc, (target, accumulate) => backend.SumRowsByGroups(dc.Buffer, target, b.Count, groups.Starts, accumulate));
+                return;
+            }
             backend.BinaryBackward(op, a.Buffer, a.Shape.Dims, b.Buffer, b.Shape.Dims, dc.Buffer, dc.Shape.Dims,
-                gradOf(a)?.Buffer, gradOf(b)?.Buffer));
+                gradOf(a)?.Buffer, gradOf(b)?.Buffer);
+        });
     }
 
     // ---- unary ops ------------------------------------------------------------------------------

@@ -33,6 +33,12 @@ public static partial class TensorOps
                 if (!transposeA) backend.MatMul(dc.Buffer, b.Buffer, da.Buffer, m, k, n, false, !transposeB, accumulate: add);
                 else backend.MatMul(b.Buffer, dc.Buffer, da.Buffer, k, m, n, transposeB, true, accumulate: add);
             }
+            if (transposeB && !transposeA && RowGroups.Current is { } groups && groups.HoldsRows(a.Shape) && RowGroups.IsParameter(b))
+            {
+                // x Wᵀ over a batch in row groups: W's gradient sums over the rows, so it is left to the groups
+                groups.Defer(b, dc, (target, accumulate) => backend.MatMulByRowGroups(dc.Buffer, a.Buffer, target, n, k, groups.Starts, accumulate));
+                return;
+            }
             add = true;
             var db = m > 0 ? Autograd.GradientToWrite(gradOf, b, out add) : gradOf(b);
             if (db != null)

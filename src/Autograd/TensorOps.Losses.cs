@@ -43,11 +43,29 @@ public static partial class TensorOps
             throw new ArgumentException($"{name}: reduction {reduction} is not supported; use Sum or Mean", nameof(reduction));
         var backend = a.Backend;
         int n = a.Count;
+        if (reduction == Reduction.Sum && RowGroups.Current is { } groups && groups.HoldsRows(a.Shape)) return GroupedLoss(kind, name, a, b, groups);
         float scale = reduction == Reduction.Mean ? 1f / Math.Max(1, n) : 1f;
         var loss = NewTensor(backend, Shape.Scalar);
         backend.Loss(kind, a.Buffer, b.Buffer, loss.Buffer, n);
         if (scale != 1f) backend.Unary(UnaryOp.Scale, loss.Buffer, loss.Buffer, 1, scale);
         return Autograd.Record(loss, name, [a, b], (dl, gradOf) =>
             backend.LossBackward(kind, a.Buffer, b.Buffer, dl.Buffer, scale, gradOf(a)?.Buffer, gradOf(b)?.Buffer, n));
+    }
+
+    // A summed loss of a batch in row groups: one sum per group, each that of the group's rows alone. Its gradient is
+    // elementwise; every group's upstream gradient must be the same (a loss summed or scaled as a whole).
+    private static Tensor GroupedLoss(LossKind kind, string name, Tensor a, Tensor b, RowGroups groups)
+    {
+        var backend = a.Backend;
+        int n = a.Count;
+        var loss = NewTensor(backend, Shape.Own([groups.Count]));
+        backend.LossByRowGroups(kind, a.Buffer, b.Buffer, loss.Buffer, n / groups.Rows, groups.Starts);
+        return Autograd.Record(loss, name, [a, b], (dl, gradOf) =>
+        {
+            var upstream = dl.ToArray();
+            if (upstream.Any(u => BitConverter.SingleToInt32Bits(u) != BitConverter.SingleToInt32Bits(upstream[0])))
+                throw new NotSupportedException($"{name} in row groups: the groups' losses have different upstream gradients");
+            backend.LossBackward(kind, a.Buffer, b.Buffer, dl.Buffer, 1f, gradOf(a)?.Buffer, gradOf(b)?.Buffer, n);
+        });
     }
 }

@@ -57,20 +57,20 @@ public sealed class MpiGradientReducer : IGradientReducer
     public double Seconds { get; private set; }
 
     /// <inheritdoc />
-    public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
+    public void Reduce(Memory<float>[] sum, LocalFold fold, long step)
     {
-        ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(sum);
+        ArgumentNullException.ThrowIfNull(fold);
         long started = Stopwatch.GetTimestamp();
-        if (WorldSize == 1) LocalGradientReducer.Instance.Reduce(local, sum, step);
-        else Exchange(local, sum, step, Rank, WorldSize);
+        if (WorldSize == 1) LocalGradientReducer.Instance.Reduce(sum, fold, step);
+        else Exchange(sum, fold, step, Rank, WorldSize);
         Steps++;
         Seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     // The chain and the broadcast work in the sum's segments themselves (pinned for as long as requests are in flight:
     // every request is complete when Exchange returns), so the summed gradients need no copy out of a buffer of their own.
-    private unsafe void Exchange(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step, int rank, int size)
+    private unsafe void Exchange(Memory<float>[] sum, LocalFold fold, long step, int rank, int size)
     {
         var comm = MpiNative.CommWorld;
         // the vector travels in pieces: each segment cut into chunks of at most ChunkFloats
@@ -116,21 +116,20 @@ public sealed class MpiGradientReducer : IGradientReducer
                         }
                 }
                 {
+                    // segment by segment: the partial sum arrives (all its chunks), this process's shards are folded onto it, it goes on
                     int piece = 0;
                     for (int s = 0; s < sum.Length; s++)
-                        for (int c = 0, chunks = Chunks(sum[s].Length); c < chunks; c++, piece++)
+                    {
+                        int chunks = Chunks(sum[s].Length);
+                        if (rank > 0) Wait(receives.Slice(piece, chunks), deadline, step, rank - 1, "gradients");
+                        fold(s, accumulate: rank > 0);
+                        for (int c = 0; c < chunks; c++, piece++)
                         {
                             int start = c * ChunkFloats, count = Math.Min(ChunkFloats, sum[s].Length - start);
-                            var part = sum[s].Span.Slice(start, count);
-                            if (rank == 0) GradientShards.FoldFirst(local, s, part, start, count);
-                            else
-                            {
-                                Wait(receives.Slice(piece, 1), deadline, step, rank - 1, "gradients");
-                                GradientShards.Fold(part, local, s, start);
-                            }
                             if (rank < size - 1)
                                 Call(MpiNative.MPI_Isend(Address(s, start), count, MpiNative.Float, rank + 1, ChainTag, comm, out sends[piece]), "send gradients to", rank + 1);
                         }
+                    }
                 }
                 if (rank > 0)
                     Call(MpiNative.MPI_Isend(myTokens + 1, 1, MpiNative.Int, 0, PassedTag, comm, out _tokenRequests[1]), "tell its step to", 0);

@@ -124,6 +124,35 @@ public interface IBackend : IDisposable
         if (relu) Unary(UnaryOp.Relu, c, c, m * n);
     }
 
+    // ---- a batch computed in row groups ----------------------------------------------------------
+    // A batch whose rows are cut into groups (gradient shards) can go forward and backward at once and still give
+    // each group's sums as if the group had been computed alone: these three kernels sum over a group's rows from
+    // zero, as the plain kernel does for a batch of those rows, and add the groups' sums in group order. groupStarts
+    // holds the first row of every group and then the number of rows (groups may be empty).
+
+    /// <summary>Whether the backend has <see cref="MatMulByRowGroups"/>, <see cref="SumRowsByGroups"/> and <see cref="LossByRowGroups"/>.</summary>
+    bool ComputesRowGroups => false;
+
+    /// <summary>
+    /// C[m, n] = fold over the row groups g of A_gᵀ B_g, for A stored [rows, m] and B stored [rows, n]: each group's
+    /// product has the bits of <see cref="MatMul"/> of that group's rows alone (transposeA, over a depth of the
+    /// group's rows), and the products are added to C in group order, the first overwriting C unless
+    /// <paramref name="accumulate"/>. An empty group adds zeros.
+    /// </summary>
+    void MatMulByRowGroups(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, ReadOnlySpan<int> groupStarts, bool accumulate)
+        => throw new NotSupportedException($"{GetType().Name} does not compute row groups");
+
+    /// <summary>
+    /// y[j] = fold over the row groups of the group's column sum of x [rows, columns]: each summed from zero in row
+    /// order (as the gradient of a bias is), added to y in group order, the first overwriting y unless <paramref name="accumulate"/>.
+    /// </summary>
+    void SumRowsByGroups(DeviceBuffer x, DeviceBuffer y, int columns, ReadOnlySpan<int> groupStarts, bool accumulate)
+        => throw new NotSupportedException($"{GetType().Name} does not compute row groups");
+
+    /// <summary>result[g] = <see cref="Loss"/> over the rows of group g of a and b, both [rows, width].</summary>
+    void LossByRowGroups(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int width, ReadOnlySpan<int> groupStarts)
+        => throw new NotSupportedException($"{GetType().Name} does not compute row groups");
+
     /// <summary>y[b, j, i] (+)= x[b, i, j] for x viewed as [batch, rows, columns].</summary>
     void Transpose(DeviceBuffer x, DeviceBuffer y, int batch, int rows, int columns, bool accumulate);
 

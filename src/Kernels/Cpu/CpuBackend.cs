@@ -451,6 +451,83 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
+    public bool ComputesRowGroups => true;
+
+    /// <inheritdoc />
+    public void MatMulByRowGroups(DeviceBuffer a, DeviceBuffer b, DeviceBuffer c, int m, int n, ReadOnlySpan<int> groupStarts, bool accumulate)
+    {
+        float[] pa = D(a), pb = D(b), pc = D(c);
+        var target = pc.AsSpan(0, m * n);
+        bool written = accumulate, empty = false;
+        if (CpuGemm.IsOneDepthBlock(groupStarts[^1]))
+        {
+            // one depth block: every group's sums start from zero in the kernel and are added to C in turn, tile by tile
+            CpuGemm.MultiplyByGroups(pa, 0, pb, 0, pc, 0, m, n, groupStarts, true, false, accumulate, _parallel);
+            for (int g = 0; g + 1 < groupStarts.Length; g++)
+                if (groupStarts[g + 1] == groupStarts[g]) empty = true;
+                else written = true;
+        }
+        else
+        {
+            for (int g = 0; g + 1 < groupStarts.Length; g++)
+            {
+                int start = groupStarts[g], rows = groupStarts[g + 1] - start;
+                if (rows == 0) { empty = true; continue; }
+                // a group of several depth blocks sums them among themselves first, as the group's own product does
+                float[] part = Scratch(m * n);
+                CpuGemm.Multiply(pa, start * m, pb, start * n, part, 0, m, n, rows, true, false, false, 1f, _parallel);
+                AddOrCopy(part.AsSpan(0, m * n), target, written);
+                _pool.Return(part);
+                written = true;
+            }
+        }
+        // an empty group's zeros: x + 0 only turns -0 into +0, which gives the same bits wherever in the fold it happens
+        if (empty) AddZeros(target, written);
+    }
+
+    /// <inheritdoc />
+    public void SumRowsByGroups(DeviceBuffer x, DeviceBuffer y, int columns, ReadOnlySpan<int> groupStarts, bool accumulate)
+    {
+        float[] px = D(x);
+        var target = D(y).AsSpan(0, columns);
+        float[] part = Scratch(columns);
+        var sum = part.AsSpan(0, columns);
+        bool written = accumulate;
+        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        {
+            sum.Clear();
+            AddRows(px.AsSpan(groupStarts[g] * columns, (groupStarts[g + 1] - groupStarts[g]) * columns), sum);
+            AddOrCopy(sum, target, written);
+            written = true;
+        }
+        _pool.Return(part);
+    }
+
+    /// <inheritdoc />
+    public void LossByRowGroups(LossKind kind, DeviceBuffer a, DeviceBuffer b, DeviceBuffer result, int width, ReadOnlySpan<int> groupStarts)
+    {
+        float[] pa = D(a), pb = D(b), pr = D(result);
+        for (int g = 0; g + 1 < groupStarts.Length; g++)
+        {
+            int start = groupStarts[g] * width, count = (groupStarts[g + 1] - groupStarts[g]) * width;
+            pr[g] = CpuLosses.Forward(kind, pa.AsSpan(start, count), pb.AsSpan(start, count), _pool);
+        }
+    }
+
+    private static void AddOrCopy(ReadOnlySpan<float> part, Span<float> target, bool add)
+    {
+        if (add) TensorPrimitives.Add(target, part, target);
+        else part.CopyTo(target);
+    }
+
+    // x + 0 (which turns -0 into +0) as the fold adds an empty group's zeros; zeros when nothing is written yet
+    private static void AddZeros(Span<float> target, bool written)
+    {
+        if (written) TensorPrimitives.Add(target, 0f, target);
+        else target.Clear();
+    }
+
+    /// <inheritdoc />
     /// <remarks>A matrix product whose B is one of <paramref name="buffers"/> packs it once and reuses the packing.</remarks>
     public IDisposable HoldConstant(IReadOnlyList<DeviceBuffer> buffers) => _constants.Hold(buffers);
 

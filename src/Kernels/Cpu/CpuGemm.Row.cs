@@ -54,6 +54,9 @@ public sealed class PackedRowWeights
 
 public static unsafe partial class CpuGemm
 {
+    /// <summary>Whether a product of depth <paramref name="k"/> is one depth block: its sums then start from zero and are added to C once.</summary>
+    internal static bool IsOneDepthBlock(int k) => k <= KC;
+
     /// <summary>The k blocks of <see cref="Blocked"/>: k cut into equal blocks of at most KC.</summary>
     private static int KStep(int k)
     {

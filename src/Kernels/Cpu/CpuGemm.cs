@@ -79,6 +79,27 @@ public static unsafe partial class CpuGemm
     internal static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
         int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel,
         PackedOperand? packedB, Epilogue epilogue = default)
+        => Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, alpha, parallel, packedB, epilogue, default);
+
+    /// <summary>
+    /// C[m,n] (+)= op(A) op(B) with the depth cut into row groups (<paramref name="groupStarts"/>: each group's first
+    /// depth index, then the depth, at most one depth block): each group's sums start from zero and are added to C in
+    /// group order, which has the bits of a product per group added to C one after the other; an empty group adds
+    /// nothing (the caller adds its zeros). The groups are taken tile by tile, so C is written once.
+    /// </summary>
+    internal static void MultiplyByGroups(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
+        int m, int n, ReadOnlySpan<int> groupStarts, bool transposeA, bool transposeB, bool accumulate, CpuParallel? parallel)
+    {
+        int k = groupStarts[^1];
+        if (!IsOneDepthBlock(k)) throw new ArgumentException($"row groups of a depth of {k}: at most {KC} fit one depth block", nameof(groupStarts));
+        fixed (int* starts = groupStarts)
+            Multiply(a, aOffset, b, bOffset, c, cOffset, m, n, k, transposeA, transposeB, accumulate, 1f, parallel, null,
+                default, new DepthGroups(starts, groupStarts.Length - 1));
+    }
+
+    private static void Multiply(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset,
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, float alpha, CpuParallel? parallel,
+        PackedOperand? packedB, Epilogue epilogue, DepthGroups groups)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -132,7 +153,7 @@ public static unsafe partial class CpuGemm
         {
             fixed (float* pa = a, pb = b, pc = c)
                 Blocked(pa + aOffset, lda, transposeA, pb + bOffset, ldb, transposeB, pc + cOffset, n,
-                        m, n, k, accumulate, alpha, packed, epilogue);
+                        m, n, k, accumulate, alpha, packed, epilogue, groups);
             return;
         }
 
@@ -142,7 +163,7 @@ public static unsafe partial class CpuGemm
             {
                 A = pa + aOffset, Lda = lda, TransA = transposeA, B = pb + bOffset, Ldb = ldb, TransB = transposeB,
                 C = pc + cOffset, M = m, N = n, K = k, Accumulate = accumulate, Alpha = alpha,
-                SplitRows = splitRows, Units = units, Strips = strips, PackedB = packed, Epilogue = epilogue,
+                SplitRows = splitRows, Units = units, Strips = strips, PackedB = packed, Epilogue = epilogue, Groups = groups,
             };
             parallel!.For(strips, ref job); // allocation-free, unlike Parallel.For
         }
@@ -157,6 +178,7 @@ public static unsafe partial class CpuGemm
         public float Alpha;
         public PackedView PackedB;
         public Epilogue Epilogue;
+        public DepthGroups Groups;
 
         public readonly void Invoke(int t)
         {
@@ -166,7 +188,7 @@ public static unsafe partial class CpuGemm
                 int i0 = u0 * MR, i1 = Math.Min(M, u1 * MR);
                 if (i1 <= i0) return;
                 float* aStrip = TransA ? A + i0 : A + (long)i0 * Lda;
-                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha, PackedB, Epilogue);
+                Blocked(aStrip, Lda, TransA, B, Ldb, TransB, C + (long)i0 * N, N, i1 - i0, N, K, Accumulate, Alpha, PackedB, Epilogue, Groups);
             }
             else
             {
@@ -174,7 +196,7 @@ public static unsafe partial class CpuGemm
                 if (j1 <= j0) return;
                 float* bStrip = TransB ? B + (long)j0 * Ldb : B + j0;
                 Blocked(A, Lda, TransA, bStrip, Ldb, TransB, C + j0, N, M, j1 - j0, K, Accumulate, Alpha, PackedB with { Column = j0 },
-                        Epilogue.From(j0));
+                        Epilogue.From(j0), Groups);
             }
         }
     }
@@ -246,7 +268,8 @@ public static unsafe partial class CpuGemm
     /// <summary>Sequential blocked GEMM on raw pointers: C[m,n] (+)= alpha op(A) op(B), C with row stride ldc.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code
     private static void Blocked(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
-        int m, int n, int k, bool accumulate, float alpha, PackedView packedB = default, Epilogue epilogue = default)
+        int m, int n, int k, bool accumulate, float alpha, PackedView packedB = default, Epilogue epilogue = default,
+        DepthGroups groups = default)
     {
         var buffers = t_buffers ??= new PackBuffers();
         float* packA = buffers.A, packB = buffers.B, tile = buffers.Tile;
@@ -297,30 +320,66 @@ public static unsafe partial class CpuGemm
                             int cols = Math.Min(nr, nc - jr);
                             bool bInPlace = jr < inPlaceColumns;
                             float* bp = bInPlace ? b + (long)pc * ldb + jc + jr : panel + (long)jr * kc;
-                            if (Use512)
-                            {
-                                // packed panels: A rows 1 apart and steps of 8, B steps of 32
-                                int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;
-                                if (rows == mr)
-                                {
-                                    Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, cRow + jr, ldc, cols, add, last ? epilogue.From(jc + jr) : default);
-                                    continue;   // the kernel applies the epilogue to its registers before storing them
-                                }
-                                Kernel8Rows(ap, apRow, apStep, kc, bp, bpStep, tile, nr, cols, false);
-                                MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
-                            }
-                            else if (rows == mr && cols == nr) MicroKernel(kc, ap, bp, cRow + jr, ldc, add);
+                            // packed panels: A rows 1 apart and steps of MR, B steps of NR
+                            int apRow = aInPlace ? aRow : 1, apStep = aInPlace ? aStep : mr, bpStep = bInPlace ? ldb : nr;
+                            var finish = last ? epilogue.From(jc + jr) : default;
+                            if (groups.Count == 0) Tile(ap, apRow, apStep, kc, bp, bpStep, cRow + jr, ldc, rows, cols, add, tile, finish);
                             else
                             {
-                                MicroKernel(kc, ap, bp, tile, nr, false);
-                                MergeTile(tile, nr, cRow + jr, ldc, rows, cols, add);
+                                // the depth in row groups (one depth block in all): each group's sums start from zero
+                                // and are added to the tile in group order while it stays in the first-level cache
+                                bool written = add;
+                                for (int g = 0; g < groups.Count; g++)
+                                {
+                                    int g0 = groups.Starts[g], depth = groups.Starts[g + 1] - g0;
+                                    if (depth == 0) continue;   // the caller adds an empty group's zeros
+                                    Tile(ap + (long)g0 * apStep, apRow, apStep, depth, bp + (long)g0 * bpStep, bpStep, cRow + jr, ldc, rows, cols, written, tile);
+                                    written = true;
+                                }
+                                finish.Apply(cRow + jr, ldc, rows, cols, 0);
                             }
-                            if (last) epilogue.Apply(cRow + jr, ldc, rows, cols, jc + jr);   // while the tile is in L1
                         }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>One MR x NR tile of C (+)= the product of an A micro-panel and a B micro-panel over <paramref name="depth"/>,
+    /// then <paramref name="epilogue"/> (which a full tile's kernel applies to its registers before storing them, and
+    /// the others to the tile while it is in L1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(float* ap, int apRow, int apStep, int depth, float* bp, int bpStep, float* c, int ldc, int rows, int cols, bool add, float* tile,
+        Epilogue epilogue = default)
+    {
+        int mr = MR, nr = NR;
+        if (Use512)
+        {
+            if (rows == mr)
+            {
+                Kernel8Rows(ap, apRow, apStep, depth, bp, bpStep, c, ldc, cols, add, epilogue);
+                return;
+            }
+            Kernel8Rows(ap, apRow, apStep, depth, bp, bpStep, tile, nr, cols, false);
+            MergeTile(tile, nr, c, ldc, rows, cols, add);
+        }
+        else if (rows == mr && cols == nr) MicroKernel(depth, ap, bp, c, ldc, add);
+        else
+        {
+            MicroKernel(depth, ap, bp, tile, nr, false);
+            MergeTile(tile, nr, c, ldc, rows, cols, add);
+        }
+        epilogue.Apply(c, ldc, rows, cols, 0);
+    }
+
+    /// <summary>
+    /// Row groups of a product's depth (<see cref="MultiplyByGroups"/>): <see cref="Starts"/>[g] is the first depth
+    /// index of group g, <see cref="Starts"/>[Count] the depth. <see cref="Count"/> 0: no groups.
+    /// </summary>
+    private readonly struct DepthGroups(int* starts, int count)
+    {
+        public readonly int* Starts = starts;
+        public readonly int Count = count;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: skip tier-0 code

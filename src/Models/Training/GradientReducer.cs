@@ -12,7 +12,10 @@ namespace NeuralCore.Models.Training;
 /// float. Because that fold does not depend on how many processes hold the shards, N processes end a step with the
 /// same bits as one process with the same shard count. A single process uses <see cref="LocalGradientReducer"/>.
 /// <para>A step's gradient is a list of segments (one per parameter, then the loss), so that the reducer reads and
-/// writes the gradients where the backend keeps them, without gathering them into one vector first.</para>
+/// writes the gradients where the backend keeps them, without gathering them into one vector first. The fold is a
+/// left fold, so a process adds its shards onto the sum of the shards before them: the reducer hands it that partial
+/// sum, segment by segment, and the process folds its shards onto it (<see cref="LocalFold"/>), which lets a process
+/// compute its shards' gradients straight into the sum instead of keeping each shard's apart.</para>
 /// </summary>
 public interface IGradientReducer
 {
@@ -24,16 +27,22 @@ public interface IGradientReducer
 
     /// <summary>
     /// Folds a step's shard gradients over all processes, in shard order, into <paramref name="sum"/> (the same on
-    /// every process). Every process calls it once per step with the same <paramref name="step"/> and segment lengths.
+    /// every process when it returns). For each segment in turn, the fold of the shards before this process's arrives
+    /// in the segment (on process 0, nothing does), <paramref name="fold"/> adds this process's shards onto it, and
+    /// the result goes on. Every process calls it once per step with the same <paramref name="step"/> and segment lengths.
     /// </summary>
-    /// <param name="local">This process's shards, in shard order (those of <see cref="GradientShards.Owned"/>): for each,
-    /// its segments, as long as those of <paramref name="sum"/>.</param>
-    /// <param name="sum">Receives the fold of every shard of the step, segment by segment. On the process that holds
-    /// shard 0, a segment of <paramref name="sum"/> may be the same memory as that of <c>local[0]</c> (the fold then
-    /// starts in place).</param>
+    /// <param name="sum">The segments, one per parameter and one for the loss.</param>
+    /// <param name="fold">Folds this process's shards, in shard order, onto a segment of <paramref name="sum"/>.</param>
     /// <param name="step">The step's number in the run (counted from 1), checked by processes that compare notes.</param>
-    void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step);
+    void Reduce(Memory<float>[] sum, LocalFold fold, long step);
 }
+
+/// <summary>
+/// Folds a process's shards of a step, in shard order, onto segment <paramref name="segment"/> of the sum:
+/// <c>sum = ((sum + g_first) + ...) + g_last</c> when <paramref name="accumulate"/> (the partial sum of the shards
+/// before this process's is there), <c>sum = (g_first + ...) + g_last</c> otherwise (on process 0).
+/// </summary>
+public delegate void LocalFold(int segment, bool accumulate);
 
 /// <summary>The reducer of a single process: it holds every shard and folds them in order.</summary>
 public sealed class LocalGradientReducer : IGradientReducer
@@ -50,12 +59,11 @@ public sealed class LocalGradientReducer : IGradientReducer
     public int WorldSize => 1;
 
     /// <inheritdoc />
-    public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
+    public void Reduce(Memory<float>[] sum, LocalFold fold, long step)
     {
-        ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(sum);
-        for (int s = 0; s < sum.Length; s++)
-            GradientShards.FoldFirst(local, s, sum[s].Span, 0, sum[s].Length);
+        ArgumentNullException.ThrowIfNull(fold);
+        for (int s = 0; s < sum.Length; s++) fold(s, accumulate: false);
     }
 }
 
@@ -107,6 +115,30 @@ public static class GradientShards
             for (int k = from; k < shards.Count; k++)
                 System.Numerics.Tensors.TensorPrimitives.Add(block, shards[k][segment].Span.Slice(start + at, n), block);
         }
+    }
+
+    /// <summary>
+    /// The <see cref="LocalFold"/> of shards kept apart, each with its own segments (as long as those of
+    /// <paramref name="sum"/>): <see cref="Fold(Span{float}, IReadOnlyList{Memory{float}[]}, int, int)"/> onto a partial
+    /// sum, <see cref="FoldFirst"/> on process 0.
+    /// </summary>
+    public static LocalFold FoldOnto(IReadOnlyList<Memory<float>[]> shards, Memory<float>[] sum)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        ArgumentNullException.ThrowIfNull(sum);
+        return (segment, accumulate) =>
+        {
+            var target = sum[segment].Span;
+            if (accumulate) Fold(target, shards, segment, 0);
+            else FoldFirst(shards, segment, target, 0, target.Length);
+        };
+    }
+
+    /// <summary>The fold of shards that are all empty (zeros): <c>sum + 0</c> (which turns -0 into +0), or zeros.</summary>
+    public static void AddZeros(Span<float> sum, bool accumulate)
+    {
+        if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(sum, 0f, sum);
+        else sum.Clear();
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using NeuralCore.Kernels;
 using NeuralCore.Models.Autoencoders;
 using NeuralCore.Models.Data;
+using NeuralCore.Models.Layers;
 using NeuralCore.Models.Optimizers;
 
 namespace NeuralCore.Models.Training;
@@ -100,6 +101,9 @@ public sealed class Trainer
     // the sharded step: this process's shard vectors (parameter gradients then the loss), their fold, the batch's noise
     private ShardBuffers? _shardBuffers;
     private float[] _noise = [];
+    // the sharded step computed at once: the sum's tensors and its segments (the tensors' memory, then the loss)
+    private Tensor[]? _sumGrads;
+    private Memory<float>[]? _sumSegments;
     private IGradientReducer _reducer = LocalGradientReducer.Instance;
 
     /// <summary>
@@ -202,6 +206,13 @@ public sealed class Trainer
     /// <summary>Training rows whose loss and gradient this process has computed (its share of every batch), over the trainer's life.</summary>
     public long RowsComputed { get; private set; }
 
+    /// <summary>Whether a process computes its shards as one batch where it can (<see cref="GroupedGradient"/>; the same
+    /// bits as shard by shard, which tests compare it with).</summary>
+    internal bool ShardsAtOnce { get; set; } = true;
+
+    /// <summary>Steps whose shards this process computed at once (for tests).</summary>
+    internal long StepsAtOnce { get; private set; }
+
     private bool Sharded => Options.GradientShards > 1 || _reducer.WorldSize > 1;
 
     /// <summary>Trains one epoch over <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
@@ -289,12 +300,14 @@ public sealed class Trainer
         int shards = Options.GradientShards;
         var (first, count) = GradientShards.Owned(shards, _reducer.Rank, _reducer.WorldSize);
         var parameters = Model.Parameters();
-        if (_shardBuffers == null || !_shardBuffers.Fits(parameters, count, first == 0, backend))
-            _shardBuffers = new ShardBuffers(parameters, count, first == 0, backend);
-        var buffers = _shardBuffers;
         int perRow = Model.TrainingNoisePerRow;
         if (_noise.Length < rows * perRow) _noise = new float[rows * perRow];
         if (perRow > 0) Model.DrawTrainingNoise(NoiseRandom, _noise.AsSpan(0, rows * perRow));
+        if (ShardsAtOnce && backend.ComputesRowGroups && IsRowWise(Model) && ShardsVectorise(rows, shards, first, count))
+            return GroupedGradient(rows, features, backend, first, count);
+        if (_shardBuffers == null || !_shardBuffers.Fits(parameters, count, first == 0, backend))
+            _shardBuffers = new ShardBuffers(parameters, count, first == 0, backend);
+        var buffers = _shardBuffers;
         using var weights = count > 1 ? HoldWeights(Model) : null;
         for (int k = 0; k < count; k++)
         {
@@ -320,11 +333,96 @@ public sealed class Trainer
             buffers.Loaded(k, loss);
             RowsComputed += n;
         }
-        _reducer.Reduce(buffers.Local, buffers.Sum, Optimizer.StepCount + 1L);
+        _reducer.Reduce(buffers.Sum, GradientShards.FoldOnto(buffers.Local, buffers.Sum), Optimizer.StepCount + 1L);
         buffers.Unload();
         for (int i = 0; i < parameters.Count; i++) parameters[i].Grad = buffers.SumGrads[i];
         return buffers.Loss;
     }
+
+    /// <summary>
+    /// This process's shards of the batch in <c>_batch</c> computed at once, as one batch of their rows in
+    /// <see cref="RowGroups"/> (one group per shard): the forward pass and the products that carry the rows through the
+    /// layers are row-wise, so they have the bits of each shard computed alone, and the loss and the parameters'
+    /// gradients (sums over the rows) are kept apart per shard. The gradients are not written per shard: the reducer
+    /// has each one computed into the sum tensor on top of the other processes' shards before this process's, each
+    /// shard's sum added in shard order, which is the fold of the shards' own gradients. So the bits are those of
+    /// <see cref="ShardedGradient"/>'s shard-by-shard path, at the cost of one pass over the rows and no shard copies.
+    /// </summary>
+    private float GroupedGradient(int rows, int features, IBackend backend, int first, int count)
+    {
+        var parameters = Model.Parameters();
+        if (_sumGrads == null || _sumGrads.Length != parameters.Count || _sumGrads.Zip(parameters).Any(g => g.First.Shape != g.Second.Shape))
+        {
+            _sumGrads = parameters.Select(p => ShardBuffers.NewGradient(backend, p)).ToArray();
+            _sumSegments = _sumGrads.Select(g => g.Buffer.HostMemory).Append(new float[1]).ToArray();
+        }
+        int shards = Options.GradientShards, perRow = Model.TrainingNoisePerRow;
+        int rowStart = GradientShards.Rows(rows, shards, first).Start;
+        var starts = new int[count + 1];
+        for (int k = 0; k <= count; k++)
+            starts[k] = (first + k < shards ? GradientShards.Rows(rows, shards, first + k).Start : rows) - rowStart;
+        int local = starts[count];
+        var losses = new float[Math.Max(count, 1)];   // an empty shard's loss is 0, as in the shard-by-shard path
+        using var groups = RowGroups.Begin(starts);
+        if (local > 0)
+        {
+            foreach (var p in parameters) p.Grad = null;   // so that a gradient written outside the groups shows
+            var x = Tensor.FromArray(backend, _batch.AsSpan(rowStart * features, local * features), new Shape(local, features));
+            var total = Model.ComputeLoss(x, _noise.AsSpan(rowStart * perRow, local * perRow)).Total;
+            total.Backward(Tensor.Ones(backend, count));
+            total.ToArray().CopyTo(losses, 0);
+            for (int k = 0; k < count; k++)
+                if (starts[k + 1] == starts[k]) losses[k] = 0f;
+            foreach (var p in parameters)
+                if (p.Grad != null || !groups.HasGradient(p))
+                    throw new InvalidOperationException($"{Model.Spec.Kind}: a parameter's gradient does not sum over the rows by row groups; the model cannot compute its shards at once");
+            RowsComputed += local;
+        }
+        StepsAtOnce++;
+        var sums = _sumSegments!;
+        _reducer.Reduce(sums, (segment, accumulate) =>
+        {
+            if (segment < parameters.Count)
+            {
+                if (local > 0) groups.ApplyGradient(parameters[segment], _sumGrads[segment], accumulate);
+                else GradientShards.AddZeros(sums[segment].Span, accumulate);   // this process's shards are all empty
+                return;
+            }
+            var loss = sums[segment].Span;   // count >= 1: there are no more processes than shards
+            float sum = accumulate ? loss[0] + losses[0] : losses[0];
+            for (int k = 1; k < count; k++) sum += losses[k];
+            loss[0] = sum;
+        }, Optimizer.StepCount + 1L);
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Grad = _sumGrads[i];
+        return sums[^1].Span[0];
+    }
+
+    /// <summary>
+    /// Whether each of this process's shards that has rows gives every elementwise op at least 4 values (its rows
+    /// times the narrowest layer). The CPU's elementwise kernels compute fewer values than a vector of 4 one at a time
+    /// with the scalar library functions, whose exp or log can differ in the last bit from the vector formulas that
+    /// compute the same values inside a larger batch.
+    /// </summary>
+    private bool ShardsVectorise(int rows, int shards, int first, int count)
+    {
+        var spec = Model.Spec;
+        int narrowest = Math.Min(spec.InputFeatures, Math.Min(spec.Latent, spec.Hidden.DefaultIfEmpty(int.MaxValue).Min()));
+        for (int k = first; k < first + count; k++)
+        {
+            int n = GradientShards.Rows(rows, shards, k).Count;
+            if (n > 0 && (long)n * narrowest < System.Runtime.Intrinsics.Vector128<float>.Count) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether every layer of <paramref name="module"/> treats the rows of a batch apart (fully connected layers and
+    /// elementwise activations), so that <see cref="GroupedGradient"/> can compute shards at once. Convolutions and a
+    /// VQ-VAE's quantiser are left to the shard-by-shard path.
+    /// </summary>
+    private static bool IsRowWise(Module module) =>
+        module is Linear or ReLU or LeakyReLU or Sigmoid or Tanh or Sequential or Autoencoder && module is not VqVae
+        && module.Children().All(c => IsRowWise(c.Module));
 
     /// <summary>
     /// A process's gradient shards as the reducer sees them: per local shard one gradient tensor per parameter and the
@@ -382,7 +480,7 @@ public sealed class Trainer
         private Memory<float>[] Segments(Tensor[] grads) =>
             grads.Select(g => _host ? g.Buffer.HostMemory : new float[g.Count]).Append(new float[1]).ToArray();
 
-        private static Tensor NewGradient(IBackend backend, Tensor p)
+        public static Tensor NewGradient(IBackend backend, Tensor p)
         {
             var grad = Tensor.Parameter(backend, new float[p.Count], p.Shape);   // a tensor no scope disposes, as gradients are
             grad.RequiresGrad = false;
@@ -422,7 +520,8 @@ public sealed class Trainer
             if (parts.Kl != null) slots[3 * batch + 2] = parts.Kl.Item();
         });
         var sum = new float[slots.Length];
-        _reducer.Reduce([[slots]], [sum], -EpochsDone);   // a step number no training step has: the processes still check they agree
+        Memory<float>[] sums = [sum];
+        _reducer.Reduce(sums, GradientShards.FoldOnto([[slots]], sums), -EpochsDone);   // a step number no training step has: the processes still check they agree
         double total = 0, reconstruction = 0, kl = 0;
         for (int b = 0; b < batches; b++)
         {

@@ -96,6 +96,90 @@ public class GradientShardTests
             Assert.Equal(GradientShards.Owned(6, rank, processes).Count > 0, trainers[rank].RowsComputed > 0);
     }
 
+    [Theory]
+    [InlineData("vae", "gaussian", 8, 1, 4)]
+    [InlineData("vae", "gaussian", 8, 1, 2)]   // a shard of one row is computed alone (2 latent values are fewer than a vector)
+    [InlineData("dae", "gaussian", 8, 1, 4)]
+    [InlineData("dae", "masking", 8, 2, 4)]
+    [InlineData("ae", "gaussian", 8, 1, 4)]
+    [InlineData("vae", "gaussian", 1700, 1, 4)]   // shards of 283 rows: more than one depth block of the GEMM each
+    public void ShardsComputedAtOnce_AreTheShardsComputedOneByOne_BitForBit(string kind, string noise, int batch, int threads, int latent)
+    {
+        // 1701 rows: with batch 8 the last batch has 5 rows (an empty shard); with 1700 the last has 1 (five empty ones)
+        var data = Enumerable.Range(0, 1701 * 6).Select(i => (i * 7 % 13) / 13f).ToArray();
+        var options = new TrainingOptions { BatchSize = batch, Seed = 7, GradientShards = 6 };
+        var rows = batch == 8 ? 45 : 1701;
+        Trainer Train(bool atOnce)
+        {
+            var trainer = Trainer.ForNewModel(new ModelSpec { Kind = kind, InputFeatures = 6, Hidden = [5], Latent = latent, Loss = "bce", Noise = noise }, new CpuBackend(threads), options);
+            trainer.ShardsAtOnce = atOnce;
+            for (int e = 0; e < 2; e++) trainer.RunEpoch(data, rows, data, 45);
+            return trainer;
+        }
+        var oneByOne = Train(false);
+        var atOnce = Train(true);
+        foreach (var ((name, p), (_, q)) in oneByOne.Model.NamedParameters().Zip(atOnce.Model.NamedParameters()))
+            Assert.True(p.ToArray().Select(BitConverter.SingleToInt32Bits).SequenceEqual(q.ToArray().Select(BitConverter.SingleToInt32Bits)), $"{name} differs");
+        Assert.Equal(oneByOne.RowsComputed, atOnce.RowsComputed);
+        Assert.Equal(0, oneByOne.StepsAtOnce);
+        Assert.Equal(latent >= 4 ? 2 * ((rows + batch - 1) / batch) : 0, atOnce.StepsAtOnce);
+        Assert.Equal(oneByOne.NoiseRandom.GetState(), atOnce.NoiseRandom.GetState());
+    }
+
+    [Fact]
+    public void RowGroups_FoldOntoAPartialSum_AsTheShardsGradientsAddedOneByOne()
+    {
+        var backend = new CpuBackend();
+        var model = ModelFactory.Create(Spec("vae"), backend, new SeededRandom(2));
+        model.Train();
+        int[] starts = [0, 3, 3, 8, 13];   // an empty group among them
+        var noise = new float[13 * model.TrainingNoisePerRow];
+        model.DrawTrainingNoise(SeededRandom.PyTorch(4), noise);
+        var parameters = model.Parameters();
+        var partial = parameters.Select((p, i) => Enumerable.Range(0, p.Count).Select(j => (j % 5 - 2) * 0.37f + i).ToArray()).ToList();
+
+        // one by one: each group's gradient alone, added in order onto the partial sum
+        var expected = partial.Select(a => (float[])a.Clone()).ToList();
+        var losses = new List<float>();
+        for (int g = 0; g + 1 < starts.Length; g++)
+        {
+            int start = starts[g], n = starts[g + 1] - start;
+            float[][] grads = parameters.Select(p => new float[p.Count]).ToArray();
+            float loss = 0f;
+            if (n > 0)
+            {
+                using var scope = TensorScope.Begin();
+                model.ZeroGrad();
+                var x = Tensor.FromArray(backend, Data.AsSpan(start * 6, n * 6), new Shape(n, 6));
+                var parts = model.ComputeLoss(x, noise.AsSpan(start * 2, n * 2));
+                parts.Total.Backward();
+                loss = parts.Total.Item();
+                grads = parameters.Select(p => p.Grad!.ToArray()).ToArray();
+            }
+            losses.Add(loss);
+            for (int i = 0; i < parameters.Count; i++)
+                for (int j = 0; j < grads[i].Length; j++) expected[i][j] += grads[i][j];
+        }
+
+        using (TensorScope.Begin())
+        using (var groups = RowGroups.Begin(starts))
+        {
+            foreach (var p in parameters) p.Grad = null;
+            var x = Tensor.FromArray(backend, Data.AsSpan(0, 13 * 6), new Shape(13, 6));
+            var total = model.ComputeLoss(x, noise.AsSpan()).Total;
+            Assert.Equal(new Shape(4), total.Shape);
+            total.Backward(Tensor.Ones(backend, 4));
+            Assert.Equal(losses.Select(BitConverter.SingleToInt32Bits), total.ToArray().Select(BitConverter.SingleToInt32Bits));
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                Assert.Null(parameters[i].Grad);
+                var target = Tensor.FromArray(backend, partial[i], parameters[i].Shape);
+                groups.ApplyGradient(parameters[i], target, accumulate: true);
+                Assert.Equal(expected[i].Select(BitConverter.SingleToInt32Bits), target.ToArray().Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
     [Fact]
     public void Shards_CoverTheBatchAndTheProcesses_InContiguousRanges()
     {
@@ -107,29 +191,39 @@ public class GradientShardTests
     }
 
     /// <summary>
-    /// Processes simulated by threads: each posts its shard vectors, and once all have, each folds all of them in
-    /// shard order (rank order), as the MPI reducer's chain does.
+    /// Processes simulated by threads, passing the partial sum down a chain as the MPI reducer does: each waits for
+    /// the one before it, takes its partial sum, folds its own shards onto it, and passes it on; once the last is
+    /// done, every process takes the last one's sum.
     /// </summary>
     private sealed class ThreadWorld(int size)
     {
-        private readonly Barrier _posted = new(size), _read = new(size);
-        private readonly IReadOnlyList<Memory<float>[]>[] _shards = new IReadOnlyList<Memory<float>[]>[size];
+        private readonly SemaphoreSlim[] _passed = Enumerable.Range(0, size).Select(_ => new SemaphoreSlim(0)).ToArray();
+        private readonly Barrier _done = new(size), _read = new(size);
+        private readonly Memory<float>[][] _sums = new Memory<float>[size][];
 
         public IGradientReducer Reducer(int rank) => new RankReducer(this, rank);
 
         private sealed class RankReducer(ThreadWorld world, int rank) : IGradientReducer
         {
             public int Rank => rank;
-            public int WorldSize => world._shards.Length;
+            public int WorldSize => world._sums.Length;
 
-            public void Reduce(IReadOnlyList<Memory<float>[]> local, Memory<float>[] sum, long step)
+            public void Reduce(Memory<float>[] sum, LocalFold fold, long step)
             {
-                world._shards[rank] = local;
-                world._posted.SignalAndWait();
-                // rank 0's shards may be folded in place: everyone reads first, into a copy
-                var all = world._shards.SelectMany(s => s).Select(shard => shard.Select(segment => (Memory<float>)segment.ToArray()).ToArray()).ToList();
+                if (rank > 0)
+                {
+                    world._passed[rank - 1].Wait();
+                    for (int s = 0; s < sum.Length; s++) world._sums[rank - 1][s].CopyTo(sum[s]);
+                }
+                for (int s = 0; s < sum.Length; s++) fold(s, accumulate: rank > 0);
+                world._sums[rank] = sum;
+                world._passed[rank].Release();
+                world._done.SignalAndWait();
+                var last = world._sums[^1];
+                if (rank != WorldSize - 1)
+                    for (int s = 0; s < sum.Length; s++) last[s].CopyTo(sum[s]);
                 world._read.SignalAndWait();
-                for (int s = 0; s < sum.Length; s++) GradientShards.FoldFirst(all, s, sum[s].Span, 0, sum[s].Length);
+                if (rank == WorldSize - 1) world._passed[rank].Wait();   // nobody waits on the last one's token
             }
         }
     }
