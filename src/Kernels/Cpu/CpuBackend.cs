@@ -253,8 +253,33 @@ public sealed class CpuBackend : IBackend
     /// <summary>dst += dc summed down to dst's shape; a large gradient of dc's own shape (a residual sum's) on the threads.</summary>
     private void AddInto(DeviceBuffer dc, ReadOnlySpan<int> cShape, DeviceBuffer dst, ReadOnlySpan<int> dstShape, int n)
     {
-        if (n >= CpuElementwise.ParallelElements && Broadcast.Count(dstShape) == n) Binary(BinaryOp.Add, dst, dstShape, dc, cShape, dst, dstShape);
+        int count = Broadcast.Count(dstShape);
+        if (n >= CpuElementwise.ParallelElements && count == n) Binary(BinaryOp.Add, dst, dstShape, dc, cShape, dst, dstShape);
+        else if (n >= CpuElementwise.ParallelElements && count >= 2 * Lanes && IsTrailing(dstShape, cShape))
+        {
+            // a bias's gradient over many rows: the columns (whole vectors) shared among the threads, each summed in
+            // row order by one thread
+            var job = new AddRowsJob { Src = D(dc), Dst = D(dst), Width = count, Rows = n / count };
+            job.Chunks = Math.Min(Threads, count / Lanes);
+            _parallel.For(job.Chunks, ref job);
+        }
         else ReduceInto(D(dc).AsSpan(0, n), cShape, D(dst), dstShape);
+    }
+
+    private const int Lanes = 16;   // Vector512<float>.Count
+
+    /// <summary><see cref="AddRows(ReadOnlySpan{float}, Span{float})"/> for one slice of the columns (whole vectors but for the last slice's tail).</summary>
+    private struct AddRowsJob : IParallelBody
+    {
+        public float[] Src, Dst;
+        public int Width, Rows, Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            int vectors = Width / Lanes;
+            int c0 = vectors * chunk / Chunks * Lanes, c1 = chunk == Chunks - 1 ? Width : vectors * (chunk + 1) / Chunks * Lanes;
+            AddRows(Src.AsSpan(0, Rows * Width), Dst.AsSpan(0, Width), c0, c1);
+        }
     }
 
     private enum BinaryPart { Forward, GradientA, GradientB }
@@ -319,15 +344,18 @@ public sealed class CpuBackend : IBackend
     /// row would give, but 64 columns at a time kept in registers down all the rows instead of a library call per row
     /// (a bias gradient over thousands of rows of a few dozen columns would cost more in calls than in additions).
     /// </summary>
-    private static void AddRows(ReadOnlySpan<float> src, Span<float> dst)
+    private static void AddRows(ReadOnlySpan<float> src, Span<float> dst) => AddRows(src, dst, 0, dst.Length);
+
+    /// <summary><see cref="AddRows(ReadOnlySpan{float}, Span{float})"/> for columns [c0, c1) of dst only.</summary>
+    private static void AddRows(ReadOnlySpan<float> src, Span<float> dst, int c0, int c1)
     {
-        int width = dst.Length, rows = src.Length / width, c = 0;
+        int width = dst.Length, rows = src.Length / width, c = c0;
         ref float s = ref MemoryMarshal.GetReference(src);
         ref float d = ref MemoryMarshal.GetReference(dst);
         if (Vector512.IsHardwareAccelerated)
         {
             const int lanes = 16;
-            for (; c + 4 * lanes <= width; c += 4 * lanes)
+            for (; c + 4 * lanes <= c1; c += 4 * lanes)
             {
                 var a0 = Vector512.LoadUnsafe(ref d, (nuint)c);
                 var a1 = Vector512.LoadUnsafe(ref d, (nuint)(c + lanes));
@@ -345,14 +373,14 @@ public sealed class CpuBackend : IBackend
                 a2.StoreUnsafe(ref d, (nuint)(c + 2 * lanes));
                 a3.StoreUnsafe(ref d, (nuint)(c + 3 * lanes));
             }
-            for (; c + lanes <= width; c += lanes)
+            for (; c + lanes <= c1; c += lanes)
             {
                 var a = Vector512.LoadUnsafe(ref d, (nuint)c);
                 for (int r = 0, at = c; r < rows; r++, at += width) a += Vector512.LoadUnsafe(ref s, (nuint)at);
                 a.StoreUnsafe(ref d, (nuint)c);
             }
         }
-        for (; c < width; c++)
+        for (; c < c1; c++)
         {
             float a = dst[c];
             for (int r = 0, at = c; r < rows; r++, at += width) a += src[at];

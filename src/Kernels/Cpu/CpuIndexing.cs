@@ -181,41 +181,75 @@ internal static class CpuIndexing
 
     /// <summary>
     /// The table's columns split among the threads: every thread walks all (i, t) in increasing order and adds its own
-    /// columns, so each element's terms are added in the same order whatever the thread count.
+    /// columns, so each element's terms are added in the same order whatever the thread count. With several threads
+    /// the indices are resolved to row offsets once first (the threads sharing them), so that each thread's walk does
+    /// only its columns' additions rather than every index's checks again.
     /// </summary>
     public static void ScatterAddSumRows(float[] dy, float[] indices, float[] dTable, int n, int taps, int rows, int width, CpuParallel parallel)
     {
-        var job = new ScatterSumJob { DY = dy, Indices = indices, DTable = dTable, N = n, Taps = taps, Rows = rows, Width = width };
+        var job = new ScatterSumJob { DY = dy, DTable = dTable, N = n, Taps = taps, Width = width };
         // column slices of whole 16-float vectors, so that a slice's adds stay vectorised
         job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Clamp(width / 16, 1, parallel.Threads);
+        var starts = ResolvedStarts(n * taps);
+        var resolve = new ResolveJob { Indices = indices, Starts = starts, Count = n * taps, Rows = rows, Width = width };
+        resolve.Chunks = job.Chunks <= 1 ? 1 : parallel.Chunks(resolve.Count / 4096 + 1);
+        parallel.For(resolve.Chunks, ref resolve);
+        job.Starts = starts;
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
     }
 
+    [ThreadStatic] private static int[]? t_starts;
+
+    private static int[] ResolvedStarts(int count)
+    {
+        if (t_starts is null || t_starts.Length < count) t_starts = new int[Math.Max(count, 1024)];
+        return t_starts;
+    }
+
+    /// <summary>Each index's table row as an offset (row · width), or -1 for an invalid index (skipped).</summary>
+    private struct ResolveJob : IParallelBody
+    {
+        public float[] Indices;
+        public int[] Starts;
+        public int Count, Rows, Width, Chunks;
+
+        public readonly void Invoke(int chunk)
+        {
+            int i0 = (int)((long)Count * chunk / Chunks), i1 = (int)((long)Count * (chunk + 1) / Chunks);
+            for (int i = i0; i < i1; i++)
+            {
+                int r = Indexing.Resolve(Indices[i], Rows);
+                Starts[i] = r < 0 ? -1 : r * Width;
+            }
+        }
+    }
+
     private struct ScatterSumJob : IParallelBody
     {
-        public float[] DY, Indices, DTable;
-        public int N, Taps, Rows, Width, Chunks;
+        public float[] DY, DTable;
+        public int[] Starts;
+        public int N, Taps, Width, Chunks;
 
         public readonly void Invoke(int chunk)
         {
             int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks;
             ref float table = ref MemoryMarshal.GetArrayDataReference(DTable);
             ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
+            int[] starts = Starts;
             for (int i = 0; i < N; i++)
             {
                 int row = i * Width, first = i * Taps;
                 for (int t = 0; t < Taps;)
                 {
-                    float index = Indices[first + t];
-                    int r = Indexing.Resolve(index, Rows);
+                    int start = starts[first + t];
                     // a run of taps on one row (say the padding row of taps off a grid) adds its terms in a register
                     // and stores once: the same additions in the same order, without a store and reload per term
                     int run = 1;
-                    while (t + run < Taps && Indices[first + t + run] == index) run++;
+                    while (t + run < Taps && starts[first + t + run] == start) run++;
                     t += run;
-                    if (r < 0) continue;
-                    int start = r * Width, c = c0;
+                    if (start < 0) continue;
+                    int c = c0;
                     for (; c + Lanes <= c1; c += Lanes)
                     {
                         var term = Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
