@@ -152,3 +152,40 @@ public class CpuCrossEntropyRowTests
         Assert.Equal(expectedDx.Select(BitConverter.SingleToInt32Bits), dxOut.Select(BitConverter.SingleToInt32Bits));
     }
 }
+
+/// <summary>A bias's gradient (a sum over many rows) gives the same bits on one thread and on several, which share its columns.</summary>
+public class CpuBiasGradientTests
+{
+    [Theory]
+    [InlineData(6272, 64)]
+    [InlineData(5000, 40)]   // a last slice with a tail of columns
+    [InlineData(3000, 160)]
+    public void BiasGradient_IsTheSameOnOneThreadAndOnSeveral(int rows, int columns)
+    {
+        var r = new Random(rows + columns);
+        var dc = Enumerable.Range(0, rows * columns).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        var start = Enumerable.Range(0, columns).Select(_ => (float)r.NextDouble()).ToArray();
+        int[] Run(int threads)
+        {
+            using var backend = new CpuBackend(threads);
+            var a = backend.Allocate(rows * columns);
+            var bias = backend.Allocate(columns);
+            var grad = backend.Allocate(rows * columns);
+            backend.Upload(dc, grad);
+            var db = backend.Allocate(columns);
+            backend.Upload(start, db);
+            backend.BinaryBackward(BinaryOp.Add, a, [rows, columns], bias, [columns], grad, [rows, columns], null, db);
+            var result = new float[columns];
+            backend.Download(db, result);
+            return result.Select(BitConverter.SingleToInt32Bits).ToArray();
+        }
+        var one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
+        // and the row-order sum it stands for
+        var expected = (float[])start.Clone();
+        for (int i = 0; i < rows; i++)
+            for (int c = 0; c < columns; c++) expected[c] += dc[i * columns + c];
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), one);
+    }
+}
