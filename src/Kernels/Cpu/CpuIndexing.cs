@@ -1,7 +1,9 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels.Cpu;
 
@@ -180,84 +182,85 @@ internal static class CpuIndexing
     }
 
     /// <summary>
-    /// The table's columns split among the threads: every thread walks all (i, t) in increasing order and adds its own
-    /// columns, so each element's terms are added in the same order whatever the thread count. With several threads
-    /// the indices are resolved to row offsets once first (the threads sharing them), so that each thread's walk does
-    /// only its columns' additions rather than every index's checks again.
+    /// The table's rows shared among the threads, in blocks of 16 dealt in turn (a table's popular rows, such as one code's
+    /// taps, then fall to every thread): every thread walks all (i, t) in increasing order and adds the terms of its own
+    /// rows, so each element's terms are added in the same order whatever the thread count. The indices are resolved
+    /// once first, the threads sharing them, so that each thread's walk is only a comparison per index. (Sharing the
+    /// columns instead would have two threads write either side of a cache line in every row, which passes that line
+    /// between their cores at every addition.)
     /// </summary>
     public static void ScatterAddSumRows(float[] dy, float[] indices, float[] dTable, int n, int taps, int rows, int width, CpuParallel parallel)
     {
+        int count = n * taps;
         var job = new ScatterSumJob { DY = dy, DTable = dTable, N = n, Taps = taps, Width = width };
-        // column slices of whole 16-float vectors, so that a slice's adds stay vectorised
-        job.Chunks = (long)n * taps * width < SumRowsParallelThreshold ? 1 : Math.Clamp(width / 16, 1, parallel.Threads);
-        var starts = ResolvedStarts(n * taps);
-        var resolve = new ResolveJob { Indices = indices, Starts = starts, Count = n * taps, Rows = rows, Width = width };
-        resolve.Chunks = job.Chunks <= 1 ? 1 : parallel.Chunks(resolve.Count / 4096 + 1);
+        // a power of two, so that a row's thread is a mask of its block number
+        job.Chunks = (long)count * width < SumRowsParallelThreshold ? 1 : (int)BitOperations.RoundUpToPowerOf2((uint)parallel.Threads + 1) / 2;
+        job.Rows = ResolvedRows(count);
+        var resolve = new ResolveJob { Indices = indices, Rows = job.Rows, Count = count, TableRows = rows };
+        resolve.Chunks = job.Chunks <= 1 ? 1 : parallel.Chunks(count / 4096 + 1);
         parallel.For(resolve.Chunks, ref resolve);
-        job.Starts = starts;
         if (job.Chunks <= 1) job.Invoke(0);
         else parallel.For(job.Chunks, ref job);
     }
 
-    [ThreadStatic] private static int[]? t_starts;
+    /// <summary>Rows per block of a scatter-add's rows dealt to the threads.</summary>
+    private const int RowBlock = 16;
 
-    private static int[] ResolvedStarts(int count)
+    [ThreadStatic] private static int[]? t_rows;
+
+    private static int[] ResolvedRows(int count)
     {
-        if (t_starts is null || t_starts.Length < count) t_starts = new int[Math.Max(count, 1024)];
-        return t_starts;
+        if (t_rows is null || t_rows.Length < count) t_rows = new int[Math.Max(count, 1024)];
+        return t_rows;
     }
 
-    /// <summary>Each index's table row as an offset (row · width), or -1 for an invalid index (skipped).</summary>
+    /// <summary>Each index's table row, or -1 for an invalid index (skipped).</summary>
     private struct ResolveJob : IParallelBody
     {
         public float[] Indices;
-        public int[] Starts;
-        public int Count, Rows, Width, Chunks;
+        public int[] Rows;
+        public int Count, TableRows, Chunks;
 
         public readonly void Invoke(int chunk)
         {
             int i0 = (int)((long)Count * chunk / Chunks), i1 = (int)((long)Count * (chunk + 1) / Chunks);
-            for (int i = i0; i < i1; i++)
-            {
-                int r = Indexing.Resolve(Indices[i], Rows);
-                Starts[i] = r < 0 ? -1 : r * Width;
-            }
+            for (int i = i0; i < i1; i++) Rows[i] = Indexing.Resolve(Indices[i], TableRows);
         }
     }
 
     private struct ScatterSumJob : IParallelBody
     {
         public float[] DY, DTable;
-        public int[] Starts;
+        public int[] Rows;
         public int N, Taps, Width, Chunks;
 
         public readonly void Invoke(int chunk)
         {
-            int c0 = Width * chunk / Chunks, c1 = Width * (chunk + 1) / Chunks;
             ref float table = ref MemoryMarshal.GetArrayDataReference(DTable);
             ref float dy = ref MemoryMarshal.GetArrayDataReference(DY);
-            int[] starts = Starts;
+            int[] rows = Rows;
+            int width = Width, chunks = Chunks;
             for (int i = 0; i < N; i++)
             {
-                int row = i * Width, first = i * Taps;
+                int row = i * width, first = i * Taps;
                 for (int t = 0; t < Taps;)
                 {
-                    int start = starts[first + t];
+                    int r = rows[first + t];
                     // a run of taps on one row (say the padding row of taps off a grid) adds its terms in a register
                     // and stores once: the same additions in the same order, without a store and reload per term
                     int run = 1;
-                    while (t + run < Taps && starts[first + t + run] == start) run++;
+                    while (t + run < Taps && rows[first + t + run] == r) run++;
                     t += run;
-                    if (start < 0) continue;
-                    int c = c0;
-                    for (; c + Lanes <= c1; c += Lanes)
+                    if (r < 0 || ((r / RowBlock) & (chunks - 1)) != chunk) continue;
+                    int start = r * width, c = 0;
+                    for (; c + Lanes <= width; c += Lanes)
                     {
                         var term = Vector512.LoadUnsafe(ref dy, (nuint)(row + c));
                         var sum = Vector512.LoadUnsafe(ref table, (nuint)(start + c));
                         for (int k = 0; k < run; k++) sum += term;
                         sum.StoreUnsafe(ref table, (nuint)(start + c));
                     }
-                    for (; c < c1; c++)
+                    for (; c < width; c++)
                     {
                         float sum = DTable[start + c], term = DY[row + c];
                         for (int k = 0; k < run; k++) sum += term;
