@@ -59,6 +59,9 @@ public static unsafe partial class CpuGemm
     /// <summary>Row strips per thread where packing allows (see <see cref="Multiply(float[], int, float[], int, float[], int, int, int, int, bool, bool, bool, float, CpuParallel?, PackedOperand?, Epilogue)"/>).</summary>
     private const int StripsPerThread = 4;
 
+    /// <summary>The largest op(B), in floats (256 KiB), that finer row strips may each read again.</summary>
+    private const long FinerStripsMaxB = 64 * 1024;
+
     /// <summary>
     /// C[m,n] (+)= alpha * op(A) op(B) on the calling thread. Row-major, contiguous. Stored A is [m,k] (or [k,m] when
     /// transposeA), stored B is [k,n] (or [n,k] when transposeB); C is [m,n]. accumulate=false overwrites C.
@@ -136,9 +139,11 @@ public static unsafe partial class CpuGemm
             splitRows = rows <= cols;
             units = splitRows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
             // Rows in more strips than threads, claimed as the threads come: a thread that the system runs late (another
-            // process, a virtual machine's steal) then takes fewer instead of holding up the rest. Only where an extra
-            // strip's packing of B (every row strip packs all of it) costs under a twentieth of a strip's products.
-            if (splitRows)
+            // process, a virtual machine's steal) then takes fewer instead of holding up the rest. Only where every
+            // strip reading all of op(B) again is cheap: B small enough to stay in the second-level cache, and its
+            // packing (if any) under a twentieth of a strip's products. A weight gradient over thousands of rows has
+            // a B of megabytes, which each extra strip would stream from memory once more.
+            if (splitRows && (long)k * n <= FinerStripsMaxB)
             {
                 int finer = Math.Min(units, StripsPerThread * threads);
                 double stripFmaCycles = (double)units / finer * ((n + NR - 1) / NR) * k * 8;
