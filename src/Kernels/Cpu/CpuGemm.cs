@@ -655,19 +655,7 @@ public static unsafe partial class CpuGemm
                 b += bStride;
             }
         }
-        if (!epilogue.Active)
-        {
-            StoreRow(c, c00, c01, width, add); c += ldc;
-            StoreRow(c, c10, c11, width, add); c += ldc;
-            StoreRow(c, c20, c21, width, add); c += ldc;
-            StoreRow(c, c30, c31, width, add); c += ldc;
-            StoreRow(c, c40, c41, width, add); c += ldc;
-            StoreRow(c, c50, c51, width, add); c += ldc;
-            StoreRow(c, c60, c61, width, add); c += ldc;
-            StoreRow(c, c70, c71, width, add);
-            return;
-        }
-        // the epilogue on the registers before they are stored, not on C read back
+        // the epilogue (if any) on the registers before they are stored, not on C read back
         var z = Vector512<float>.Zero;
         bool bias = epilogue.Bias != null, relu = epilogue.Relu;
         Vector512<float> bLo = z, bHi = z;
